@@ -1,0 +1,79 @@
+package cmd
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sessctl/sessctl/schema"
+)
+
+type dropOptions struct {
+	script   bool
+	yes      bool
+	force    bool
+	ifExists bool
+}
+
+func newDropCmd(a *app) *cobra.Command {
+	opts := &dropOptions{}
+	c := &cobra.Command{
+		Use:   "drop [CONN] SCHEMA TABLE --yes",
+		Short: "Drop the cache table and its version table (needs --yes)",
+		Long: `Drop the cache table and its version table, in one transaction where the
+database allows it. It needs --yes. It refuses a view, and a table whose
+columns are not a cache table's, unless --force.
+
+` + exitCodesHelp,
+		Example: `  sessctl drop --yes app.db main SessionData
+  sessctl drop --yes --if-exists "postgres://postgres@127.0.0.1/test" public SessionData
+  sessctl drop --dialect postgres --script public SessionData`,
+		Args: tableArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			tg, err := a.resolve(args, !opts.script)
+			if err != nil {
+				return err
+			}
+			return runDrop(c.Context(), a, tg, opts)
+		},
+	}
+	fs := c.Flags()
+	addFlagScript(fs, &opts.script)
+	fs.BoolVar(&opts.yes, flagYes, false, "really drop the table")
+	fs.BoolVar(&opts.force, flagForce, false, "drop the table even if it is not a cache table")
+	fs.BoolVar(&opts.ifExists, flagIfExists, false, "succeed when the table does not exist")
+	return c
+}
+
+func runDrop(ctx context.Context, a *app, tg *target, opts *dropOptions) error {
+	if opts.script {
+		sql, err := schema.DropScript(tg.table)
+		if err != nil {
+			return err
+		}
+		a.script(sql)
+		return nil
+	}
+	if !opts.yes {
+		return usagef("drop deletes %s and every session in it: pass --%s to confirm", tg.table, flagYes)
+	}
+	ctx, cancel := a.context(ctx)
+	defer cancel()
+	db, err := a.connect(ctx, tg, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	res, err := schema.Drop(ctx, db, tg.table, schema.DropOptions{Force: opts.force, IfExists: opts.ifExists})
+	if err != nil {
+		return err
+	}
+	a.printResult(res, func() {
+		if res.Status == schema.DropMissing {
+			a.resultf("%s does not exist; nothing to drop", tg.table)
+			return
+		}
+		a.resultf("dropped %s and its version table %s", tg.table, tg.table.Dialect.Quote(tg.table.VersionTable))
+	})
+	return nil
+}

@@ -1,0 +1,164 @@
+// Package cmd is sessctl's command line: it parses and validates, hands the
+// work to package schema, and prints. Main maps every error to its exit code
+// in one place and prints it once, with secrets masked.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/mattn/go-isatty"
+
+	"github.com/sessctl/sessctl/dialects"
+	"github.com/sessctl/sessctl/schema"
+)
+
+// Exit codes, as the README and --help document them.
+const (
+	ExitOK          = 0
+	ExitFailed      = 1
+	ExitUsage       = 2
+	ExitIncompatible = 3
+	ExitInterrupted = 130
+)
+
+const exitCodesHelp = `Exit codes:
+  0    done, or nothing to do (already up to date, nothing expired, another purge holds the lock)
+  1    the operation failed: connection, permission, SQL error, lock timeout
+  2    usage: bad arguments, invalid name, unrecognised or ambiguous connection string, drop without --yes
+  3    verify ran and the table is missing or not compatible
+  130  interrupted (Ctrl-C / SIGTERM), after finishing the batch in flight`
+
+// errSignal and errTimeout are why a command's context ended.
+var (
+	errSignal  = errors.New("interrupted by a signal")
+	errTimeout = errors.New("timed out")
+)
+
+// usageError marks an error as the user's to fix by changing the command.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// Main runs sessctl with args and returns its exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		select {
+		case <-sigs:
+			// A second signal gets the default: the process ends at once.
+			signal.Stop(sigs)
+			cancel(errSignal)
+		case <-ctx.Done():
+		}
+	}()
+
+	red := &redactor{}
+	app := &app{
+		stdin:  stdin,
+		stdout: &redactingWriter{w: stdout, r: red},
+		stderr: &redactingWriter{w: stderr, r: red},
+		redact: red,
+		getenv: os.Getenv,
+	}
+	if f, ok := stderr.(*os.File); ok {
+		app.stderrTTY = isatty.IsTerminal(f.Fd())
+	}
+	root := newRootCmd(app)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(app.stdout)
+	root.SetErr(app.stderr)
+	_, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	code := exitCode(ctx, err, app.started)
+	app.printError(err, code)
+	return code
+}
+
+// exitCode maps an error to the exit code of the spec. started says whether
+// a command got as far as running: errors before that are usage errors.
+func exitCode(ctx context.Context, err error, started bool) int {
+	var ue usageError
+	switch {
+	case errors.Is(context.Cause(ctx), errSignal), errors.Is(err, schema.ErrInterrupted):
+		return ExitInterrupted
+	case !started, errors.As(err, &ue),
+		errors.Is(err, dialects.ErrInvalidName),
+		errors.Is(err, dialects.ErrConnString),
+		errors.Is(err, dialects.ErrUnknownDialect):
+		return ExitUsage
+	case errors.Is(err, schema.ErrIncompatible):
+		return ExitIncompatible
+	}
+	return ExitFailed
+}
+
+func (a *app) printError(err error, code int) {
+	msg := a.redact.redact(err.Error())
+	if a.output == outputJSON && code != ExitIncompatible {
+		a.printJSON(map[string]any{"status": "error", "error": msg, "exit_code": code})
+	}
+	if code == ExitIncompatible {
+		return // verify printed its report; that is the message
+	}
+	fmt.Fprintf(a.stderr, "sessctl: %s\n", msg)
+	if code == ExitUsage {
+		fmt.Fprintln(a.stderr, "Run 'sessctl --help' for usage.")
+	}
+}
+
+// redactor masks every secret it has been told of.
+type redactor struct {
+	secrets []string
+}
+
+// add registers secrets; the longest are masked first, so that a secret
+// containing another is masked whole.
+func (r *redactor) add(secrets ...string) {
+	for _, s := range secrets {
+		if s != "" {
+			r.secrets = append(r.secrets, s)
+		}
+	}
+	sort.Slice(r.secrets, func(i, j int) bool { return len(r.secrets[i]) > len(r.secrets[j]) })
+}
+
+func (r *redactor) redact(s string) string {
+	for _, secret := range r.secrets {
+		s = strings.ReplaceAll(s, secret, "***")
+	}
+	return s
+}
+
+// redactingWriter masks secrets in everything written through it: the
+// last net under every message.
+type redactingWriter struct {
+	w io.Writer
+	r *redactor
+}
+
+func (rw *redactingWriter) Write(p []byte) (int, error) {
+	if len(rw.r.secrets) == 0 {
+		return rw.w.Write(p)
+	}
+	if _, err := io.WriteString(rw.w, rw.r.redact(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}

@@ -1,0 +1,77 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sessctl/sessctl/schema"
+)
+
+type verifyOptions struct {
+	strict bool
+}
+
+func newVerifyCmd(a *app) *cobra.Command {
+	opts := &verifyOptions{}
+	c := &cobra.Command{
+		Use:   "verify [CONN] SCHEMA TABLE",
+		Short: "Check that the table is what the app's cache provider needs (read-only)",
+		Long: `Check, reading only, that the table exists and is a table; every column's type,
+length, nullability and, where it matters, collation; the primary key on Id;
+the expiry index; and the recorded version. Each finding says what to do.
+It runs as the app's own low-privilege user. Warnings (no expiry index, no
+version recorded) fail only with --strict.
+
+` + exitCodesHelp,
+		Example: `  sessctl verify app.db main SessionData
+  sessctl verify --strict "Host=db;Database=app;Username=app;Password=secret" public SessionData
+  sessctl verify -o json public SessionData    # CONN from $SESSCTL_CONNECTION`,
+		Args: tableArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			tg, err := a.resolve(args, true)
+			if err != nil {
+				return err
+			}
+			return runVerify(c.Context(), a, tg, opts)
+		},
+	}
+	c.Flags().BoolVar(&opts.strict, flagStrict, false, "fail on warnings too")
+	return c
+}
+
+func runVerify(ctx context.Context, a *app, tg *target, opts *verifyOptions) error {
+	ctx, cancel := a.context(ctx)
+	defer cancel()
+	db, err := a.connect(ctx, tg, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	r, err := schema.Verify(ctx, db, tg.table, opts.strict)
+	if err != nil {
+		return err
+	}
+	a.printResult(r, func() {
+		if a.quiet {
+			return
+		}
+		version := "no version recorded"
+		if r.Version != nil {
+			version = "version " + itoa(*r.Version)
+		}
+		out := a.stdout
+		if r.Status != schema.StatusOK {
+			out = a.stderr
+		}
+		fmt.Fprintf(out, "%s: %s (%s)\n", tg.table, r.Status, version)
+		for _, f := range r.Findings {
+			fmt.Fprintf(out, "  %s: %s\n", f.Severity, f.Message)
+			if f.Fix != "" {
+				fmt.Fprintf(out, "    fix: %s\n", f.Fix)
+			}
+		}
+	})
+	return r.Err()
+}

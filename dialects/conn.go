@@ -1,0 +1,330 @@
+package dialects
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Conn is a parsed connection string, ready for its driver.
+type Conn struct {
+	Dialect Dialect
+	// Driver is the database/sql driver name; DSN is the driver's form of
+	// the string. DSN holds secrets: never print it.
+	Driver string
+	DSN    string
+	// Display is the connection with every secret masked, for messages.
+	Display string
+	// Secrets are every form of every secret in the string (passwords,
+	// tokens), so that output can be scrubbed of them.
+	Secrets []string
+	// Warnings are settings that were ignored, for the user to read.
+	Warnings []string
+	// Path is the SQLite database file ("" for other dialects).
+	Path string
+}
+
+// Parse parses raw with the dialect named dialect, or, when dialect is "",
+// with the one dialect that the form of raw points to.
+func Parse(raw, dialect string) (*Conn, error) {
+	if strings.TrimSpace(raw) == "" {
+		return nil, fmt.Errorf("%w: none given: pass it as the first argument or set SESSCTL_CONNECTION", ErrConnString)
+	}
+	if dialect != "" {
+		d, err := Lookup(dialect)
+		if err != nil {
+			return nil, err
+		}
+		return d.ParseConn(raw)
+	}
+	d, err := Detect(raw)
+	if err != nil {
+		return nil, err
+	}
+	return d.ParseConn(raw)
+}
+
+// Detect returns the one dialect whose connection-string form raw has. An
+// unrecognised or ambiguous string is an error that says to pass --dialect.
+func Detect(raw string) (Dialect, error) {
+	rc := newRawConn(raw)
+	var sure, maybe []string
+	for _, name := range List() {
+		switch registry[name].claim(rc) {
+		case surely:
+			sure = append(sure, name)
+		case possibly:
+			maybe = append(maybe, name)
+		}
+	}
+	candidates := sure
+	if len(candidates) == 0 {
+		candidates = maybe
+	}
+	switch len(candidates) {
+	case 1:
+		return registry[candidates[0]], nil
+	case 0:
+		return nil, fmt.Errorf("%w not recognised: expected a URL (postgres://, sqlserver://, mysql://, sqlite:), "+
+			"an ADO.NET or Npgsql string (Host=…;Database=…), a libpq string (host=… dbname=…), "+
+			"a MySQL DSN (user:pass@tcp(host:3306)/db) or a SQLite file path; or pass --dialect", ErrConnString)
+	default:
+		flags := make([]string, len(candidates))
+		for i, c := range candidates {
+			flags[i] = "--dialect " + c
+		}
+		return nil, fmt.Errorf("%w is ambiguous: it could be for %s; pass %s",
+			ErrConnString, strings.Join(candidates, " or "), strings.Join(flags, " or "))
+	}
+}
+
+// certainty is how surely a string belongs to a dialect.
+type certainty int
+
+const (
+	never certainty = iota
+	possibly
+	surely
+)
+
+// rawConn is a connection string pre-read once for every dialect's claim.
+type rawConn struct {
+	raw string
+	// scheme is the lower-case URL scheme, when raw starts with one.
+	scheme string
+	// pairs are raw's Key=Value;… pairs, when it reads as an ADO.NET
+	// string and not as a libpq one.
+	pairs []pair
+	// libpq is set when raw reads as libpq key=value words.
+	libpq bool
+}
+
+var schemeRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*):`)
+
+func newRawConn(raw string) *rawConn {
+	rc := &rawConn{raw: strings.TrimSpace(raw)}
+	if m := schemeRE.FindStringSubmatch(rc.raw); m != nil {
+		rc.scheme = strings.ToLower(m[1])
+	}
+	if isLibpq(rc.raw) {
+		rc.libpq = true
+		return rc
+	}
+	if strings.Contains(rc.raw, "=") && !strings.Contains(rc.raw, "://") {
+		if pairs, err := parseADO(rc.raw); err == nil && len(pairs) > 0 {
+			rc.pairs = pairs
+		}
+	}
+	return rc
+}
+
+// get returns the value of the first pair whose key is one of keys.
+func (rc *rawConn) get(keys ...string) (string, bool) {
+	return lookupPair(rc.pairs, keys...)
+}
+
+// pair is one Key=Value of an ADO.NET connection string. Key is lower case
+// with runs of white space folded to one space.
+type pair struct {
+	Key, Value string
+}
+
+func lookupPair(pairs []pair, keys ...string) (string, bool) {
+	for _, p := range pairs {
+		for _, k := range keys {
+			if p.Key == k {
+				return p.Value, true
+			}
+		}
+	}
+	return "", false
+}
+
+// parseADO parses Key=Value;… as .NET's DbConnectionStringBuilder does:
+// keys are case-insensitive, "==" in a key is a literal "=", a value may be
+// quoted with ' or " (the quote doubled inside), pairs are separated by ";".
+func parseADO(s string) ([]pair, error) {
+	var out []pair
+	i := 0
+	for i < len(s) {
+		// skip separators and white space
+		for i < len(s) && (s[i] == ';' || isSpace(s[i])) {
+			i++
+		}
+		if i >= len(s) {
+			break
+		}
+		var key strings.Builder
+		for {
+			if i >= len(s) {
+				return nil, fmt.Errorf("%w: %q has no '='", ErrConnString, strings.TrimSpace(key.String()))
+			}
+			if s[i] == '=' {
+				if i+1 < len(s) && s[i+1] == '=' {
+					key.WriteByte('=')
+					i += 2
+					continue
+				}
+				i++
+				break
+			}
+			if s[i] == ';' {
+				return nil, fmt.Errorf("%w: %q has no '='", ErrConnString, strings.TrimSpace(key.String()))
+			}
+			key.WriteByte(s[i])
+			i++
+		}
+		k := normKey(key.String())
+		if k == "" {
+			return nil, fmt.Errorf("%w: a setting has an empty name", ErrConnString)
+		}
+		for i < len(s) && isSpace(s[i]) {
+			i++
+		}
+		var val strings.Builder
+		if i < len(s) && (s[i] == '"' || s[i] == '\'') {
+			q := s[i]
+			i++
+			closed := false
+			for i < len(s) {
+				if s[i] == q {
+					if i+1 < len(s) && s[i+1] == q {
+						val.WriteByte(q)
+						i += 2
+						continue
+					}
+					i++
+					closed = true
+					break
+				}
+				val.WriteByte(s[i])
+				i++
+			}
+			if !closed {
+				return nil, fmt.Errorf("%w: the value of %q has no closing quote", ErrConnString, k)
+			}
+			for i < len(s) && isSpace(s[i]) {
+				i++
+			}
+			if i < len(s) && s[i] != ';' {
+				return nil, fmt.Errorf("%w: unexpected text after the quoted value of %q", ErrConnString, k)
+			}
+		} else {
+			for i < len(s) && s[i] != ';' {
+				val.WriteByte(s[i])
+				i++
+			}
+		}
+		out = append(out, pair{Key: k, Value: strings.TrimSpace(val.String())})
+	}
+	return out, nil
+}
+
+func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
+
+// normKey lower-cases an ADO.NET key and folds runs of white space.
+func normKey(k string) string {
+	return strings.Join(strings.Fields(strings.ToLower(k)), " ")
+}
+
+// libpqKeywords are the connection keywords libpq (and pgx) accept.
+var libpqKeywords = map[string]bool{
+	"host": true, "hostaddr": true, "port": true, "dbname": true, "user": true, "password": true,
+	"passfile": true, "connect_timeout": true, "client_encoding": true, "options": true,
+	"application_name": true, "fallback_application_name": true, "keepalives": true,
+	"sslmode": true, "sslcert": true, "sslkey": true, "sslrootcert": true, "sslpassword": true,
+	"sslsni": true, "sslnegotiation": true, "target_session_attrs": true, "service": true,
+	"servicefile": true, "search_path": true, "krbsrvname": true, "gssencmode": true,
+	"channel_binding": true, "require_auth": true, "min_read_buffer_size": true,
+	"default_query_exec_mode": true, "statement_cache_capacity": true, "description_cache_capacity": true,
+}
+
+var libpqWordRE = regexp.MustCompile(`^\s*([a-z_]+)\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`)
+
+// isLibpq reports whether s is libpq's key=value form: lower-case known
+// keywords, separated by white space, no ';'.
+func isLibpq(s string) bool {
+	if strings.Contains(s, ";") || strings.Contains(s, "://") {
+		return false
+	}
+	rest, n := s, 0
+	for strings.TrimSpace(rest) != "" {
+		m := libpqWordRE.FindStringSubmatchIndex(rest)
+		if m == nil || !libpqKeywords[rest[m[2]:m[3]]] {
+			return false
+		}
+		rest, n = rest[m[1]:], n+1
+	}
+	return n > 0
+}
+
+// quoteLibpq quotes a value for a libpq key=value string.
+func quoteLibpq(v string) string {
+	if v != "" && !strings.ContainsAny(v, " \t\n\r'\\") {
+		return v
+	}
+	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`)
+	return "'" + r.Replace(v) + "'"
+}
+
+// sortedKeys returns m's keys in order, for stable messages.
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// addSecret appends the non-empty forms of a secret.
+func addSecret(list []string, forms ...string) []string {
+	for _, f := range forms {
+		if f != "" {
+			list = append(list, f)
+		}
+	}
+	return list
+}
+
+var (
+	urlPasswordRE   = regexp.MustCompile(`://[^/@]*?:([^@]*)@`)
+	libpqPasswordRE = regexp.MustCompile(`(?:^|\s)(?:password|sslpassword)\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
+	mysqlPasswordRE = regexp.MustCompile(`^[^:/@]*:(.*)@[^@]*/`)
+	querySecretRE   = regexp.MustCompile(`(?i)[?&](?:password|sslpassword|pwd|access_?token|client_?secret)=([^&]*)`)
+)
+
+// secretKeys are ADO.NET settings whose values are secrets.
+var secretKeys = map[string]bool{
+	"password": true, "pwd": true, "ssl password": true, "sslpassword": true,
+	"access token": true, "accesstoken": true, "client secret": true, "user password": true,
+}
+
+// SecretsOf finds, best effort and whatever the form, the secrets in a
+// connection string, so that messages can be scrubbed of them even when the
+// string does not parse.
+func SecretsOf(raw string) []string {
+	var out []string
+	for _, re := range []*regexp.Regexp{urlPasswordRE, libpqPasswordRE, mysqlPasswordRE, querySecretRE} {
+		for _, m := range re.FindAllStringSubmatch(raw, -1) {
+			v := m[1]
+			out = addSecret(out, v)
+			if u, err := url.PathUnescape(v); err == nil {
+				out = addSecret(out, u)
+			}
+			if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
+				out = addSecret(out, strings.NewReplacer(`\'`, `'`, `\\`, `\`).Replace(v[1:len(v)-1]))
+			}
+		}
+	}
+	if pairs, err := parseADO(raw); err == nil {
+		for _, p := range pairs {
+			if secretKeys[p.Key] {
+				out = addSecret(out, p.Value)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,185 @@
+// Package dialects is how each database engine spells sessctl's one table:
+// identifier quoting and limits, connection strings, catalog queries, the
+// purge batch and the golang-migrate driver. Each dialect is an unexported
+// empty struct in its own file; the registry below lists them all.
+//
+// Nothing here knows what the commands do with these facts: that is package
+// schema. Implementations return values and errors and print nothing.
+package dialects
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/golang-migrate/migrate/v4/database"
+)
+
+// Sentinel errors. Callers test them with errors.Is; every error that wraps
+// one names the object and says what to do.
+var (
+	// ErrInvalidName: a schema, table or derived name the database would
+	// truncate or cannot hold. A usage error: nothing was sent.
+	ErrInvalidName = errors.New("invalid name")
+	// ErrUnknownDialect: --dialect named no dialect.
+	ErrUnknownDialect = errors.New("unknown dialect")
+	// ErrConnString: the connection string is unrecognised, ambiguous or
+	// malformed. A usage error: nothing was sent.
+	ErrConnString = errors.New("connection string")
+	// ErrSchemaMissing: the schema (MySQL: database) does not exist.
+	ErrSchemaMissing = errors.New("schema does not exist")
+)
+
+// Querier is what catalog queries and purge batches run on: a *sql.DB, a
+// *sql.Conn or a *sql.Tx.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Dialect is one database engine. Methods that take a Querier send SQL;
+// every other method is pure and never touches a database.
+type Dialect interface {
+	// Name is the name users type with --dialect: postgres, sqlite, ...
+	Name() string
+
+	// DefaultSchema is the schema most users mean (public, main, dbo).
+	DefaultSchema() string
+
+	// CheckName reports, wrapping ErrInvalidName, a schema, table or derived
+	// name that this engine would truncate or cannot hold.
+	CheckName(name string) error
+
+	// CheckSchema reports, wrapping ErrInvalidName, a SCHEMA argument this
+	// engine cannot use (SQLite knows only "main").
+	CheckSchema(schema string) error
+
+	// Quote quotes one identifier, doubling embedded quote characters.
+	Quote(ident string) string
+
+	// QuoteLiteral quotes a string literal for SQL rendered into a file, the
+	// one place a value cannot be a bound parameter.
+	QuoteLiteral(s string) string
+
+	// Names derives the names sessctl gives the objects that belong to
+	// schema.table: the version table, primary key and expiry index.
+	Names(schema, table string) Names
+
+	// Columns is the table as the app's cache provider needs it, in the
+	// order sessctl creates it.
+	Columns() []ColumnSpec
+
+	// ParseConn parses a connection string in any form this dialect takes.
+	// Errors wrap ErrConnString and never contain a secret.
+	ParseConn(raw string) (*Conn, error)
+
+	// claim tells how surely raw is a connection string for this dialect.
+	claim(c *rawConn) certainty
+
+	// Open opens a pool for conn; nothing is sent until first use. create
+	// is false for commands that must not create a database (SQLite file).
+	Open(conn *Conn, create bool) (*sql.DB, error)
+
+	// Permanent reports a connection error that retrying cannot fix (wrong
+	// password, missing database), so --wait stops at once.
+	Permanent(err error) bool
+
+	// SchemaExists reports whether the schema (MySQL: database) exists.
+	SchemaExists(ctx context.Context, q Querier, schema string) (bool, error)
+
+	// CreateSchemaSQL is the statement --create-schema runs; it must
+	// succeed when the schema already exists.
+	CreateSchemaSQL(schema string) string
+
+	// Inspect reads the catalog for the table named by n, and its version
+	// table. A missing table is Kind Missing, not an error. It only reads.
+	Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, error)
+
+	// MigrateDriver opens a pool of its own on conn's database, with schema
+	// n.Schema current where the engine needs that, and wraps it in
+	// golang-migrate's driver for this engine with the version table
+	// n.VersionTable. Constructing it creates the version table; closing it
+	// closes the pool.
+	MigrateDriver(conn *Conn, n Names) (database.Driver, error)
+
+	// FixSQL is the statement that mends problem in column c of table n,
+	// printed as the fix for a verify finding.
+	FixSQL(n Names, c ColumnSpec, problem Problem) string
+
+	// TemplateData are the values the migration templates of this dialect
+	// use: quoted names, string literals of names, and the like.
+	TemplateData(n Names) map[string]string
+
+	// TryLock takes the per-table purge lock on conn without waiting. It
+	// returns ok=false when another session holds it. unlock releases it;
+	// closing conn releases it too.
+	TryLock(ctx context.Context, conn *sql.Conn, n Names) (unlock func() error, ok bool, err error)
+
+	// DeleteExpired deletes at most limit rows that expired more than grace
+	// ago by the database's clock, in one statement that is its own
+	// transaction, re-checking the expiry of every row it deletes.
+	DeleteExpired(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (int64, error)
+
+	// CountExpired counts the rows DeleteExpired would delete, and returns
+	// the oldest expiry (zero when none).
+	CountExpired(ctx context.Context, q Querier, n Names, grace time.Duration) (int64, time.Time, error)
+
+	// ExplainPurge is the database's plan for one purge batch, as text.
+	ExplainPurge(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (string, error)
+
+	// ScriptSeparator ends each batch of a printed script where the
+	// engine's tools need it (SQL Server's "GO"); "" elsewhere.
+	ScriptSeparator() string
+
+	// PurgeScript is SQL a DBA can run by hand to purge in batches of limit.
+	PurgeScript(n Names, grace time.Duration, limit int) string
+}
+
+// Names are the quoted and unquoted names of one cache table's objects.
+type Names struct {
+	Schema       string // as typed
+	Table        string // as typed
+	VersionTable string // derived: the golang-migrate version table
+	PrimaryKey   string // derived; "" where the engine names it itself
+	ExpiryIndex  string // derived: the index on ExpiresAtTime
+}
+
+// Derived lists the derived names, for length checks.
+func (n Names) Derived() []string {
+	var out []string
+	for _, s := range []string{n.VersionTable, n.PrimaryKey, n.ExpiryIndex} {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// registry lists every dialect by the name users type.
+var registry = map[string]Dialect{
+	"postgres": postgres{},
+	"sqlite":   sqlite{},
+}
+
+// Lookup returns the dialect users call name.
+func Lookup(name string) (Dialect, error) {
+	if d, ok := registry[strings.ToLower(name)]; ok {
+		return d, nil
+	}
+	return nil, fmt.Errorf("%w %q: use one of %s", ErrUnknownDialect, name, strings.Join(List(), ", "))
+}
+
+// List is the sorted list of dialect names.
+func List() []string {
+	out := make([]string, 0, len(registry))
+	for n := range registry {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,137 @@
+// Package dialecttest chooses the database servers integration tests run
+// against. SQLite always runs, on a file in the test's temporary folder.
+// Every other dialect runs when SESSCTL_TEST_<DIALECT>_DSN holds a
+// connection string for it; without one its tests skip, naming the
+// variable, unless SESSCTL_TEST_REQUIRE lists the dialect, in which case
+// they fail: in CI a missing server must never read as a pass.
+package dialecttest
+
+import (
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sessctl/sessctl/dialects"
+)
+
+// RequireEnv lists, comma-separated, the dialects whose server must be there.
+const RequireEnv = "SESSCTL_TEST_REQUIRE"
+
+// Server is one database to test against.
+type Server struct {
+	Dialect dialects.Dialect
+	// DSN is a connection string for it, in a form users give.
+	DSN string
+	// Schema is the schema (MySQL: database) tests create tables in.
+	Schema string
+}
+
+// DSNEnv is the variable that holds the test server of dialect name.
+func DSNEnv(name string) string { return "SESSCTL_TEST_" + strings.ToUpper(name) + "_DSN" }
+
+// SchemaEnv overrides the schema tests use on dialect name's server.
+func SchemaEnv(name string) string { return "SESSCTL_TEST_" + strings.ToUpper(name) + "_SCHEMA" }
+
+// defaultSchemas are the schemas tests use unless SchemaEnv says otherwise.
+var defaultSchemas = map[string]string{
+	"postgres":  "public",
+	"sqlserver": "dbo",
+	"mysql":     "test",
+	"sqlite":    "main",
+}
+
+// Required reports whether SESSCTL_TEST_REQUIRE lists dialect name.
+func Required(name string) bool {
+	for _, r := range strings.Split(os.Getenv(RequireEnv), ",") {
+		if strings.EqualFold(strings.TrimSpace(r), name) {
+			return true
+		}
+	}
+	return false
+}
+
+// Get returns the server of dialect name, skipping or failing t when there
+// is none.
+func Get(t testing.TB, name string) Server {
+	t.Helper()
+	d, err := dialects.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := os.Getenv(SchemaEnv(name))
+	if schema == "" {
+		schema = defaultSchemas[name]
+	}
+	if name == "sqlite" {
+		return Server{Dialect: d, DSN: filepath.Join(t.TempDir(), "sessctl-test.db"), Schema: "main"}
+	}
+	dsn := os.Getenv(DSNEnv(name))
+	if dsn == "" {
+		if Required(name) {
+			t.Fatalf("%s is required by %s=%s but %s is not set", name, RequireEnv, os.Getenv(RequireEnv), DSNEnv(name))
+		}
+		t.Skipf("no %s server: set %s to run these tests", name, DSNEnv(name))
+	}
+	return Server{Dialect: d, DSN: dsn, Schema: schema}
+}
+
+// Each runs fn as a subtest for every dialect, named after it.
+func Each(t *testing.T, fn func(t *testing.T, s Server)) {
+	t.Helper()
+	for _, name := range dialects.List() {
+		t.Run(name, func(t *testing.T) {
+			fn(t, Get(t, name))
+		})
+	}
+}
+
+var seq atomic.Int64
+
+// Table returns a table name no other test uses, beginning with prefix, so
+// that tests can run in parallel on one server.
+func Table(prefix string) string {
+	return fmt.Sprintf("%s_%d_%d_%d", prefix, os.Getpid(), time.Now().UnixNano()%1e6, seq.Add(1))
+}
+
+// Conn parses the server's connection string.
+func (s Server) Conn(t testing.TB) *dialects.Conn {
+	t.Helper()
+	c, err := dialects.Parse(s.DSN, s.Dialect.Name())
+	if err != nil {
+		t.Fatalf("parsing %s: %v", DSNEnv(s.Dialect.Name()), err)
+	}
+	return c
+}
+
+// Open opens the server's database for a test's own SQL, closed at cleanup.
+func (s Server) Open(t testing.TB) *sql.DB {
+	t.Helper()
+	db, err := s.Dialect.Open(s.Conn(t), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Ping(); err != nil {
+		t.Fatalf("connecting to the %s test server: %v", s.Dialect.Name(), err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// DropAtCleanup drops table and its version table when t ends.
+func (s Server) DropAtCleanup(t testing.TB, db *sql.DB, table string) {
+	t.Helper()
+	n := s.Dialect.Names(s.Schema, table)
+	t.Cleanup(func() {
+		for _, name := range []string{n.Table, n.VersionTable} {
+			q := "DROP TABLE IF EXISTS " + s.Dialect.Quote(s.Schema) + "." + s.Dialect.Quote(name)
+			if _, err := db.Exec(q); err != nil {
+				t.Errorf("cleanup: %s: %v", q, err)
+			}
+		}
+	})
+}

@@ -1,0 +1,554 @@
+package dialects
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/golang-migrate/migrate/v4/database"
+	pgxmigrate "github.com/golang-migrate/migrate/v4/database/pgx/v5"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// postgres is PostgreSQL through pgx, with the table layout of
+// Community.Microsoft.Extensions.Caching.PostgreSql.
+type postgres struct{}
+
+var _ Dialect = postgres{}
+
+// pgMaxName is NAMEDATALEN-1: PostgreSQL truncates longer names silently.
+const pgMaxName = 63
+
+func (postgres) Name() string          { return "postgres" }
+func (postgres) DefaultSchema() string { return "public" }
+
+func (postgres) CheckName(name string) error {
+	return checkName(name, pgMaxName, "bytes", bytesLen)
+}
+
+func (p postgres) CheckSchema(schema string) error { return p.CheckName(schema) }
+
+func (postgres) Quote(ident string) string { return quoteWith(ident, `"`, `"`) }
+
+// QuoteLiteral writes an escape string, which means the same whatever
+// standard_conforming_strings is set to.
+func (postgres) QuoteLiteral(s string) string {
+	return "E'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(s) + "'"
+}
+
+func (postgres) Names(schema, table string) Names {
+	return Names{
+		Schema:       schema,
+		Table:        table,
+		VersionTable: table + "_migrations",
+		PrimaryKey:   table + "_pkey",
+		ExpiryIndex:  table + "_ExpiresAtTime_idx",
+	}
+}
+
+func (p postgres) qualified(n Names) string { return p.Quote(n.Schema) + "." + p.Quote(n.Table) }
+
+// pgCollationOK rejects nondeterministic collations, under which keys that
+// differ only in case (or accents) compare equal.
+func pgCollationOK(c string) bool { return !strings.HasSuffix(c, pgNondeterministic) }
+
+const pgNondeterministic = " (nondeterministic)"
+
+func (p postgres) Columns() []ColumnSpec {
+	return []ColumnSpec{
+		{Name: ColID, Types: []string{"text", "character varying"}, Null: NotNull,
+			CollationOK: pgCollationOK, Collation: `pg_catalog."default"`,
+			Definition: `"Id" text COLLATE pg_catalog."default" NOT NULL`},
+		{Name: ColValue, Types: []string{"bytea"}, Null: NotNullPreferred,
+			Definition: `"Value" bytea NOT NULL`},
+		{Name: ColExpiresAtTime, Types: []string{"timestamp with time zone"}, Null: NotNullPreferred,
+			Definition: `"ExpiresAtTime" timestamp with time zone NOT NULL`},
+		{Name: ColSliding, Types: []string{"double precision"}, Null: Nullable,
+			Definition: `"SlidingExpirationInSeconds" double precision`},
+		{Name: ColAbsoluteExpiration, Types: []string{"timestamp with time zone"}, Null: Nullable,
+			Definition: `"AbsoluteExpiration" timestamp with time zone`},
+	}
+}
+
+// npgsqlKeys translates Npgsql's setting names to libpq keywords. An empty
+// translation is a setting that only concerns Npgsql itself (pooling,
+// command behaviour) and is dropped.
+var npgsqlKeys = map[string]string{
+	"host": "host", "server": "host", "port": "port",
+	"database": "dbname", "db": "dbname",
+	"username": "user", "user name": "user", "user id": "user", "userid": "user", "user": "user", "uid": "user",
+	"password": "password", "pwd": "password", "passfile": "passfile",
+	"ssl mode": "sslmode", "sslmode": "sslmode",
+	"root certificate": "sslrootcert", "ssl certificate": "sslcert", "ssl key": "sslkey", "ssl password": "sslpassword",
+	"timeout": "connect_timeout", "search path": "search_path", "application name": "application_name",
+	"target session attributes": "target_session_attrs", "options": "options",
+	"kerberos service name": "krbsrvname", "krbsrvname": "krbsrvname",
+	"gss encryption mode": "gssencmode", "channel binding": "channel_binding",
+	// Npgsql's own behaviour: nothing to translate.
+	"pooling": "", "minimum pool size": "", "maximum pool size": "", "min pool size": "", "max pool size": "",
+	"connection idle lifetime": "", "connection pruning interval": "", "connection lifetime": "",
+	"command timeout": "", "internal command timeout": "", "cancellation timeout": "",
+	"keepalive": "", "tcp keepalive": "", "tcp keepalive time": "", "tcp keepalive interval": "",
+	"include error detail": "", "include error details": "", "log parameters": "",
+	"trust server certificate": "", "enlist": "", "no reset on close": "", "max auto prepare": "",
+	"auto prepare min usages": "", "multiplexing": "", "write coalescing buffer threshold bytes": "",
+	"server compatibility mode": "", "persist security info": "", "read buffer size": "",
+	"write buffer size": "", "socket receive buffer size": "", "socket send buffer size": "",
+	"encoding": "", "client encoding": "", "timezone": "", "load balance hosts": "",
+	"host recheck seconds": "", "check certificate revocation": "", "array nullability mode": "",
+}
+
+// npgsqlOnly are settings no SQL Server or MySQL client uses.
+var npgsqlOnly = []string{"host", "username", "search path", "root certificate", "ssl certificate",
+	"ssl key", "target session attributes", "include error detail", "server compatibility mode",
+	"passfile", "kerberos service name", "gss encryption mode"}
+
+var npgsqlSSLModes = map[string]string{
+	"disable": "disable", "allow": "allow", "prefer": "prefer", "require": "require",
+	"verifyca": "verify-ca", "verify-ca": "verify-ca", "verifyfull": "verify-full", "verify-full": "verify-full",
+}
+
+func (postgres) claim(rc *rawConn) certainty {
+	switch {
+	case rc.scheme == "postgres" || rc.scheme == "postgresql":
+		return surely
+	case rc.libpq:
+		return surely
+	case len(rc.pairs) == 0:
+		return never
+	}
+	for _, p := range rc.pairs {
+		if _, ok := npgsqlKeys[p.Key]; !ok {
+			return never
+		}
+	}
+	if port, ok := rc.get("port"); ok {
+		switch port {
+		case "5432":
+			return surely
+		case "3306", "1433":
+			return possibly
+		}
+	}
+	for _, k := range npgsqlOnly {
+		if _, ok := rc.get(k); ok {
+			return surely
+		}
+	}
+	return possibly
+}
+
+func (p postgres) ParseConn(raw string) (*Conn, error) {
+	rc := newRawConn(raw)
+	dsn := rc.raw
+	var warnings []string
+	if rc.scheme != "postgres" && rc.scheme != "postgresql" && !rc.libpq {
+		if len(rc.pairs) == 0 {
+			return nil, fmt.Errorf("%w: not a PostgreSQL connection string: use postgres://user@host/db, "+
+				"host=… dbname=…, or Host=…;Database=…;Username=…", ErrConnString)
+		}
+		var err error
+		dsn, warnings, err = npgsqlToLibpq(rc.pairs)
+		if err != nil {
+			return nil, err
+		}
+	}
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("%w: PostgreSQL: %v", ErrConnString, pgParseMessage(err))
+	}
+	c := &Conn{
+		Dialect:  p,
+		Driver:   "pgx/v5",
+		DSN:      dsn,
+		Display:  fmt.Sprintf("postgres://%s@%s:%d/%s", url.User(cfg.User).String(), cfg.Host, cfg.Port, cfg.Database),
+		Secrets:  addSecret(SecretsOf(raw), raw, cfg.Password, url.QueryEscape(cfg.Password), url.PathEscape(cfg.Password)),
+		Warnings: warnings,
+	}
+	return c, nil
+}
+
+// pgParseMessage is pgx's reason, without the connection string it quotes.
+func pgParseMessage(err error) string {
+	var pce *pgconn.ParseConfigError
+	if errors.As(err, &pce) {
+		if inner := errors.Unwrap(pce); inner != nil {
+			var ue *url.Error
+			if errors.As(inner, &ue) {
+				return "the URL does not parse: " + ue.Err.Error()
+			}
+			return inner.Error()
+		}
+	}
+	return "the connection string does not parse"
+}
+
+// npgsqlToLibpq rewrites Npgsql's Key=Value; settings as a libpq string for
+// pgx's own parser.
+func npgsqlToLibpq(pairs []pair) (string, []string, error) {
+	kv := map[string]string{}
+	var warnings []string
+	for _, pr := range pairs {
+		to, ok := npgsqlKeys[pr.Key]
+		switch {
+		case !ok:
+			return "", nil, fmt.Errorf("%w: %q is not an Npgsql setting sessctl knows; remove it or use a postgres:// URL", ErrConnString, pr.Key)
+		case to == "":
+			warnings = append(warnings, fmt.Sprintf("ignoring Npgsql setting %q: it only concerns Npgsql itself", pr.Key))
+			continue
+		case to == "sslmode":
+			m, ok := npgsqlSSLModes[strings.ToLower(strings.ReplaceAll(pr.Value, " ", ""))]
+			if !ok {
+				return "", nil, fmt.Errorf("%w: SSL Mode %q: use Disable, Allow, Prefer, Require, VerifyCA or VerifyFull", ErrConnString, pr.Value)
+			}
+			kv[to] = m
+			continue
+		case to == "port":
+			if _, err := strconv.ParseUint(pr.Value, 10, 16); err != nil {
+				return "", nil, fmt.Errorf("%w: Port %q is not a port number", ErrConnString, pr.Value)
+			}
+		}
+		kv[to] = pr.Value
+	}
+	words := make([]string, 0, len(kv))
+	for _, k := range sortedKeys(kv) {
+		words = append(words, k+"="+quoteLibpq(kv[k]))
+	}
+	return strings.Join(words, " "), warnings, nil
+}
+
+func (postgres) Open(conn *Conn, _ bool) (*sql.DB, error) {
+	cfg, err := pgx.ParseConfig(conn.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("%w: PostgreSQL: %v", ErrConnString, pgParseMessage(err))
+	}
+	return stdlib.OpenDB(*cfg), nil
+}
+
+// Permanent: authentication failures and a missing database do not go away
+// by waiting.
+func (postgres) Permanent(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "28P01", "28000", "3D000", "42501":
+			return true
+		}
+	}
+	return false
+}
+
+func (postgres) SchemaExists(ctx context.Context, q Querier, schema string) (bool, error) {
+	var ok bool
+	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)`, schema).Scan(&ok)
+	return ok, err
+}
+
+func (p postgres) CreateSchemaSQL(schema string) string {
+	return "CREATE SCHEMA IF NOT EXISTS " + p.Quote(schema)
+}
+
+const pgRelationQuery = `
+SELECT c.oid, c.relkind, c.relname
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 AND c.relname = $2`
+
+const pgColumnsQuery = `
+SELECT a.attname,
+       pg_catalog.format_type(a.atttypid, NULL),
+       CASE WHEN a.atttypid IN ('varchar'::regtype, 'bpchar'::regtype) AND a.atttypmod > 4 THEN a.atttypmod - 4 ELSE 0 END,
+       NOT a.attnotnull,
+       a.atthasdef,
+       COALESCE(co.collname, ''),
+       COALESCE(co.collisdeterministic, true)
+FROM pg_catalog.pg_attribute a
+LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
+WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum`
+
+const pgIndexesQuery = `
+SELECT ic.relname, x.indisprimary, x.indisunique, COALESCE(a.attname, '')
+FROM pg_catalog.pg_index x
+JOIN pg_catalog.pg_class ic ON ic.oid = x.indexrelid
+CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, ord)
+LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
+WHERE x.indrelid = $1 AND k.ord <= x.indnkeyatts AND x.indpred IS NULL
+ORDER BY ic.relname, k.ord`
+
+func (p postgres) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, error) {
+	info := &TableInfo{Kind: KindMissing}
+	var oid uint32
+	var kind string
+	err := q.QueryRowContext(ctx, pgRelationQuery, n.Schema, n.Table).Scan(&oid, &kind, &info.Name)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return info, p.inspectVersion(ctx, q, n, info)
+	case err != nil:
+		return nil, fmt.Errorf("reading the catalog for %s: %w", p.qualified(n), err)
+	}
+	switch kind {
+	case "r", "p":
+		info.Kind = KindTable
+	case "v", "m":
+		info.Kind = KindView
+	default:
+		info.Kind = KindOther
+	}
+	if err := p.inspectColumns(ctx, q, oid, info); err != nil {
+		return nil, fmt.Errorf("reading the columns of %s: %w", p.qualified(n), err)
+	}
+	if err := p.inspectIndexes(ctx, q, oid, info); err != nil {
+		return nil, fmt.Errorf("reading the indexes of %s: %w", p.qualified(n), err)
+	}
+	return info, p.inspectVersion(ctx, q, n, info)
+}
+
+func (postgres) inspectColumns(ctx context.Context, q Querier, oid uint32, info *TableInfo) error {
+	rows, err := q.QueryContext(ctx, pgColumnsQuery, oid)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c Column
+		var deterministic bool
+		if err := rows.Scan(&c.Name, &c.Type, &c.Length, &c.Nullable, &c.HasDefault, &c.Collation, &deterministic); err != nil {
+			return err
+		}
+		if !deterministic {
+			c.Collation += pgNondeterministic
+		}
+		info.Columns = append(info.Columns, c)
+	}
+	return rows.Err()
+}
+
+func (postgres) inspectIndexes(ctx context.Context, q Querier, oid uint32, info *TableInfo) error {
+	rows, err := q.QueryContext(ctx, pgIndexesQuery, oid)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, col string
+		var primary, unique bool
+		if err := rows.Scan(&name, &primary, &unique, &col); err != nil {
+			return err
+		}
+		if k := len(info.Indexes); k == 0 || info.Indexes[k-1].Name != name {
+			info.Indexes = append(info.Indexes, Index{Name: name, Primary: primary, Unique: unique})
+		}
+		ix := &info.Indexes[len(info.Indexes)-1]
+		ix.Columns = append(ix.Columns, col)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, ix := range info.Indexes {
+		if ix.Primary {
+			info.PrimaryKey, info.PrimaryKeyName = ix.Columns, ix.Name
+		}
+	}
+	return nil
+}
+
+func (p postgres) inspectVersion(ctx context.Context, q Querier, n Names, info *TableInfo) error {
+	var oid uint32
+	var kind, name string
+	err := q.QueryRowContext(ctx, pgRelationQuery, n.Schema, n.VersionTable).Scan(&oid, &kind, &name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the catalog for %s.%s: %w", p.Quote(n.Schema), p.Quote(n.VersionTable), err)
+	}
+	info.VersionTable = true
+	var v Version
+	err = q.QueryRowContext(ctx, `SELECT version, dirty FROM `+p.Quote(n.Schema)+"."+p.Quote(n.VersionTable)+` LIMIT 1`).Scan(&v.Version, &v.Dirty)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "42501" {
+			info.Notes = append(info.Notes, fmt.Sprintf("the version table %s exists but this user may not read it", p.Quote(n.VersionTable)))
+			return nil
+		}
+		return fmt.Errorf("reading the version table %s: %w", p.Quote(n.VersionTable), err)
+	}
+	info.Version = &v
+	return nil
+}
+
+func (p postgres) MigrateDriver(conn *Conn, n Names) (database.Driver, error) {
+	db, err := p.Open(conn, true)
+	if err != nil {
+		return nil, err
+	}
+	drv, err := pgxmigrate.WithInstance(db, &pgxmigrate.Config{SchemaName: n.Schema, MigrationsTable: n.VersionTable})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return drv, nil
+}
+
+func (p postgres) FixSQL(n Names, c ColumnSpec, problem Problem) string {
+	t, col := p.qualified(n), p.Quote(c.Name)
+	switch problem {
+	case ProblemMissing:
+		return fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s;", t, c.Definition)
+	case ProblemType:
+		return fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s::%s;", t, col, c.Types[0], col, c.Types[0])
+	case ProblemCollation:
+		return fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s COLLATE %s;", t, col, c.Types[0], c.Collation)
+	case ProblemNotNull:
+		return fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET NOT NULL;", t, col)
+	case ProblemNullable:
+		return fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL;", t, col)
+	}
+	return ""
+}
+
+// lockKey is the advisory-lock key of the purge lock for one table. It is a
+// different key space from golang-migrate's (two int4 keys, not one int8).
+func pgLockKey(n Names) (int32, int32) {
+	h := fnv.New32a()
+	h.Write([]byte(n.Schema + "\x00" + n.Table))
+	return 0x5e55c71, int32(h.Sum32())
+}
+
+func (postgres) TryLock(ctx context.Context, conn *sql.Conn, n Names) (func() error, bool, error) {
+	k1, k2 := pgLockKey(n)
+	var ok bool
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1, $2)`, k1, k2).Scan(&ok); err != nil {
+		return nil, false, fmt.Errorf("taking the purge lock: %w", err)
+	}
+	if !ok {
+		return nil, false, nil
+	}
+	unlock := func() error {
+		_, err := conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1, $2)`, k1, k2)
+		return err
+	}
+	return unlock, true, nil
+}
+
+// pgDeleteSQL locks a batch of expired rows in index order, skipping rows an
+// app session holds, and deletes them. A row slid forward after the
+// statement's snapshot fails the re-check: FOR UPDATE re-evaluates it on the
+// newest version, and so does the outer WHERE.
+const pgDeleteSQL = `DELETE FROM %[1]s
+WHERE ctid = ANY (ARRAY (
+    SELECT ctid FROM %[1]s
+    WHERE "ExpiresAtTime" < now() - make_interval(secs => %[2]s)
+    ORDER BY "ExpiresAtTime"
+    LIMIT %[3]s
+    FOR UPDATE SKIP LOCKED))
+  AND "ExpiresAtTime" < now() - make_interval(secs => %[2]s)`
+
+func (p postgres) DeleteExpired(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (int64, error) {
+	res, err := q.ExecContext(ctx, fmt.Sprintf(pgDeleteSQL, p.qualified(n), "$1", "$2"), grace.Seconds(), limit)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (p postgres) CountExpired(ctx context.Context, q Querier, n Names, grace time.Duration) (int64, time.Time, error) {
+	var count int64
+	var oldest sql.NullTime
+	err := q.QueryRowContext(ctx, `SELECT count(*), min("ExpiresAtTime") FROM `+p.qualified(n)+
+		` WHERE "ExpiresAtTime" < now() - make_interval(secs => $1)`, grace.Seconds()).Scan(&count, &oldest)
+	return count, oldest.Time, err
+}
+
+func (p postgres) ExplainPurge(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (string, error) {
+	return explainRows(ctx, q, "EXPLAIN "+fmt.Sprintf(pgDeleteSQL, p.qualified(n), "$1", "$2"), grace.Seconds(), limit)
+}
+
+func (p postgres) PurgeScript(n Names, grace time.Duration, limit int) string {
+	tag := dollarTag(n)
+	del := fmt.Sprintf(pgDeleteSQL, p.qualified(n), strconv.FormatFloat(grace.Seconds(), 'f', -1, 64), strconv.Itoa(limit))
+	return fmt.Sprintf(`-- Deletes the rows of %[1]s that expired over %[2]s ago, %[3]d at a time,
+-- each batch its own transaction. Run it outside a transaction block.
+DO %[4]s
+DECLARE
+    deleted bigint;
+BEGIN
+    LOOP
+        %[5]s;
+        GET DIAGNOSTICS deleted = ROW_COUNT;
+        EXIT WHEN deleted = 0;
+        COMMIT;
+    END LOOP;
+END
+%[4]s;
+`, p.qualified(n), grace, limit, tag, strings.ReplaceAll(del, "\n", "\n        "))
+}
+
+// dollarTag is a dollar-quote tag that no name of n contains.
+func dollarTag(n Names) string {
+	all := n.Schema + n.Table + n.VersionTable + n.PrimaryKey + n.ExpiryIndex
+	tag := "$sessctl$"
+	for i := 1; strings.Contains(all, tag); i++ {
+		tag = "$sessctl" + strconv.Itoa(i) + "$"
+	}
+	return tag
+}
+
+// explainRows runs an EXPLAIN and joins its rows.
+func explainRows(ctx context.Context, q Querier, query string, args ...any) (string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return "", err
+	}
+	var lines []string
+	vals := make([]sql.NullString, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return "", err
+		}
+		parts := make([]string, 0, len(vals))
+		for _, v := range vals {
+			if v.Valid {
+				parts = append(parts, v.String)
+			}
+		}
+		lines = append(lines, strings.Join(parts, " | "))
+	}
+	return strings.Join(lines, "\n"), rows.Err()
+}
+
+func (p postgres) TemplateData(n Names) map[string]string {
+	return map[string]string{
+		"Schema":       p.Quote(n.Schema),
+		"Table":        p.qualified(n),
+		"TableName":    p.Quote(n.Table),
+		"VersionTable": p.Quote(n.Schema) + "." + p.Quote(n.VersionTable),
+		"PrimaryKey":   p.Quote(n.PrimaryKey),
+		"ExpiryIndex":  p.Quote(n.ExpiryIndex),
+		"TableLiteral": p.QuoteLiteral(p.qualified(n)),
+		"Tag":          dollarTag(n),
+	}
+}
+
+func (postgres) ScriptSeparator() string { return "" }

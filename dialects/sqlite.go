@@ -1,0 +1,452 @@
+package dialects
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/golang-migrate/migrate/v4/database"
+	sqlitemigrate "github.com/golang-migrate/migrate/v4/database/sqlite"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// sqlite is SQLite through the pure-Go modernc.org/sqlite, the default that
+// needs no server. Times are INTEGER microseconds since the Unix epoch, UTC:
+// exact to the microsecond like the other engines, sortable, and compared
+// without any parsing.
+type sqlite struct{}
+
+var _ Dialect = sqlite{}
+
+// sqliteBusyTimeout is how long a statement waits for another connection's
+// write lock before failing with SQLITE_BUSY.
+const sqliteBusyTimeout = 10 * time.Second
+
+// sqliteNow is the database clock in the table's unit.
+const sqliteNow = `CAST(unixepoch('subsec') * 1000000 AS INTEGER)`
+
+func (sqlite) Name() string          { return "sqlite" }
+func (sqlite) DefaultSchema() string { return "main" }
+
+func (sqlite) CheckName(name string) error {
+	if err := checkName(name, 0, "", nil); err != nil {
+		return err
+	}
+	if strings.HasPrefix(strings.ToLower(name), "sqlite_") {
+		return fmt.Errorf("%w %q: SQLite reserves names that begin with sqlite_", ErrInvalidName, name)
+	}
+	return nil
+}
+
+func (sqlite) CheckSchema(schema string) error {
+	if schema != "main" {
+		return fmt.Errorf("%w %q: a SQLite database file has one schema: use main", ErrInvalidName, schema)
+	}
+	return nil
+}
+
+func (sqlite) Quote(ident string) string { return quoteWith(ident, `"`, `"`) }
+
+func (sqlite) QuoteLiteral(s string) string { return quoteWith(s, "'", "'") }
+
+func (sqlite) Names(schema, table string) Names {
+	return Names{
+		Schema:       schema,
+		Table:        table,
+		VersionTable: table + "_migrations",
+		ExpiryIndex:  table + "_ExpiresAtTime_idx",
+	}
+}
+
+func (s sqlite) qualified(n Names) string { return s.Quote(n.Schema) + "." + s.Quote(n.Table) }
+
+func (sqlite) Columns() []ColumnSpec {
+	binary := func(c string) bool { return c == "" || strings.EqualFold(c, "BINARY") }
+	return []ColumnSpec{
+		{Name: ColID, Types: []string{"text"}, Null: NotNull, CollationOK: binary, Collation: "BINARY",
+			Definition: `"Id" TEXT NOT NULL COLLATE BINARY PRIMARY KEY`},
+		{Name: ColValue, Types: []string{"blob"}, Null: NotNull, Definition: `"Value" BLOB NOT NULL`},
+		{Name: ColExpiresAtTime, Types: []string{"integer"}, Null: NotNull, Definition: `"ExpiresAtTime" INTEGER NOT NULL`},
+		{Name: ColSliding, Types: []string{"integer"}, Null: Nullable, Definition: `"SlidingExpirationInSeconds" INTEGER`},
+		{Name: ColAbsoluteExpiration, Types: []string{"integer"}, Null: Nullable, Definition: `"AbsoluteExpiration" INTEGER`},
+	}
+}
+
+// sqliteExtensions mark a path as a SQLite database file.
+var sqliteExtensions = []string{".db", ".sqlite", ".sqlite3", ".db3", ".s3db", ".sl3"}
+
+func hasSQLiteExtension(p string) bool {
+	ext := strings.ToLower(filepath.Ext(p))
+	for _, e := range sqliteExtensions {
+		if ext == e {
+			return true
+		}
+	}
+	return false
+}
+
+// sqliteADOKeys are Microsoft.Data.Sqlite's settings; only the file matters.
+var sqliteADOKeys = map[string]bool{
+	"data source": true, "datasource": true, "filename": true, "mode": true, "cache": true,
+	"foreign keys": true, "recursive triggers": true, "default timeout": true, "pooling": true,
+}
+
+func (sqlite) claim(rc *rawConn) certainty {
+	switch {
+	case rc.scheme == "sqlite" || rc.scheme == "file":
+		return surely
+	case len(rc.pairs) > 0:
+		for _, p := range rc.pairs {
+			if !sqliteADOKeys[p.Key] {
+				return never
+			}
+		}
+		if file, ok := rc.get("data source", "datasource", "filename"); ok && (hasSQLiteExtension(file) || file == ":memory:") {
+			return surely
+		}
+		return possibly
+	case rc.libpq || strings.ContainsAny(rc.raw, ";=@(") || strings.Contains(rc.raw, "://"):
+		return never
+	case hasSQLiteExtension(rc.raw):
+		return surely
+	case strings.ContainsAny(rc.raw, `/\`):
+		return possibly
+	}
+	if fi, err := os.Stat(rc.raw); err == nil && fi.Mode().IsRegular() {
+		return possibly
+	}
+	return never
+}
+
+func (s sqlite) ParseConn(raw string) (*Conn, error) {
+	rc := newRawConn(raw)
+	var path, query string
+	var warnings []string
+	switch {
+	case rc.scheme == "sqlite":
+		rest := strings.TrimPrefix(rc.raw[len("sqlite:"):], "//")
+		path, query, _ = strings.Cut(rest, "?")
+	case rc.scheme == "file":
+		p, q, _ := strings.Cut(rc.raw[len("file:"):], "?")
+		var err error
+		if path, err = url.PathUnescape(p); err != nil {
+			return nil, fmt.Errorf("%w: SQLite file: URI: %v", ErrConnString, err)
+		}
+		query = q
+	case len(rc.pairs) > 0:
+		for _, p := range rc.pairs {
+			switch {
+			case !sqliteADOKeys[p.Key]:
+				return nil, fmt.Errorf("%w: %q is not a SQLite setting sessctl knows", ErrConnString, p.Key)
+			case p.Key == "data source" || p.Key == "datasource" || p.Key == "filename":
+				path = p.Value
+			default:
+				warnings = append(warnings, fmt.Sprintf("ignoring SQLite setting %q", p.Key))
+			}
+		}
+	default:
+		path = rc.raw
+	}
+	if path == "" {
+		return nil, fmt.Errorf("%w: no SQLite database file named", ErrConnString)
+	}
+	if _, err := url.ParseQuery(query); err != nil {
+		return nil, fmt.Errorf("%w: SQLite URI parameters: %v", ErrConnString, err)
+	}
+	return &Conn{
+		Dialect:  s,
+		Driver:   "sqlite",
+		DSN:      query, // the file and sessctl's parameters are added by Open
+		Display:  "sqlite:" + path,
+		Secrets:  SecretsOf(raw),
+		Warnings: warnings,
+		Path:     path,
+	}, nil
+}
+
+// sqliteURI is a file: URI for path: SQLite decodes %XX in it, so '%', '?'
+// and '#' must be escaped.
+func sqliteURI(path, query string) string {
+	esc := strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
+	return "file:" + esc + "?" + query
+}
+
+// Open opens the file with a busy timeout, so that a writer waits for
+// another instead of failing, and BEGIN IMMEDIATE, so that a transaction
+// takes the write lock up front and cannot deadlock on upgrading it. Unless
+// create is set, a missing file is an error, not a new empty database.
+func (sqlite) Open(conn *Conn, create bool) (*sql.DB, error) {
+	q, _ := url.ParseQuery(conn.DSN)
+	q.Set("_busy_timeout", strconv.FormatInt(sqliteBusyTimeout.Milliseconds(), 10))
+	q.Set("_txlock", "immediate")
+	if q.Get("mode") == "" {
+		if create {
+			q.Set("mode", "rwc")
+		} else {
+			q.Set("mode", "rw")
+		}
+	}
+	if conn.Path != ":memory:" && q.Get("mode") != "memory" && !create {
+		if _, err := os.Stat(conn.Path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("SQLite database file %s does not exist; `sessctl create` makes it", conn.Path)
+		}
+	}
+	return sql.Open("sqlite", sqliteURI(conn.Path, q.Encode()))
+}
+
+func (sqlite) Permanent(error) bool { return true }
+
+func (sqlite) SchemaExists(_ context.Context, _ Querier, schema string) (bool, error) {
+	return schema == "main", nil
+}
+
+func (sqlite) CreateSchemaSQL(string) string { return "" }
+
+func (s sqlite) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, error) {
+	info := &TableInfo{Kind: KindMissing}
+	var kind string
+	err := q.QueryRowContext(ctx, `SELECT type, name FROM `+s.Quote(n.Schema)+`.sqlite_master
+		WHERE name = ? COLLATE NOCASE AND type IN ('table', 'view')`, n.Table).Scan(&kind, &info.Name)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return info, s.inspectVersion(ctx, q, n, info)
+	case err != nil:
+		return nil, fmt.Errorf("reading the catalog for %s: %w", s.qualified(n), err)
+	}
+	info.Kind = KindTable
+	if kind == "view" {
+		info.Kind = KindView
+	}
+	if err := s.inspectColumns(ctx, q, n, info); err != nil {
+		return nil, fmt.Errorf("reading the columns of %s: %w", s.qualified(n), err)
+	}
+	if err := s.inspectIndexes(ctx, q, n, info); err != nil {
+		return nil, fmt.Errorf("reading the indexes of %s: %w", s.qualified(n), err)
+	}
+	return info, s.inspectVersion(ctx, q, n, info)
+}
+
+func (sqlite) inspectColumns(ctx context.Context, q Querier, n Names, info *TableInfo) error {
+	rows, err := q.QueryContext(ctx, `SELECT name, type, "notnull", dflt_value IS NOT NULL, pk
+		FROM pragma_table_info(?, ?) ORDER BY cid`, n.Table, n.Schema)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	type pkCol struct {
+		name string
+		pos  int
+	}
+	var pk []pkCol
+	for rows.Next() {
+		var c Column
+		var declared string
+		var notNull bool
+		var pos int
+		if err := rows.Scan(&c.Name, &declared, &notNull, &c.HasDefault, &pos); err != nil {
+			return err
+		}
+		c.Type, c.Length = splitDeclaredType(declared)
+		c.Nullable = !notNull
+		info.Columns = append(info.Columns, c)
+		if pos > 0 {
+			pk = append(pk, pkCol{c.Name, pos})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i := 1; i <= len(pk); i++ {
+		for _, c := range pk {
+			if c.pos == i {
+				info.PrimaryKey = append(info.PrimaryKey, c.name)
+			}
+		}
+	}
+	return nil
+}
+
+// splitDeclaredType turns a declared type such as "VARCHAR(449)" into
+// "varchar" and 449.
+func splitDeclaredType(t string) (string, int) {
+	t = strings.ToLower(strings.TrimSpace(t))
+	base, rest, ok := strings.Cut(t, "(")
+	if !ok {
+		return t, 0
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), ")")))
+	return strings.TrimSpace(base), n
+}
+
+func (sqlite) inspectIndexes(ctx context.Context, q Querier, n Names, info *TableInfo) error {
+	rows, err := q.QueryContext(ctx, `SELECT il.name, il."unique", il.origin = 'pk', COALESCE(ix.name, ''), COALESCE(ix.coll, '')
+		FROM pragma_index_list(?1, ?2) AS il, pragma_index_xinfo(il.name, ?2) AS ix
+		WHERE ix.key = 1 AND il.partial = 0
+		ORDER BY il.name, ix.seqno`, n.Table, n.Schema)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, col, coll string
+		var unique, primary bool
+		if err := rows.Scan(&name, &unique, &primary, &col, &coll); err != nil {
+			return err
+		}
+		if k := len(info.Indexes); k == 0 || info.Indexes[k-1].Name != name {
+			info.Indexes = append(info.Indexes, Index{Name: name, Unique: unique, Primary: primary})
+		}
+		ix := &info.Indexes[len(info.Indexes)-1]
+		ix.Columns = append(ix.Columns, col)
+		// A primary key's index carries its column's collation.
+		if primary {
+			for i := range info.Columns {
+				if info.Columns[i].Name == col {
+					info.Columns[i].Collation = coll
+				}
+			}
+		}
+	}
+	return rows.Err()
+}
+
+func (s sqlite) inspectVersion(ctx context.Context, q Querier, n Names, info *TableInfo) error {
+	var name string
+	err := q.QueryRowContext(ctx, `SELECT name FROM `+s.Quote(n.Schema)+`.sqlite_master
+		WHERE name = ? COLLATE NOCASE AND type = 'table'`, n.VersionTable).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the catalog for %s: %w", s.Quote(n.VersionTable), err)
+	}
+	info.VersionTable = true
+	var v Version
+	err = q.QueryRowContext(ctx, `SELECT version, dirty FROM `+s.Quote(n.Schema)+"."+s.Quote(n.VersionTable)+` LIMIT 1`).Scan(&v.Version, &v.Dirty)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return fmt.Errorf("reading the version table %s: %w", s.Quote(n.VersionTable), err)
+	}
+	info.Version = &v
+	return nil
+}
+
+// MigrateDriver: golang-migrate's sqlite driver splices the table name into
+// its SQL as given, so it gets the quoted name, without the schema: its
+// CREATE INDEX … ON takes an unqualified table.
+func (s sqlite) MigrateDriver(conn *Conn, n Names) (database.Driver, error) {
+	db, err := s.Open(conn, true)
+	if err != nil {
+		return nil, err
+	}
+	drv, err := sqlitemigrate.WithInstance(db, &sqlitemigrate.Config{MigrationsTable: s.Quote(n.VersionTable)})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return drv, nil
+}
+
+// FixSQL: SQLite cannot change a column in place, only add one.
+func (s sqlite) FixSQL(n Names, c ColumnSpec, problem Problem) string {
+	if problem == ProblemMissing && c.Null == Nullable {
+		return fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s;", s.qualified(n), c.Definition)
+	}
+	return ""
+}
+
+func (s sqlite) TemplateData(n Names) map[string]string {
+	return map[string]string{
+		"Schema":       s.Quote(n.Schema),
+		"Table":        s.qualified(n),
+		"TableName":    s.Quote(n.Table),
+		"VersionTable": s.Quote(n.Schema) + "." + s.Quote(n.VersionTable),
+		"ExpiryIndex":  s.Quote(n.Schema) + "." + s.Quote(n.ExpiryIndex),
+	}
+}
+
+// TryLock: SQLite has no named locks, so the purge lock is an OS lock on one
+// byte, chosen by the table's name, of a lock file beside the database. The
+// OS releases it when the process ends, however it ends.
+func (sqlite) TryLock(_ context.Context, conn *sql.Conn, n Names) (func() error, bool, error) {
+	var path string
+	if err := conn.QueryRowContext(context.Background(), `SELECT file FROM pragma_database_list WHERE name = ?`, n.Schema).Scan(&path); err != nil {
+		return nil, false, fmt.Errorf("finding the database file: %w", err)
+	}
+	if path == "" { // in memory: no other process can see it
+		return func() error { return nil }, true, nil
+	}
+	h := fnv.New32a()
+	h.Write([]byte(n.Schema + "\x00" + strings.ToLower(n.Table)))
+	return lockFileByte(path+".sessctl-lock", int64(h.Sum32()))
+}
+
+// sqliteDeleteSQL deletes the oldest expired rows, found on the expiry
+// index. SQLite runs one writer at a time, so the expiry test holds for
+// every row the statement deletes.
+const sqliteDeleteSQL = `DELETE FROM %[1]s
+WHERE rowid IN (
+    SELECT rowid FROM %[1]s
+    WHERE "ExpiresAtTime" < ` + sqliteNow + ` - %[2]s
+    ORDER BY "ExpiresAtTime"
+    LIMIT %[3]s)`
+
+func (s sqlite) DeleteExpired(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (int64, error) {
+	res, err := q.ExecContext(ctx, fmt.Sprintf(sqliteDeleteSQL, s.qualified(n), "?1", "?2"), grace.Microseconds(), limit)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (s sqlite) CountExpired(ctx context.Context, q Querier, n Names, grace time.Duration) (int64, time.Time, error) {
+	var count int64
+	var oldest sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT count(*), min("ExpiresAtTime") FROM `+s.qualified(n)+
+		` WHERE "ExpiresAtTime" < `+sqliteNow+` - ?`, grace.Microseconds()).Scan(&count, &oldest)
+	if err != nil || !oldest.Valid {
+		return count, time.Time{}, err
+	}
+	return count, time.UnixMicro(oldest.Int64).UTC(), nil
+}
+
+func (s sqlite) ExplainPurge(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (string, error) {
+	rows, err := q.QueryContext(ctx, "EXPLAIN QUERY PLAN "+fmt.Sprintf(sqliteDeleteSQL, s.qualified(n), "?1", "?2"), grace.Microseconds(), limit)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var lines []string
+	depth := map[int64]int{}
+	for rows.Next() {
+		var id, parent, unused int64
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return "", err
+		}
+		depth[id] = depth[parent] + 1
+		lines = append(lines, strings.Repeat("  ", depth[id]-1)+detail)
+	}
+	return strings.Join(lines, "\n"), rows.Err()
+}
+
+func (s sqlite) PurgeScript(n Names, grace time.Duration, limit int) string {
+	del := fmt.Sprintf(sqliteDeleteSQL, s.qualified(n), strconv.FormatInt(grace.Microseconds(), 10), strconv.Itoa(limit))
+	return fmt.Sprintf(`-- Deletes the rows of %s that expired over %s ago, %d at a time.
+-- Each run of the statement is its own transaction: repeat it until it
+-- deletes no rows (sqlite3: SELECT changes();).
+%s;
+`, s.qualified(n), grace, limit, del)
+}
+
+func (sqlite) ScriptSeparator() string { return "" }

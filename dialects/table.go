@@ -1,0 +1,159 @@
+package dialects
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// The five columns, named the same in every dialect.
+const (
+	ColID                = "Id"
+	ColValue             = "Value"
+	ColExpiresAtTime     = "ExpiresAtTime"
+	ColSliding           = "SlidingExpirationInSeconds"
+	ColAbsoluteExpiration = "AbsoluteExpiration"
+)
+
+// Nullability is what a column spec requires of NULL.
+type Nullability int
+
+const (
+	// NotNull: the column must be NOT NULL.
+	NotNull Nullability = iota
+	// Nullable: the column must accept NULL; the provider writes NULL there.
+	Nullable
+	// NotNullPreferred: sessctl makes it NOT NULL; a nullable column works
+	// with the provider and is only a warning (tables the provider made).
+	NotNullPreferred
+)
+
+// ColumnSpec is one column as the provider needs it.
+type ColumnSpec struct {
+	Name string
+	// Types are the catalog type names that work, lower case; the first is
+	// the one sessctl creates.
+	Types []string
+	// Length is the required maximum length in characters for string
+	// types; -1 means MAX; 0 means not checked.
+	Length int
+	Null   Nullability
+	// CollationOK, when set, reports whether the column's collation keeps
+	// keys that differ only in case apart. Nil: collation is not checked.
+	CollationOK func(collation string) bool
+	// Collation is the collation sessctl creates, for messages.
+	Collation string
+	// Definition is the column as sessctl writes it in DDL, quoted.
+	Definition string
+}
+
+// Problem is what is wrong with a column, for FixSQL.
+type Problem int
+
+const (
+	ProblemMissing   Problem = iota // the column is not there
+	ProblemType                     // wrong type or length
+	ProblemCollation                // a collation under which keys collide
+	ProblemNotNull                  // nullable, must be NOT NULL
+	ProblemNullable                 // NOT NULL, must accept NULL
+)
+
+// ObjectKind is what, if anything, stands under the table's name.
+type ObjectKind string
+
+const (
+	KindMissing ObjectKind = "missing"
+	KindTable   ObjectKind = "table"
+	KindView    ObjectKind = "view"
+	KindOther   ObjectKind = "other"
+)
+
+// Column is one column as the catalog reports it.
+type Column struct {
+	Name       string
+	Type       string // lower case catalog type name, without length
+	Length     int    // characters for string types; -1 for MAX; 0 unknown
+	Nullable   bool
+	HasDefault bool
+	Collation  string
+	Charset    string
+}
+
+// Index is one index as the catalog reports it.
+type Index struct {
+	Name    string
+	Columns []string // key columns in order
+	Unique  bool
+	Primary bool
+}
+
+// Version is the row of a golang-migrate version table.
+type Version struct {
+	Version int64
+	Dirty   bool
+}
+
+// TableInfo is what the catalog says of a table and its version table.
+type TableInfo struct {
+	Kind    ObjectKind
+	Name    string // the table's name as stored, which may differ in case
+	Columns []Column
+	// PrimaryKey lists the primary key's columns; nil when there is none.
+	PrimaryKey     []string
+	PrimaryKeyName string
+	Indexes        []Index
+	// VersionTable is set when the version table exists; Version is nil
+	// when it does not or has no row.
+	VersionTable bool
+	Version      *Version
+	// Notes are engine-specific observations for verify (warnings).
+	Notes []string
+}
+
+// Column returns the column named name, matched exactly.
+func (t *TableInfo) Column(name string) (Column, bool) {
+	for _, c := range t.Columns {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Column{}, false
+}
+
+// ExpiryIndex returns the first index whose first key column is
+// ExpiresAtTime, whatever its name.
+func (t *TableInfo) ExpiryIndex() (Index, bool) {
+	for _, ix := range t.Indexes {
+		if len(ix.Columns) > 0 && ix.Columns[0] == ColExpiresAtTime {
+			return ix, true
+		}
+	}
+	return Index{}, false
+}
+
+// quoteWith quotes ident between open and close, doubling every close
+// character inside it.
+func quoteWith(ident, open, close string) string {
+	return open + strings.ReplaceAll(ident, close, close+close) + close
+}
+
+// checkName is the rule every engine shares: not empty, valid UTF-8, no NUL,
+// at most max units as counted by count.
+func checkName(name string, max int, unit string, count func(string) int) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: a name cannot be empty", ErrInvalidName)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("%w %q: not valid UTF-8", ErrInvalidName, name)
+	case strings.ContainsRune(name, 0):
+		return fmt.Errorf("%w %q: contains a NUL character", ErrInvalidName, name)
+	case max > 0 && count(name) > max:
+		return fmt.Errorf("%w %q: %d %s, over this database's limit of %d; choose a shorter table name",
+			ErrInvalidName, name, count(name), unit, max)
+	}
+	return nil
+}
+
+// bytesLen and runesLen count a name the way an engine limits it.
+func bytesLen(s string) int { return len(s) }
+func runesLen(s string) int { return utf8.RuneCountInString(s) }

@@ -1,0 +1,156 @@
+// Package migrations holds the DDL of the cache table as SQL templates, one
+// folder per dialect with the same file names in each:
+//
+//	N_title.up.sql   the migrations golang-migrate applies, in order; each
+//	                 is atomic and idempotent on its own
+//	create.sql       the plain DDL that `create --script` prints
+//	drop.sql         what `drop` runs and `drop --script` prints
+//	noop.sql         a statement that does nothing, rendered in place of a
+//	                 migration whose work the table already has
+//
+// Templates hold no logic: they only name values, rendered with
+// missingkey=error, and the output is checked for anything left unrendered.
+package migrations
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"testing/fstest"
+	"text/template"
+)
+
+//go:embed postgres sqlite
+var files embed.FS
+
+// ExpiryIndex is the version of the migration that makes the expiry index.
+const ExpiryIndex = 2
+
+// Script names.
+const (
+	Create = "create.sql"
+	Drop   = "drop.sql"
+	noop   = "noop.sql"
+)
+
+// ErrNoTemplates: the dialect has no folder here.
+var ErrNoTemplates = errors.New("no migrations for dialect")
+
+// Migration is one rendered up migration.
+type Migration struct {
+	Version uint
+	Name    string // file name
+	SQL     string
+}
+
+// Up renders the up migrations of dialect with data, in version order. The
+// migrations listed in satisfied are rendered as noop.sql.
+func Up(dialect string, data map[string]string, satisfied ...uint) ([]Migration, error) {
+	entries, err := fs.ReadDir(files, dialect)
+	if err != nil {
+		return nil, fmt.Errorf("%w %q", ErrNoTemplates, dialect)
+	}
+	var out []Migration
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".up.sql") {
+			continue
+		}
+		v, err := version(name)
+		if err != nil {
+			return nil, err
+		}
+		file := name
+		for _, s := range satisfied {
+			if s == v {
+				file = noop
+			}
+		}
+		sql, err := render(dialect, file, data)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Migration{Version: v, Name: name, SQL: sql})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+// Latest is the highest migration version of dialect.
+func Latest(dialect string) (uint, error) {
+	entries, err := fs.ReadDir(files, dialect)
+	if err != nil {
+		return 0, fmt.Errorf("%w %q", ErrNoTemplates, dialect)
+	}
+	var latest uint
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".up.sql") {
+			v, err := version(e.Name())
+			if err != nil {
+				return 0, err
+			}
+			latest = max(latest, v)
+		}
+	}
+	return latest, nil
+}
+
+// FS puts rendered migrations in an in-memory file system, the form
+// golang-migrate's iofs source reads.
+func FS(ms []Migration) fs.FS {
+	m := fstest.MapFS{}
+	for _, mg := range ms {
+		m[mg.Name] = &fstest.MapFile{Data: []byte(mg.SQL), Mode: 0o444}
+	}
+	return m
+}
+
+// Script renders one script (Create, Drop) of dialect with data.
+func Script(dialect, name string, data map[string]string) (string, error) {
+	return render(dialect, name, data)
+}
+
+func version(name string) (uint, error) {
+	head, _, _ := strings.Cut(name, "_")
+	v, err := strconv.ParseUint(head, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("migration file %q does not start with a version number", name)
+	}
+	return uint(v), nil
+}
+
+func render(dialect, name string, data map[string]string) (string, error) {
+	p := path.Join(dialect, name)
+	text, err := files.ReadFile(p)
+	if err != nil {
+		return "", fmt.Errorf("%w %q: %s", ErrNoTemplates, dialect, name)
+	}
+	t, err := template.New(name).Option("missingkey=error").Parse(string(text))
+	if err != nil {
+		return "", fmt.Errorf("template %s: %w", p, err)
+	}
+	// The leftover check runs on a rendering with plain stand-in values, so
+	// that a name which itself contains "{{" is no false alarm.
+	stand := make(map[string]string, len(data))
+	for k := range data {
+		stand[k] = "x"
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, stand); err != nil {
+		return "", fmt.Errorf("template %s: %w", p, err)
+	}
+	if bytes.Contains(b.Bytes(), []byte("{{")) {
+		return "", fmt.Errorf("template %s: left %q unrendered", p, "{{")
+	}
+	b.Reset()
+	if err := t.Execute(&b, data); err != nil {
+		return "", fmt.Errorf("template %s: %w", p, err)
+	}
+	return b.String(), nil
+}

@@ -1,0 +1,296 @@
+package schema
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/golang-migrate/migrate/v4"
+	"github.com/golang-migrate/migrate/v4/database"
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+
+	"github.com/sessctl/sessctl/dialects"
+	"github.com/sessctl/sessctl/migrations"
+)
+
+// Create statuses, as JSON reports them.
+const (
+	CreateCreated  = "created"    // the table was made
+	CreateAdopted  = "adopted"    // a table made by another tool now has a version
+	CreateUpgraded = "upgraded"   // newer migrations were applied
+	CreateUpToDate = "up_to_date" // nothing to do
+	CreateRepaired = "repaired"   // a dropped expiry index was made again
+	CreateAhead    = "ahead"      // a newer sessctl made it; left alone
+)
+
+// CreateOptions say how Create creates.
+type CreateOptions struct {
+	// CreateSchema creates a missing schema instead of failing.
+	CreateSchema bool
+	// LockTimeout bounds the wait for another create of the same table.
+	LockTimeout time.Duration
+}
+
+// CreateResult says what Create did.
+type CreateResult struct {
+	Status  string   `json:"status"`
+	Schema  string   `json:"schema"`
+	Table   string   `json:"table"`
+	Version uint     `json:"version"`
+	Actions []string `json:"actions"`
+	// Warnings are verify's warnings for the table as it now is.
+	Warnings []Finding `json:"warnings"`
+}
+
+// DefaultLockTimeout is how long create waits for another create of the
+// same table before it gives up.
+const DefaultLockTimeout = 2 * time.Minute
+
+// Create makes the table, or brings a table that is already there up to
+// date, by the dialect's migrations through golang-migrate. It is safe to
+// run many at once, and a run that was killed half-way is finished by the
+// next: every migration is atomic and idempotent, so one left dirty is
+// simply applied again.
+func Create(ctx context.Context, db *DB, t *Table, opts CreateOptions) (*CreateResult, error) {
+	d := t.Dialect
+	res := &CreateResult{Schema: t.Schema, Table: t.Names.Table, Actions: []string{}, Warnings: []Finding{}}
+
+	if err := ensureSchema(ctx, db, t, opts.CreateSchema, res); err != nil {
+		return nil, err
+	}
+	before, err := d.Inspect(ctx, db, t.Names)
+	if err != nil {
+		return nil, err
+	}
+	if err := refuseForeign(t, before, "create"); err != nil {
+		return nil, err
+	}
+	latest, err := t.LatestVersion()
+	if err != nil {
+		return nil, err
+	}
+	if v := before.Version; v != nil && v.Version > int64(latest) {
+		res.Status, res.Version = CreateAhead, uint(v.Version)
+		res.Actions = append(res.Actions, fmt.Sprintf("left %s alone: its version %d is newer than this sessctl's %d", t, v.Version, latest))
+		return res, nil
+	}
+
+	var satisfied []uint
+	if _, ok := before.ExpiryIndex(); ok {
+		satisfied = append(satisfied, migrations.ExpiryIndex)
+	}
+	ms, err := migrations.Up(d.Name(), t.templateData(), satisfied...)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrateUp(ctx, db, t, ms, opts.LockTimeout); err != nil {
+		return nil, err
+	}
+
+	after, err := d.Inspect(ctx, db, t.Names)
+	if err != nil {
+		return nil, err
+	}
+	describe(t, before, after, latest, res)
+	if after, err = repairExpiryIndex(ctx, db, t, ms, after, res); err != nil {
+		return nil, err
+	}
+	for _, f := range t.check(after, latest) {
+		if f.Severity == SeverityWarning {
+			res.Warnings = append(res.Warnings, f)
+		}
+	}
+	return res, nil
+}
+
+// ensureSchema checks that the schema exists, and creates it if asked to.
+func ensureSchema(ctx context.Context, db *DB, t *Table, create bool, res *CreateResult) error {
+	d := t.Dialect
+	ok, err := d.SchemaExists(ctx, db, t.Schema)
+	if err != nil {
+		return fmt.Errorf("looking for schema %s: %w", d.Quote(t.Schema), err)
+	}
+	if ok {
+		return nil
+	}
+	if !create {
+		return fmt.Errorf("%w: %s: create it, or pass --create-schema", dialects.ErrSchemaMissing, d.Quote(t.Schema))
+	}
+	if _, err := db.ExecContext(ctx, d.CreateSchemaSQL(t.Schema)); err != nil {
+		// Another create may have made it first.
+		if ok, _ := d.SchemaExists(ctx, db, t.Schema); !ok {
+			return fmt.Errorf("creating schema %s: %w", d.Quote(t.Schema), err)
+		}
+	}
+	res.Actions = append(res.Actions, "created schema "+d.Quote(t.Schema))
+	return nil
+}
+
+// refuseForeign fails when what stands under the table's name is not a
+// cache table: a view, or a table whose columns the provider cannot use.
+func refuseForeign(t *Table, info *dialects.TableInfo, verb string) error {
+	switch info.Kind {
+	case dialects.KindMissing, dialects.KindTable:
+	default:
+		return fmt.Errorf("%w: %s is a %s, not a table; sessctl will not %s it", ErrNotCacheTable, t, info.Kind, verb)
+	}
+	if info.Kind == dialects.KindMissing {
+		return nil
+	}
+	if errs := errorsOf(t.checkColumns(info)); len(errs) > 0 {
+		msgs := make([]string, len(errs))
+		for i, f := range errs {
+			msgs[i] = f.Message
+		}
+		return fmt.Errorf("%w: %s exists and is not a cache table (%s); `sessctl verify` shows what to change",
+			ErrNotCacheTable, t, strings.Join(msgs, "; "))
+	}
+	return nil
+}
+
+// migrateUp applies ms through golang-migrate, whose driver has a pool of
+// its own because it closes the pool it is given. On ctx's end it stops
+// after the migration in flight.
+func migrateUp(ctx context.Context, db *DB, t *Table, ms []migrations.Migration, lockTimeout time.Duration) error {
+	src, err := iofs.New(migrations.FS(ms), ".")
+	if err != nil {
+		return fmt.Errorf("reading the migrations: %w", err)
+	}
+	drv, err := t.Dialect.MigrateDriver(db.Source, t.Names)
+	if err != nil {
+		return fmt.Errorf("preparing the version table %s: %w", t.quoted(t.VersionTable), err)
+	}
+	m, err := migrate.NewWithInstance("iofs", src, t.Dialect.Name(), &redoDirty{Driver: drv, prev: previous(ms)})
+	if err != nil {
+		drv.Close()
+		return err
+	}
+	defer m.Close()
+	if lockTimeout <= 0 {
+		lockTimeout = DefaultLockTimeout
+	}
+	m.LockTimeout = lockTimeout
+
+	done := make(chan error, 1)
+	go func() { done <- m.Up() }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		m.GracefulStop <- true
+		err = <-done
+		if err == nil || errors.Is(err, migrate.ErrNoChange) {
+			err = ctx.Err()
+		}
+		return fmt.Errorf("%w: create of %s stopped between migrations: %v", ErrInterrupted, t, err)
+	}
+	switch {
+	case err == nil, errors.Is(err, migrate.ErrNoChange):
+		return nil
+	case errors.Is(err, migrate.ErrLockTimeout):
+		return fmt.Errorf("another sessctl create of %s held the lock for over %s: try again, or raise --timeout", t, lockTimeout)
+	}
+	return fmt.Errorf("migrating %s: %w", t, err)
+}
+
+// repairExpiryIndex makes the expiry index again when the recorded version
+// says it was made but someone has dropped it since: its migration is
+// idempotent, so running it outside golang-migrate is safe.
+func repairExpiryIndex(ctx context.Context, db *DB, t *Table, ms []migrations.Migration, info *dialects.TableInfo, res *CreateResult) (*dialects.TableInfo, error) {
+	if _, ok := info.ExpiryIndex(); ok || info.Kind != dialects.KindTable {
+		return info, nil
+	}
+	for _, m := range ms {
+		if m.Version != migrations.ExpiryIndex {
+			continue
+		}
+		_, execErr := db.ExecContext(ctx, m.SQL)
+		after, err := t.Dialect.Inspect(ctx, db, t.Names)
+		if err != nil {
+			return nil, err
+		}
+		ix, ok := after.ExpiryIndex()
+		if !ok {
+			return nil, fmt.Errorf("re-creating the missing expiry index of %s: %w", t, execErr)
+		}
+		res.Actions = append(res.Actions, "re-created the missing expiry index "+t.quoted(ix.Name))
+		if res.Status == CreateUpToDate {
+			res.Status = CreateRepaired
+		}
+		return after, nil
+	}
+	return info, nil
+}
+
+// previous maps each migration version to the one before it.
+func previous(ms []migrations.Migration) map[int]int {
+	prev := map[int]int{}
+	last := database.NilVersion
+	for _, m := range ms {
+		prev[int(m.Version)] = last
+		last = int(m.Version)
+	}
+	return prev
+}
+
+// redoDirty is golang-migrate's driver, except that a version left dirty
+// by a run that died reads as the version before it, so that Up applies
+// that migration again instead of stopping. Every migration is atomic and
+// idempotent, so applying it again converges; and Up reads the version
+// under the migration lock, so no live run is mistaken for a dead one
+// where the engine's lock spans processes.
+type redoDirty struct {
+	database.Driver
+	prev map[int]int
+}
+
+func (r *redoDirty) Version() (int, bool, error) {
+	v, dirty, err := r.Driver.Version()
+	if err != nil || !dirty {
+		return v, dirty, err
+	}
+	if p, ok := r.prev[v]; ok {
+		return p, false, nil
+	}
+	return v, dirty, err
+}
+
+// describe fills res.Status and res.Actions from the catalog before and
+// after.
+func describe(t *Table, before, after *dialects.TableInfo, latest uint, res *CreateResult) {
+	if after.Version != nil {
+		res.Version = uint(after.Version.Version)
+	}
+	ixBefore, hadIndex := before.ExpiryIndex()
+	ix, hasIndex := after.ExpiryIndex()
+	switch {
+	case before.Kind == dialects.KindMissing:
+		res.Status = CreateCreated
+		a := "created table " + t.String()
+		if hasIndex {
+			a += " with index " + t.quoted(ix.Name)
+		}
+		res.Actions = append(res.Actions, a)
+	case before.Version == nil:
+		res.Status = CreateAdopted
+		res.Actions = append(res.Actions, "adopted existing table "+t.String())
+	case before.Version.Dirty:
+		res.Status = CreateUpgraded
+		res.Actions = append(res.Actions, fmt.Sprintf("finished migration %d, which an earlier run left unfinished", before.Version.Version))
+	case before.Version.Version < int64(latest):
+		res.Status = CreateUpgraded
+		res.Actions = append(res.Actions, fmt.Sprintf("upgraded from version %d", before.Version.Version))
+	default:
+		res.Status = CreateUpToDate
+	}
+	if before.Kind != dialects.KindMissing && !hadIndex && hasIndex {
+		res.Actions = append(res.Actions, "created index "+t.quoted(ix.Name))
+	}
+	if hadIndex && ixBefore.Name != t.ExpiryIndex && res.Status == CreateAdopted {
+		res.Actions = append(res.Actions, "kept its expiry index "+t.quoted(ixBefore.Name))
+	}
+	if (before.Version == nil || before.Version.Version != int64(res.Version) || before.Version.Dirty) && after.Version != nil {
+		res.Actions = append(res.Actions, fmt.Sprintf("recorded version %d in %s", res.Version, t.quoted(t.VersionTable)))
+	}
+}

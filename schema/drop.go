@@ -1,0 +1,68 @@
+package schema
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sessctl/sessctl/dialects"
+)
+
+// Drop statuses, as JSON reports them.
+const (
+	DropDropped = "dropped"
+	DropMissing = "missing" // nothing there, and --if-exists
+)
+
+// DropOptions say what Drop may drop.
+type DropOptions struct {
+	// Force drops a table that is not a cache table.
+	Force bool
+	// IfExists makes a missing table success.
+	IfExists bool
+}
+
+// DropResult says what Drop did.
+type DropResult struct {
+	Status string `json:"status"`
+	Schema string `json:"schema"`
+	Table  string `json:"table"`
+	// Forced is set when the table was not a cache table.
+	Forced bool `json:"forced"`
+}
+
+// Drop removes the table and its version table, in one transaction where
+// the engine has transactional DDL. It refuses a view, and a table that is
+// not a cache table unless opts.Force.
+func Drop(ctx context.Context, db *DB, t *Table, opts DropOptions) (*DropResult, error) {
+	res := &DropResult{Schema: t.Schema, Table: t.Names.Table}
+	info, err := t.Dialect.Inspect(ctx, db, t.Names)
+	if err != nil {
+		return nil, err
+	}
+	switch info.Kind {
+	case dialects.KindMissing:
+		if opts.IfExists {
+			res.Status = DropMissing
+			return res, nil
+		}
+		return nil, fmt.Errorf("%w: %s; pass --if-exists to make that success", ErrTableMissing, t)
+	case dialects.KindTable:
+	default:
+		return nil, fmt.Errorf("%w: %s is a %s, not a table; sessctl drops only tables", ErrNotCacheTable, t, info.Kind)
+	}
+	if err := refuseForeign(t, info, "drop"); err != nil {
+		if !opts.Force {
+			return nil, fmt.Errorf("%w; pass --force to drop it anyway", err)
+		}
+		res.Forced = true
+	}
+	script, err := DropScript(t)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.ExecContext(ctx, script); err != nil {
+		return nil, fmt.Errorf("dropping %s: %w", t, err)
+	}
+	res.Status = DropDropped
+	return res, nil
+}

@@ -1,0 +1,250 @@
+package schema
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/sessctl/sessctl/dialects"
+)
+
+// Severity of a finding.
+type Severity string
+
+const (
+	SeverityError   Severity = "error"
+	SeverityWarning Severity = "warning"
+)
+
+// Finding is one thing verify found, with what to do about it.
+type Finding struct {
+	Severity Severity `json:"severity"`
+	Object   string   `json:"object"`
+	Message  string   `json:"message"`
+	Fix      string   `json:"fix,omitempty"`
+}
+
+// Verify statuses, as JSON reports them.
+const (
+	StatusOK           = "ok"
+	StatusIncompatible = "incompatible"
+	StatusMissing      = "missing"
+)
+
+// Report is the outcome of verify.
+type Report struct {
+	Status   string    `json:"status"`
+	Schema   string    `json:"schema"`
+	Table    string    `json:"table"`
+	Dialect  string    `json:"dialect"`
+	Version  *int64    `json:"version"`
+	Latest   uint      `json:"latest_version"`
+	Findings []Finding `json:"findings"`
+}
+
+// Verify reads the catalog, and only reads, and reports how the table
+// measures up to what the cache provider needs. With strict, warnings fail
+// too. A table that is missing or incompatible is a report, not an error;
+// Err says whether it fails.
+func Verify(ctx context.Context, db *DB, t *Table, strict bool) (*Report, error) {
+	info, err := t.Dialect.Inspect(ctx, db, t.Names)
+	if err != nil {
+		return nil, err
+	}
+	latest, err := t.LatestVersion()
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{
+		Status:   StatusOK,
+		Schema:   t.Schema,
+		Table:    t.Names.Table,
+		Dialect:  t.Dialect.Name(),
+		Latest:   latest,
+		Findings: t.check(info, latest),
+	}
+	if info.Version != nil {
+		v := info.Version.Version
+		r.Version = &v
+	}
+	for _, f := range r.Findings {
+		if f.Severity == SeverityError || strict {
+			r.Status = StatusIncompatible
+		}
+	}
+	if info.Kind == dialects.KindMissing {
+		r.Status = StatusMissing
+	}
+	return r, nil
+}
+
+// Err is nil when the report passes, and wraps ErrIncompatible otherwise.
+func (r *Report) Err() error {
+	if r.Status == StatusOK {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrIncompatible, r.Status)
+}
+
+// Errors are the findings of error severity.
+func errorsOf(fs []Finding) []Finding {
+	var out []Finding
+	for _, f := range fs {
+		if f.Severity == SeverityError {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// check compares what the catalog says with what the provider needs.
+func (t *Table) check(info *dialects.TableInfo, latest uint) []Finding {
+	var out []Finding
+	add := func(sev Severity, object, fix, format string, args ...any) {
+		out = append(out, Finding{Severity: sev, Object: object, Message: fmt.Sprintf(format, args...), Fix: fix})
+	}
+	create := fmt.Sprintf("run `sessctl create` for %s", t)
+	switch info.Kind {
+	case dialects.KindMissing:
+		add(SeverityError, "table", create, "%s does not exist", t)
+		return append(out, t.checkVersion(info, latest)...)
+	case dialects.KindView:
+		add(SeverityError, "table", "", "%s is a view, not a table: the provider writes to it and needs a table", t)
+		return out
+	case dialects.KindOther:
+		add(SeverityError, "table", "", "%s is not a table", t)
+		return out
+	}
+	out = append(out, t.checkColumns(info)...)
+
+	switch {
+	case len(info.PrimaryKey) == 0:
+		add(SeverityError, "primary key", t.fixHint(""),
+			"%s has no primary key: the provider's writes rely on one row per Id", t)
+	case !slices.Equal(info.PrimaryKey, []string{dialects.ColID}):
+		add(SeverityError, "primary key", "",
+			"the primary key %s is on (%s), not on (%s): keys must be unique by Id alone",
+			t.quoted(info.PrimaryKeyName), strings.Join(info.PrimaryKey, ", "), dialects.ColID)
+	}
+	if _, ok := info.ExpiryIndex(); !ok {
+		add(SeverityWarning, "index", create,
+			"no index on %s: every purge and the provider's own cleanup scan the whole table",
+			t.quoted(dialects.ColExpiresAtTime))
+	}
+	for _, n := range info.Notes {
+		add(SeverityWarning, "table", "", "%s", n)
+	}
+	return append(out, t.checkVersion(info, latest)...)
+}
+
+func (t *Table) checkColumns(info *dialects.TableInfo) []Finding {
+	var out []Finding
+	specs := t.Dialect.Columns()
+	for _, spec := range specs {
+		object := "column " + t.quoted(spec.Name)
+		col, ok := info.Column(spec.Name)
+		if !ok {
+			msg := fmt.Sprintf("%s is missing", object)
+			for _, c := range info.Columns {
+				if strings.EqualFold(c.Name, spec.Name) {
+					msg = fmt.Sprintf("%s is missing; there is %s, which differs in case, and the provider names columns exactly",
+						object, t.quoted(c.Name))
+				}
+			}
+			out = append(out, Finding{SeverityError, object, msg, t.fix(spec, dialects.ProblemMissing)})
+			continue
+		}
+		switch {
+		case !slices.Contains(spec.Types, col.Type):
+			out = append(out, Finding{SeverityError, object,
+				fmt.Sprintf("%s is %s; the provider needs %s", object, typeString(col.Type, col.Length), typeString(spec.Types[0], spec.Length)),
+				t.fix(spec, dialects.ProblemType)})
+		case spec.Length != 0 && col.Length != spec.Length:
+			out = append(out, Finding{SeverityError, object,
+				fmt.Sprintf("%s is %s; the provider needs %s", object, typeString(col.Type, col.Length), typeString(col.Type, spec.Length)),
+				t.fix(spec, dialects.ProblemType)})
+		}
+		if spec.CollationOK != nil && !spec.CollationOK(col.Collation) {
+			out = append(out, Finding{SeverityError, object,
+				fmt.Sprintf("%s has collation %s, under which keys that differ only in case collide; the provider needs %s",
+					object, col.Collation, spec.Collation),
+				t.fix(spec, dialects.ProblemCollation)})
+		}
+		switch {
+		case spec.Null == dialects.NotNull && col.Nullable:
+			out = append(out, Finding{SeverityError, object,
+				fmt.Sprintf("%s allows NULL; it must be NOT NULL", object), t.fix(spec, dialects.ProblemNotNull)})
+		case spec.Null == dialects.NotNullPreferred && col.Nullable:
+			out = append(out, Finding{SeverityWarning, object,
+				fmt.Sprintf("%s allows NULL (the provider's own layout); a row with NULL there is never purged", object),
+				t.fix(spec, dialects.ProblemNotNull)})
+		case spec.Null == dialects.Nullable && !col.Nullable:
+			out = append(out, Finding{SeverityError, object,
+				fmt.Sprintf("%s is NOT NULL, but the provider writes NULL to it", object), t.fix(spec, dialects.ProblemNullable)})
+		}
+	}
+	for _, c := range info.Columns {
+		if !slices.ContainsFunc(specs, func(s dialects.ColumnSpec) bool { return s.Name == c.Name }) && !c.Nullable && !c.HasDefault {
+			out = append(out, Finding{SeverityError, "column " + t.quoted(c.Name),
+				fmt.Sprintf("column %s is NOT NULL without a default, and the provider's inserts leave it out", t.quoted(c.Name)),
+				"give it a default or allow NULL"})
+		}
+	}
+	return out
+}
+
+func (t *Table) checkVersion(info *dialects.TableInfo, latest uint) []Finding {
+	create := fmt.Sprintf("run `sessctl create` for %s", t)
+	object := "version " + t.quoted(t.VersionTable)
+	v := info.Version
+	switch {
+	case v == nil && info.Kind == dialects.KindMissing:
+		return nil
+	case v == nil:
+		return []Finding{{SeverityWarning, object,
+			"no sessctl version is recorded: the table was made by another tool or by hand", create + " to adopt it"}}
+	case v.Dirty:
+		return []Finding{{SeverityWarning, object,
+			fmt.Sprintf("migration %d was interrupted and is marked dirty", v.Version), create + " to finish it"}}
+	case v.Version < int64(latest):
+		return []Finding{{SeverityWarning, object,
+			fmt.Sprintf("version %d is behind this sessctl's %d", v.Version, latest), create + " to upgrade it"}}
+	case v.Version > int64(latest):
+		return []Finding{{SeverityWarning, object,
+			fmt.Sprintf("version %d is ahead of this sessctl's %d: a newer sessctl made it", v.Version, latest), "upgrade sessctl"}}
+	}
+	return nil
+}
+
+// fix is the SQL that mends a column problem, or a hint when the dialect
+// has no statement for it.
+func (t *Table) fix(spec dialects.ColumnSpec, p dialects.Problem) string {
+	return t.fixHint(t.Dialect.FixSQL(t.Names, spec, p))
+}
+
+func (t *Table) fixHint(sql string) string {
+	if sql != "" {
+		return sql
+	}
+	return fmt.Sprintf("re-create the table: copy its rows aside, `sessctl drop --force` it and `sessctl create` it (%s)",
+		strings.Join(columnDefinitions(t.Dialect), ", "))
+}
+
+func columnDefinitions(d dialects.Dialect) []string {
+	var out []string
+	for _, c := range d.Columns() {
+		out = append(out, c.Definition)
+	}
+	return out
+}
+
+func typeString(typ string, length int) string {
+	switch {
+	case length == -1:
+		return typ + "(max)"
+	case length > 0:
+		return fmt.Sprintf("%s(%d)", typ, length)
+	}
+	return typ
+}
