@@ -51,6 +51,11 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 
 // Main runs sessctl with args and returns its exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return run(args, stdin, stdout, stderr, os.Getenv)
+}
+
+// run is Main with the environment given, for tests.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	sigs := make(chan os.Signal, 1)
@@ -72,7 +77,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		stdout: &redactingWriter{w: stdout, r: red},
 		stderr: &redactingWriter{w: stderr, r: red},
 		redact: red,
-		getenv: os.Getenv,
+		getenv: getenv,
 	}
 	if f, ok := stderr.(*os.File); ok {
 		app.stderrTTY = isatty.IsTerminal(f.Fd())

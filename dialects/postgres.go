@@ -116,6 +116,10 @@ var npgsqlSSLModes = map[string]string{
 	"verifyca": "verify-ca", "verify-ca": "verify-ca", "verifyfull": "verify-full", "verify-full": "verify-full",
 }
 
+// claim: an Npgsql string is one whose settings Npgsql knows and that
+// names the server as Host (or another Npgsql-only setting), or port 5432.
+// "Server=…;Database=…;User Id=…" is how SqlClient and MySqlConnector
+// strings read, so Npgsql does not claim it: --dialect postgres does.
 func (postgres) claim(rc *rawConn) certainty {
 	switch {
 	case rc.scheme == "postgres" || rc.scheme == "postgresql":
@@ -135,7 +139,7 @@ func (postgres) claim(rc *rawConn) certainty {
 		case "5432":
 			return surely
 		case "3306", "1433":
-			return possibly
+			return never
 		}
 	}
 	for _, k := range npgsqlOnly {
@@ -143,7 +147,7 @@ func (postgres) claim(rc *rawConn) certainty {
 			return surely
 		}
 	}
-	return possibly
+	return never
 }
 
 func (p postgres) ParseConn(raw string) (*Conn, error) {

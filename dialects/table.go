@@ -3,6 +3,7 @@ package dialects
 import (
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -147,6 +148,8 @@ func checkName(name string, max int, unit string, count func(string) int) error 
 		return fmt.Errorf("%w %q: not valid UTF-8", ErrInvalidName, name)
 	case strings.ContainsRune(name, 0):
 		return fmt.Errorf("%w %q: contains a NUL character", ErrInvalidName, name)
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return fmt.Errorf("%w %q: contains a control character", ErrInvalidName, name)
 	case max > 0 && count(name) > max:
 		return fmt.Errorf("%w %q: %d %s, over this database's limit of %d; choose a shorter table name",
 			ErrInvalidName, name, count(name), unit, max)

@@ -62,7 +62,7 @@ func Verify(ctx context.Context, db *DB, t *Table, strict bool) (*Report, error)
 		Table:    t.Names.Table,
 		Dialect:  t.Dialect.Name(),
 		Latest:   latest,
-		Findings: t.check(info, latest),
+		Findings: append([]Finding{}, t.check(info, latest)...),
 	}
 	if info.Version != nil {
 		v := info.Version.Version

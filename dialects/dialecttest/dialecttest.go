@@ -135,3 +135,55 @@ func (s Server) DropAtCleanup(t testing.TB, db *sql.DB, table string) {
 		}
 	})
 }
+
+// seedSQL inserts rows Id = $prefix || i for i in 1..n, with a value of
+// size bytes, expiring at the database's now + offset seconds (negative:
+// expired). Its parameters are prefix, size, offset seconds, n.
+var seedSQL = map[string]string{
+	"postgres": `INSERT INTO %[1]s ("Id", "Value", "ExpiresAtTime", "SlidingExpirationInSeconds", "AbsoluteExpiration")
+		SELECT $1 || g, decode(repeat('ab', $2), 'hex'), now() + make_interval(secs => $3), NULL, NULL
+		FROM generate_series(1, $4) AS g`,
+	"sqlite": `WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < ?4)
+		INSERT INTO %[1]s ("Id", "Value", "ExpiresAtTime", "SlidingExpirationInSeconds", "AbsoluteExpiration")
+		SELECT ?1 || i, zeroblob(?2), CAST(unixepoch('subsec') * 1000000 AS INTEGER) + CAST(?3 * 1000000 AS INTEGER), NULL, NULL FROM g`,
+}
+
+// Qualified is schema.table, quoted.
+func (s Server) Qualified(table string) string {
+	return s.Dialect.Quote(s.Schema) + "." + s.Dialect.Quote(table)
+}
+
+// Seed inserts n rows with keys prefix1…prefixN and values of size bytes,
+// expiring expiresIn from the database's now (negative: already expired).
+func (s Server) Seed(t testing.TB, db *sql.DB, table, prefix string, n, size int, expiresIn time.Duration) {
+	t.Helper()
+	q, ok := seedSQL[s.Dialect.Name()]
+	if !ok {
+		t.Fatalf("dialecttest: no seed SQL for %s", s.Dialect.Name())
+	}
+	if _, err := db.Exec(fmt.Sprintf(q, s.Qualified(table)), prefix, size, expiresIn.Seconds(), n); err != nil {
+		t.Fatalf("seeding %s: %v", table, err)
+	}
+}
+
+// Count counts the rows of table whose Id begins with prefix.
+func (s Server) Count(t testing.TB, db *sql.DB, table, prefix string) int64 {
+	t.Helper()
+	var n int64
+	q := fmt.Sprintf(`SELECT count(*) FROM %s WHERE %s LIKE %s`, s.Qualified(table), s.Dialect.Quote("Id"), placeholder(s.Dialect.Name()))
+	if err := db.QueryRow(q, prefix+"%").Scan(&n); err != nil {
+		t.Fatalf("counting %s: %v", table, err)
+	}
+	return n
+}
+
+// placeholder is the first bind parameter in dialect name's syntax.
+func placeholder(name string) string {
+	switch name {
+	case "postgres":
+		return "$1"
+	case "sqlserver":
+		return "@p1"
+	}
+	return "?"
+}

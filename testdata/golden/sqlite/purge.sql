@@ -1,0 +1,9 @@
+-- Deletes the rows of "main"."SessionData" that expired over 5m0s ago, 1000 at a time.
+-- Each run of the statement is its own transaction: repeat it until it
+-- deletes no rows (sqlite3: SELECT changes();).
+DELETE FROM "main"."SessionData"
+WHERE rowid IN (
+    SELECT rowid FROM "main"."SessionData"
+    WHERE "ExpiresAtTime" < CAST(unixepoch('subsec') * 1000000 AS INTEGER) - 300000000
+    ORDER BY "ExpiresAtTime"
+    LIMIT 1000);
