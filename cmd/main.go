@@ -22,11 +22,11 @@ import (
 
 // Exit codes, as the README and --help document them.
 const (
-	ExitOK          = 0
-	ExitFailed      = 1
-	ExitUsage       = 2
+	ExitOK           = 0
+	ExitFailed       = 1
+	ExitUsage        = 2
 	ExitIncompatible = 3
-	ExitInterrupted = 130
+	ExitInterrupted  = 130
 )
 
 const exitCodesHelp = `Exit codes:

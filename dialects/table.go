@@ -9,10 +9,10 @@ import (
 
 // The five columns, named the same in every dialect.
 const (
-	ColID                = "Id"
-	ColValue             = "Value"
-	ColExpiresAtTime     = "ExpiresAtTime"
-	ColSliding           = "SlidingExpirationInSeconds"
+	ColID                 = "Id"
+	ColValue              = "Value"
+	ColExpiresAtTime      = "ExpiresAtTime"
+	ColSliding            = "SlidingExpirationInSeconds"
 	ColAbsoluteExpiration = "AbsoluteExpiration"
 )
 
