@@ -46,3 +46,21 @@ func (r result) json(t *testing.T) map[string]any {
 	}
 	return m
 }
+
+func TestRedact(t *testing.T) {
+	r := &redactor{}
+	r.add("pw", "a-longer-secret")
+	for in, want := range map[string]string{
+		"user:pw@host":         "user:***@host",
+		"password=pw dbname=x": "password=*** dbname=x",
+		"expected pwd, upward": "expected pwd, upward",
+		"pw":                   "***",
+		"xx a-longer-secretyy": "xx ***yy",
+		"the pw is pw.":        "the *** is ***.",
+		"überpw pwé":           "überpw pwé",
+	} {
+		if got := r.redact(in); got != want {
+			t.Errorf("redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

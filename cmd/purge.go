@@ -95,7 +95,8 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 		DryRun:      opts.dryRun,
 		Progress:    a.progress(),
 	})
-	if res != nil {
+	// A run that failed after some batches still says what it deleted.
+	if res != nil && (err == nil || res.Batches > 0 || errors.Is(err, schema.ErrInterrupted)) {
 		a.endProgress()
 		a.printResult(res, func() { a.purgeText(tg, res) })
 	}

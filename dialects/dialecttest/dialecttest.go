@@ -80,9 +80,17 @@ func Get(t testing.TB, name string) Server {
 	return Server{Dialect: d, DSN: dsn, Schema: schema}
 }
 
-// Each runs fn as a subtest for every dialect, named after it.
+// Each runs fn as a subtest for every dialect, named after it. A dialect
+// that SESSCTL_TEST_REQUIRE names but sessctl does not know fails it.
 func Each(t *testing.T, fn func(t *testing.T, s Server)) {
 	t.Helper()
+	for _, r := range strings.Split(os.Getenv(RequireEnv), ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			if _, err := dialects.Lookup(r); err != nil {
+				t.Fatalf("%s names %q: %v", RequireEnv, r, err)
+			}
+		}
+	}
 	for _, name := range dialects.List() {
 		t.Run(name, func(t *testing.T) {
 			fn(t, Get(t, name))

@@ -1,0 +1,131 @@
+package cmd
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sessctl/sessctl/dialects/dialecttest"
+)
+
+// TestUsageErrors: bad input is exit 2 with a message that says what to
+// do, sent nowhere near a database.
+func TestUsageErrors(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "u.db")
+	for _, tc := range []struct {
+		args []string
+		say  string
+	}{
+		{[]string{"create"}, "takes [CONN] SCHEMA TABLE"},
+		{[]string{"create", db, "main", "T", "extra"}, "takes [CONN] SCHEMA TABLE"},
+		{[]string{"create", "main", "T"}, "SESSCTL_CONNECTION"},
+		{[]string{"create", "--bogus", db, "main", "T"}, "unknown flag"},
+		{[]string{"frobnicate"}, "unknown command"},
+		{[]string{"create", "--output", "yaml", db, "main", "T"}, "text or json"},
+		{[]string{"create", "--dialect", "oracle", db, "main", "T"}, "use one of"},
+		{[]string{"create", "localhost", "public", "T"}, "--dialect"},
+		{[]string{"create", "Foo=1;Bar=2", "public", "T"}, "--dialect"},
+		{[]string{"create", db, "main", ""}, "cannot be empty"},
+		{[]string{"create", db, "other", "T"}, "use main"},
+		{[]string{"create", db, "main", "sqlite_x"}, "reserves"},
+		{[]string{"create", db, "main", "a\nb"}, "control character"},
+		{[]string{"create", "postgres://h/db", "public", strings.Repeat("x", 64)}, "63"},
+		{[]string{"create", "postgres://h/db", "public", strings.Repeat("x", 50)}, "derived"},
+		{[]string{"drop", db, "main", "T"}, "--yes"},
+		{[]string{"create", "--idempotent", db, "main", "T"}, "--script"},
+		{[]string{"create", "--script", "main", "T"}, "--dialect"},
+		{[]string{"purge", "--batch-size", "0", db, "main", "T"}, "--batch-size"},
+		{[]string{"purge", "--grace", "-1s", db, "main", "T"}, "positive"},
+		{[]string{"verify", "-v", "-q", db, "main", "T"}, "cannot be used together"},
+		{[]string{"verify", "--wait", "soon", db, "main", "T"}, "invalid argument"},
+	} {
+		r := sessctl(t, nil, tc.args...)
+		if r.code != ExitUsage || !strings.Contains(r.stderr, tc.say) {
+			t.Errorf("sessctl %q: exit %d, stderr %q; want exit 2 saying %q", tc.args, r.code, r.stderr, tc.say)
+		}
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Errorf("a usage error created the database file")
+	}
+}
+
+func TestScriptNeedsNoConnection(t *testing.T) {
+	for _, d := range []string{"postgres", "sqlite"} {
+		r := must(t, 0, "create", "--dialect", d, "--script", "main", "SessionData")
+		if !strings.Contains(r.stdout, "CREATE TABLE") {
+			t.Errorf("create --script --dialect %s printed %q", d, r.stdout)
+		}
+	}
+	// The dialect can come from a connection string that is never used.
+	r := must(t, 0, "drop", "--script", "postgres://nobody@192.0.2.1:1/none", "public", "SessionData")
+	if !strings.Contains(r.stdout, `DROP TABLE "public"."SessionData"`) {
+		t.Errorf("drop --script printed %q", r.stdout)
+	}
+	r = must(t, 0, "purge", "--script", "--dialect", "postgres", "--batch-size", "500", "--grace", "1m", "public", "S")
+	if !strings.Contains(r.stdout, "LIMIT 500") || !strings.Contains(r.stdout, "secs => 60") {
+		t.Errorf("purge --script printed %q", r.stdout)
+	}
+}
+
+func TestConnectionFromEnvironment(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "env.db")
+	env := map[string]string{envConnection: db}
+	sessctl(t, env, "create", "main", "SessionData").want(t, 0, "create")
+	r := sessctl(t, env, "verify", "main", "SessionData").want(t, 0, "verify")
+	if !strings.Contains(r.stdout, "ok") {
+		t.Errorf("verify said %q", r.stdout)
+	}
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	r := must(t, 0, "version")
+	if !strings.HasPrefix(r.stdout, "sessctl ") {
+		t.Errorf("version printed %q", r.stdout)
+	}
+	if got := must(t, 0, "version", "-o", "json").json(t)["dialects"]; got == nil {
+		t.Errorf("version -o json has no dialects")
+	}
+	for _, c := range []string{"create", "drop", "verify", "purge"} {
+		r := must(t, 0, c, "--help")
+		if !strings.Contains(r.stdout, "Exit codes:") || !strings.Contains(r.stdout, "Examples:") {
+			t.Errorf("%s --help lacks exit codes or examples:\n%s", c, r.stdout)
+		}
+	}
+	must(t, 0, "completion", "bash")
+}
+
+// TestSecretsNeverPrinted: failures that carry the connection string in
+// them print the password in neither stream, in text or JSON.
+func TestSecretsNeverPrinted(t *testing.T) {
+	const pw = "Zq9-distinctive-pw"
+	conns := []string{
+		"postgres://postgres:" + pw + "@127.0.0.1:1/test?connect_timeout=2", // refused port
+		"Host=nonexistent.invalid;Database=test;Username=u;Password=" + pw,  // unknown host
+		"host=127.0.0.1 port=1 user=u password=" + pw + " dbname=x connect_timeout=2",
+		"postgres://u:" + pw + "@[bad",            // does not parse
+		"Host=h;Password=" + pw + ";Frobnicate=1", // unknown setting
+		"postgres://u:" + pw + "@h:99999/db",      // bad port
+	}
+	if s := os.Getenv(dialecttest.DSNEnv("postgres")); s != "" {
+		// A reachable server: wrong database, then wrong table.
+		conns = append(conns, "postgres://postgres:"+pw+"@127.0.0.1:5432/no_such_db_sessctl")
+	}
+	for _, c := range conns {
+		for _, out := range []string{"text", "json"} {
+			for _, cmd := range []string{"create", "verify", "purge", "drop"} {
+				args := []string{cmd, "-o", out, c, "public", "SessionData"}
+				if cmd == "drop" {
+					args = append(args, "--yes")
+				}
+				r := sessctl(t, nil, args...)
+				if r.code == 0 {
+					t.Errorf("sessctl %s against %q succeeded", cmd, "…")
+				}
+				if strings.Contains(r.stdout+r.stderr, pw) {
+					t.Errorf("sessctl %s -o %s printed the password:\nstdout: %s\nstderr: %s", cmd, out, r.stdout, r.stderr)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,205 @@
+package dialects
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseADO(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []pair
+		err  bool
+	}{
+		{"Host=h;Database=d", []pair{{"host", "h"}, {"database", "d"}}, false},
+		{"  Host = h ; ; User  ID=u;", []pair{{"host", "h"}, {"user id", "u"}}, false},
+		{`Password="a;b""c"`, []pair{{"password", `a;b"c`}}, false},
+		{`Password='it''s'`, []pair{{"password", "it's"}}, false},
+		{"Pass==word=x", []pair{{"pass=word", "x"}}, false},
+		{"Value=a=b", []pair{{"value", "a=b"}}, false},
+		{`Password="open`, nil, true},
+		{`Password="a" junk`, nil, true},
+		{"NoEquals", nil, true},
+		{"=x", nil, true},
+	} {
+		got, err := parseADO(tc.in)
+		if (err != nil) != tc.err {
+			t.Errorf("parseADO(%q) error %v, want error %v", tc.in, err, tc.err)
+			continue
+		}
+		if !tc.err && !equalPairs(got, tc.want) {
+			t.Errorf("parseADO(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func equalPairs(a, b []pair) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestIsLibpq(t *testing.T) {
+	for in, want := range map[string]bool{
+		"host=localhost dbname=test":                 true,
+		"host=h port=5432 user=u password='a b\\'c'": true,
+		"dbname=test":     true,
+		"Host=localhost":  false,
+		"host=h;dbname=d": false,
+		"foo=bar":         false,
+		"app.db":          false,
+		"postgres://u@h/db?sslmode=disable host=x":      false,
+		"host=h sslmode=verify-full sslrootcert=/c.pem": true,
+	} {
+		if got := isLibpq(in); got != want {
+			t.Errorf("isLibpq(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+// TestDetect: every form users paste goes to its dialect, and an
+// unrecognised string is a usage error that names --dialect.
+func TestDetect(t *testing.T) {
+	dir := t.TempDir()
+	existing := filepath.Join(dir, "sessions")
+	if err := os.WriteFile(existing, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{
+		"postgres://u:p@h:5432/db":                                           "postgres",
+		"postgresql://h/db?sslmode=require":                                  "postgres",
+		"host=127.0.0.1 dbname=test user=postgres":                           "postgres",
+		"Host=127.0.0.1;Database=test;Username=postgres":                     "postgres",
+		"Host=h;Port=5432;Database=d;Username=u;Password=p;SSL Mode=Require": "postgres",
+		"Server=h;Port=5432;Database=d;User Id=u":                            "postgres",
+		"app.db":                   "sqlite",
+		"./data/sessions.sqlite3":  "sqlite",
+		"/var/lib/app/cache":       "sqlite",
+		existing:                   "sqlite",
+		"sqlite:app.db":            "sqlite",
+		"sqlite:///var/lib/app.db": "sqlite",
+		"file:app.db?cache=shared": "sqlite",
+		"Data Source=app.db":       "sqlite",
+	} {
+		d, err := Detect(in)
+		if err != nil {
+			t.Errorf("Detect(%q): %v, want %s", in, err, want)
+			continue
+		}
+		if d.Name() != want {
+			t.Errorf("Detect(%q) = %s, want %s", in, d.Name(), want)
+		}
+	}
+	for _, in := range []string{"localhost", "Foo=bar;Baz=1", "postgress://h/db", "", "  "} {
+		_, err := Detect(in)
+		if !errors.Is(err, ErrConnString) || !strings.Contains(err.Error(), "--dialect") {
+			t.Errorf("Detect(%q) = %v, want an unrecognised-string error that names --dialect", in, err)
+		}
+	}
+}
+
+func TestParsePostgres(t *testing.T) {
+	for _, tc := range []struct {
+		in, display string
+		secret      string
+	}{
+		{"postgres://app:s3cr%40t@db.example:6432/app?sslmode=disable", "postgres://app@db.example:6432/app", "s3cr@t"},
+		{"host=db user=app password='p w\\'d' dbname=app sslmode=disable", "postgres://app@db:5432/app", "p w'd"},
+		{"Host=db;Port=6432;Database=app;Username=app;Password=\"x;y\";SSL Mode=Disable;Pooling=true", "postgres://app@db:6432/app", "x;y"},
+	} {
+		c, err := Parse(tc.in, "")
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", tc.in, err)
+		}
+		if c.Display != tc.display {
+			t.Errorf("Parse(%q).Display = %q, want %q", tc.in, c.Display, tc.display)
+		}
+		if strings.Contains(c.Display, tc.secret) {
+			t.Errorf("Display %q shows the password", c.Display)
+		}
+		if !contains(c.Secrets, tc.secret) {
+			t.Errorf("Parse(%q).Secrets = %q, want it to hold %q", tc.in, c.Secrets, tc.secret)
+		}
+	}
+	c, err := Parse("Host=db;Database=app;Username=app;Pooling=true;Maximum Pool Size=50", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Warnings) != 2 {
+		t.Errorf("Npgsql-only settings should each warn: %q", c.Warnings)
+	}
+	for _, bad := range []string{
+		"Host=db;Database=app;Frobnicate=1",
+		"Host=db;Port=lots",
+		"Host=db;SSL Mode=Sometimes",
+		"postgres://u:pw@h:notaport/db",
+	} {
+		_, err := Parse(bad, "postgres")
+		if !errors.Is(err, ErrConnString) {
+			t.Errorf("Parse(%q) = %v, want ErrConnString", bad, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "pw") {
+			t.Errorf("Parse(%q) error shows the password: %v", bad, err)
+		}
+	}
+}
+
+func TestParseSQLite(t *testing.T) {
+	for in, path := range map[string]string{
+		"app.db":                          "app.db",
+		"sqlite:app.db":                   "app.db",
+		"sqlite://rel/app.db":             "rel/app.db",
+		"sqlite:///abs/app.db":            "/abs/app.db",
+		"file:dir%20x/app.db?mode=rw":     "dir x/app.db",
+		"Data Source=app.db;Cache=Shared": "app.db",
+	} {
+		c, err := Parse(in, "")
+		if err != nil {
+			t.Errorf("Parse(%q): %v", in, err)
+			continue
+		}
+		if c.Path != path {
+			t.Errorf("Parse(%q).Path = %q, want %q", in, c.Path, path)
+		}
+	}
+	if got := sqliteURI("a?b#c%d.db", "mode=rw"); got != "file:a%3Fb%23c%25d.db?mode=rw" {
+		t.Errorf("sqliteURI escaped to %q", got)
+	}
+}
+
+func TestSecretsOf(t *testing.T) {
+	for in, secret := range map[string]string{
+		"postgres://u:hunter2@h/db":                 "hunter2",
+		"postgres://u:hun%3Ater2@h/db":              "hun:ter2",
+		"host=h password=hunter2 dbname=d":          "hunter2",
+		"host=h password='hunter 2' dbname=d":       "hunter 2",
+		"Server=h;Password=hunter2;Database=d":      "hunter2",
+		"Server=h;Pwd=\"hunter;2\"":                 "hunter;2",
+		"u:hunter2@tcp(h:3306)/db":                  "hunter2",
+		"u:hunt@r2@tcp(h:3306)/db":                  "hunt@r2",
+		"sqlserver://h?database=d&password=hunter2": "hunter2",
+		"postgres://u:hunter2@h:bad/db":             "hunter2",
+	} {
+		if got := SecretsOf(in); !contains(got, secret) {
+			t.Errorf("SecretsOf(%q) = %q, want it to hold %q", in, got, secret)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,98 @@
+package dialects
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// hostile are names built to break careless quoting.
+var hostile = []string{`a"b`, "a`b", "a]b", "a'b", "x; DROP TABLE y", "-- c", "/* c */", `a\b`, "Sessión データ", "select", "$sessctl$"}
+
+func TestQuoteHostile(t *testing.T) {
+	for _, name := range List() {
+		d, _ := Lookup(name)
+		for _, h := range hostile {
+			q := d.Quote(h)
+			if len(q) < 2 {
+				t.Fatalf("%s.Quote(%q) = %q", name, h, q)
+			}
+			open, close := q[:1], q[len(q)-1:]
+			inner := q[1 : len(q)-1]
+			// Every close-quote character inside must be doubled, so the
+			// identifier cannot end early.
+			if strings.Count(strings.ReplaceAll(inner, close+close, ""), close) != 0 {
+				t.Errorf("%s.Quote(%q) = %q: a lone %s ends the identifier early", name, h, q, close)
+			}
+			if strings.ReplaceAll(inner, close+close, close) != h {
+				t.Errorf("%s.Quote(%q) = %q: does not round-trip", name, h, q)
+			}
+			_ = open
+		}
+	}
+}
+
+func TestQuoteLiteral(t *testing.T) {
+	pg, _ := Lookup("postgres")
+	if got := pg.QuoteLiteral(`it's a \ test`); got != `E'it''s a \\ test'` {
+		t.Errorf("postgres QuoteLiteral = %s", got)
+	}
+	lite, _ := Lookup("sqlite")
+	if got := lite.QuoteLiteral(`it's`); got != `'it''s'` {
+		t.Errorf("sqlite QuoteLiteral = %s", got)
+	}
+}
+
+func TestCheckNamePostgres(t *testing.T) {
+	pg, _ := Lookup("postgres")
+	ok := []string{"SessionData", strings.Repeat("a", 63), "ééé", `a"b`, "x; DROP TABLE y"}
+	bad := []string{"", strings.Repeat("a", 64), strings.Repeat("é", 32), "a\x00b", "a\nb", "\xff"}
+	for _, n := range ok {
+		if err := pg.CheckName(n); err != nil {
+			t.Errorf("CheckName(%q): %v", n, err)
+		}
+	}
+	for _, n := range bad {
+		if err := pg.CheckName(n); !errors.Is(err, ErrInvalidName) {
+			t.Errorf("CheckName(%q) = %v, want ErrInvalidName", n, err)
+		}
+	}
+}
+
+func TestCheckNameSQLite(t *testing.T) {
+	lite, _ := Lookup("sqlite")
+	if err := lite.CheckName("sqlite_sessions"); !errors.Is(err, ErrInvalidName) {
+		t.Errorf("a sqlite_ name: %v, want ErrInvalidName", err)
+	}
+	if err := lite.CheckSchema("other"); !errors.Is(err, ErrInvalidName) {
+		t.Errorf("schema other: %v, want ErrInvalidName", err)
+	}
+	if err := lite.CheckName(strings.Repeat("a", 1000)); err != nil {
+		t.Errorf("a long name: %v", err)
+	}
+}
+
+func TestLookup(t *testing.T) {
+	if _, err := Lookup("oracle"); !errors.Is(err, ErrUnknownDialect) || !strings.Contains(err.Error(), "postgres") {
+		t.Errorf("Lookup(oracle) = %v, want an error listing the dialects", err)
+	}
+	if d, err := Lookup("Postgres"); err != nil || d.Name() != "postgres" {
+		t.Errorf("Lookup(Postgres) = %v, %v", d, err)
+	}
+}
+
+func TestSplitDeclaredType(t *testing.T) {
+	for in, want := range map[string]struct {
+		typ string
+		n   int
+	}{
+		"INTEGER":         {"integer", 0},
+		"VARCHAR(449)":    {"varchar", 449},
+		" nvarchar (10) ": {"nvarchar", 10},
+	} {
+		typ, n := splitDeclaredType(in)
+		if typ != want.typ || n != want.n {
+			t.Errorf("splitDeclaredType(%q) = %q, %d", in, typ, n)
+		}
+	}
+}
