@@ -118,7 +118,9 @@ func exitCode(ctx context.Context, err error, started bool) int {
 
 func (a *app) printError(err error, code int) {
 	msg := a.redact.redact(err.Error())
-	if a.output == outputJSON && code != ExitIncompatible {
+	// A command that printed its report (verify's findings, purge's summary
+	// before a signal) has said it in JSON already.
+	if a.output == outputJSON && !a.printedResult {
 		a.printJSON(map[string]any{"status": "error", "error": msg, "exit_code": code})
 	}
 	if code == ExitIncompatible {

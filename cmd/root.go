@@ -33,6 +33,9 @@ type app struct {
 	stderrTTY     bool
 	progressShown bool
 
+	// printedResult is set once a result is on stdout.
+	printedResult bool
+
 	// started is set once a command's RunE begins: errors before that are
 	// usage errors.
 	started bool
@@ -214,6 +217,7 @@ func (a *app) printJSON(v any) {
 
 // printResult prints v as JSON with --output json, or calls text.
 func (a *app) printResult(v any, text func()) {
+	a.printedResult = true
 	if a.output == outputJSON {
 		a.printJSON(v)
 		return

@@ -1,0 +1,123 @@
+package cmd
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/sessctl/sessctl/dialects/dialecttest"
+)
+
+// TestDropGuard: drop refuses a plain table, a view and a table with the
+// right name but wrong columns without --force, and without --yes touches
+// nothing at all.
+func TestDropGuard(t *testing.T) {
+	dialecttest.Each(t, func(t *testing.T, s dialecttest.Server) {
+		t.Parallel()
+		db := s.Open(t)
+		plain, view := dialecttest.Table("Plain"), dialecttest.Table("View")
+		s.DropAtCleanup(t, db, plain)
+		t.Cleanup(func() { db.Exec("DROP VIEW " + s.Qualified(view)) })
+		for _, q := range []string{
+			"CREATE TABLE " + s.Qualified(plain) + " (a int)",
+			"CREATE VIEW " + s.Qualified(view) + " AS SELECT 1 AS a",
+		} {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := must(t, 1, "drop", "--yes", s.DSN, s.Schema, plain)
+		if !strings.Contains(r.stderr, "not a cache table") || !strings.Contains(r.stderr, "--force") {
+			t.Errorf("drop of a plain table said %q", r.stderr)
+		}
+		r = must(t, 1, "drop", "--yes", "--force", s.DSN, s.Schema, view)
+		if !strings.Contains(r.stderr, "view") {
+			t.Errorf("drop of a view said %q", r.stderr)
+		}
+		must(t, 2, "drop", "--force", s.DSN, s.Schema, plain)
+		for _, obj := range []string{plain, view} {
+			var n int
+			if err := db.QueryRow("SELECT count(*) FROM " + s.Qualified(obj)).Scan(&n); err != nil {
+				t.Errorf("%s is gone after a refused drop: %v", obj, err)
+			}
+		}
+		must(t, 0, "drop", "--yes", "--force", s.DSN, s.Schema, plain)
+		if _, err := db.Exec("SELECT count(*) FROM " + s.Qualified(plain)); err == nil {
+			t.Errorf("drop --yes --force left the plain table")
+		}
+	})
+}
+
+// TestCreateRefusesForeignTable: create does not adopt a table it cannot
+// use; it says why.
+func TestCreateRefusesForeignTable(t *testing.T) {
+	dialecttest.Each(t, func(t *testing.T, s dialecttest.Server) {
+		t.Parallel()
+		db := s.Open(t)
+		table := dialecttest.Table("Foreign")
+		s.DropAtCleanup(t, db, table)
+		if _, err := db.Exec("CREATE TABLE " + s.Qualified(table) + ` (a int)`); err != nil {
+			t.Fatal(err)
+		}
+		r := must(t, 1, "create", s.DSN, s.Schema, table)
+		if !strings.Contains(r.stderr, "not a cache table") || !strings.Contains(r.stderr, `column "Id" is missing`) {
+			t.Errorf("create over a foreign table said %q", r.stderr)
+		}
+		r = must(t, 3, "verify", s.DSN, s.Schema, table)
+		if !strings.Contains(r.stderr, "fix:") {
+			t.Errorf("verify of a foreign table gave no fix: %q", r.stderr)
+		}
+	})
+}
+
+// TestCreateFinishesDirtyMigration: a create killed after golang-migrate
+// marked a migration dirty is finished by the next plain create, and verify
+// passes after.
+func TestCreateFinishesDirtyMigration(t *testing.T) {
+	dialecttest.Each(t, func(t *testing.T, s dialecttest.Server) {
+		t.Parallel()
+		db := s.Open(t)
+		table := dialecttest.Table("Dirty")
+		s.DropAtCleanup(t, db, table)
+		must(t, 0, "create", s.DSN, s.Schema, table)
+		n := s.Dialect.Names(s.Schema, table)
+		vt := s.Dialect.Quote(s.Schema) + "." + s.Dialect.Quote(n.VersionTable)
+		// As a run killed inside migration 2 leaves it: marked dirty, and
+		// the index not made.
+		if _, err := db.Exec("UPDATE " + vt + " SET dirty = " + trueLiteral(s) + ", version = 2"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec("DROP INDEX " + dropIndexTarget(s, n.ExpiryIndex, table)); err != nil {
+			t.Fatal(err)
+		}
+		r := must(t, 0, "verify", s.DSN, s.Schema, table)
+		if !strings.Contains(r.stdout, "dirty") {
+			t.Errorf("verify of a dirty version said %q", r.stdout)
+		}
+		r = must(t, 0, "create", "-o", "json", s.DSN, s.Schema, table)
+		if m := r.json(t); m["status"] != "upgraded" {
+			t.Errorf("create after a crash: %s", r.stdout)
+		}
+		r = must(t, 0, "verify", "--strict", "-o", "json", s.DSN, s.Schema, table)
+		if len(r.json(t)["findings"].([]any)) != 0 {
+			t.Errorf("verify after the finished migration: %s", r.stdout)
+		}
+	})
+}
+
+func trueLiteral(s dialecttest.Server) string {
+	if s.Dialect.Name() == "sqlserver" {
+		return "1"
+	}
+	return "true"
+}
+
+// dropIndexTarget is what DROP INDEX takes in each dialect.
+func dropIndexTarget(s dialecttest.Server, index, table string) string {
+	switch s.Dialect.Name() {
+	case "mysql":
+		return s.Dialect.Quote(index) + " ON " + s.Qualified(table)
+	case "sqlserver":
+		return s.Dialect.Quote(index) + " ON " + s.Qualified(table)
+	}
+	return s.Dialect.Quote(s.Schema) + "." + s.Dialect.Quote(index)
+}

@@ -1,0 +1,83 @@
+package migrations
+
+import (
+	"strings"
+	"testing"
+)
+
+func data() map[string]string {
+	return map[string]string{
+		"Schema": `"s"`, "Table": `"s"."t"`, "TableName": `"t"`, "VersionTable": `"s"."t_migrations"`,
+		"PrimaryKey": `"t_pkey"`, "ExpiryIndex": `"t_idx"`, "TableLiteral": `'x'`, "Tag": "$tag$",
+	}
+}
+
+func TestUpRendersInOrder(t *testing.T) {
+	ms, err := Up("postgres", data())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 2 || ms[0].Version != 1 || ms[1].Version != ExpiryIndex {
+		t.Fatalf("Up = %+v", ms)
+	}
+	if !strings.Contains(ms[0].SQL, `CREATE TABLE IF NOT EXISTS "s"."t"`) {
+		t.Errorf("migration 1 = %s", ms[0].SQL)
+	}
+	if latest, _ := Latest("postgres"); latest != 2 {
+		t.Errorf("Latest = %d", latest)
+	}
+}
+
+func TestUpSatisfiedRendersNoop(t *testing.T) {
+	ms, err := Up("sqlite", data(), ExpiryIndex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(ms[1].SQL, "CREATE INDEX") || ms[1].Name != "2_create_expiry_index.up.sql" {
+		t.Errorf("a satisfied migration rendered as %s: %s", ms[1].Name, ms[1].SQL)
+	}
+}
+
+func TestRenderMissingKey(t *testing.T) {
+	d := data()
+	delete(d, "ExpiryIndex")
+	if _, err := Up("postgres", d); err == nil || !strings.Contains(err.Error(), "ExpiryIndex") {
+		t.Errorf("rendering without ExpiryIndex: %v, want an error naming it", err)
+	}
+}
+
+// A name that itself holds "{{" is data, not a leftover.
+func TestRenderNameWithBraces(t *testing.T) {
+	d := data()
+	d["Table"] = `"s"."{{t}}"`
+	sql, err := Script("postgres", Create, d)
+	if err != nil || !strings.Contains(sql, `"s"."{{t}}"`) {
+		t.Errorf("Script = %q, %v", sql, err)
+	}
+}
+
+func TestUnknownDialect(t *testing.T) {
+	if _, err := Up("oracle", data()); err == nil {
+		t.Error("Up(oracle) succeeded")
+	}
+}
+
+// Every dialect folder has the same files.
+func TestSameFilesInEveryFolder(t *testing.T) {
+	entries, _ := files.ReadDir(".")
+	var want []string
+	for i, e := range entries {
+		sub, _ := files.ReadDir(e.Name())
+		var names []string
+		for _, f := range sub {
+			names = append(names, f.Name())
+		}
+		if i == 0 {
+			want = names
+			continue
+		}
+		if strings.Join(names, ",") != strings.Join(want, ",") {
+			t.Errorf("%s has %v, %s has %v", e.Name(), names, entries[0].Name(), want)
+		}
+	}
+}
