@@ -22,6 +22,7 @@ const (
 	flagIfExists     = "if-exists"
 	flagStrict       = "strict"
 	flagBatchSize    = "batch-size"
+	flagBatchTime    = "batch-time"
 	flagGrace        = "grace"
 	flagDryRun       = "dry-run"
 	flagMaxRows      = "max-rows"

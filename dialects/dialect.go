@@ -120,6 +120,14 @@ type Dialect interface {
 	// closing conn releases it too.
 	TryLock(ctx context.Context, conn *sql.Conn, n Names) (unlock func() error, ok bool, err error)
 
+	// MaxBatchSize is the most rows one purge batch should delete on this
+	// engine, however fast batches run: adaptive sizing never goes above
+	// it, and a larger fixed --batch-size is warned about. 0 means no
+	// ceiling but the batch time. Engines that escalate row locks return a
+	// size under their threshold (SQL Server: about 4000, under the 5000
+	// locks at which a statement takes a table lock). Pure.
+	MaxBatchSize() int
+
 	// DeleteExpired deletes at most limit rows that expired more than grace
 	// ago by the database's clock, in one statement that is its own
 	// transaction, re-checking the expiry of every row it deletes.

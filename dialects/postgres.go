@@ -447,6 +447,10 @@ func (postgres) TryLock(ctx context.Context, conn *sql.Conn, n Names) (func() er
 	return unlock, true, nil
 }
 
+// MaxBatchSize: PostgreSQL keeps row locks in the rows themselves, so no
+// number of them escalates; the batch time is the only limit.
+func (postgres) MaxBatchSize() int { return 0 }
+
 // pgDeleteSQL locks a batch of expired rows in index order, skipping rows an
 // app session holds, and deletes them. A row slid forward after the
 // statement's snapshot fails the re-check: FOR UPDATE re-evaluates it on the

@@ -391,6 +391,10 @@ func (sqlite) TryLock(_ context.Context, conn *sql.Conn, n Names) (func() error,
 	return lockFileByte(path+".sessctl-lock", int64(h.Sum32()))
 }
 
+// MaxBatchSize: SQLite locks the whole database for one writer, whatever
+// the batch size, so the batch time is the only limit.
+func (sqlite) MaxBatchSize() int { return 0 }
+
 // sqliteDeleteSQL deletes the oldest expired rows, found on the expiry
 // index. SQLite runs one writer at a time, so the expiry test holds for
 // every row the statement deletes.

@@ -1,10 +1,14 @@
 package schema
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/sessctl/sessctl/dialects"
 )
@@ -18,22 +22,28 @@ const (
 	PurgeDryRun      = "dry_run"     // counted, deleted nothing
 )
 
-// DefaultBatchSize is the rows a batch deletes when --batch-size is not set.
-const DefaultBatchSize = 1000
-
 // PurgeOptions say how Purge purges.
 type PurgeOptions struct {
-	// BatchSize is the most rows one batch deletes.
+	// BatchSize, when above 0, fixes the rows one batch deletes at most.
+	// At 0, batches are sized to take about BatchTime each.
 	BatchSize int
+	// BatchTime is how long an adaptive batch aims to take; 0 is
+	// DefaultBatchTime.
+	BatchTime time.Duration
 	// Grace keeps rows that expired less than this long ago.
 	Grace time.Duration
-	// MaxRows and MaxDuration bound the run; 0 is no bound.
+	// MaxRows and MaxDuration bound the run; 0 is no bound. No batch
+	// starts once MaxDuration has passed, and none deletes past MaxRows.
 	MaxRows     int64
 	MaxDuration time.Duration
-	// Pause is slept between batches.
+	// Pause is slept between batches. It does not count as batch time.
 	Pause time.Duration
 	// DryRun counts the expired rows and shows the plan, deleting nothing.
 	DryRun bool
+	// Estimate counts the expired rows before the first batch, so that
+	// Progress can tell how many are left. The count reads the expiry
+	// index from end to end: cheap next to deleting, not free.
+	Estimate bool
 	// Progress, when set, is called after every batch.
 	Progress func(PurgeResult)
 }
@@ -55,6 +65,18 @@ type PurgeResult struct {
 	Oldest *time.Time `json:"oldest_expiry,omitempty"`
 	// Plan is the database's plan for one batch (dry run).
 	Plan string `json:"plan,omitempty"`
+	// ExpiryIndex is the table's index on ExpiresAtTime: the one Plan
+	// reads if it reads one, "" when the table has none (dry run).
+	ExpiryIndex string `json:"expiry_index,omitempty"`
+	// PlanUsesIndex says whether Plan reads an index on ExpiresAtTime
+	// (dry run).
+	PlanUsesIndex *bool `json:"plan_uses_expiry_index,omitempty"`
+
+	// For progress: the rows the last batch deleted and how long it took,
+	// and, with Estimate, the expired rows counted before the first batch.
+	LastBatchRows int64         `json:"-"`
+	LastBatch     time.Duration `json:"-"`
+	Expired       *int64        `json:"-"`
 
 	elapsed, maxBatch time.Duration
 }
@@ -68,6 +90,15 @@ func (r *PurgeResult) tally(start time.Time) {
 	}
 }
 
+// Left estimates the expired rows not yet deleted, from the count taken
+// before the first batch; ok is false without one.
+func (r *PurgeResult) Left() (n int64, ok bool) {
+	if r.Expired == nil {
+		return 0, false
+	}
+	return max(*r.Expired-r.Deleted, 0), true
+}
+
 // Elapsed is the run's wall time.
 func (r *PurgeResult) Elapsed() time.Duration { return r.elapsed }
 
@@ -78,9 +109,12 @@ func (r *PurgeResult) Elapsed() time.Duration { return r.elapsed }
 func Purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResult, error) {
 	start := time.Now()
 	res := &PurgeResult{Schema: t.Schema, Table: t.Names.Table}
-	if opts.BatchSize <= 0 {
-		opts.BatchSize = DefaultBatchSize
+	ceiling := t.Dialect.MaxBatchSize()
+	size, adaptive := opts.BatchSize, opts.BatchSize <= 0
+	if adaptive {
+		size = firstBatchSize(ceiling)
 	}
+	target := cmp.Or(opts.BatchTime, DefaultBatchTime)
 	// Statements run to the end even when ctx ends: a batch is never cut.
 	run := context.WithoutCancel(ctx)
 	conn, err := db.Conn(ctx)
@@ -103,13 +137,22 @@ func Purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 	if opts.DryRun {
 		return res, t.dryRun(run, conn, opts, res, start)
 	}
+	if opts.Estimate {
+		n, _, err := t.Dialect.CountExpired(ctx, conn, t.Names, opts.Grace)
+		if err != nil && ctx.Err() == nil {
+			return nil, t.explainFailure(run, conn, fmt.Errorf("counting the expired rows of %s: %w", t, err))
+		}
+		if err == nil {
+			res.Expired = &n
+		}
+	}
 
 	for {
 		if ctx.Err() != nil {
 			res.Status = PurgeInterrupted
 			break
 		}
-		limit := opts.BatchSize
+		limit := size
 		if opts.MaxRows > 0 {
 			limit = int(min(int64(limit), opts.MaxRows-res.Deleted))
 		}
@@ -119,13 +162,15 @@ func Purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 		}
 		t0 := time.Now()
 		n, err := t.Dialect.DeleteExpired(run, conn, t.Names, opts.Grace, limit)
+		took := time.Since(t0)
 		if err != nil {
 			res.tally(start)
 			return res, t.explainFailure(run, conn, fmt.Errorf("purging %s after %d rows: %w", t, res.Deleted, err))
 		}
-		res.maxBatch = max(res.maxBatch, time.Since(t0))
+		res.maxBatch = max(res.maxBatch, took)
 		res.Deleted += n
 		res.Batches++
+		res.LastBatchRows, res.LastBatch = n, took
 		if opts.Progress != nil {
 			res.tally(start)
 			opts.Progress(*res)
@@ -133,6 +178,9 @@ func Purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 		if n < int64(limit) {
 			res.Status = PurgeDone
 			break
+		}
+		if adaptive {
+			size = nextBatchSize(size, n, took, target, ceiling)
 		}
 		if opts.Pause > 0 {
 			select {
@@ -160,16 +208,60 @@ func (t *Table) dryRun(ctx context.Context, conn *sql.Conn, opts PurgeOptions, r
 	if err != nil {
 		return t.explainFailure(ctx, conn, fmt.Errorf("counting the expired rows of %s: %w", t, err))
 	}
-	plan, err := t.Dialect.ExplainPurge(ctx, conn, t.Names, opts.Grace, opts.BatchSize)
+	size := cmp.Or(opts.BatchSize, firstBatchSize(t.Dialect.MaxBatchSize()))
+	plan, err := t.Dialect.ExplainPurge(ctx, conn, t.Names, opts.Grace, size)
 	if err != nil {
 		return fmt.Errorf("explaining the purge of %s: %w", t, err)
 	}
+	info, err := t.Dialect.Inspect(ctx, conn, t.Names)
+	if err != nil {
+		return err
+	}
 	res.Status, res.Remaining, res.Plan = PurgeDryRun, &n, plan
+	res.ExpiryIndex = planIndex(t.Dialect, plan, info)
+	uses := res.ExpiryIndex != ""
+	res.PlanUsesIndex = &uses
+	if ix, ok := info.ExpiryIndex(); ok && !uses {
+		res.ExpiryIndex = ix.Name
+	}
 	if n > 0 {
 		res.Oldest = &oldest
 	}
 	res.tally(start)
 	return nil
+}
+
+// planIndex is the name of the first index on ExpiresAtTime that plan
+// reads, or "" when it reads none of them.
+func planIndex(d dialects.Dialect, plan string, info *dialects.TableInfo) string {
+	for _, ix := range info.Indexes {
+		if len(ix.Columns) == 0 || ix.Columns[0] != dialects.ColExpiresAtTime {
+			continue
+		}
+		if strings.Contains(plan, d.Quote(ix.Name)) || containsWord(plan, ix.Name) {
+			return ix.Name
+		}
+	}
+	return ""
+}
+
+// containsWord reports whether s holds word with no name character on
+// either side, so that index "ix" is not found inside "ix2".
+func containsWord(s, word string) bool {
+	isName := func(r rune) bool { return r == '_' || r == '$' || unicode.IsLetter(r) || unicode.IsDigit(r) }
+	for i := 0; ; {
+		j := strings.Index(s[i:], word)
+		if j < 0 {
+			return false
+		}
+		j += i
+		before, _ := utf8.DecodeLastRuneInString(s[:j])
+		after, _ := utf8.DecodeRuneInString(s[j+len(word):])
+		if (j == 0 || !isName(before)) && (j+len(word) == len(s) || !isName(after)) {
+			return true
+		}
+		i = j + 1
+	}
 }
 
 // explainFailure says so when a statement failed because the table is not
