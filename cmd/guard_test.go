@@ -63,8 +63,8 @@ func TestCreateRefusesForeignTable(t *testing.T) {
 			t.Errorf("create over a foreign table said %q", r.stderr)
 		}
 		r = must(t, 3, "verify", s.DSN, s.Schema, table)
-		if !strings.Contains(r.stderr, "fix:") {
-			t.Errorf("verify of a foreign table gave no fix: %q", r.stderr)
+		if !strings.Contains(r.stdout, "fix:") {
+			t.Errorf("verify of a foreign table gave no fix: %q", r.stdout)
 		}
 	})
 }

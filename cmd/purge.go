@@ -116,13 +116,14 @@ func (a *app) purgeText(tg *target, res *schema.PurgeResult) {
 		if res.Oldest != nil {
 			oldest = fmt.Sprintf("; the oldest expired at %s", res.Oldest.UTC().Format(time.RFC3339Nano))
 		}
-		a.resultf("%d rows of %s are expired and would be deleted%s", *res.Remaining, tg.table, oldest)
+		a.resultf("%s of %s expired and would be deleted%s", plural(*res.Remaining, "row"), tg.table, oldest)
 		a.resultf("plan for one batch:\n%s", indent(res.Plan))
 		return
 	}
-	a.resultf("deleted %d expired rows from %s in %d batches, %s (%.0f rows/s, longest batch %dms)",
-		res.Deleted, tg.table, res.Batches, res.Elapsed().Round(time.Millisecond), res.RowsPerSecond, res.MaxBatchMS)
+	a.resultf("deleted %s from %s in %s, %s (%.0f rows/s, longest batch %dms)",
+		plural(res.Deleted, "expired row"), tg.table, plural(int64(res.Batches), "batch"),
+		res.Elapsed().Round(time.Millisecond), res.RowsPerSecond, res.MaxBatchMS)
 	if res.Status != schema.PurgeDone && res.Remaining != nil {
-		a.resultf("stopped (%s) with %d expired rows left", res.Status, *res.Remaining)
+		a.resultf("stopped (%s) with %s left", res.Status, plural(*res.Remaining, "expired row"))
 	}
 }

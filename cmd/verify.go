@@ -62,9 +62,6 @@ func runVerify(ctx context.Context, a *app, tg *target, opts *verifyOptions) err
 			version = "version " + itoa(*r.Version)
 		}
 		out := a.stdout
-		if r.Status != schema.StatusOK {
-			out = a.stderr
-		}
 		fmt.Fprintf(out, "%s: %s (%s)\n", tg.table, r.Status, version)
 		for _, f := range r.Findings {
 			fmt.Fprintf(out, "  %s: %s\n", f.Severity, f.Message)
