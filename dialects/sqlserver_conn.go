@@ -130,7 +130,7 @@ func (sqlserver) claim(rc *rawConn) certainty {
 			return never
 		}
 	}
-	if hasServer && (hasSQLiteExtension(server) || server == ":memory:") {
+	if file, ok := rc.get("data source"); ok && (hasSQLiteExtension(file) || file == ":memory:") {
 		return never // Microsoft.Data.Sqlite's Data Source=app.db
 	}
 	return possibly

@@ -378,6 +378,7 @@ func TestSQLServerClaim(t *testing.T) {
 		{"Server=db;Database=app;User Id=sa;Password=x", possibly},
 		{"Data Source=db;Database=app;User Id=sa;Password=x", possibly},
 		{"Server=db1,db2;Database=app;User Id=sa;Password=x", possibly},
+		{"Server=orders.db;Database=app;User Id=sa;Password=x", possibly}, // a host name, not a file
 		// Other engines' forms.
 		{"Server=db;Port=3306;Database=app;User Id=sa;Password=x", never},
 		{"Server=db;Port=5432;Database=app;User Id=sa;Password=x", never},
