@@ -280,11 +280,18 @@ func sqlClientToMSDSN(pairs []pair) (string, []string, error) {
 		}
 		kv[to] = p.Value
 	}
-	// Microsoft.Data.SqlClient encrypts, and checks the server's
-	// certificate, unless told otherwise; go-mssqldb does not. A string
-	// copied from an app means what it means there.
-	if _, ok := kv[msdsn.Encrypt]; !ok {
+	// A string copied from an app means what it means there. SqlClient
+	// encrypts, and checks the server's certificate, unless told otherwise;
+	// go-mssqldb does not. And with Encrypt=False SqlClient encrypts only
+	// the login, without checking the certificate, where go-mssqldb would
+	// check it.
+	switch encrypt, ok := kv[msdsn.Encrypt]; {
+	case !ok:
 		kv[msdsn.Encrypt] = "true"
+	case sqlClientEncryptOff[strings.ToLower(strings.TrimSpace(encrypt))]:
+		if _, ok := kv[msdsn.TrustServerCertificate]; !ok {
+			kv[msdsn.TrustServerCertificate] = "true"
+		}
 	}
 	keys := make([]string, 0, len(kv))
 	for k := range kv {
@@ -297,6 +304,10 @@ func sqlClientToMSDSN(pairs []pair) (string, []string, error) {
 	}
 	return strings.Join(parts, ";"), warnings, nil
 }
+
+// sqlClientEncryptOff are the Encrypt values under which only the login is
+// encrypted.
+var sqlClientEncryptOff = map[string]bool{"false": true, "no": true, "optional": true, "0": true, "f": true}
 
 // parseSQLClientBool reads true, false, yes, no and SSPI as SqlClient does.
 func parseSQLClientBool(v string) (bool, error) {

@@ -190,9 +190,20 @@ func TestSQLServerParseConn(t *testing.T) {
 			encrypt: msdsn.EncryptionRequired, // SqlClient's default
 		},
 		{
+			// SqlClient does not check the certificate of a login-only TLS.
 			raw:    "server=db;database=app;uid=sa;pwd='p;w''d';encrypt=false",
 			driver: "sqlserver", display: "sqlserver://sa@db?database=app",
-			host: "db", database: "app", user: "sa", password: "p;w'd", encrypt: msdsn.EncryptionOff,
+			host: "db", database: "app", user: "sa", password: "p;w'd", encrypt: msdsn.EncryptionOff, trust: true,
+		},
+		{
+			raw:    "Server=db;Database=app;User Id=sa;Password=x;Encrypt=Optional;TrustServerCertificate=False",
+			driver: "sqlserver", display: "sqlserver://sa@db?database=app",
+			host: "db", database: "app", user: "sa", password: "x", encrypt: msdsn.EncryptionOff,
+		},
+		{
+			raw:    "Server=db;Database=app;User Id=sa;Password=x;Encrypt=disable",
+			driver: "sqlserver", display: "sqlserver://sa@db?database=app",
+			host: "db", database: "app", user: "sa", password: "x", encrypt: msdsn.EncryptionDisabled,
 		},
 		{
 			raw:    `Server=db;Database=app;User Id=sa;Password="a""b;c= d "`,
@@ -267,7 +278,7 @@ func TestSQLServerParseConn(t *testing.T) {
 			if cfg.Encryption != tc.encrypt {
 				t.Errorf("encryption %d, want %d", cfg.Encryption, tc.encrypt)
 			}
-			if tc.encrypt != msdsn.EncryptionOff && cfg.TrustServerCertificate != tc.trust {
+			if cfg.TrustServerCertificate != tc.trust && !strings.HasPrefix(tc.raw, "sqlserver://") {
 				t.Errorf("trust server certificate %v, want %v", cfg.TrustServerCertificate, tc.trust)
 			}
 			for k, v := range tc.params {
