@@ -45,7 +45,11 @@ var sqlClientKeys = map[string]string{
 	"password": msdsn.Password, "pwd": msdsn.Password,
 	"authentication": "fedauth", "fedauth": "fedauth",
 	"applicationclientid": "applicationclientid", "clientcertpath": "clientcertpath", "resource id": "resource id",
-	"server spn": msdsn.ServerSpn, "serverspn": msdsn.ServerSpn,
+	"clientassertion": "clientassertion", "userassertion": "userassertion", "systemtoken": "systemtoken",
+	"serviceconnectionid": "serviceconnectionid", "tokenfilepath": "tokenfilepath",
+	"additionallyallowedtenants": "additionallyallowedtenants", "disableinstancediscovery": "disableinstancediscovery",
+	"sendcertificatechain": "sendcertificatechain",
+	"server spn":           msdsn.ServerSpn, "serverspn": msdsn.ServerSpn,
 	"workstation id": msdsn.WorkstationID, "wsid": msdsn.WorkstationID,
 	"application name": msdsn.AppName, "app": msdsn.AppName, "app name": msdsn.AppName,
 	// TLS

@@ -349,6 +349,8 @@ func TestSQLServerSecrets(t *testing.T) {
 		{"Server=db;Pwd='it''s';Database=app", []string{"it's", "it''s"}},
 		{`Server=db;Password="say ""hi""";Database=app`, []string{`say "hi"`, `say ""hi""`}},
 		{"Server=db;Authentication=ActiveDirectoryServicePrincipal;User Id=app;Password=cs", []string{"cs"}},
+		{"Server=db;Authentication=ActiveDirectoryAzurePipelines;User Id=app@tenant;ServiceConnectionId=sc;SystemToken=tok3n", []string{"tok3n"}},
+		{"sqlserver://db?fedauth=ActiveDirectoryClientAssertion&user+id=app&clientassertion=j.w.t", []string{"j.w.t"}},
 	} {
 		c, err := sqlserver{}.ParseConn(tc.raw)
 		if err != nil {
