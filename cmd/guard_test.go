@@ -59,7 +59,7 @@ func TestCreateRefusesForeignTable(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := must(t, 1, "create", s.DSN, s.Schema, table)
-		if !strings.Contains(r.stderr, "not a cache table") || !strings.Contains(r.stderr, `column "Id" is missing`) {
+		if !strings.Contains(r.stderr, "not a cache table") || !strings.Contains(r.stderr, "column "+s.Dialect.Quote("Id")+" is missing") {
 			t.Errorf("create over a foreign table said %q", r.stderr)
 		}
 		r = must(t, 3, "verify", s.DSN, s.Schema, table)

@@ -162,8 +162,9 @@ func (n Names) Derived() []string {
 
 // registry lists every dialect by the name users type.
 var registry = map[string]Dialect{
-	"postgres": postgres{},
-	"sqlite":   sqlite{},
+	"postgres":  postgres{},
+	"sqlite":    sqlite{},
+	"sqlserver": sqlserver{},
 }
 
 // Lookup returns the dialect users call name.

@@ -154,6 +154,11 @@ var seedSQL = map[string]string{
 	"sqlite": `WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < ?4)
 		INSERT INTO %[1]s ("Id", "Value", "ExpiresAtTime", "SlidingExpirationInSeconds", "AbsoluteExpiration")
 		SELECT ?1 || i, zeroblob(?2), CAST(unixepoch('subsec') * 1000000 AS INTEGER) + CAST(?3 * 1000000 AS INTEGER), NULL, NULL FROM g`,
+	"sqlserver": `INSERT INTO %[1]s ([Id], [Value], [ExpiresAtTime], [SlidingExpirationInSeconds], [AbsoluteExpiration])
+		SELECT @p1 + CAST(g.i AS nvarchar(20)), CAST(REPLICATE(CAST(0xAB AS varbinary(max)), @p2) AS varbinary(max)),
+			DATEADD(millisecond, CAST(@p3 * 1000 AS int), SYSDATETIMEOFFSET()), NULL, NULL
+		FROM (SELECT TOP (@p4) ROW_NUMBER() OVER (ORDER BY (SELECT NULL)) AS i
+			FROM sys.all_columns AS a CROSS JOIN sys.all_columns AS b) AS g`,
 }
 
 // Qualified is schema.table, quoted.
