@@ -202,7 +202,7 @@ func (m mysql) CreateSchemaSQL(schema string) string {
 }
 
 var mysqlTableQuery = `
-SELECT TABLE_NAME, TABLE_TYPE, COALESCE(ENGINE, ''), COALESCE(ROW_FORMAT, '')
+SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, COALESCE(ENGINE, ''), COALESCE(ROW_FORMAT, '')
 FROM information_schema.TABLES
 WHERE ` + fmt.Sprintf(mysqlSameName, "TABLE_SCHEMA") + ` AND ` + fmt.Sprintf(mysqlSameName, "TABLE_NAME")
 
@@ -227,14 +227,16 @@ FROM information_schema.STATISTICS
 WHERE ` + mysqlStoredName + `
 ORDER BY INDEX_NAME, SEQ_IN_INDEX`
 
-// mysqlTable is what information_schema.TABLES says of one table.
+// mysqlTable is what information_schema.TABLES says of one table. Its
+// names are as the catalog stores them: lower case where
+// lower_case_table_names = 1, whatever the user typed.
 type mysqlTable struct {
-	name, kind, engine, rowFormat string
+	schema, name, kind, engine, rowFormat string
 }
 
 func (m mysql) findTable(ctx context.Context, q Querier, schema, table string) (*mysqlTable, error) {
 	var t mysqlTable
-	err := q.QueryRowContext(ctx, mysqlTableQuery, schema, schema, table, table).Scan(&t.name, &t.kind, &t.engine, &t.rowFormat)
+	err := q.QueryRowContext(ctx, mysqlTableQuery, schema, schema, table, table).Scan(&t.schema, &t.name, &t.kind, &t.engine, &t.rowFormat)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -269,11 +271,11 @@ func (m mysql) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, err
 	if info.Kind != KindTable {
 		return info, nil
 	}
-	octets, err := m.inspectColumns(ctx, q, n.Schema, t.name, info)
+	octets, err := m.inspectColumns(ctx, q, t, info)
 	if err != nil {
 		return nil, fmt.Errorf("reading the columns of %s: %w", m.qualified(n), err)
 	}
-	if err := m.inspectIndexes(ctx, q, n.Schema, t.name, info); err != nil {
+	if err := m.inspectIndexes(ctx, q, t, info); err != nil {
 		return nil, fmt.Errorf("reading the indexes of %s: %w", m.qualified(n), err)
 	}
 	if err := m.inspectSettings(ctx, q, t, octets, info); err != nil {
@@ -283,8 +285,8 @@ func (m mysql) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, err
 }
 
 // inspectColumns reads the columns, and returns the bytes Id takes at most.
-func (m mysql) inspectColumns(ctx context.Context, q Querier, schema, table string, info *TableInfo) (int64, error) {
-	rows, err := q.QueryContext(ctx, mysqlColumnsQuery, schema, schema, table, table)
+func (m mysql) inspectColumns(ctx context.Context, q Querier, t *mysqlTable, info *TableInfo) (int64, error) {
+	rows, err := q.QueryContext(ctx, mysqlColumnsQuery, t.schema, t.schema, t.name, t.name)
 	if err != nil {
 		return 0, err
 	}
@@ -323,8 +325,8 @@ func (m mysql) canonicalColumn(name string) string {
 	return name
 }
 
-func (m mysql) inspectIndexes(ctx context.Context, q Querier, schema, table string, info *TableInfo) error {
-	rows, err := q.QueryContext(ctx, mysqlIndexesQuery, schema, schema, table, table)
+func (m mysql) inspectIndexes(ctx context.Context, q Querier, t *mysqlTable, info *TableInfo) error {
+	rows, err := q.QueryContext(ctx, mysqlIndexesQuery, t.schema, t.schema, t.name, t.name)
 	if err != nil {
 		return err
 	}
@@ -350,15 +352,16 @@ func (m mysql) inspectIndexes(ctx context.Context, q Querier, schema, table stri
 const mysqlKeyPrefixLimit = 767
 
 // inspectSettings notes what in the table's storage or the server's
-// settings would break the key: an engine without row locks, a row format
-// that cannot index the key, a non-strict sql_mode that cuts keys short.
+// settings would break the key or the purge: an engine other than InnoDB,
+// a key in a wider character set (and a row format that cannot index it),
+// a non-strict sql_mode that cuts keys short, a system-versioned table.
 func (m mysql) inspectSettings(ctx context.Context, q Querier, t *mysqlTable, idOctets int64, info *TableInfo) error {
 	if t.kind == "SYSTEM VERSIONED" {
 		info.Notes = append(info.Notes, "the table is system-versioned: every deleted or expired session stays in its history, and purge frees no space")
 	}
 	if t.engine != "" && !strings.EqualFold(t.engine, "InnoDB") {
-		info.Notes = append(info.Notes, fmt.Sprintf("the table uses ENGINE=%s, which locks the whole table for every write and purge batch; "+
-			"convert it with ALTER TABLE … ENGINE=InnoDB", t.engine))
+		info.Notes = append(info.Notes, fmt.Sprintf("the table uses ENGINE=%s, not InnoDB, whose row locks keep purge batches "+
+			"out of the app's way (MyISAM and Aria lock the whole table for every write): ALTER TABLE … ENGINE=InnoDB", t.engine))
 	}
 	if id, ok := info.Column(ColID); ok && id.Charset != "" && id.Charset != "ascii" {
 		info.Notes = append(info.Notes, fmt.Sprintf("column %s is %s, not ascii as dotnet mysql-cache makes it: a key takes up to %d bytes",
