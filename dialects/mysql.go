@@ -165,6 +165,7 @@ const (
 	mysqlErrHostBlocked      = 1129
 	mysqlErrHostNotAllowed   = 1130
 	mysqlErrTableAccess      = 1142
+	mysqlErrNoSuchTable      = 1146
 	mysqlErrNotSupportedAuth = 1251
 	mysqlErrAccessDeniedNoPw = 1698
 )
@@ -382,22 +383,26 @@ func (m mysql) inspectSettings(ctx context.Context, q Querier, t *mysqlTable, id
 	return nil
 }
 
+// inspectVersion reads the version table straight away: information_schema
+// lists only the tables a user has a privilege on, and the app's own user
+// may have none on it.
 func (m mysql) inspectVersion(ctx context.Context, q Querier, n Names, info *TableInfo) error {
-	t, err := m.findTable(ctx, q, n.Schema, n.VersionTable)
-	if err != nil || t == nil {
-		return err
-	}
-	info.VersionTable = true
 	v, err := readVersion(ctx, q, m.Quote(n.Schema)+"."+m.Quote(n.VersionTable))
 	var me *gomysql.MySQLError
-	if errors.As(err, &me) && me.Number == mysqlErrTableAccess {
-		info.Notes = append(info.Notes, fmt.Sprintf("the version table %s exists but this user may not read it", m.Quote(n.VersionTable)))
-		return nil
+	if errors.As(err, &me) {
+		switch me.Number {
+		case mysqlErrNoSuchTable, mysqlErrUnknownDB:
+			return nil
+		case mysqlErrTableAccess:
+			info.Notes = append(info.Notes, fmt.Sprintf("this user may not read the version table %s, if there is one: "+
+				"grant it SELECT on that table to see the version", m.Quote(n.VersionTable)))
+			return nil
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("reading the version table %s: %w", m.Quote(n.VersionTable), err)
 	}
-	info.Version = v
+	info.VersionTable, info.Version = true, v
 	return nil
 }
 

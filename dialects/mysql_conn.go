@@ -296,8 +296,11 @@ func dropMigrateParams(cfg *gomysql.Config) []string {
 // that can also name a unix(/path) socket), whose user and password it
 // unescapes as golang-migrate does.
 func mysqlURLConfig(raw string) (*gomysql.Config, []string, error) {
-	rest := raw[len("mysql://"):]
-	if isMySQLDSN(rest) {
+	const scheme = "mysql://"
+	if len(raw) < len(scheme) || !strings.EqualFold(raw[:len(scheme)], scheme) {
+		return nil, nil, fmt.Errorf("%w: a MySQL URL starts with mysql://", ErrConnString)
+	}
+	if rest := raw[len(scheme):]; isMySQLDSN(rest) {
 		cfg, warnings, err := mysqlDSNConfig(rest)
 		if err != nil {
 			return nil, nil, err

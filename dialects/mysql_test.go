@@ -207,6 +207,7 @@ func TestMySQLParseConnErrors(t *testing.T) {
 		"app:" + secret + "@tcp(db:3306)/cache?strict=true",
 		"app:" + secret + "@tcp(db:3306)/cache?parseTime=maybe",
 		"host=db dbname=cache password=" + secret,
+		"mysql:" + secret,
 	} {
 		_, err := mysql{}.ParseConn(raw)
 		if !errors.Is(err, ErrConnString) {

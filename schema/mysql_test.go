@@ -3,12 +3,15 @@ package schema_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	gomysql "github.com/go-sql-driver/mysql"
 
 	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/dialects/dialecttest"
@@ -506,5 +509,48 @@ func TestMySQLNamesKeepTheirCase(t *testing.T) {
 	}
 	if r := lower.verify(t); r.Status != schema.StatusIncompatible {
 		t.Errorf("verify of %s, which is not a cache table: %s", lower.table, r.Status)
+	}
+}
+
+// TestMySQLVerifyAsAppUser: verify runs as the app's own user, which may
+// read the cache table and nothing else.
+func TestMySQLVerifyAsAppUser(t *testing.T) {
+	t.Parallel()
+	m := newMySQLTest(t, dialecttest.Table("AppUser"))
+	m.create(t)
+	user := strings.ToLower(dialecttest.Table("app"))
+	account := "'" + user + "'@'%'"
+	if _, err := m.raw.Exec("CREATE USER " + account + " IDENTIFIED BY 'app-pw'"); err != nil {
+		var me *gomysql.MySQLError
+		if errors.As(err, &me) && me.Number == 1227 { // ER_SPECIFIC_ACCESS_DENIED_ERROR
+			t.Skipf("the test server's user may not create users: %v", err)
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.raw.Exec("DROP USER " + account) })
+	m.exec(t, "GRANT SELECT, INSERT, UPDATE, DELETE ON "+m.qualified()+" TO "+account)
+
+	c := m.s.Conn(t)
+	cfg, err := gomysql.ParseDSN(c.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.User, cfg.Passwd = user, "app-pw"
+	app := m.s
+	app.DSN = cfg.FormatDSN()
+	appDB := connectMySQL(t, app)
+	r, err := schema.Verify(context.Background(), appDB, m.table, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != schema.StatusOK || !strings.Contains(fmt.Sprint(r.Findings), "may not read the version table") {
+		t.Errorf("verify as a user who may not read the version table: %+v", r)
+	}
+	m.exec(t, "GRANT SELECT ON "+m.s.Qualified(m.table.VersionTable)+" TO "+account)
+	if r, err := schema.Verify(context.Background(), appDB, m.table, true); err != nil || r.Status != schema.StatusOK || *r.Version != 2 {
+		t.Errorf("verify --strict as the app's user: %+v, %v", r, err)
+	}
+	if pr, err := schema.Purge(context.Background(), appDB, m.table, schema.PurgeOptions{}); err != nil || pr.Status != schema.PurgeDone {
+		t.Errorf("purge as the app's user: %+v, %v", pr, err)
 	}
 }
