@@ -596,14 +596,23 @@ func (m mysql) CountExpired(ctx context.Context, q Querier, n Names, grace time.
 	return count, oldest.Time, err
 }
 
+// ExplainPurge writes the two numbers into the statement: with bound
+// parameters the driver would prepare it on the server, and MySQL does not
+// list EXPLAIN among the statements it can prepare.
 func (m mysql) ExplainPurge(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (string, error) {
-	return explainRows(ctx, q, "EXPLAIN "+fmt.Sprintf(mysqlDeleteSQL, m.qualified(n), "?", "?"), grace.Microseconds(), limit)
+	return explainRows(ctx, q, "EXPLAIN "+m.deleteSQL(n, grace, limit))
+}
+
+// deleteSQL is the purge batch with its numbers written in, for EXPLAIN
+// and for scripts.
+func (m mysql) deleteSQL(n Names, grace time.Duration, limit int) string {
+	return fmt.Sprintf(mysqlDeleteSQL, m.qualified(n), strconv.FormatInt(grace.Microseconds(), 10), strconv.Itoa(limit))
 }
 
 func (mysql) ScriptSeparator() string { return "" }
 
 func (m mysql) PurgeScript(n Names, grace time.Duration, limit int) string {
-	del := fmt.Sprintf(mysqlDeleteSQL, m.qualified(n), strconv.FormatInt(grace.Microseconds(), 10), strconv.Itoa(limit))
+	del := m.deleteSQL(n, grace, limit)
 	return fmt.Sprintf(`-- Deletes the rows of %s that expired over %s ago, %d at a time.
 -- With autocommit on, each run of the statement is its own transaction:
 -- repeat it until it deletes no rows (SELECT ROW_COUNT(); says how many).
