@@ -407,7 +407,10 @@ func (m mysql) inspectVersion(ctx context.Context, q Querier, n Names, info *Tab
 }
 
 // mysqlVersionTableSQL is golang-migrate's version table, made by sessctl
-// with the name quoted, so that the driver finds it and never makes it.
+// with the name quoted, so that the driver finds it and never makes it:
+// the driver looks with SHOW TABLES LIKE, where _ and % in a name match
+// other tables, and without its lock two drivers at once would both run
+// its CREATE TABLE, which has no IF NOT EXISTS.
 const mysqlVersionTableSQL = "CREATE TABLE IF NOT EXISTS %s (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)"
 
 // MigrateDriver: golang-migrate's mysql driver uses the session's current
