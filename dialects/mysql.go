@@ -583,8 +583,11 @@ const mysqlDeleteSQL = "DELETE FROM %[1]s\n" +
 	"ORDER BY `ExpiresAtTime`\n" +
 	"LIMIT %[3]s"
 
+// DeleteExpired writes its two numbers into the statement, as Go formats
+// integers: bound, they would cost every batch two more round trips, as
+// go-sql-driver prepares the statement on the server and closes it after.
 func (m mysql) DeleteExpired(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (int64, error) {
-	res, err := q.ExecContext(ctx, fmt.Sprintf(mysqlDeleteSQL, m.qualified(n), "?", "?"), grace.Microseconds(), limit)
+	res, err := q.ExecContext(ctx, m.deleteSQL(n, grace, limit))
 	if err != nil {
 		return 0, err
 	}
@@ -599,15 +602,14 @@ func (m mysql) CountExpired(ctx context.Context, q Querier, n Names, grace time.
 	return count, oldest.Time, err
 }
 
-// ExplainPurge writes the two numbers into the statement: with bound
-// parameters the driver would prepare it on the server, and MySQL does not
-// list EXPLAIN among the statements it can prepare.
+// ExplainPurge explains the statement DeleteExpired runs. (Bound
+// parameters would make the driver prepare it on the server, and MySQL does
+// not list EXPLAIN among the statements it can prepare.)
 func (m mysql) ExplainPurge(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (string, error) {
 	return explainRows(ctx, q, "EXPLAIN "+m.deleteSQL(n, grace, limit))
 }
 
-// deleteSQL is the purge batch with its numbers written in, for EXPLAIN
-// and for scripts.
+// deleteSQL is the purge batch with its numbers written in.
 func (m mysql) deleteSQL(n Names, grace time.Duration, limit int) string {
 	return fmt.Sprintf(mysqlDeleteSQL, m.qualified(n), strconv.FormatInt(grace.Microseconds(), 10), strconv.Itoa(limit))
 }
