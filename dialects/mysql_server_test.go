@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	gomysql "github.com/go-sql-driver/mysql"
+
 	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/dialects/dialecttest"
 )
@@ -24,11 +26,7 @@ func TestMySQLQuoteLiteralOnServer(t *testing.T) {
 		t.Run(settings, func(t *testing.T) {
 			t.Parallel()
 			s := dialecttest.Get(t, "mysql")
-			sep := "?"
-			if strings.Contains(s.DSN, "?") {
-				sep = "&"
-			}
-			s.DSN += sep + settings
+			s.DSN = s.Conn(t).DSN + "&" + settings // the driver's form always has parameters
 			db := s.Open(t)
 			for _, want := range []string{"plain", "it's", `back\slash`, `\'`, "a`b\"c", "é ü", "nul\x00byte", "line\nbreak", "%_"} {
 				// HEX, because the server converts results to the
@@ -50,12 +48,13 @@ func TestMySQLQuoteLiteralOnServer(t *testing.T) {
 func TestMySQLPermanent(t *testing.T) {
 	t.Parallel()
 	s := dialecttest.Get(t, "mysql")
-	c, err := dialects.Parse(s.DSN, "mysql")
+	cfg, err := gomysql.ParseDSN(s.Conn(t).DSN)
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.User, cfg.Passwd = "sessctl_no_such_user", "wrong"
 	d := s.Dialect
-	bad, err := dialects.Parse("sessctl_no_such_user:wrong@"+strings.SplitN(strings.SplitN(c.DSN, "@", 2)[1], "/", 2)[0]+"/", "mysql")
+	bad, err := dialects.Parse(cfg.FormatDSN(), "mysql")
 	if err != nil {
 		t.Fatal(err)
 	}

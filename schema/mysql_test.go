@@ -46,11 +46,7 @@ func newMySQLTest(t *testing.T, name string, dsnParams ...string) *mysqlTest {
 	t.Helper()
 	s := dialecttest.Get(t, "mysql")
 	if len(dsnParams) > 0 {
-		sep := "?"
-		if strings.Contains(s.DSN, "?") {
-			sep = "&"
-		}
-		s.DSN += sep + strings.Join(dsnParams, "&")
+		s.DSN = s.Conn(t).DSN + "&" + strings.Join(dsnParams, "&") // the driver's form always has parameters
 	}
 	tb, err := schema.NewTable(s.Dialect, s.Schema, name)
 	if err != nil {
