@@ -103,17 +103,6 @@ func (m *mysqlTest) inspect(t *testing.T) *dialects.TableInfo {
 	return info
 }
 
-// expiryIndexes counts the indexes whose first column is ExpiresAtTime.
-func expiryIndexes(info *dialects.TableInfo) int {
-	n := 0
-	for _, ix := range info.Indexes {
-		if len(ix.Columns) > 0 && ix.Columns[0] == dialects.ColExpiresAtTime {
-			n++
-		}
-	}
-	return n
-}
-
 // TestMySQLCycle adopts a table Pomelo's tool made, and takes it through
 // verify, purge and drop.
 func TestMySQLCycle(t *testing.T) {
