@@ -314,6 +314,9 @@ var secretKeys = map[string]bool{
 func SecretsOf(raw string) []string {
 	var out []string
 	for _, re := range []*regexp.Regexp{urlPasswordRE, libpqPasswordRE, mysqlPasswordRE, querySecretRE} {
+		if re == mysqlPasswordRE && strings.Contains(raw, "://") {
+			continue // a URL: urlPasswordRE reads it, and this one would take "//user" for a password
+		}
 		for _, m := range re.FindAllStringSubmatch(raw, -1) {
 			v := m[1]
 			out = addSecret(out, v)

@@ -162,6 +162,7 @@ func (n Names) Derived() []string {
 
 // registry lists every dialect by the name users type.
 var registry = map[string]Dialect{
+	"mysql":     mysql{},
 	"postgres":  postgres{},
 	"sqlite":    sqlite{},
 	"sqlserver": sqlserver{},

@@ -39,7 +39,8 @@ type ColumnSpec struct {
 	// the one sessctl creates.
 	Types []string
 	// Length is the required maximum length in characters for string
-	// types; -1 means MAX; 0 means not checked.
+	// types, or the fractional-second digits for time types; -1 means MAX;
+	// 0 means not checked.
 	Length int
 	Null   Nullability
 	// CollationOK, when set, reports whether the column's collation keeps
@@ -76,7 +77,7 @@ const (
 type Column struct {
 	Name       string
 	Type       string // lower case catalog type name, without length
-	Length     int    // characters for string types; -1 for MAX; 0 unknown
+	Length     int    // characters for string types, fractional-second digits for time types; -1 for MAX; 0 unknown
 	Nullable   bool
 	HasDefault bool
 	Collation  string

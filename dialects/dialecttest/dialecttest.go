@@ -146,8 +146,15 @@ func (s Server) DropAtCleanup(t testing.TB, db *sql.DB, table string) {
 
 // seedSQL inserts rows Id = $prefix || i for i in 1..n, with a value of
 // size bytes, expiring at the database's now + offset seconds (negative:
-// expired). Its parameters are prefix, size, offset seconds, n.
+// expired). Its parameters are prefix, size, offset seconds, n. (MySQL's
+// makes at most 100,000 rows a call.)
 var seedSQL = map[string]string{
+	"mysql": `INSERT INTO %[1]s (Id, Value, ExpiresAtTime, SlidingExpirationInSeconds, AbsoluteExpiration)
+		SELECT CONCAT(?, g.i), UNHEX(REPEAT('AB', ?)), UTC_TIMESTAMP(6) + INTERVAL ROUND(? * 1000000) MICROSECOND, NULL, NULL
+		FROM (WITH d AS (SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4
+				UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)
+			SELECT 1 + a.d + 10 * b.d + 100 * c.d + 1000 * e.d + 10000 * f.d AS i FROM d a, d b, d c, d e, d f) AS g
+		WHERE g.i <= ?`,
 	"postgres": `INSERT INTO %[1]s ("Id", "Value", "ExpiresAtTime", "SlidingExpirationInSeconds", "AbsoluteExpiration")
 		SELECT $1 || g, decode(repeat('ab', $2), 'hex'), now() + make_interval(secs => $3), NULL, NULL
 		FROM generate_series(1, $4) AS g`,
