@@ -174,10 +174,20 @@ func (p postgres) ParseConn(raw string) (*Conn, error) {
 		Driver:   "pgx/v5",
 		DSN:      dsn,
 		Display:  fmt.Sprintf("postgres://%s@%s:%d/%s", url.User(cfg.User).String(), cfg.Host, cfg.Port, cfg.Database),
-		Secrets:  addSecret(SecretsOf(raw), raw, cfg.Password, url.QueryEscape(cfg.Password), url.PathEscape(cfg.Password)),
+		Secrets:  pgSecrets(raw, cfg.Password),
 		Warnings: warnings,
 	}
 	return c, nil
+}
+
+// pgSecrets are the forms of the password, and the whole string when it
+// holds one (the string without a password can read like Display itself).
+func pgSecrets(raw, password string) []string {
+	s := SecretsOf(raw)
+	if password == "" {
+		return s
+	}
+	return addSecret(s, raw, password, url.QueryEscape(password), url.PathEscape(password))
 }
 
 // pgParseMessage is pgx's reason, without the connection string it quotes.
