@@ -61,17 +61,17 @@ func runCreate(ctx context.Context, a *app, tg *target, opts *createOptions) err
 		a.script(sql)
 		return nil
 	}
-	ctx, cancel := a.context(ctx)
-	defer cancel()
-	db, err := a.connect(ctx, tg, true)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	res, err := schema.Create(ctx, db, tg.table, schema.CreateOptions{CreateSchema: opts.createSchema, LockTimeout: a.timeout})
-	if err != nil {
-		return err
-	}
+	return a.withDB(ctx, tg, true, func(ctx context.Context, db *schema.DB) error {
+		res, err := schema.Create(ctx, db, tg.table, schema.CreateOptions{CreateSchema: opts.createSchema, LockTimeout: a.timeout})
+		if err != nil {
+			return err
+		}
+		a.printCreate(tg, res)
+		return nil
+	})
+}
+
+func (a *app) printCreate(tg *target, res *schema.CreateResult) {
 	a.printResult(res, func() {
 		switch res.Status {
 		case schema.CreateUpToDate:
@@ -83,5 +83,4 @@ func runCreate(ctx context.Context, a *app, tg *target, opts *createOptions) err
 			a.warnf("%s", w.Message)
 		}
 	})
-	return nil
 }

@@ -57,17 +57,17 @@ func runDrop(ctx context.Context, a *app, tg *target, opts *dropOptions) error {
 	if !opts.yes {
 		return usagef("drop deletes %s and every session in it: pass --%s to confirm", tg.table, flagYes)
 	}
-	ctx, cancel := a.context(ctx)
-	defer cancel()
-	db, err := a.connect(ctx, tg, false)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	res, err := schema.Drop(ctx, db, tg.table, schema.DropOptions{Force: opts.force, IfExists: opts.ifExists})
-	if err != nil {
-		return err
-	}
+	return a.withDB(ctx, tg, false, func(ctx context.Context, db *schema.DB) error {
+		res, err := schema.Drop(ctx, db, tg.table, schema.DropOptions{Force: opts.force, IfExists: opts.ifExists})
+		if err != nil {
+			return err
+		}
+		a.printDrop(tg, res)
+		return nil
+	})
+}
+
+func (a *app) printDrop(tg *target, res *schema.DropResult) {
 	a.printResult(res, func() {
 		if res.Status == schema.DropMissing {
 			a.resultf("%s does not exist; nothing to drop", tg.table)
@@ -75,5 +75,4 @@ func runDrop(ctx context.Context, a *app, tg *target, opts *dropOptions) error {
 		}
 		a.resultf("dropped %s and its version table %s", tg.table, tg.table.Dialect.Quote(tg.table.VersionTable))
 	})
-	return nil
 }

@@ -59,12 +59,12 @@ func TestCreateRefusesForeignTable(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := must(t, 1, "create", s.DSN, s.Schema, table)
-		if !strings.Contains(r.stderr, "not a cache table") || !strings.Contains(r.stderr, `column "Id" is missing`) {
+		if !strings.Contains(r.stderr, "not a cache table") || !strings.Contains(r.stderr, "column "+s.Dialect.Quote("Id")+" is missing") {
 			t.Errorf("create over a foreign table said %q", r.stderr)
 		}
 		r = must(t, 3, "verify", s.DSN, s.Schema, table)
-		if !strings.Contains(r.stderr, "fix:") {
-			t.Errorf("verify of a foreign table gave no fix: %q", r.stderr)
+		if !strings.Contains(r.stdout, "fix:") {
+			t.Errorf("verify of a foreign table gave no fix: %q", r.stdout)
 		}
 	})
 }
@@ -120,4 +120,44 @@ func dropIndexTarget(s dialecttest.Server, index, table string) string {
 		return s.Dialect.Quote(index) + " ON " + s.Qualified(table)
 	}
 	return s.Dialect.Quote(s.Schema) + "." + s.Dialect.Quote(index)
+}
+
+// TestVersionBehindAndAhead: verify warns of a version behind or ahead;
+// create upgrades one behind and leaves one ahead alone, exiting 0 both
+// times.
+func TestVersionBehindAndAhead(t *testing.T) {
+	dialecttest.Each(t, func(t *testing.T, s dialecttest.Server) {
+		t.Parallel()
+		db := s.Open(t)
+		table := dialecttest.Table("Ver")
+		s.DropAtCleanup(t, db, table)
+		must(t, 0, "create", s.DSN, s.Schema, table)
+		vt := s.Dialect.Quote(s.Schema) + "." + s.Dialect.Quote(s.Dialect.Names(s.Schema, table).VersionTable)
+		setVersion := func(v int) {
+			if _, err := db.Exec("UPDATE " + vt + " SET version = " + itoa(int64(v))); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		setVersion(1)
+		r := must(t, 0, "verify", s.DSN, s.Schema, table)
+		if !strings.Contains(r.stdout, "version 1 is behind") {
+			t.Errorf("verify of version 1 said %q", r.stdout)
+		}
+		must(t, 3, "verify", "--strict", s.DSN, s.Schema, table)
+		r = must(t, 0, "create", "-o", "json", s.DSN, s.Schema, table)
+		if m := r.json(t); m["status"] != "upgraded" || m["version"] != float64(2) {
+			t.Errorf("create over version 1: %s", r.stdout)
+		}
+
+		setVersion(99)
+		r = must(t, 0, "verify", s.DSN, s.Schema, table)
+		if !strings.Contains(r.stdout, "ahead") {
+			t.Errorf("verify of version 99 said %q", r.stdout)
+		}
+		r = must(t, 0, "create", "-o", "json", s.DSN, s.Schema, table)
+		if m := r.json(t); m["status"] != "ahead" || m["version"] != float64(99) {
+			t.Errorf("create over version 99: %s", r.stdout)
+		}
+	})
 }

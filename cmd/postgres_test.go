@@ -1,10 +1,16 @@
 package cmd
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
+	"github.com/golang-migrate/migrate/v4/database"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sessctl/sessctl/dialects/dialecttest"
@@ -38,8 +44,8 @@ func TestPostgresNewcomer(t *testing.T) {
 	r := must(t, 3, "verify", npgsql, s.Schema, table)
 	for _, want := range []string{`column "SlidingExpirationInSeconds" is bigint; the provider needs double precision`,
 		`fix: ALTER TABLE ` + q + ` ALTER COLUMN "SlidingExpirationInSeconds" TYPE double precision`} {
-		if !strings.Contains(r.stderr, want) {
-			t.Errorf("verify of a bigint sliding column:\n%s\nwant it to say %q", r.stderr, want)
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("verify of a bigint sliding column:\n%s\nwant it to say %q", r.stdout, want)
 		}
 	}
 	if _, err := db.Exec(`ALTER TABLE ` + q + ` ALTER COLUMN "SlidingExpirationInSeconds" TYPE double precision`); err != nil {
@@ -62,9 +68,58 @@ func TestPostgresNewcomer(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = must(t, 0, "purge", npgsql, s.Schema, table)
-	if !strings.Contains(r.stdout, "deleted 1 expired rows") {
+	if !strings.Contains(r.stdout, "deleted 1 expired row from") {
 		t.Errorf("purge said %q", r.stdout)
 	}
 	must(t, 0, "drop", "--yes", npgsql, s.Schema, table)
 	must(t, 3, "verify", npgsql, s.Schema, table)
+}
+
+// TestPostgresCreateWaitingForLock: a create queued behind another create's
+// lock gives up at --timeout (exit 1, saying so) and stops at once on
+// SIGINT (exit 130), creating nothing either way.
+func TestPostgresCreateWaitingForLock(t *testing.T) {
+	s := dialecttest.Get(t, "postgres")
+	db := s.Open(t)
+	table := dialecttest.Table("Queued")
+	s.DropAtCleanup(t, db, table)
+	var dbName string
+	if err := db.QueryRow(`SELECT current_database()`).Scan(&dbName); err != nil {
+		t.Fatal(err)
+	}
+	// golang-migrate's lock for this table's version table, held as a
+	// create in progress would hold it.
+	id, _ := database.GenerateAdvisoryLockId(dbName, s.Schema, table+"_migrations")
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), `SELECT pg_advisory_lock($1::bigint)`, id); err != nil {
+		t.Fatal(err)
+	}
+
+	r := must(t, 1, "create", "--timeout", "1s", s.DSN, s.Schema, table)
+	if !strings.Contains(r.stderr, "timed out after 1s") {
+		t.Errorf("create behind a held lock with --timeout 1s said %q", r.stderr)
+	}
+
+	var errb strings.Builder
+	c := command(nil, "create", s.DSN, s.Schema, table)
+	c.Stderr = &errb
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	c.Process.Signal(syscall.SIGINT)
+	err = c.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != ExitInterrupted {
+		t.Errorf("create behind a held lock, then SIGINT: %v, want exit 130; stderr %q", err, errb.String())
+	}
+	var n int
+	db.QueryRow(`SELECT count(*) FROM pg_class WHERE relname = $1`, table).Scan(&n)
+	if n != 0 {
+		t.Errorf("an interrupted create made the table")
+	}
 }

@@ -96,7 +96,7 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 		return nil
 	}
 	if ceiling := tg.table.Dialect.MaxBatchSize(); ceiling > 0 && opts.batchSize > ceiling {
-		a.warnf("--%s %d is above %d, the most rows a batch should delete on %s", flagBatchSize, opts.batchSize, ceiling, tg.table.Dialect.Name())
+		a.warnf("--%s %d is above %d, the most rows one batch deletes on %s: batches of %d", flagBatchSize, opts.batchSize, ceiling, tg.table.Dialect.Name(), ceiling)
 	}
 	// --timeout stops purge between batches, like a signal.
 	ctx, cancel := a.context(ctx)
@@ -139,7 +139,7 @@ func (a *app) purgeText(tg *target, res *schema.PurgeResult) {
 		if res.Oldest != nil {
 			oldest = fmt.Sprintf("; the oldest expired at %s", res.Oldest.UTC().Format(time.RFC3339Nano))
 		}
-		a.resultf("%d rows of %s are expired and would be deleted%s", *res.Remaining, tg.table, oldest)
+		a.resultf("%s of %s expired and would be deleted%s", plural(*res.Remaining, "row"), tg.table, oldest)
 		switch {
 		case *res.PlanUsesIndex:
 			a.resultf("each batch reads the expiry index %s; plan for one batch:\n%s", tg.table.Dialect.Quote(res.ExpiryIndex), indent(res.Plan))
@@ -152,9 +152,10 @@ func (a *app) purgeText(tg *target, res *schema.PurgeResult) {
 		}
 		return
 	}
-	a.resultf("deleted %d expired rows from %s in %d batches, %s (%.0f rows/s, longest batch %dms)",
-		res.Deleted, tg.table, res.Batches, res.Elapsed().Round(time.Millisecond), res.RowsPerSecond, res.MaxBatchMS)
+	a.resultf("deleted %s from %s in %s, %s (%.0f rows/s, longest batch %dms)",
+		plural(res.Deleted, "expired row"), tg.table, plural(int64(res.Batches), "batch"),
+		res.Elapsed().Round(time.Millisecond), res.RowsPerSecond, res.MaxBatchMS)
 	if res.Status != schema.PurgeDone && res.Remaining != nil {
-		a.resultf("stopped (%s) with %d expired rows left", res.Status, *res.Remaining)
+		a.resultf("stopped (%s) with %s left", res.Status, plural(*res.Remaining, "expired row"))
 	}
 }

@@ -143,7 +143,7 @@ func TestPurgeDryRunSaysIndex(t *testing.T) {
 		index := s.Dialect.Names(s.Schema, table).ExpiryIndex
 
 		r := must(t, 0, "purge", "--dry-run", s.DSN, s.Schema, table)
-		for _, want := range []string{"30 rows of " + s.Qualified(table) + " are expired", "each batch reads the expiry index " + s.Dialect.Quote(index)} {
+		for _, want := range []string{"30 rows of " + s.Qualified(table) + " expired and would be deleted", "each batch reads the expiry index " + s.Dialect.Quote(index)} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("purge --dry-run said\n%s\nwant it to say %q", r.stdout, want)
 			}

@@ -179,6 +179,19 @@ func (a *app) connect(ctx context.Context, tg *target, create bool) (*schema.DB,
 	})
 }
 
+// withDB connects to the target's database under --timeout, runs fn on
+// it and closes it.
+func (a *app) withDB(ctx context.Context, tg *target, create bool, fn func(context.Context, *schema.DB) error) error {
+	ctx, cancel := a.context(ctx)
+	defer cancel()
+	db, err := a.connect(ctx, tg, create)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(ctx, db)
+}
+
 // context applies --timeout to a command's context.
 func (a *app) context(ctx context.Context) (context.Context, context.CancelFunc) {
 	if a.timeout <= 0 {

@@ -42,17 +42,17 @@ version recorded) fail only with --strict.
 }
 
 func runVerify(ctx context.Context, a *app, tg *target, opts *verifyOptions) error {
-	ctx, cancel := a.context(ctx)
-	defer cancel()
-	db, err := a.connect(ctx, tg, false)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	r, err := schema.Verify(ctx, db, tg.table, opts.strict)
-	if err != nil {
-		return err
-	}
+	return a.withDB(ctx, tg, false, func(ctx context.Context, db *schema.DB) error {
+		r, err := schema.Verify(ctx, db, tg.table, opts.strict)
+		if err != nil {
+			return err
+		}
+		a.printVerify(tg, r)
+		return r.Err()
+	})
+}
+
+func (a *app) printVerify(tg *target, r *schema.Report) {
 	a.printResult(r, func() {
 		if a.quiet {
 			return
@@ -61,17 +61,12 @@ func runVerify(ctx context.Context, a *app, tg *target, opts *verifyOptions) err
 		if r.Version != nil {
 			version = "version " + itoa(*r.Version)
 		}
-		out := a.stdout
-		if r.Status != schema.StatusOK {
-			out = a.stderr
-		}
-		fmt.Fprintf(out, "%s: %s (%s)\n", tg.table, r.Status, version)
+		fmt.Fprintf(a.stdout, "%s: %s (%s)\n", tg.table, r.Status, version)
 		for _, f := range r.Findings {
-			fmt.Fprintf(out, "  %s: %s\n", f.Severity, f.Message)
+			fmt.Fprintf(a.stdout, "  %s: %s\n", f.Severity, f.Message)
 			if f.Fix != "" {
-				fmt.Fprintf(out, "    fix: %s\n", f.Fix)
+				fmt.Fprintf(a.stdout, "    fix: %s\n", f.Fix)
 			}
 		}
 	})
-	return r.Err()
 }

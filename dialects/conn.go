@@ -184,7 +184,8 @@ func parseADO(s string) ([]pair, error) {
 			i++
 		}
 		var val strings.Builder
-		if i < len(s) && (s[i] == '"' || s[i] == '\'') {
+		quoted := i < len(s) && (s[i] == '"' || s[i] == '\'')
+		if quoted {
 			q := s[i]
 			i++
 			closed := false
@@ -217,7 +218,12 @@ func parseADO(s string) ([]pair, error) {
 				i++
 			}
 		}
-		out = append(out, pair{Key: k, Value: strings.TrimSpace(val.String())})
+		// White space around a value is not part of it; inside quotes it is.
+		v := val.String()
+		if !quoted {
+			v = strings.TrimSpace(v)
+		}
+		out = append(out, pair{Key: k, Value: v})
 	}
 	return out, nil
 }
@@ -308,6 +314,9 @@ var secretKeys = map[string]bool{
 func SecretsOf(raw string) []string {
 	var out []string
 	for _, re := range []*regexp.Regexp{urlPasswordRE, libpqPasswordRE, mysqlPasswordRE, querySecretRE} {
+		if re == mysqlPasswordRE && strings.Contains(raw, "://") {
+			continue // a URL: urlPasswordRE reads it, and this one would take "//user" for a password
+		}
 		for _, m := range re.FindAllStringSubmatch(raw, -1) {
 			v := m[1]
 			out = addSecret(out, v)

@@ -18,6 +18,8 @@ func TestParseADO(t *testing.T) {
 		{"  Host = h ; ; User  ID=u;", []pair{{"host", "h"}, {"user id", "u"}}, false},
 		{`Password="a;b""c"`, []pair{{"password", `a;b"c`}}, false},
 		{`Password='it''s'`, []pair{{"password", "it's"}}, false},
+		{`Password=" a b " ; Host= h `, []pair{{"password", " a b "}, {"host", "h"}}, false},
+		{`Password=' it''s '`, []pair{{"password", " it's "}}, false},
 		{"Pass==word=x", []pair{{"pass=word", "x"}}, false},
 		{"Value=a=b", []pair{{"value", "a=b"}}, false},
 		{`Password="open`, nil, true},

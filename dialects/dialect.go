@@ -120,12 +120,12 @@ type Dialect interface {
 	// closing conn releases it too.
 	TryLock(ctx context.Context, conn *sql.Conn, n Names) (unlock func() error, ok bool, err error)
 
-	// MaxBatchSize is the most rows one purge batch should delete on this
-	// engine, however fast batches run: adaptive sizing never goes above
-	// it, and a larger fixed --batch-size is warned about. 0 means no
+	// MaxBatchSize is the most rows one purge batch deletes on this
+	// engine, however fast batches run: purge never asks DeleteExpired for
+	// more (a larger --batch-size is cut to it, with a warning). 0 means no
 	// ceiling but the batch time. Engines that escalate row locks return a
-	// size under their threshold (SQL Server: about 4000, under the 5000
-	// locks at which a statement takes a table lock). Pure.
+	// size under their threshold (SQL Server: 4000, under the 5000 locks at
+	// which a statement takes a table lock). Pure.
 	MaxBatchSize() int
 
 	// DeleteExpired deletes at most limit rows that expired more than grace
@@ -170,8 +170,10 @@ func (n Names) Derived() []string {
 
 // registry lists every dialect by the name users type.
 var registry = map[string]Dialect{
-	"postgres": postgres{},
-	"sqlite":   sqlite{},
+	"mysql":     mysql{},
+	"postgres":  postgres{},
+	"sqlite":    sqlite{},
+	"sqlserver": sqlserver{},
 }
 
 // Lookup returns the dialect users call name.

@@ -174,10 +174,20 @@ func (p postgres) ParseConn(raw string) (*Conn, error) {
 		Driver:   "pgx/v5",
 		DSN:      dsn,
 		Display:  fmt.Sprintf("postgres://%s@%s:%d/%s", url.User(cfg.User).String(), cfg.Host, cfg.Port, cfg.Database),
-		Secrets:  addSecret(SecretsOf(raw), raw, cfg.Password, url.QueryEscape(cfg.Password), url.PathEscape(cfg.Password)),
+		Secrets:  pgSecrets(raw, cfg.Password),
 		Warnings: warnings,
 	}
 	return c, nil
+}
+
+// pgSecrets are the forms of the password, and the whole string when it
+// holds one (the string without a password can read like Display itself).
+func pgSecrets(raw, password string) []string {
+	s := SecretsOf(raw)
+	if password == "" {
+		return s
+	}
+	return addSecret(s, raw, password, url.QueryEscape(password), url.PathEscape(password))
 }
 
 // pgParseMessage is pgx's reason, without the connection string it quotes.
@@ -348,21 +358,9 @@ func (postgres) inspectIndexes(ctx context.Context, q Querier, oid uint32, info 
 		if err := rows.Scan(&name, &primary, &unique, &col); err != nil {
 			return err
 		}
-		if k := len(info.Indexes); k == 0 || info.Indexes[k-1].Name != name {
-			info.Indexes = append(info.Indexes, Index{Name: name, Primary: primary, Unique: unique})
-		}
-		ix := &info.Indexes[len(info.Indexes)-1]
-		ix.Columns = append(ix.Columns, col)
+		info.addIndexColumn(name, primary, unique, col)
 	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, ix := range info.Indexes {
-		if ix.Primary {
-			info.PrimaryKey, info.PrimaryKeyName = ix.Columns, ix.Name
-		}
-	}
-	return nil
+	return rows.Err()
 }
 
 func (p postgres) inspectVersion(ctx context.Context, q Querier, n Names, info *TableInfo) error {
@@ -376,20 +374,16 @@ func (p postgres) inspectVersion(ctx context.Context, q Querier, n Names, info *
 		return fmt.Errorf("reading the catalog for %s.%s: %w", p.Quote(n.Schema), p.Quote(n.VersionTable), err)
 	}
 	info.VersionTable = true
-	var v Version
-	err = q.QueryRowContext(ctx, `SELECT version, dirty FROM `+p.Quote(n.Schema)+"."+p.Quote(n.VersionTable)+` LIMIT 1`).Scan(&v.Version, &v.Dirty)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
+	v, err := readVersion(ctx, q, p.Quote(n.Schema)+"."+p.Quote(n.VersionTable))
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42501" {
+		info.Notes = append(info.Notes, fmt.Sprintf("the version table %s exists but this user may not read it", p.Quote(n.VersionTable)))
 		return nil
-	case err != nil:
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == "42501" {
-			info.Notes = append(info.Notes, fmt.Sprintf("the version table %s exists but this user may not read it", p.Quote(n.VersionTable)))
-			return nil
-		}
+	}
+	if err != nil {
 		return fmt.Errorf("reading the version table %s: %w", p.Quote(n.VersionTable), err)
 	}
-	info.Version = &v
+	info.Version = v
 	return nil
 }
 

@@ -301,11 +301,7 @@ func (sqlite) inspectIndexes(ctx context.Context, q Querier, n Names, info *Tabl
 		if err := rows.Scan(&name, &unique, &primary, &col, &coll); err != nil {
 			return err
 		}
-		if k := len(info.Indexes); k == 0 || info.Indexes[k-1].Name != name {
-			info.Indexes = append(info.Indexes, Index{Name: name, Unique: unique, Primary: primary})
-		}
-		ix := &info.Indexes[len(info.Indexes)-1]
-		ix.Columns = append(ix.Columns, col)
+		info.addIndexColumn(name, primary, unique, col)
 		// A primary key's index carries its column's collation.
 		if primary {
 			for i := range info.Columns {
@@ -329,15 +325,11 @@ func (s sqlite) inspectVersion(ctx context.Context, q Querier, n Names, info *Ta
 		return fmt.Errorf("reading the catalog for %s: %w", s.Quote(n.VersionTable), err)
 	}
 	info.VersionTable = true
-	var v Version
-	err = q.QueryRowContext(ctx, `SELECT version, dirty FROM `+s.Quote(n.Schema)+"."+s.Quote(n.VersionTable)+` LIMIT 1`).Scan(&v.Version, &v.Dirty)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil
-	case err != nil:
+	v, err := readVersion(ctx, q, s.Quote(n.Schema)+"."+s.Quote(n.VersionTable))
+	if err != nil {
 		return fmt.Errorf("reading the version table %s: %w", s.Quote(n.VersionTable), err)
 	}
-	info.Version = &v
+	info.Version = v
 	return nil
 }
 

@@ -1,6 +1,9 @@
 package dialects
 
 import (
+	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -36,7 +39,8 @@ type ColumnSpec struct {
 	// the one sessctl creates.
 	Types []string
 	// Length is the required maximum length in characters for string
-	// types; -1 means MAX; 0 means not checked.
+	// types, or the fractional-second digits for time types; -1 means MAX;
+	// 0 means not checked.
 	Length int
 	Null   Nullability
 	// CollationOK, when set, reports whether the column's collation keeps
@@ -73,7 +77,7 @@ const (
 type Column struct {
 	Name       string
 	Type       string // lower case catalog type name, without length
-	Length     int    // characters for string types; -1 for MAX; 0 unknown
+	Length     int    // characters for string types, fractional-second digits for time types; -1 for MAX; 0 unknown
 	Nullable   bool
 	HasDefault bool
 	Collation  string
@@ -130,6 +134,34 @@ func (t *TableInfo) ExpiryIndex() (Index, bool) {
 		}
 	}
 	return Index{}, false
+}
+
+// addIndexColumn adds key column col to the index called name: catalog rows
+// come one per key column, ordered by index and position, so a new name
+// starts a new index.
+func (t *TableInfo) addIndexColumn(name string, primary, unique bool, col string) {
+	if k := len(t.Indexes); k == 0 || t.Indexes[k-1].Name != name {
+		t.Indexes = append(t.Indexes, Index{Name: name, Primary: primary, Unique: unique})
+	}
+	ix := &t.Indexes[len(t.Indexes)-1]
+	ix.Columns = append(ix.Columns, col)
+	if primary {
+		t.PrimaryKey, t.PrimaryKeyName = ix.Columns, name
+	}
+}
+
+// readVersion reads the row of the golang-migrate version table called
+// qualified (quoted): nil when it has none.
+func readVersion(ctx context.Context, q Querier, qualified string) (*Version, error) {
+	var v Version
+	err := q.QueryRowContext(ctx, `SELECT version, dirty FROM `+qualified+` LIMIT 1`).Scan(&v.Version, &v.Dirty)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
 }
 
 // quoteWith quotes ident between open and close, doubling every close

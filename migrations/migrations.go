@@ -26,7 +26,7 @@ import (
 	"text/template"
 )
 
-//go:embed postgres sqlite
+//go:embed mysql postgres sqlite sqlserver
 var files embed.FS
 
 // ExpiryIndex is the version of the migration that makes the expiry index.

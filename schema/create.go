@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-migrate/migrate/v4"
 	"github.com/golang-migrate/migrate/v4/database"
+	"github.com/golang-migrate/migrate/v4/source"
 	"github.com/golang-migrate/migrate/v4/source/iofs"
 
 	"github.com/sessctl/sessctl/dialects"
@@ -151,45 +153,84 @@ func refuseForeign(t *Table, info *dialects.TableInfo, verb string) error {
 }
 
 // migrateUp applies ms through golang-migrate, whose driver has a pool of
-// its own because it closes the pool it is given. On ctx's end it stops
-// after the migration in flight.
+// its own because it closes the pool it is given. When ctx ends it stops
+// after the migration in flight, or, if that takes longer than stopWait
+// (or golang-migrate is still waiting for its lock, which it cannot be
+// told to stop doing), returns at once: every migration is atomic, so the
+// database rolls back what the ended session had in flight.
 func migrateUp(ctx context.Context, db *DB, t *Table, ms []migrations.Migration, lockTimeout time.Duration) error {
 	src, err := iofs.New(migrations.FS(ms), ".")
 	if err != nil {
 		return fmt.Errorf("reading the migrations: %w", err)
 	}
-	drv, err := t.Dialect.MigrateDriver(db.Source, t.Names)
-	if err != nil {
-		return fmt.Errorf("preparing the version table %s: %w", t.quoted(t.VersionTable), err)
-	}
-	m, err := migrate.NewWithInstance("iofs", src, t.Dialect.Name(), &redoDirty{Driver: drv, prev: previous(ms)})
-	if err != nil {
-		drv.Close()
-		return err
-	}
-	defer m.Close()
 	if lockTimeout <= 0 {
 		lockTimeout = DefaultLockTimeout
 	}
-	m.LockTimeout = lockTimeout
-
+	stop := make(chan bool, 1)
 	done := make(chan error, 1)
-	go func() { done <- m.Up() }()
+	locked := new(atomic.Bool)
+	go func() { done <- runUp(db.Source, t, ms, src, lockTimeout, stop, locked) }()
 	select {
 	case err = <-done:
 	case <-ctx.Done():
-		m.GracefulStop <- true
-		err = <-done
-		if err == nil || errors.Is(err, migrate.ErrNoChange) {
-			err = ctx.Err()
+		stop <- true
+		wait := stopWait
+		if !locked.Load() {
+			wait = 0 // still queued for the lock: nothing in flight
 		}
-		return fmt.Errorf("%w: create of %s stopped between migrations: %v", ErrInterrupted, t, err)
+		select {
+		case err = <-done:
+		case <-time.After(wait):
+			err = nil
+		}
+		if err == nil || errors.Is(err, migrate.ErrNoChange) {
+			err = context.Cause(ctx)
+		}
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("create of %s gave up: %w", t, err)
+		}
+		return fmt.Errorf("%w: create of %s stopped: %v", ErrInterrupted, t, err)
 	}
 	switch {
 	case err == nil, errors.Is(err, migrate.ErrNoChange):
 		return nil
 	case errors.Is(err, migrate.ErrLockTimeout):
 		return fmt.Errorf("another sessctl create of %s held the lock for over %s: try again, or raise --timeout", t, lockTimeout)
+	}
+	return err
+}
+
+// stopWait is how long an interrupted create waits for the migration in
+// flight to finish.
+const stopWait = 3 * time.Second
+
+// runUp opens golang-migrate's driver and runs Up; a value on stop asks it
+// to stop after the migration in flight. locked is set while it holds
+// golang-migrate's lock.
+func runUp(conn *dialects.Conn, t *Table, ms []migrations.Migration, src source.Driver, lockTimeout time.Duration, stop <-chan bool, locked *atomic.Bool) error {
+	drv, err := t.Dialect.MigrateDriver(conn, t.Names)
+	if err != nil {
+		return fmt.Errorf("preparing the version table %s: %w", t.quoted(t.VersionTable), err)
+	}
+	m, err := migrate.NewWithInstance("iofs", src, t.Dialect.Name(), &redoDirty{Driver: drv, prev: previous(ms), locked: locked})
+	if err != nil {
+		drv.Close()
+		return err
+	}
+	defer m.Close()
+	m.LockTimeout = lockTimeout
+	finished := make(chan struct{})
+	defer close(finished)
+	go func() {
+		select {
+		case <-stop:
+			m.GracefulStop <- true
+		case <-finished:
+		}
+	}()
+	err = m.Up()
+	if err == nil || errors.Is(err, migrate.ErrNoChange) || errors.Is(err, migrate.ErrLockTimeout) {
+		return err
 	}
 	return fmt.Errorf("migrating %s: %w", t, err)
 }
@@ -242,7 +283,19 @@ func previous(ms []migrations.Migration) map[int]int {
 // where the engine's lock spans processes.
 type redoDirty struct {
 	database.Driver
-	prev map[int]int
+	prev   map[int]int
+	locked *atomic.Bool // set while the lock is held
+}
+
+func (r *redoDirty) Lock() error {
+	err := r.Driver.Lock()
+	r.locked.Store(err == nil)
+	return err
+}
+
+func (r *redoDirty) Unlock() error {
+	r.locked.Store(false)
+	return r.Driver.Unlock()
 }
 
 func (r *redoDirty) Version() (int, bool, error) {

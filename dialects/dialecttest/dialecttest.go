@@ -146,14 +146,26 @@ func (s Server) DropAtCleanup(t testing.TB, db *sql.DB, table string) {
 
 // seedSQL inserts rows Id = $prefix || i for i in 1..n, with a value of
 // size bytes, expiring at the database's now + offset seconds (negative:
-// expired). Its parameters are prefix, size, offset seconds, n.
+// expired). Its parameters are prefix, size, offset seconds, n. (MySQL's
+// makes at most 100,000 rows a call.)
 var seedSQL = map[string]string{
+	"mysql": `INSERT INTO %[1]s (Id, Value, ExpiresAtTime, SlidingExpirationInSeconds, AbsoluteExpiration)
+		SELECT CONCAT(?, g.i), UNHEX(REPEAT('AB', ?)), UTC_TIMESTAMP(6) + INTERVAL ROUND(? * 1000000) MICROSECOND, NULL, NULL
+		FROM (WITH d AS (SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4
+				UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)
+			SELECT 1 + a.d + 10 * b.d + 100 * c.d + 1000 * e.d + 10000 * f.d AS i FROM d a, d b, d c, d e, d f) AS g
+		WHERE g.i <= ?`,
 	"postgres": `INSERT INTO %[1]s ("Id", "Value", "ExpiresAtTime", "SlidingExpirationInSeconds", "AbsoluteExpiration")
 		SELECT $1 || g, decode(repeat('ab', $2), 'hex'), now() + make_interval(secs => $3), NULL, NULL
 		FROM generate_series(1, $4) AS g`,
 	"sqlite": `WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < ?4)
 		INSERT INTO %[1]s ("Id", "Value", "ExpiresAtTime", "SlidingExpirationInSeconds", "AbsoluteExpiration")
 		SELECT ?1 || i, zeroblob(?2), CAST(unixepoch('subsec') * 1000000 AS INTEGER) + CAST(?3 * 1000000 AS INTEGER), NULL, NULL FROM g`,
+	"sqlserver": `INSERT INTO %[1]s ([Id], [Value], [ExpiresAtTime], [SlidingExpirationInSeconds], [AbsoluteExpiration])
+		SELECT @p1 + CAST(g.i AS nvarchar(20)), CAST(REPLICATE(CAST(0xAB AS varbinary(max)), @p2) AS varbinary(max)),
+			DATEADD(millisecond, CAST(@p3 * 1000 AS int), SYSDATETIMEOFFSET()), NULL, NULL
+		FROM (SELECT TOP (@p4) ROW_NUMBER() OVER (ORDER BY (SELECT NULL)) AS i
+			FROM sys.all_columns AS a CROSS JOIN sys.all_columns AS b) AS g`,
 }
 
 // slideSQL moves a row's expiry to the database's now + $1 seconds if it
@@ -167,6 +179,8 @@ var slideSQL = map[string]string{
 		WHERE "Id" = ?2 AND "ExpiresAtTime" >= CAST(unixepoch('subsec') * 1000000 AS INTEGER) - CAST(?3 * 1000000 AS INTEGER)`,
 	"mysql": "UPDATE %[1]s SET `ExpiresAtTime` = TIMESTAMPADD(MICROSECOND, CAST(? * 1000000 AS SIGNED), UTC_TIMESTAMP(6))" +
 		" WHERE `Id` = ? AND `ExpiresAtTime` >= TIMESTAMPADD(MICROSECOND, -CAST(? * 1000000 AS SIGNED), UTC_TIMESTAMP(6))",
+	"sqlserver": `UPDATE %[1]s SET [ExpiresAtTime] = DATEADD(millisecond, CAST(@p1 * 1000 AS int), SYSDATETIMEOFFSET())
+		WHERE [Id] = @p2 AND [ExpiresAtTime] >= DATEADD(millisecond, -CAST(@p3 * 1000 AS int), SYSDATETIMEOFFSET())`,
 }
 
 // Slide moves the expiry of row id of table to the database's now + ahead,
@@ -206,9 +220,10 @@ func (s Server) Row(t testing.TB, db *sql.DB, table, id string) (exists, live bo
 
 // nowSQL is the database's clock in the table's representation.
 var nowSQL = map[string]string{
-	"postgres": "now()",
-	"sqlite":   "CAST(unixepoch('subsec') * 1000000 AS INTEGER)",
-	"mysql":    "UTC_TIMESTAMP(6)",
+	"postgres":  "now()",
+	"sqlite":    "CAST(unixepoch('subsec') * 1000000 AS INTEGER)",
+	"mysql":     "UTC_TIMESTAMP(6)",
+	"sqlserver": "SYSDATETIMEOFFSET()",
 }
 
 // Qualified is schema.table, quoted.

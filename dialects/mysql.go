@@ -1,0 +1,638 @@
+package dialects
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	gomysql "github.com/go-sql-driver/mysql"
+	"github.com/golang-migrate/migrate/v4/database"
+	mysqlmigrate "github.com/golang-migrate/migrate/v4/database/mysql"
+)
+
+// mysql is MySQL and MariaDB through go-sql-driver/mysql, with the table
+// layout of Pomelo.Extensions.Caching.MySql (`dotnet mysql-cache create`).
+// SCHEMA is the database. Times are datetime(6) holding naive UTC, and the
+// database clock is UTC_TIMESTAMP(6), never NOW(), which follows the
+// session's time zone. Connection strings are read in mysql_conn.go.
+type mysql struct{}
+
+var _ Dialect = mysql{}
+
+// mysqlMaxName is the longest database, table or index name, in
+// characters; MySQL rejects longer ones.
+const mysqlMaxName = 64
+
+// mysqlMaxRune is the last character MySQL names can hold: the end of the
+// Basic Multilingual Plane.
+const mysqlMaxRune = 0xFFFF
+
+// mysqlExpiryIndex is Pomelo's name for the expiry index. Index names are
+// per table in MySQL, so every table can use it.
+const mysqlExpiryIndex = "Index_ExpiresAtTime"
+
+func (mysql) Name() string { return "mysql" }
+
+// DefaultSchema: MySQL has no schema every database has; app stands for
+// the app's own database.
+func (mysql) DefaultSchema() string { return "app" }
+
+// CheckName: at most 64 characters, all in the Basic Multilingual Plane,
+// no trailing space, and none of the prefixes MySQL gives a meaning.
+func (mysql) CheckName(name string) error {
+	if err := checkName(name, mysqlMaxName, "characters", runesLen); err != nil {
+		return err
+	}
+	lower := strings.ToLower(name)
+	switch {
+	case strings.HasSuffix(name, " "):
+		return fmt.Errorf("%w %q: MySQL names cannot end with a space", ErrInvalidName, name)
+	case strings.IndexFunc(name, func(r rune) bool { return r > mysqlMaxRune }) >= 0:
+		return fmt.Errorf("%w %q: MySQL names cannot hold characters beyond U+FFFF, such as emoji", ErrInvalidName, name)
+	case strings.HasPrefix(lower, "#mysql50#"):
+		return fmt.Errorf("%w %q: MySQL reads a name beginning with #mysql50# as an old file name", ErrInvalidName, name)
+	case strings.HasPrefix(lower, "#sql"):
+		return fmt.Errorf("%w %q: MySQL hides tables whose names begin with #sql", ErrInvalidName, name)
+	}
+	return nil
+}
+
+func (m mysql) CheckSchema(schema string) error { return m.CheckName(schema) }
+
+func (mysql) Quote(ident string) string { return quoteWith(ident, "`", "`") }
+
+// QuoteLiteral writes a utf8mb4 string whatever the connection's
+// character set: '…' with quotes doubled, which reads the same whether or
+// not sql_mode has NO_BACKSLASH_ESCAPES, as long as it holds no backslash;
+// a string with a backslash or a control character as a hex literal,
+// which no sql_mode changes.
+func (mysql) QuoteLiteral(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return r == '\\' || unicode.IsControl(r) }) < 0 {
+		return "_utf8mb4" + quoteWith(s, "'", "'")
+	}
+	return "_utf8mb4 X'" + strings.ToUpper(hex.EncodeToString([]byte(s))) + "'"
+}
+
+// Names: the version table is TABLE_migrations, except for a table name
+// with a backtick, quote or backslash. golang-migrate's driver splices the
+// version table's name into `…` and into SHOW TABLES LIKE '…' as it is, so
+// such a name gets those characters replaced and a hash of the whole name
+// added, which keeps it one table's own.
+func (mysql) Names(schema, table string) Names {
+	return Names{
+		Schema:       schema,
+		Table:        table,
+		VersionTable: mysqlVersionTable(table),
+		ExpiryIndex:  mysqlExpiryIndex,
+	}
+}
+
+func mysqlVersionTable(table string) string {
+	const unsafe = "`'\\"
+	if !strings.ContainsAny(table, unsafe) {
+		return table + "_migrations"
+	}
+	h := sha256.Sum256([]byte(table))
+	safe := strings.Map(func(r rune) rune {
+		if strings.ContainsRune(unsafe, r) {
+			return '_'
+		}
+		return r
+	}, table)
+	return safe + "_" + hex.EncodeToString(h[:4]) + "_migrations"
+}
+
+func (m mysql) qualified(n Names) string { return m.Quote(n.Schema) + "." + m.Quote(n.Table) }
+
+// mysqlCaseSensitive reports whether a collation keeps keys that differ
+// only in case apart: the binary ones (_bin) and the case-sensitive ones
+// (_cs, such as MySQL 8's utf8mb4_0900_as_cs) do; the _ci ones do not.
+func mysqlCaseSensitive(c string) bool {
+	return c == "binary" || strings.HasSuffix(c, "_bin") || strings.HasSuffix(c, "_cs")
+}
+
+// Columns: Pomelo's layout. Length is the characters of Id and the
+// fractional-second digits of the times: a plain datetime would round
+// away the microseconds the provider writes.
+func (mysql) Columns() []ColumnSpec {
+	return []ColumnSpec{
+		{Name: ColID, Types: []string{"varchar"}, Length: 449, Null: NotNull,
+			CollationOK: mysqlCaseSensitive, Collation: "ascii_bin",
+			Definition: "`Id` varchar(449) CHARACTER SET ascii COLLATE ascii_bin NOT NULL"},
+		{Name: ColAbsoluteExpiration, Types: []string{"datetime"}, Length: 6, Null: Nullable,
+			Definition: "`AbsoluteExpiration` datetime(6) NULL"},
+		{Name: ColExpiresAtTime, Types: []string{"datetime"}, Length: 6, Null: NotNull,
+			Definition: "`ExpiresAtTime` datetime(6) NOT NULL"},
+		{Name: ColSliding, Types: []string{"bigint"}, Null: Nullable,
+			Definition: "`SlidingExpirationInSeconds` bigint NULL"},
+		{Name: ColValue, Types: []string{"longblob"}, Null: NotNull,
+			Definition: "`Value` longblob NOT NULL"},
+	}
+}
+
+// Open opens a pool on conn's DSN: times in UTC, parsed (ParseConn set
+// both). The database in the DSN is only where sessions start; every
+// statement names SCHEMA.
+func (mysql) Open(conn *Conn, _ bool) (*sql.DB, error) {
+	cfg, err := parseMySQLDSN(conn.DSN)
+	if err != nil {
+		return nil, err
+	}
+	return openMySQL(cfg)
+}
+
+func openMySQL(cfg *gomysql.Config) (*sql.DB, error) {
+	connector, err := gomysql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: MySQL: %v", ErrConnString, err)
+	}
+	return sql.OpenDB(connector), nil
+}
+
+// MySQL error numbers sessctl acts on.
+const (
+	mysqlErrDBAccessDenied   = 1044
+	mysqlErrAccessDenied     = 1045
+	mysqlErrUnknownDB        = 1049
+	mysqlErrHostBlocked      = 1129
+	mysqlErrHostNotAllowed   = 1130
+	mysqlErrTableAccess      = 1142
+	mysqlErrNoSuchTable      = 1146
+	mysqlErrNotSupportedAuth = 1251
+	mysqlErrAccessDeniedNoPw = 1698
+)
+
+// Permanent: a refused login, a host the server will not serve, or a
+// missing database does not go away by waiting.
+func (mysql) Permanent(err error) bool {
+	var me *gomysql.MySQLError
+	if errors.As(err, &me) {
+		switch me.Number {
+		case mysqlErrDBAccessDenied, mysqlErrAccessDenied, mysqlErrUnknownDB, mysqlErrHostBlocked,
+			mysqlErrHostNotAllowed, mysqlErrNotSupportedAuth, mysqlErrAccessDeniedNoPw:
+			return true
+		}
+	}
+	return false
+}
+
+// mysqlSameName is the WHERE clause that finds a name in information_schema
+// as MySQL does: exactly where names are case-sensitive
+// (lower_case_table_names = 0), in any case elsewhere. Its plain equality
+// keeps MySQL's fast path, which opens only the one table; the binary one
+// keeps SessionData and sessiondata apart. Arguments: name, name.
+const mysqlSameName = `(%[1]s = ? AND (@@lower_case_table_names <> 0 OR %[1]s = ? COLLATE utf8mb4_bin))`
+
+func (mysql) SchemaExists(ctx context.Context, q Querier, schema string) (bool, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE `+
+		fmt.Sprintf(mysqlSameName, "SCHEMA_NAME"), schema, schema).Scan(&n)
+	return n > 0, err
+}
+
+func (m mysql) CreateSchemaSQL(schema string) string {
+	return "CREATE DATABASE IF NOT EXISTS " + m.Quote(schema)
+}
+
+var mysqlTableQuery = `
+SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, COALESCE(ENGINE, ''), COALESCE(ROW_FORMAT, '')
+FROM information_schema.TABLES
+WHERE ` + fmt.Sprintf(mysqlSameName, "TABLE_SCHEMA") + ` AND ` + fmt.Sprintf(mysqlSameName, "TABLE_NAME")
+
+// mysqlStoredName finds the columns or indexes of the one table named
+// exactly as the catalog stores it. Arguments: schema, schema, table, table.
+const mysqlStoredName = `TABLE_SCHEMA = ? AND TABLE_SCHEMA = ? COLLATE utf8mb4_bin
+  AND TABLE_NAME = ? AND TABLE_NAME = ? COLLATE utf8mb4_bin`
+
+const mysqlColumnsQuery = `
+SELECT COLUMN_NAME, DATA_TYPE,
+       COALESCE(CHARACTER_MAXIMUM_LENGTH, 0), COALESCE(CHARACTER_OCTET_LENGTH, 0), COALESCE(DATETIME_PRECISION, 0),
+       IS_NULLABLE = 'YES',
+       COLUMN_DEFAULT IS NOT NULL OR EXTRA LIKE '%auto_increment%' OR EXTRA LIKE '%GENERATED%',
+       COALESCE(COLLATION_NAME, ''), COALESCE(CHARACTER_SET_NAME, '')
+FROM information_schema.COLUMNS
+WHERE ` + mysqlStoredName + `
+ORDER BY ORDINAL_POSITION`
+
+const mysqlIndexesQuery = `
+SELECT INDEX_NAME, NON_UNIQUE = 0, COALESCE(COLUMN_NAME, ''), SUB_PART
+FROM information_schema.STATISTICS
+WHERE ` + mysqlStoredName + `
+ORDER BY INDEX_NAME, SEQ_IN_INDEX`
+
+// mysqlTable is what information_schema.TABLES says of one table. Its
+// names are as the catalog stores them: lower case where
+// lower_case_table_names = 1, whatever the user typed.
+type mysqlTable struct {
+	schema, name, kind, engine, rowFormat string
+}
+
+func (m mysql) findTable(ctx context.Context, q Querier, schema, table string) (*mysqlTable, error) {
+	var t mysqlTable
+	err := q.QueryRowContext(ctx, mysqlTableQuery, schema, schema, table, table).Scan(&t.schema, &t.name, &t.kind, &t.engine, &t.rowFormat)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the catalog for %s.%s: %w", m.Quote(schema), m.Quote(table), err)
+	}
+	return &t, nil
+}
+
+// Inspect reads information_schema. MySQL matches column and index names
+// in any case, so a column the catalog calls id is reported as Id; a
+// prefix index reports its column as Id(100), which is not the key the
+// provider needs.
+func (m mysql) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, error) {
+	info := &TableInfo{Kind: KindMissing}
+	t, err := m.findTable(ctx, q, n.Schema, n.Table)
+	if err != nil {
+		return nil, err
+	}
+	if t == nil {
+		return info, m.inspectVersion(ctx, q, n, info)
+	}
+	info.Name = t.name
+	switch t.kind {
+	case "BASE TABLE", "SYSTEM VERSIONED":
+		info.Kind = KindTable
+	case "VIEW", "SYSTEM VIEW":
+		info.Kind = KindView
+	default:
+		info.Kind = KindOther
+	}
+	if info.Kind != KindTable {
+		return info, nil
+	}
+	octets, err := m.inspectColumns(ctx, q, t, info)
+	if err != nil {
+		return nil, fmt.Errorf("reading the columns of %s: %w", m.qualified(n), err)
+	}
+	if err := m.inspectIndexes(ctx, q, t, info); err != nil {
+		return nil, fmt.Errorf("reading the indexes of %s: %w", m.qualified(n), err)
+	}
+	if err := m.inspectSettings(ctx, q, t, octets, info); err != nil {
+		return nil, fmt.Errorf("reading the server's settings: %w", err)
+	}
+	return info, m.inspectVersion(ctx, q, n, info)
+}
+
+// inspectColumns reads the columns, and returns the bytes Id takes at most.
+func (m mysql) inspectColumns(ctx context.Context, q Querier, t *mysqlTable, info *TableInfo) (int64, error) {
+	rows, err := q.QueryContext(ctx, mysqlColumnsQuery, t.schema, t.schema, t.name, t.name)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var idOctets int64
+	for rows.Next() {
+		var c Column
+		var chars, octets, precision int64
+		if err := rows.Scan(&c.Name, &c.Type, &chars, &octets, &precision, &c.Nullable, &c.HasDefault, &c.Collation, &c.Charset); err != nil {
+			return 0, err
+		}
+		c.Name = m.canonicalColumn(c.Name)
+		c.Type = strings.ToLower(c.Type)
+		switch c.Type {
+		case "varchar", "char":
+			c.Length = int(chars)
+		case "datetime", "timestamp", "time":
+			c.Length = int(precision)
+		}
+		if c.Name == ColID {
+			idOctets = octets
+		}
+		info.Columns = append(info.Columns, c)
+	}
+	return idOctets, rows.Err()
+}
+
+// canonicalColumn is the provider's name for a column MySQL would take for
+// it: column names match in any case.
+func (m mysql) canonicalColumn(name string) string {
+	for _, c := range m.Columns() {
+		if strings.EqualFold(name, c.Name) {
+			return c.Name
+		}
+	}
+	return name
+}
+
+func (m mysql) inspectIndexes(ctx context.Context, q Querier, t *mysqlTable, info *TableInfo) error {
+	rows, err := q.QueryContext(ctx, mysqlIndexesQuery, t.schema, t.schema, t.name, t.name)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, col string
+		var unique bool
+		var prefix sql.NullInt64
+		if err := rows.Scan(&name, &unique, &col, &prefix); err != nil {
+			return err
+		}
+		col = m.canonicalColumn(col)
+		if prefix.Valid {
+			col += "(" + strconv.FormatInt(prefix.Int64, 10) + ")"
+		}
+		info.addIndexColumn(name, name == "PRIMARY", unique, col)
+	}
+	return rows.Err()
+}
+
+// mysqlKeyPrefixLimit is the longest index key, in bytes, that InnoDB's
+// COMPACT and REDUNDANT row formats allow; DYNAMIC allows 3072.
+const mysqlKeyPrefixLimit = 767
+
+// inspectSettings notes what in the table's storage or the server's
+// settings would break the key or the purge: an engine other than InnoDB,
+// a key in a wider character set (and a row format that cannot index it),
+// a non-strict sql_mode that cuts keys short, a system-versioned table.
+func (m mysql) inspectSettings(ctx context.Context, q Querier, t *mysqlTable, idOctets int64, info *TableInfo) error {
+	if t.kind == "SYSTEM VERSIONED" {
+		info.Notes = append(info.Notes, "the table is system-versioned: every deleted or expired session stays in its history, and purge frees no space")
+	}
+	if t.engine != "" && !strings.EqualFold(t.engine, "InnoDB") {
+		info.Notes = append(info.Notes, fmt.Sprintf("the table uses ENGINE=%s, not InnoDB, whose row locks keep purge batches "+
+			"out of the app's way (MyISAM and Aria lock the whole table for every write): ALTER TABLE … ENGINE=InnoDB", t.engine))
+	}
+	if id, ok := info.Column(ColID); ok && id.Charset != "" && id.Charset != "ascii" {
+		info.Notes = append(info.Notes, fmt.Sprintf("column %s is %s, not ascii as dotnet mysql-cache makes it: a key takes up to %d bytes",
+			m.Quote(ColID), id.Charset, idOctets))
+		if idOctets > mysqlKeyPrefixLimit && (strings.EqualFold(t.rowFormat, "Compact") || strings.EqualFold(t.rowFormat, "Redundant")) {
+			info.Notes = append(info.Notes, fmt.Sprintf("ROW_FORMAT=%s indexes at most %d bytes of a key, fewer than %s takes: "+
+				"use ROW_FORMAT=DYNAMIC or CHARACTER SET ascii", t.rowFormat, mysqlKeyPrefixLimit, m.Quote(ColID)))
+		}
+	}
+	var mode string
+	if err := q.QueryRowContext(ctx, `SELECT @@GLOBAL.sql_mode`).Scan(&mode); err != nil {
+		return err
+	}
+	if !strings.Contains(mode, "STRICT_TRANS_TABLES") && !strings.Contains(mode, "STRICT_ALL_TABLES") {
+		info.Notes = append(info.Notes, "the server's sql_mode is not strict: a key longer than 449 characters, or one outside ASCII, "+
+			"is cut or changed with only a warning, so two sessions can share one row; add STRICT_TRANS_TABLES to sql_mode")
+	}
+	return nil
+}
+
+// inspectVersion reads the version table straight away: information_schema
+// lists only the tables a user has a privilege on, and the app's own user
+// may have none on it.
+func (m mysql) inspectVersion(ctx context.Context, q Querier, n Names, info *TableInfo) error {
+	v, err := readVersion(ctx, q, m.Quote(n.Schema)+"."+m.Quote(n.VersionTable))
+	var me *gomysql.MySQLError
+	if errors.As(err, &me) {
+		switch me.Number {
+		case mysqlErrNoSuchTable, mysqlErrUnknownDB:
+			return nil
+		case mysqlErrTableAccess:
+			info.Notes = append(info.Notes, fmt.Sprintf("this user may not read the version table %s, if there is one: "+
+				"grant it SELECT on that table to see the version", m.Quote(n.VersionTable)))
+			return nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("reading the version table %s: %w", m.Quote(n.VersionTable), err)
+	}
+	info.VersionTable, info.Version = true, v
+	return nil
+}
+
+// mysqlVersionTableSQL is golang-migrate's version table, made by sessctl
+// with the name quoted, so that the driver finds it and never makes it:
+// the driver looks with SHOW TABLES LIKE, where _ and % in a name match
+// other tables, and without its lock two drivers at once would both run
+// its CREATE TABLE, which has no IF NOT EXISTS.
+const mysqlVersionTableSQL = "CREATE TABLE IF NOT EXISTS %s (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)"
+
+// MigrateDriver: golang-migrate's mysql driver uses the session's current
+// database, so its pool starts in n.Schema. Its own lock is off: it gives
+// up after 10 seconds, which would fail a create queued behind another
+// that is indexing a large table. sessctl's lock waits as long as
+// golang-migrate's LockTimeout allows instead.
+func (m mysql) MigrateDriver(conn *Conn, n Names) (database.Driver, error) {
+	cfg, err := parseMySQLDSN(conn.DSN)
+	if err != nil {
+		return nil, err
+	}
+	cfg.DBName = n.Schema
+	db, err := openMySQL(cfg)
+	if err != nil {
+		return nil, err
+	}
+	drv, err := m.migrateDriver(db, n)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return drv, nil
+}
+
+func (m mysql) migrateDriver(db *sql.DB, n Names) (database.Driver, error) {
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, fmt.Sprintf(mysqlVersionTableSQL, m.Quote(n.Schema)+"."+m.Quote(n.VersionTable))); err != nil {
+		return nil, err
+	}
+	name, err := m.lockName(ctx, db, "create", n)
+	if err != nil {
+		return nil, err
+	}
+	lock, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	drv, err := mysqlmigrate.WithInstance(db, &mysqlmigrate.Config{
+		MigrationsTable: n.VersionTable,
+		DatabaseName:    n.Schema,
+		NoLock:          true,
+	})
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	return &mysqlMigrator{Driver: drv, lock: lock, name: name, closed: make(chan struct{})}, nil
+}
+
+// mysqlMigrator is golang-migrate's mysql driver with sessctl's create lock
+// in place of its own: a named lock held by a session of its own.
+type mysqlMigrator struct {
+	database.Driver
+	lock      *sql.Conn
+	name      string
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+// Lock waits until it holds the lock, asking for it a second at a time so
+// that Close can stop the wait: golang-migrate gives up waiting at its
+// LockTimeout and then closes the driver.
+func (d *mysqlMigrator) Lock() error {
+	for {
+		select {
+		case <-d.closed:
+			return database.ErrLocked
+		default:
+		}
+		var got sql.NullInt64
+		if err := d.lock.QueryRowContext(context.Background(), `SELECT GET_LOCK(?, 1)`, d.name).Scan(&got); err != nil {
+			return fmt.Errorf("taking the create lock: %w", err)
+		}
+		switch {
+		case !got.Valid:
+			return errors.New("taking the create lock: GET_LOCK failed")
+		case got.Int64 == 1:
+			return nil
+		}
+	}
+}
+
+func (d *mysqlMigrator) Unlock() error {
+	var released sql.NullInt64
+	return d.lock.QueryRowContext(context.Background(), `SELECT RELEASE_LOCK(?)`, d.name).Scan(&released)
+}
+
+// Close ends a wait for the lock, and closes both sessions, which releases
+// the lock if it is still held.
+func (d *mysqlMigrator) Close() error {
+	d.closeOnce.Do(func() { close(d.closed) })
+	return errors.Join(d.lock.Close(), d.Driver.Close())
+}
+
+// lockName is the name of the create or purge lock of the table of n, at
+// most 64 characters as MySQL 5.7 and later require. Where table names are
+// not case-sensitive, neither is the lock's.
+func (mysql) lockName(ctx context.Context, q Querier, kind string, n Names) (string, error) {
+	var fold bool
+	if err := q.QueryRowContext(ctx, `SELECT @@lower_case_table_names <> 0`).Scan(&fold); err != nil {
+		return "", fmt.Errorf("reading lower_case_table_names: %w", err)
+	}
+	key := n.Schema + "\x00" + n.Table
+	if fold {
+		key = strings.ToLower(key)
+	}
+	h := sha256.Sum256([]byte(key))
+	return "sessctl-" + kind + ":" + hex.EncodeToString(h[:20]), nil
+}
+
+func (m mysql) FixSQL(n Names, c ColumnSpec, problem Problem) string {
+	switch problem {
+	case ProblemMissing:
+		return fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s;", m.qualified(n), c.Definition)
+	case ProblemType, ProblemCollation, ProblemNotNull, ProblemNullable:
+		return fmt.Sprintf("ALTER TABLE %s MODIFY COLUMN %s;", m.qualified(n), c.Definition)
+	}
+	return ""
+}
+
+// TemplateData: besides the quoted names, the expiry index migration
+// needs the schema and table as literals, to look them up, and the quoted
+// names as literals, to build the statement it prepares.
+func (m mysql) TemplateData(n Names) map[string]string {
+	return map[string]string{
+		"Schema":          m.Quote(n.Schema),
+		"Table":           m.qualified(n),
+		"TableName":       m.Quote(n.Table),
+		"VersionTable":    m.Quote(n.Schema) + "." + m.Quote(n.VersionTable),
+		"ExpiryIndex":     m.Quote(n.ExpiryIndex),
+		"SchemaLiteral":   m.QuoteLiteral(n.Schema),
+		"TableLiteral":    m.QuoteLiteral(n.Table),
+		"TableText":       m.QuoteLiteral(m.qualified(n)),
+		"ExpiryIndexText": m.QuoteLiteral(m.Quote(n.ExpiryIndex)),
+	}
+}
+
+// TryLock takes a named lock of the session conn holds; the server
+// releases it when that session ends, however it ends.
+func (m mysql) TryLock(ctx context.Context, conn *sql.Conn, n Names) (func() error, bool, error) {
+	name, err := m.lockName(ctx, conn, "purge", n)
+	if err != nil {
+		return nil, false, fmt.Errorf("taking the purge lock: %w", err)
+	}
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(?, 0)`, name).Scan(&got); err != nil {
+		return nil, false, fmt.Errorf("taking the purge lock: %w", err)
+	}
+	switch {
+	case !got.Valid:
+		return nil, false, errors.New("taking the purge lock: GET_LOCK failed")
+	case got.Int64 == 0:
+		return nil, false, nil
+	}
+	unlock := func() error {
+		var released sql.NullInt64
+		return conn.QueryRowContext(context.Background(), `SELECT RELEASE_LOCK(?)`, name).Scan(&released)
+	}
+	return unlock, true, nil
+}
+
+// mysqlMaxBatch is the most rows one purge batch deletes. InnoDB does not
+// escalate row locks, but with row-based replication a DELETE writes every
+// row it deletes, Value and all, to the binary log as one event group:
+// 10,000 rows of sessions of a few KB stay well under the transaction size
+// limits of replicas and clusters (Group Replication's
+// group_replication_transaction_size_limit, 150 MB by default; Galera's
+// wsrep_max_ws_size).
+const mysqlMaxBatch = 10000
+
+// MaxBatchSize: see mysqlMaxBatch.
+func (mysql) MaxBatchSize() int { return mysqlMaxBatch }
+
+// mysqlDeleteSQL deletes the oldest expired rows in the order of the
+// expiry index. InnoDB reads the rows a DELETE deletes as they are now,
+// not as a snapshot, so the WHERE clause re-checks every row's expiry: a
+// session slid forward meanwhile is kept. The clock is UTC_TIMESTAMP(6),
+// as the columns hold UTC whatever the session's time zone.
+const mysqlDeleteSQL = "DELETE FROM %[1]s\n" +
+	"WHERE `ExpiresAtTime` < UTC_TIMESTAMP(6) - INTERVAL %[2]s MICROSECOND\n" +
+	"ORDER BY `ExpiresAtTime`\n" +
+	"LIMIT %[3]s"
+
+// DeleteExpired writes its two numbers into the statement, as Go formats
+// integers: bound, they would cost every batch two more round trips, as
+// go-sql-driver prepares the statement on the server and closes it after.
+func (m mysql) DeleteExpired(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (int64, error) {
+	res, err := q.ExecContext(ctx, m.deleteSQL(n, grace, limit))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (m mysql) CountExpired(ctx context.Context, q Querier, n Names, grace time.Duration) (int64, time.Time, error) {
+	var count int64
+	var oldest sql.NullTime
+	err := q.QueryRowContext(ctx, "SELECT COUNT(*), MIN(`ExpiresAtTime`) FROM "+m.qualified(n)+
+		" WHERE `ExpiresAtTime` < UTC_TIMESTAMP(6) - INTERVAL ? MICROSECOND", grace.Microseconds()).Scan(&count, &oldest)
+	return count, oldest.Time, err
+}
+
+// ExplainPurge explains the statement DeleteExpired runs. (Bound
+// parameters would make the driver prepare it on the server, and MySQL does
+// not list EXPLAIN among the statements it can prepare.)
+func (m mysql) ExplainPurge(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (string, error) {
+	return explainRows(ctx, q, "EXPLAIN "+m.deleteSQL(n, grace, limit))
+}
+
+// deleteSQL is the purge batch with its numbers written in.
+func (m mysql) deleteSQL(n Names, grace time.Duration, limit int) string {
+	return fmt.Sprintf(mysqlDeleteSQL, m.qualified(n), strconv.FormatInt(grace.Microseconds(), 10), strconv.Itoa(limit))
+}
+
+func (mysql) ScriptSeparator() string { return "" }
+
+func (m mysql) PurgeScript(n Names, grace time.Duration, limit int) string {
+	del := m.deleteSQL(n, grace, limit)
+	return fmt.Sprintf(`-- Deletes the rows of %s that expired over %s ago, %d at a time.
+-- With autocommit on, each run of the statement is its own transaction:
+-- repeat it until it deletes no rows (SELECT ROW_COUNT(); says how many).
+%s;
+`, m.qualified(n), grace, limit, del)
+}

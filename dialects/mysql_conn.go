@@ -1,0 +1,534 @@
+package dialects
+
+import (
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	gomysql "github.com/go-sql-driver/mysql"
+)
+
+// This file is how the mysql dialect reads connection strings: go-sql-driver
+// DSNs, mysql:// URLs, and the MySqlConnector strings .NET apps keep in
+// appsettings.json, all turned into one go-sql-driver Config.
+
+// mysqlDialTimeout bounds a connection attempt when the string sets none,
+// so that --wait retries instead of hanging on an unreachable host.
+const mysqlDialTimeout = 10 * time.Second
+
+// mysqlDSNMarkers are the parts of a go-sql-driver DSN that no other form
+// of connection string has.
+var mysqlDSNMarkers = []string{"@tcp(", "@tcp4(", "@tcp6(", "@unix(", "@/"}
+
+// isMySQLDSN reports whether s has the form of a go-sql-driver DSN:
+// [user[:password]@]net(address)/dbname[?params].
+func isMySQLDSN(s string) bool {
+	for _, m := range mysqlDSNMarkers {
+		if strings.Contains(s, m) {
+			return true
+		}
+	}
+	for _, p := range []string{"tcp(", "tcp4(", "tcp6(", "unix("} {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// mysqlConnectorKeys translates MySqlConnector's setting names (lower case,
+// as parseADO gives them) to what sessctl does with them. An empty
+// translation is a setting that only concerns MySqlConnector itself
+// (pooling, how it maps types) and is dropped with a warning.
+var mysqlConnectorKeys = map[string]string{
+	"server": "server", "host": "server", "data source": "server", "datasource": "server",
+	"address": "server", "addr": "server", "network address": "server",
+	"port":    "port",
+	"user id": "user", "userid": "user", "username": "user", "uid": "user", "user name": "user", "user": "user",
+	"password": "password", "pwd": "password",
+	"database": "database", "initial catalog": "database",
+	"connection protocol": "protocol", "connectionprotocol": "protocol", "protocol": "protocol",
+	"pipe name": "pipe", "pipename": "pipe", "pipe": "pipe",
+	"ssl mode": "sslmode", "sslmode": "sslmode",
+	"ssl ca": "sslca", "sslca": "sslca", "ssl-ca": "sslca", "cacertificatefile": "sslca", "ca certificate file": "sslca",
+	"ssl cert": "sslcert", "sslcert": "sslcert", "ssl-cert": "sslcert",
+	"ssl key": "sslkey", "sslkey": "sslkey", "ssl-key": "sslkey",
+	"certificate file": "pfx", "certificatefile": "pfx",
+	"certificate password": "pfxpassword", "certificatepassword": "pfxpassword",
+	"certificate store location": "certstore", "certificatestorelocation": "certstore",
+	"certificate thumbprint": "certstore", "certificatethumbprint": "certstore", "certificate thumb print": "certstore",
+	"connection timeout": "timeout", "connectiontimeout": "timeout", "connect timeout": "timeout",
+	"use compression": "compress", "usecompression": "compress", "compress": "compress",
+	// go-sql-driver fetches the server's RSA key when it needs it, as
+	// AllowPublicKeyRetrieval=true lets MySqlConnector do.
+	"allow public key retrieval": "accepted", "allowpublickeyretrieval": "accepted",
+	// MySqlConnector's own behaviour: nothing to translate.
+	"tls version": "", "tlsversion": "", "tls-version": "", "tls cipher suites": "", "tlsciphersuites": "",
+	"pooling": "", "connection lifetime": "", "connectionlifetime": "", "connection reset": "", "connectionreset": "",
+	"defer connection reset": "", "deferconnectionreset": "", "connection idle ping time": "", "connectionidlepingtime": "",
+	"connection idle timeout": "", "connectionidletimeout": "", "minimum pool size": "", "min pool size": "",
+	"minimumpoolsize": "", "minpoolsize": "", "maximum pool size": "", "max pool size": "", "maximumpoolsize": "",
+	"maxpoolsize": "", "dns check interval": "", "dnscheckinterval": "", "load balance": "", "loadbalance": "",
+	"allow load local infile": "", "allowloadlocalinfile": "", "allow user variables": "", "allowuservariables": "",
+	"allow zero datetime": "", "allowzerodatetime": "", "application name": "", "applicationname": "",
+	"auto enlist": "", "autoenlist": "", "cancellation timeout": "", "cancellationtimeout": "",
+	"character set": "", "charset": "", "characterset": "", "convert zero datetime": "", "convertzerodatetime": "",
+	"datetime kind": "", "datetimekind": "", "default command timeout": "", "defaultcommandtimeout": "",
+	"command timeout": "", "force synchronous": "", "forcesynchronous": "", "guid format": "", "guidformat": "",
+	"ignore command transaction": "", "ignorecommandtransaction": "", "ignore prepare": "", "ignoreprepare": "",
+	"interactive session": "", "interactivesession": "", "interactive": "", "keep alive": "", "keepalive": "",
+	"no backslash escapes": "", "nobackslashescapes": "", "old guids": "", "oldguids": "",
+	"persist security info": "", "persistsecurityinfo": "", "pipelining": "",
+	"server redirection mode": "", "serverredirectionmode": "", "server rsa public key file": "",
+	"serverrsapublickeyfile": "", "server spn": "", "serverspn": "", "treat tiny as boolean": "",
+	"treattinyasboolean": "", "use affected rows": "", "useaffectedrows": "", "use xa transactions": "",
+	"usexatransactions": "",
+}
+
+// mysqlConnectorOnly are settings that neither SqlClient nor Npgsql has:
+// a string with one of them is for MySQL.
+var mysqlConnectorOnly = []string{
+	"connection protocol", "connectionprotocol", "protocol", "pipe name", "pipename",
+	"sslca", "ssl-ca", "ssl ca", "cacertificatefile", "ca certificate file", "sslcert", "ssl-cert", "ssl cert",
+	"sslkey", "ssl-key", "certificate file", "certificatefile", "certificate password", "certificatepassword",
+	"certificate store location", "certificatestorelocation", "certificate thumbprint", "certificatethumbprint",
+	"tls version", "tlsversion", "tls-version", "tls cipher suites", "tlsciphersuites",
+	"allow public key retrieval", "allowpublickeyretrieval", "allow user variables", "allowuservariables",
+	"allow zero datetime", "allowzerodatetime", "convert zero datetime", "convertzerodatetime",
+	"allow load local infile", "allowloadlocalinfile", "character set", "charset", "characterset",
+	"datetime kind", "datetimekind", "default command timeout", "defaultcommandtimeout",
+	"guid format", "guidformat", "old guids", "oldguids", "treat tiny as boolean", "treattinyasboolean",
+	"use affected rows", "useaffectedrows", "use compression", "usecompression", "compress",
+	"ignore prepare", "ignoreprepare", "ignore command transaction", "ignorecommandtransaction",
+	"no backslash escapes", "nobackslashescapes", "server rsa public key file", "serverrsapublickeyfile",
+	"connection reset", "connectionreset", "connection idle timeout", "connectionidletimeout",
+	"dns check interval", "dnscheckinterval", "load balance", "loadbalance", "use xa transactions",
+	"usexatransactions", "force synchronous", "forcesynchronous", "interactive session", "interactivesession",
+	"server redirection mode", "serverredirectionmode", "minimumpoolsize", "maximumpoolsize",
+}
+
+// mysqlConnectorSSLModes are MySqlConnector's SslMode values. The first
+// three are MySQL's alone: Npgsql spells them Disable, Prefer, Require.
+var mysqlConnectorSSLModes = map[string]string{
+	"none": "false", "disabled": "false", "preferred": "preferred", "required": "skip-verify",
+	"verifyca": "verify-ca", "verifyfull": "true",
+}
+
+// claim: a mysql:// URL or a go-sql-driver DSN is MySQL's; so is a
+// MySqlConnector string with port 3306, an SslMode only MySQL clients
+// spell so, or a setting only MySqlConnector has. "Server=…;Database=…;
+// User ID=…;Password=…" reads the same for SqlClient: only possibly MySQL's.
+func (mysql) claim(rc *rawConn) certainty {
+	switch {
+	case rc.scheme == "mysql":
+		return surely
+	case rc.libpq || strings.Contains(rc.raw, "://"):
+		return never
+	case isMySqlConnector(rc):
+		return mysqlConnectorClaim(rc)
+	case isMySQLDSN(rc.raw):
+		return surely
+	}
+	return never
+}
+
+func mysqlConnectorClaim(rc *rawConn) certainty {
+	if port, ok := rc.get("port"); ok {
+		switch port {
+		case "3306":
+			return surely
+		case "5432", "1433":
+			return never
+		}
+	}
+	if mode, ok := rc.get("ssl mode", "sslmode"); ok {
+		switch strings.ToLower(mode) {
+		case "none", "disabled", "preferred", "required":
+			return surely
+		}
+	}
+	for _, k := range mysqlConnectorOnly {
+		if _, ok := rc.get(k); ok {
+			return surely
+		}
+	}
+	// A string that names neither a user nor a database, such as SQLite's
+	// "Data Source=app", is not one a MySQL app would use.
+	for _, p := range rc.pairs {
+		if to := mysqlConnectorKeys[p.Key]; to == "user" || to == "database" {
+			return possibly
+		}
+	}
+	return never
+}
+
+// isMySqlConnector reports whether rc reads as Key=Value;… pairs whose
+// every key MySqlConnector knows. (A DSN with parameters reads as pairs
+// too, with keys that no client knows.)
+func isMySqlConnector(rc *rawConn) bool {
+	for _, p := range rc.pairs {
+		if _, ok := mysqlConnectorKeys[p.Key]; !ok {
+			return false
+		}
+	}
+	return len(rc.pairs) > 0
+}
+
+func (m mysql) ParseConn(raw string) (*Conn, error) {
+	rc := newRawConn(raw)
+	var (
+		cfg      *gomysql.Config
+		warnings []string
+		secrets  []string
+		err      error
+	)
+	switch {
+	case rc.scheme == "mysql":
+		cfg, warnings, err = mysqlURLConfig(rc.raw)
+	case isMySqlConnector(rc), len(rc.pairs) > 0 && !isMySQLDSN(rc.raw):
+		cfg, warnings, secrets, err = mysqlConnectorConfig(rc.pairs)
+	case rc.libpq || rc.scheme != "" && !isMySQLDSN(rc.raw):
+		err = fmt.Errorf("%w: not a MySQL connection string: use user:password@tcp(host:3306)/database, "+
+			"mysql://user:password@host:3306/database, or Server=…;Database=…;User ID=…;Password=…", ErrConnString)
+	default:
+		cfg, warnings, err = mysqlDSNConfig(rc.raw)
+	}
+	if err != nil {
+		return nil, err
+	}
+	warnings = append(warnings, mysqlSessionSettings(cfg)...)
+	secrets = append(SecretsOf(raw), secrets...)
+	if pass := cfg.Passwd; pass != "" {
+		secrets = addSecret(secrets, raw, pass, url.QueryEscape(pass), url.PathEscape(pass))
+	}
+	return &Conn{
+		Dialect:  m,
+		Driver:   "mysql",
+		DSN:      cfg.FormatDSN(),
+		Display:  mysqlDisplay(cfg),
+		Secrets:  secrets,
+		Warnings: warnings,
+	}, nil
+}
+
+// mysqlSessionSettings makes cfg what sessctl needs of every connection:
+// times read as time.Time in UTC, since the datetime(6) columns hold naive
+// UTC; several statements in one Exec, for the expiry index migration; and
+// a bounded dial.
+func mysqlSessionSettings(cfg *gomysql.Config) []string {
+	var warnings []string
+	if cfg.Loc != time.UTC {
+		warnings = append(warnings, fmt.Sprintf("ignoring loc=%s: the table's datetime(6) columns hold UTC, so sessctl reads them as UTC", cfg.Loc))
+		cfg.Loc = time.UTC
+	}
+	cfg.ParseTime = true
+	cfg.MultiStatements = true
+	if cfg.Timeout == 0 {
+		cfg.Timeout = mysqlDialTimeout
+	}
+	return warnings
+}
+
+// mysqlDisplay is cfg as a URL without its password, for messages.
+func mysqlDisplay(cfg *gomysql.Config) string {
+	user := ""
+	if cfg.User != "" {
+		user = url.User(cfg.User).String() + "@"
+	}
+	addr := cfg.Addr
+	if cfg.Net != "tcp" {
+		addr = cfg.Net + "(" + cfg.Addr + ")"
+	}
+	return "mysql://" + user + addr + "/" + url.PathEscape(cfg.DBName)
+}
+
+// parseMySQLDSN is go-sql-driver's ParseDSN, made safe: it panics on the
+// long-removed strict parameter, and its errors must not quote the string.
+func parseMySQLDSN(dsn string) (*gomysql.Config, error) {
+	if i := strings.LastIndex(dsn, "/"); i >= 0 {
+		if _, query, ok := strings.Cut(dsn[i:], "?"); ok {
+			for kv := range strings.SplitSeq(query, "&") {
+				if k, _, _ := strings.Cut(kv, "="); k == "strict" {
+					return nil, fmt.Errorf("%w: MySQL DSN: the strict parameter no longer exists; remove it", ErrConnString)
+				}
+			}
+		}
+	}
+	cfg, err := gomysql.ParseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("%w: MySQL DSN: %v (the form is user:password@tcp(host:3306)/database?param=value)", ErrConnString, err)
+	}
+	return cfg, nil
+}
+
+// mysqlDSNConfig reads a go-sql-driver DSN, dropping golang-migrate's own
+// x- parameters, which the driver would send to the server as variables.
+func mysqlDSNConfig(dsn string) (*gomysql.Config, []string, error) {
+	cfg, err := parseMySQLDSN(dsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, dropMigrateParams(cfg), nil
+}
+
+func dropMigrateParams(cfg *gomysql.Config) []string {
+	var warnings []string
+	for k := range cfg.Params {
+		if strings.HasPrefix(k, "x-") {
+			warnings = append(warnings, fmt.Sprintf("ignoring golang-migrate parameter %q: sessctl keeps its version table beside the cache table", k))
+			delete(cfg.Params, k)
+		}
+	}
+	return warnings
+}
+
+// mysqlURLConfig reads mysql://user:password@host:port/database?params, and
+// golang-migrate's mysql://user:password@tcp(host:port)/database (the form
+// that can also name a unix(/path) socket), whose user and password it
+// unescapes as golang-migrate does.
+func mysqlURLConfig(raw string) (*gomysql.Config, []string, error) {
+	const scheme = "mysql://"
+	if len(raw) < len(scheme) || !strings.EqualFold(raw[:len(scheme)], scheme) {
+		return nil, nil, fmt.Errorf("%w: a MySQL URL starts with mysql://", ErrConnString)
+	}
+	if rest := raw[len(scheme):]; isMySQLDSN(rest) {
+		cfg, warnings, err := mysqlDSNConfig(rest)
+		if err != nil {
+			return nil, nil, err
+		}
+		if cfg.User, err = url.QueryUnescape(cfg.User); err == nil {
+			cfg.Passwd, err = url.QueryUnescape(cfg.Passwd)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: MySQL URL: the user or password is not URL-escaped properly", ErrConnString)
+		}
+		return cfg, warnings, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, nil, fmt.Errorf("%w: MySQL URL does not parse: %v", ErrConnString, err)
+	}
+	cfg, err := parseMySQLDSN("/?" + u.RawQuery)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.User = u.User.Username()
+	cfg.Passwd, _ = u.User.Password()
+	cfg.DBName = strings.TrimPrefix(u.Path, "/")
+	host, port := u.Hostname(), u.Port()
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	if port == "" {
+		port = "3306"
+	}
+	cfg.Net, cfg.Addr = "tcp", net.JoinHostPort(host, port)
+	return cfg, dropMigrateParams(cfg), nil
+}
+
+// mysqlConnectorConfig translates a MySqlConnector string. It returns the
+// secrets that only this form has (a certificate password), for masking.
+func mysqlConnectorConfig(pairs []pair) (*gomysql.Config, []string, []string, error) {
+	cfg := gomysql.NewConfig()
+	var (
+		warnings, secrets            []string
+		host, port, protocol, pipe   string
+		sslMode                      = "preferred" // MySqlConnector's default
+		sslCA, sslCert, sslKey, cert string
+	)
+	for _, p := range pairs {
+		to, ok := mysqlConnectorKeys[p.Key]
+		switch {
+		case !ok:
+			return nil, nil, nil, fmt.Errorf("%w: %q is not a MySqlConnector setting sessctl knows; remove it or use a mysql:// URL", ErrConnString, p.Key)
+		case to == "":
+			warnings = append(warnings, fmt.Sprintf("ignoring MySqlConnector setting %q: it only concerns MySqlConnector itself", p.Key))
+		case to == "server":
+			host = p.Value
+		case to == "port":
+			port = p.Value
+		case to == "user":
+			cfg.User = p.Value
+		case to == "password":
+			cfg.Passwd = p.Value
+		case to == "database":
+			cfg.DBName = p.Value
+		case to == "protocol":
+			protocol = strings.ToLower(p.Value)
+		case to == "pipe":
+			pipe = p.Value
+		case to == "sslmode":
+			m, ok := mysqlConnectorSSLModes[strings.ToLower(strings.ReplaceAll(p.Value, " ", ""))]
+			if !ok {
+				return nil, nil, nil, fmt.Errorf("%w: SslMode %q: use None, Preferred, Required, VerifyCA or VerifyFull", ErrConnString, p.Value)
+			}
+			sslMode = m
+		case to == "sslca":
+			sslCA = p.Value
+		case to == "sslcert":
+			sslCert = p.Value
+		case to == "sslkey":
+			sslKey = p.Value
+		case to == "pfx":
+			cert = p.Value
+		case to == "pfxpassword":
+			secrets = addSecret(secrets, p.Value)
+		case to == "certstore":
+			if p.Value != "" && !strings.EqualFold(p.Value, "none") {
+				return nil, nil, nil, fmt.Errorf("%w: %q: sessctl cannot read the Windows certificate store; export the client certificate as PEM and use SslCert and SslKey", ErrConnString, p.Key)
+			}
+		case to == "timeout":
+			s, err := strconv.ParseUint(p.Value, 10, 31)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("%w: %s %q is not a number of seconds", ErrConnString, p.Key, p.Value)
+			}
+			cfg.Timeout = time.Duration(s) * time.Second
+		case to == "compress":
+			on, err := strconv.ParseBool(p.Value)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("%w: %s %q: use true or false", ErrConnString, p.Key, p.Value)
+			}
+			if err := cfg.Apply(gomysql.EnableCompression(on)); err != nil {
+				return nil, nil, nil, fmt.Errorf("%w: %s: %v", ErrConnString, p.Key, err)
+			}
+		}
+	}
+	if cert != "" {
+		return nil, nil, nil, fmt.Errorf("%w: CertificateFile: sessctl cannot read PKCS #12 files; convert it to PEM "+
+			"(openssl pkcs12 -in cert.pfx -out cert.pem -nodes) and use SslCert and SslKey", ErrConnString)
+	}
+	if err := mysqlConnectorAddress(cfg, host, port, protocol, pipe, &warnings); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := mysqlConnectorTLS(cfg, sslMode, sslCA, sslCert, sslKey); err != nil {
+		return nil, nil, nil, err
+	}
+	return cfg, warnings, secrets, nil
+}
+
+// mysqlConnectorAddress sets where cfg connects: MySqlConnector takes a
+// list of hosts, or a socket path as the server, and a separate port.
+func mysqlConnectorAddress(cfg *gomysql.Config, host, port, protocol, pipe string, warnings *[]string) error {
+	switch protocol {
+	case "", "socket", "tcp":
+	case "unix":
+		cfg.Net = "unix"
+	default:
+		return fmt.Errorf("%w: Protocol %q: sessctl connects by TCP or a Unix socket only", ErrConnString, protocol)
+	}
+	if pipe != "" {
+		*warnings = append(*warnings, "ignoring Pipe Name: sessctl does not use named pipes")
+	}
+	if first, _, many := strings.Cut(host, ","); many {
+		*warnings = append(*warnings, fmt.Sprintf("Server lists several hosts: sessctl connects to the first, %s", strings.TrimSpace(first)))
+		host = strings.TrimSpace(first)
+	}
+	if host == "" {
+		host = "localhost" // MySqlConnector's default
+	}
+	if strings.HasPrefix(host, "/") || cfg.Net == "unix" {
+		cfg.Net, cfg.Addr = "unix", host
+		return nil
+	}
+	if port == "" {
+		port = "3306"
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("%w: Port %q is not a port number", ErrConnString, port)
+	}
+	cfg.Net, cfg.Addr = "tcp", net.JoinHostPort(host, port)
+	return nil
+}
+
+// mysqlConnectorTLS sets cfg's TLS as MySqlConnector's SslMode means it.
+// A mode that needs a CA file or client certificate gets a TLS config of
+// its own, registered under a name derived from its settings so that the
+// DSN can name it.
+func mysqlConnectorTLS(cfg *gomysql.Config, mode, caFile, certFile, keyFile string) error {
+	if caFile == "" && certFile == "" && keyFile == "" && mode != "verify-ca" {
+		cfg.TLSConfig = mode
+		return nil
+	}
+	if mode == "false" {
+		cfg.TLSConfig = mode
+		return nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return fmt.Errorf("%w: SslCa: %v", ErrConnString, err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("%w: SslCa %s holds no PEM certificate", ErrConnString, caFile)
+		}
+	}
+	if (certFile == "") != (keyFile == "") {
+		return fmt.Errorf("%w: SslCert and SslKey go together", ErrConnString)
+	}
+	if certFile != "" {
+		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return fmt.Errorf("%w: SslCert and SslKey: %v", ErrConnString, err)
+		}
+		tc.Certificates = []tls.Certificate{pair}
+	}
+	switch mode {
+	case "preferred", "skip-verify":
+		tc.InsecureSkipVerify = true
+		cfg.AllowFallbackToPlaintext = mode == "preferred"
+	case "verify-ca":
+		// The chain is checked, the host name is not.
+		tc.InsecureSkipVerify = true
+		tc.VerifyPeerCertificate = verifyChain(tc.RootCAs)
+	case "true":
+		if host, _, err := net.SplitHostPort(cfg.Addr); err == nil {
+			tc.ServerName = host
+		}
+	}
+	h := sha256.Sum256([]byte(strings.Join([]string{mode, caFile, certFile, keyFile, cfg.Addr}, "\x00")))
+	name := "sessctl-" + hex.EncodeToString(h[:8])
+	if err := gomysql.RegisterTLSConfig(name, tc); err != nil {
+		return fmt.Errorf("%w: TLS settings: %v", ErrConnString, err)
+	}
+	cfg.TLSConfig = name
+	return nil
+}
+
+// verifyChain checks the server's certificate chain against roots (the
+// system's when nil) without checking the host name: SslMode=VerifyCA.
+func verifyChain(roots *x509.CertPool) func([][]byte, [][]*x509.Certificate) error {
+	return func(raw [][]byte, _ [][]*x509.Certificate) error {
+		if len(raw) == 0 {
+			return errors.New("the server sent no certificate")
+		}
+		certs := make([]*x509.Certificate, len(raw))
+		for i, der := range raw {
+			c, err := x509.ParseCertificate(der)
+			if err != nil {
+				return err
+			}
+			certs[i] = c
+		}
+		opts := x509.VerifyOptions{Roots: roots, Intermediates: x509.NewCertPool()}
+		for _, c := range certs[1:] {
+			opts.Intermediates.AddCert(c)
+		}
+		_, err := certs[0].Verify(opts)
+		return err
+	}
+}

@@ -1,0 +1,311 @@
+package dialects
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	gomysql "github.com/go-sql-driver/mysql"
+)
+
+func TestMySQLQuote(t *testing.T) {
+	m := mysql{}
+	for _, tc := range []struct{ in, want string }{
+		{"SessionData", "`SessionData`"},
+		{"a`b", "`a``b`"},
+		{"``", "``````"},
+		{`a"b`, "`a\"b`"},
+		{"a]b", "`a]b`"},
+		{`a\b`, "`a\\b`"}, // a backslash means nothing between backticks
+		{"x; DROP TABLE y", "`x; DROP TABLE y`"},
+	} {
+		if got := m.Quote(tc.in); got != tc.want {
+			t.Errorf("Quote(%q) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestMySQLQuoteLiteral(t *testing.T) {
+	m := mysql{}
+	for _, tc := range []struct{ in, want string }{
+		{"SessionData", "_utf8mb4'SessionData'"},
+		{"it's", "_utf8mb4'it''s'"},
+		{"a`b\"c]d", "_utf8mb4'a`b\"c]d'"},
+		{`a\'b`, "_utf8mb4 X'615C2762'"}, // no backslash ever reaches a '…' literal
+		{"a\x00b", "_utf8mb4 X'610062'"},
+		{"é", "_utf8mb4'é'"},
+	} {
+		if got := m.QuoteLiteral(tc.in); got != tc.want {
+			t.Errorf("QuoteLiteral(%q) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestMySQLCheckName(t *testing.T) {
+	m := mysql{}
+	for _, name := range []string{
+		"SessionData", "a`b", "Sess\"ion]Da`ta'; DROP TABLE y; --", " leading", "%_",
+		strings.Repeat("é", 64), // 64 characters, 128 bytes: MySQL counts characters
+	} {
+		if err := m.CheckName(name); err != nil {
+			t.Errorf("CheckName(%q): %v, want it accepted", name, err)
+		}
+	}
+	for _, name := range []string{
+		"", "a\x00b", "tab\there", "trailing ", strings.Repeat("a", 65), strings.Repeat("é", 65),
+		"smile😀", "#mysql50#old", "#sql-tmp", "#SQLx",
+	} {
+		if err := m.CheckName(name); !errors.Is(err, ErrInvalidName) {
+			t.Errorf("CheckName(%q) = %v, want ErrInvalidName", name, err)
+		}
+	}
+}
+
+func TestMySQLNames(t *testing.T) {
+	m := mysql{}
+	n := m.Names("app", "SessionData")
+	if n.VersionTable != "SessionData_migrations" || n.ExpiryIndex != "Index_ExpiresAtTime" || n.PrimaryKey != "" {
+		t.Errorf("Names(app, SessionData) = %+v", n)
+	}
+
+	// A derived name over 64 characters makes the table name too long.
+	if err := m.CheckName(m.Names("app", strings.Repeat("a", 53)).VersionTable); err != nil {
+		t.Errorf("53-character table: %v, want its version table accepted", err)
+	}
+	if err := m.CheckName(m.Names("app", strings.Repeat("a", 54)).VersionTable); !errors.Is(err, ErrInvalidName) {
+		t.Errorf("54-character table: %v, want its 65-character version table rejected", err)
+	}
+
+	// golang-migrate splices the version table's name unescaped into `…`
+	// and '…': it must hold none of the characters that end those.
+	seen := map[string]string{}
+	for _, table := range []string{"a`b", "a'b", `a\b`, "a_b", "Sess\"ion]Da`ta'; DROP TABLE y; --"} {
+		vt := m.Names("app", table).VersionTable
+		if strings.ContainsAny(vt, "`'\\") {
+			t.Errorf("version table of %q is %q, which golang-migrate would splice unsafely", table, vt)
+		}
+		if other, ok := seen[vt]; ok {
+			t.Errorf("tables %q and %q share the version table %q", other, table, vt)
+		}
+		seen[vt] = table
+		if again := m.Names("app", table).VersionTable; again != vt {
+			t.Errorf("version table of %q is %q, then %q", table, vt, again)
+		}
+	}
+}
+
+// dsnOf parses the driver form ParseConn made, as Open does.
+func dsnOf(t *testing.T, c *Conn) *gomysql.Config {
+	t.Helper()
+	cfg, err := gomysql.ParseDSN(c.DSN)
+	if err != nil {
+		t.Fatalf("the DSN ParseConn made does not parse: %v", err)
+	}
+	return cfg
+}
+
+func TestMySQLParseConn(t *testing.T) {
+	for _, tc := range []struct {
+		name, raw                      string
+		user, pass, net, addr, db, tls string
+		display                        string
+		warning                        string // a substring of one warning
+	}{
+		{name: "DSN", raw: "root:@tcp(127.0.0.1:3306)/test",
+			user: "root", net: "tcp", addr: "127.0.0.1:3306", db: "test", display: "mysql://root@127.0.0.1:3306/test"},
+		{name: "DSN password with @ / :", raw: "app:p@ss/w:rd@tcp(db.example:3307)/cache?tls=skip-verify",
+			user: "app", pass: "p@ss/w:rd", net: "tcp", addr: "db.example:3307", db: "cache", tls: "skip-verify",
+			display: "mysql://app@db.example:3307/cache"},
+		{name: "DSN unix socket", raw: "app:pw@unix(/run/mysqld/mysqld.sock)/cache",
+			user: "app", pass: "pw", net: "unix", addr: "/run/mysqld/mysqld.sock", db: "cache",
+			display: "mysql://app@unix(/run/mysqld/mysqld.sock)/cache"},
+		{name: "DSN local time", raw: "app:pw@tcp(db)/cache?loc=Local",
+			user: "app", pass: "pw", net: "tcp", addr: "db:3306", db: "cache", display: "mysql://app@db:3306/cache",
+			warning: "ignoring loc=Local"},
+		{name: "DSN golang-migrate parameter", raw: "app:pw@tcp(db)/cache?x-migrations-table=m",
+			user: "app", pass: "pw", net: "tcp", addr: "db:3306", db: "cache", display: "mysql://app@db:3306/cache",
+			warning: "x-migrations-table"},
+		{name: "URL", raw: "mysql://app:p%40ss%2Fword@db.example/cache?tls=true",
+			user: "app", pass: "p@ss/word", net: "tcp", addr: "db.example:3306", db: "cache", tls: "true",
+			display: "mysql://app@db.example:3306/cache"},
+		{name: "URL IPv6 and port", raw: "mysql://app:pw@[::1]:3307/cache",
+			user: "app", pass: "pw", net: "tcp", addr: "[::1]:3307", db: "cache", display: "mysql://app@[::1]:3307/cache"},
+		{name: "golang-migrate URL", raw: "mysql://app:p%40ss@tcp(db:3306)/cache",
+			user: "app", pass: "p@ss", net: "tcp", addr: "db:3306", db: "cache", display: "mysql://app@db:3306/cache"},
+		{name: "MySqlConnector", raw: "Server=db.example;Port=3307;Database=cache;User ID=app;Password=pw",
+			user: "app", pass: "pw", net: "tcp", addr: "db.example:3307", db: "cache", tls: "preferred",
+			display: "mysql://app@db.example:3307/cache"},
+		{name: "MySqlConnector Uid Pwd", raw: "server=db;database=cache;uid=app;pwd='p;w''d'",
+			user: "app", pass: "p;w'd", net: "tcp", addr: "db:3306", db: "cache", tls: "preferred",
+			display: "mysql://app@db:3306/cache"},
+		{name: "MySqlConnector SslMode None", raw: "Server=db;Database=cache;Uid=app;Pwd=pw;SslMode=None",
+			user: "app", pass: "pw", net: "tcp", addr: "db:3306", db: "cache", tls: "false", display: "mysql://app@db:3306/cache"},
+		{name: "MySqlConnector SslMode Required", raw: "Server=db;Database=cache;Uid=app;Pwd=pw;Ssl Mode=Required",
+			user: "app", pass: "pw", net: "tcp", addr: "db:3306", db: "cache", tls: "skip-verify", display: "mysql://app@db:3306/cache"},
+		{name: "MySqlConnector SslMode VerifyFull", raw: "Server=db;Database=cache;Uid=app;Pwd=pw;SslMode=VerifyFull",
+			user: "app", pass: "pw", net: "tcp", addr: "db:3306", db: "cache", tls: "true", display: "mysql://app@db:3306/cache"},
+		{name: "MySqlConnector socket", raw: "Server=/run/mysqld/mysqld.sock;Protocol=Unix;Database=cache;Uid=app",
+			user: "app", net: "unix", addr: "/run/mysqld/mysqld.sock", db: "cache", tls: "preferred",
+			display: "mysql://app@unix(/run/mysqld/mysqld.sock)/cache"},
+		{name: "MySqlConnector hosts", raw: "Server=db1, db2;Database=cache;Uid=app;Pooling=true;AllowUserVariables=true",
+			user: "app", net: "tcp", addr: "db1:3306", db: "cache", tls: "preferred", display: "mysql://app@db1:3306/cache",
+			warning: "connects to the first, db1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := mysql{}.ParseConn(tc.raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := dsnOf(t, c)
+			got := []string{cfg.User, cfg.Passwd, cfg.Net, cfg.Addr, cfg.DBName, cfg.TLSConfig, c.Display}
+			want := []string{tc.user, tc.pass, tc.net, tc.addr, tc.db, tc.tls, tc.display}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Errorf("user, password, net, address, database, tls, display = %q, want %q", got, want)
+					break
+				}
+			}
+			if !cfg.ParseTime || cfg.Loc != time.UTC || !cfg.MultiStatements || cfg.Timeout == 0 {
+				t.Errorf("parseTime=%v loc=%v multiStatements=%v timeout=%v, want true, UTC, true, a dial timeout",
+					cfg.ParseTime, cfg.Loc, cfg.MultiStatements, cfg.Timeout)
+			}
+			for k := range cfg.Params {
+				if strings.HasPrefix(k, "x-") {
+					t.Errorf("parameter %q would reach the server as a variable", k)
+				}
+			}
+			warned := tc.warning == ""
+			for _, w := range c.Warnings {
+				warned = warned || strings.Contains(w, tc.warning)
+			}
+			if !warned {
+				t.Errorf("warnings %q, want one that says %q", c.Warnings, tc.warning)
+			}
+			if tc.pass != "" {
+				if strings.Contains(c.Display, tc.pass) {
+					t.Errorf("Display %q shows the password", c.Display)
+				}
+				if !contains(c.Secrets, tc.pass) {
+					t.Errorf("Secrets %q do not list the password %q", c.Secrets, tc.pass)
+				}
+			}
+		})
+	}
+}
+
+func TestMySQLParseConnErrors(t *testing.T) {
+	const secret = "hunter2"
+	for _, raw := range []string{
+		"Server=db;Port=abc;Database=cache;Uid=app;Pwd=" + secret,
+		"Server=db;Database=cache;Uid=app;Pwd=" + secret + ";Frobnicate=yes",
+		"Server=db;Database=cache;Uid=app;Pwd=" + secret + ";SslMode=Require",
+		"Server=db;Database=cache;Uid=app;Pwd=" + secret + ";Protocol=Pipe",
+		"Server=db;Database=cache;Uid=app;Pwd=" + secret + ";CertificateFile=c.pfx;CertificatePassword=" + secret,
+		"Server=db;Database=cache;Uid=app;Pwd=" + secret + ";SslCa=/nonexistent/ca.pem",
+		"app:" + secret + "@tcp(db:3306/cache",
+		"app:" + secret + "@tcp(db:3306)/cache?strict=true",
+		"app:" + secret + "@tcp(db:3306)/cache?parseTime=maybe",
+		"host=db dbname=cache password=" + secret,
+		"mysql:" + secret,
+	} {
+		_, err := mysql{}.ParseConn(raw)
+		if !errors.Is(err, ErrConnString) {
+			t.Errorf("ParseConn(%q) = %v, want ErrConnString", raw, err)
+			continue
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("ParseConn(%q): %q shows the password", raw, err)
+		}
+	}
+}
+
+func TestMySQLClaim(t *testing.T) {
+	for _, tc := range []struct {
+		raw  string
+		want certainty
+	}{
+		{"root:@tcp(127.0.0.1:3306)/test", surely},
+		{"app:pw@unix(/run/mysqld/mysqld.sock)/cache?parseTime=true", surely},
+		{"app:pw@/cache", surely},
+		{"mysql://app:pw@db/cache", surely},
+		{"Server=db;Port=3306;Database=cache;User ID=app;Password=pw", surely},
+		{"Server=db;Database=cache;Uid=app;Pwd=pw;SslMode=Preferred", surely},
+		{"Server=db;Database=cache;Uid=app;Pwd=pw;AllowPublicKeyRetrieval=true", surely},
+		{"Server=db;Database=cache;User Id=app;Password=pw", possibly},
+		{"Data Source=db;Initial Catalog=cache;User ID=app;Password=pw", possibly},
+		{"Server=db;Port=3307;Database=cache;Uid=app;Pwd=pw", possibly},
+		{"Server=db;Port=5432;Database=cache;Uid=app;Pwd=pw", never},
+		{"Server=db,1433;Database=cache;User Id=app;Password=pw;TrustServerCertificate=true", never},
+		{"Data Source=app.db", never},
+		{"Data Source=app", never},
+		{"Host=db;Database=cache;Username=app;Password=pw;SslMode=Require", possibly},
+		{"host=db dbname=cache", never},
+		{"postgres://app@db/cache", never},
+		{"app.db", never},
+		{"/var/lib/app.db", never},
+	} {
+		if got := (mysql{}).claim(newRawConn(tc.raw)); got != tc.want {
+			t.Errorf("claim(%q) = %d, want %d", tc.raw, got, tc.want)
+		}
+	}
+}
+
+// stubSQLServer claims what SqlClient would: any Key=Value string.
+type stubSQLServer struct{ Dialect }
+
+func (stubSQLServer) Name() string { return "sqlserver" }
+func (stubSQLServer) claim(rc *rawConn) certainty {
+	if len(rc.pairs) > 0 {
+		return possibly
+	}
+	return never
+}
+
+// TestMySQLDetect is not parallel: it may put a stand-in for the SQL
+// Server dialect in the registry.
+func TestMySQLDetect(t *testing.T) {
+	if _, ok := registry["sqlserver"]; !ok {
+		registry["sqlserver"] = stubSQLServer{}
+		t.Cleanup(func() { delete(registry, "sqlserver") })
+	}
+	for raw, want := range map[string]string{
+		"root:@tcp(127.0.0.1:3306)/test":                            "mysql",
+		"mysql://app@db/cache":                                      "mysql",
+		"Server=db;Port=3306;Database=cache;Uid=app;Pwd=pw":         "mysql",
+		"Server=db;Database=cache;Uid=app;Pwd=pw;SslMode=None":      "mysql",
+		"Host=db;Database=cache;Username=app;Password=pw":           "postgres",
+		"Host=db;Port=3306;Database=cache;Username=app;Password=pw": "mysql",
+		"Data Source=app.db":                                        "sqlite",
+		"postgres://app@db/cache":                                   "postgres",
+	} {
+		d, err := Detect(raw)
+		if err != nil || d.Name() != want {
+			t.Errorf("Detect(%q) = %v, %v; want %s", raw, d, err, want)
+		}
+	}
+	_, err := Detect("Server=db;Database=cache;User Id=app;Password=pw")
+	if !errors.Is(err, ErrConnString) || !strings.Contains(err.Error(), "--dialect mysql") {
+		t.Errorf("Detect of a string SqlClient reads too: %v, want it ambiguous, naming --dialect mysql", err)
+	}
+}
+
+func TestMySQLSecretsMasked(t *testing.T) {
+	for _, raw := range []string{
+		"app:s3cr%t@tcp(db)/cache",
+		"mysql://app:s3cr%25t@db/cache",
+		"mysql://app:s3cr%25t@tcp(db)/cache",
+		"Server=db;Database=cache;Uid=app;Pwd=s3cr%t",
+	} {
+		c, err := Parse(raw, "mysql")
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", raw, err)
+		}
+		if strings.Contains(c.Display, "s3cr") {
+			t.Errorf("Display of %q is %q", raw, c.Display)
+		}
+		if !contains(c.Secrets, "s3cr%t") {
+			t.Errorf("Secrets of %q are %q, want the password", raw, c.Secrets)
+		}
+	}
+}

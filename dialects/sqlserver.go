@@ -1,0 +1,622 @@
+package dialects
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf16"
+
+	"github.com/golang-migrate/migrate/v4/database"
+	sqlservermigrate "github.com/golang-migrate/migrate/v4/database/sqlserver"
+	mssql "github.com/microsoft/go-mssqldb"
+)
+
+// sqlserver is SQL Server and Azure SQL through go-mssqldb, with exactly the
+// table `dotnet sql-cache create` makes, which Microsoft.Extensions.Caching.
+// SqlServer reads and writes.
+type sqlserver struct{}
+
+var _ Dialect = sqlserver{}
+
+// sqlserverMaxName is the length of sysname, nvarchar(128), in UTF-16 code
+// units: SQL Server refuses longer names.
+const sqlserverMaxName = 128
+
+// sqlserverMaxBatch is the most rows one DELETE statement of a purge
+// removes. SQL Server escalates a statement's row locks to a lock on the
+// whole table once it holds 5,000 on one index, and that lock would block
+// every app session; 4,000 keeps each statement well clear of it. A larger
+// batch runs as several statements of at most this many rows, each its own
+// transaction.
+const sqlserverMaxBatch = 4000
+
+// sqlserverDeadlockRetries is how often a purge statement chosen as a
+// deadlock victim (it runs at low deadlock priority, so that the app wins)
+// is tried again before purge gives up.
+const sqlserverDeadlockRetries = 3
+
+// SQL Server error numbers sessctl acts on.
+const (
+	mssqlPermissionDenied   = 229   // SELECT permission denied on an object
+	mssqlShowplanDenied     = 262   // permission denied in database (SHOWPLAN)
+	mssqlDeadlockVictim     = 1205  // chosen as deadlock victim
+	mssqlCannotOpenDatabase = 4060  // the login's database does not exist or is not open to it
+	mssqlNoServerAccess     = 916   // the login cannot access the database
+	mssqlLoginFailed        = 18456 // wrong user or password
+	mssqlAccountDisabled    = 18470
+	mssqlPasswordExpired    = 18487
+	mssqlMustChangePassword = 18488
+	mssqlFirewall           = 40615 // Azure SQL: the client's address is not allowed
+)
+
+func (sqlserver) Name() string          { return "sqlserver" }
+func (sqlserver) DefaultSchema() string { return "dbo" }
+
+// CheckName also refuses ] and ': golang-migrate's sqlserver driver writes
+// the version table's name as [schema].[table] without doubling ], and
+// inside N'…' without doubling ', so such a name would break (or inject
+// into) the SQL it sends. And a name that begins with # would make a
+// temporary table, which vanishes with the session.
+func (sqlserver) CheckName(name string) error {
+	if err := checkName(name, sqlserverMaxName, "characters (UTF-16)", utf16Len); err != nil {
+		return err
+	}
+	switch {
+	case strings.ContainsAny(name, "]'"):
+		return fmt.Errorf("%w %q: sessctl does not take ] or ' in SQL Server names: golang-migrate's sqlserver driver, "+
+			"which records the version, splices the names into its SQL without escaping them", ErrInvalidName, name)
+	case strings.HasPrefix(name, "#"):
+		return fmt.Errorf("%w %q: a name that begins with # is a temporary table in SQL Server", ErrInvalidName, name)
+	case strings.TrimRightFunc(name, unicode.IsSpace) != name:
+		return fmt.Errorf("%w %q: SQL Server ignores trailing spaces in names", ErrInvalidName, name)
+	}
+	return nil
+}
+
+func (s sqlserver) CheckSchema(schema string) error { return s.CheckName(schema) }
+
+func (sqlserver) Quote(ident string) string { return quoteWith(ident, "[", "]") }
+
+// QuoteLiteral writes a Unicode string literal.
+func (sqlserver) QuoteLiteral(s string) string { return "N" + quoteWith(s, "'", "'") }
+
+// Names: SQL Server names the primary key itself (PK__…), as `dotnet
+// sql-cache create` leaves it, and index names are per table, so every
+// cache table's index is Index_ExpiresAtTime, the name the dotnet tool
+// gives it.
+func (sqlserver) Names(schema, table string) Names {
+	return Names{
+		Schema:       schema,
+		Table:        table,
+		VersionTable: table + "_migrations",
+		ExpiryIndex:  "Index_ExpiresAtTime",
+	}
+}
+
+func (s sqlserver) qualified(n Names) string { return s.Quote(n.Schema) + "." + s.Quote(n.Table) }
+
+// sqlserverCollationOK accepts a collation under which keys that differ only
+// in case, or only in accents, stay apart: case-sensitive (_CS_) or binary
+// (_BIN, _BIN2), and not accent-insensitive (_AI).
+func sqlserverCollationOK(c string) bool {
+	parts := strings.Split(strings.ToUpper(c), "_")
+	sensitive := false
+	for _, p := range parts {
+		switch p {
+		case "CI", "AI":
+			return false
+		case "CS", "BIN", "BIN2":
+			sensitive = true
+		}
+	}
+	return sensitive
+}
+
+// Columns are those of `dotnet sql-cache create`. Its runtime binds Id as
+// nvarchar(449): 449 characters keep the key within the 900 bytes of an
+// index key.
+func (sqlserver) Columns() []ColumnSpec {
+	return []ColumnSpec{
+		{Name: ColID, Types: []string{"nvarchar"}, Length: 449, Null: NotNull,
+			CollationOK: sqlserverCollationOK, Collation: "SQL_Latin1_General_CP1_CS_AS",
+			Definition: "[Id] nvarchar(449) COLLATE SQL_Latin1_General_CP1_CS_AS NOT NULL"},
+		{Name: ColValue, Types: []string{"varbinary"}, Length: -1, Null: NotNull,
+			Definition: "[Value] varbinary(max) NOT NULL"},
+		{Name: ColExpiresAtTime, Types: []string{"datetimeoffset"}, Null: NotNull,
+			Definition: "[ExpiresAtTime] datetimeoffset NOT NULL"},
+		{Name: ColSliding, Types: []string{"bigint"}, Null: Nullable,
+			Definition: "[SlidingExpirationInSeconds] bigint NULL"},
+		{Name: ColAbsoluteExpiration, Types: []string{"datetimeoffset"}, Null: Nullable,
+			Definition: "[AbsoluteExpiration] datetimeoffset NULL"},
+	}
+}
+
+// mssqlNumber is the SQL Server error number of err, or 0.
+func mssqlNumber(err error) int32 {
+	var me mssql.Error
+	if errors.As(err, &me) {
+		return me.Number
+	}
+	var mp *mssql.Error
+	if errors.As(err, &mp) && mp != nil {
+		return mp.Number
+	}
+	return 0
+}
+
+// Permanent: a refused login, a database that is not there or not open to
+// the login, a firewall rule, a certificate the client does not accept and
+// an Azure AD sign-in that failed do not go away by waiting.
+func (sqlserver) Permanent(err error) bool {
+	switch mssqlNumber(err) {
+	case mssqlLoginFailed, mssqlAccountDisabled, mssqlPasswordExpired, mssqlMustChangePassword,
+		mssqlCannotOpenDatabase, mssqlNoServerAccess, mssqlFirewall:
+		return true
+	}
+	return isCertificateError(err) || isAzureADError(err)
+}
+
+func (sqlserver) SchemaExists(ctx context.Context, q Querier, schema string) (bool, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM sys.schemas WHERE name = @p1`, schema).Scan(&n)
+	return n > 0, err
+}
+
+// CreateSchemaSQL: CREATE SCHEMA must begin its batch, hence EXEC.
+func (s sqlserver) CreateSchemaSQL(schema string) string {
+	return fmt.Sprintf("IF SCHEMA_ID(%s) IS NULL EXEC(%s);",
+		s.QuoteLiteral(schema), s.QuoteLiteral("CREATE SCHEMA "+s.Quote(schema)))
+}
+
+// sqlserverObjectQuery finds a schema's object by name. sys.objects shows
+// only what the user may see; the app's user sees its own table.
+const sqlserverObjectQuery = `
+SELECT o.object_id, RTRIM(o.type), o.name
+FROM sys.objects AS o
+JOIN sys.schemas AS s ON s.schema_id = o.schema_id
+WHERE s.name = @p1 AND o.name = @p2`
+
+// sqlserverColumnsQuery reads each column's base type (an alias type reads
+// as the system type it stands for), its length in bytes (-1: max), and
+// whether an insert that leaves it out still works.
+const sqlserverColumnsQuery = `
+SELECT c.name,
+       COALESCE(bt.name, t.name),
+       c.max_length,
+       c.is_nullable,
+       CAST(CASE WHEN c.default_object_id <> 0 OR c.is_identity = 1 OR c.is_computed = 1
+                   OR t.name IN (N'timestamp', N'rowversion') THEN 1 ELSE 0 END AS bit),
+       COALESCE(c.collation_name, N'')
+FROM sys.columns AS c
+JOIN sys.types AS t ON t.user_type_id = c.user_type_id
+LEFT JOIN sys.types AS bt ON bt.user_type_id = c.system_type_id
+WHERE c.object_id = @p1
+ORDER BY c.column_id`
+
+// sqlserverIndexesQuery reads each index's key columns in order. Filtered
+// and hypothetical indexes are left out: a purge cannot rely on them.
+// Included columns and columnstore indexes have key_ordinal 0.
+const sqlserverIndexesQuery = `
+SELECT i.name, i.is_primary_key, i.is_unique, i.is_disabled, c.name
+FROM sys.indexes AS i
+JOIN sys.index_columns AS ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id
+JOIN sys.columns AS c ON c.object_id = ic.object_id AND c.column_id = ic.column_id
+WHERE i.object_id = @p1 AND i.has_filter = 0 AND i.is_hypothetical = 0 AND ic.key_ordinal > 0
+ORDER BY i.index_id, ic.key_ordinal`
+
+func (s sqlserver) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, error) {
+	info := &TableInfo{Kind: KindMissing}
+	var id int64
+	var kind string
+	err := q.QueryRowContext(ctx, sqlserverObjectQuery, n.Schema, n.Table).Scan(&id, &kind, &info.Name)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return info, s.inspectVersion(ctx, q, n, info)
+	case err != nil:
+		return nil, fmt.Errorf("reading the catalog for %s: %w", s.qualified(n), err)
+	}
+	switch kind {
+	case "U":
+		info.Kind = KindTable
+	case "V":
+		info.Kind = KindView
+	default:
+		info.Kind = KindOther
+	}
+	if err := s.inspectColumns(ctx, q, id, info); err != nil {
+		return nil, fmt.Errorf("reading the columns of %s: %w", s.qualified(n), err)
+	}
+	if err := s.inspectIndexes(ctx, q, id, n, info); err != nil {
+		return nil, fmt.Errorf("reading the indexes of %s: %w", s.qualified(n), err)
+	}
+	return info, s.inspectVersion(ctx, q, n, info)
+}
+
+func (sqlserver) inspectColumns(ctx context.Context, q Querier, id int64, info *TableInfo) error {
+	rows, err := q.QueryContext(ctx, sqlserverColumnsQuery, id)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c Column
+		var bytes int
+		if err := rows.Scan(&c.Name, &c.Type, &bytes, &c.Nullable, &c.HasDefault, &c.Collation); err != nil {
+			return err
+		}
+		c.Type = strings.ToLower(c.Type)
+		c.Length = sqlserverLength(c.Type, bytes)
+		info.Columns = append(info.Columns, c)
+	}
+	return rows.Err()
+}
+
+// sqlserverLength turns sys.columns.max_length, in bytes, into the length
+// the type is declared with: characters for nchar and nvarchar (two bytes
+// each), bytes for the others; -1 stays MAX; 0 for types without a length.
+func sqlserverLength(typ string, bytes int) int {
+	switch typ {
+	case "nvarchar", "nchar":
+		if bytes < 0 {
+			return -1
+		}
+		return bytes / 2
+	case "varchar", "char", "varbinary", "binary":
+		return bytes
+	}
+	return 0
+}
+
+func (s sqlserver) inspectIndexes(ctx context.Context, q Querier, id int64, n Names, info *TableInfo) error {
+	rows, err := q.QueryContext(ctx, sqlserverIndexesQuery, id)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var disabled []string
+	for rows.Next() {
+		var name, col string
+		var primary, unique, isDisabled bool
+		if err := rows.Scan(&name, &primary, &unique, &isDisabled, &col); err != nil {
+			return err
+		}
+		info.addIndexColumn(name, primary, unique, col)
+		if isDisabled && !slices.Contains(disabled, name) {
+			disabled = append(disabled, name)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, name := range disabled {
+		info.Notes = append(info.Notes, fmt.Sprintf("the index %s is disabled, so nothing reads or maintains it: ALTER INDEX %s ON %s REBUILD;",
+			s.Quote(name), s.Quote(name), s.qualified(n)))
+	}
+	return nil
+}
+
+func (s sqlserver) inspectVersion(ctx context.Context, q Querier, n Names, info *TableInfo) error {
+	var id int64
+	var kind, name string
+	err := q.QueryRowContext(ctx, sqlserverObjectQuery, n.Schema, n.VersionTable).Scan(&id, &kind, &name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the catalog for %s: %w", s.versionTable(n), err)
+	}
+	info.VersionTable = true
+	var v Version
+	err = q.QueryRowContext(ctx, `SELECT TOP (1) version, dirty FROM `+s.versionTable(n)).Scan(&v.Version, &v.Dirty)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		if mssqlNumber(err) == mssqlPermissionDenied {
+			info.Notes = append(info.Notes, fmt.Sprintf("the version table %s exists but this user may not read it", s.Quote(n.VersionTable)))
+			return nil
+		}
+		return fmt.Errorf("reading the version table %s: %w", s.Quote(n.VersionTable), err)
+	}
+	info.Version = &v
+	return nil
+}
+
+func (s sqlserver) versionTable(n Names) string {
+	return s.Quote(n.Schema) + "." + s.Quote(n.VersionTable)
+}
+
+// MigrateDriver: golang-migrate's sqlserver driver takes the schema and the
+// version table unquoted (CheckName keeps ] and ' out of both), and locks
+// per schema with sp_getapplock, so creates of two tables in one schema
+// take turns.
+func (s sqlserver) MigrateDriver(conn *Conn, n Names) (database.Driver, error) {
+	for _, name := range []string{n.Schema, n.VersionTable} {
+		if err := s.CheckName(name); err != nil {
+			return nil, err
+		}
+	}
+	db, err := s.Open(conn, true)
+	if err != nil {
+		return nil, err
+	}
+	drv, err := sqlservermigrate.WithInstance(db, &sqlservermigrate.Config{SchemaName: n.Schema, MigrationsTable: n.VersionTable})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return drv, nil
+}
+
+// FixSQL: Id is the primary key and ExpiresAtTime is in the expiry index,
+// and SQL Server will not alter a column an index depends on; for those the
+// fix is to re-create the table.
+func (s sqlserver) FixSQL(n Names, c ColumnSpec, problem Problem) string {
+	if c.Name == ColID || c.Name == ColExpiresAtTime {
+		return ""
+	}
+	t := s.qualified(n)
+	switch problem {
+	case ProblemMissing:
+		if c.Null == Nullable {
+			return fmt.Sprintf("ALTER TABLE %s ADD %s;", t, c.Definition)
+		}
+	case ProblemType, ProblemNotNull, ProblemNullable:
+		return fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s;", t, c.Definition)
+	}
+	return ""
+}
+
+func (s sqlserver) TemplateData(n Names) map[string]string {
+	return map[string]string{
+		"Schema":              s.Quote(n.Schema),
+		"Table":               s.qualified(n),
+		"TableLiteral":        s.QuoteLiteral(s.qualified(n)),
+		"VersionTable":        s.versionTable(n),
+		"VersionTableLiteral": s.QuoteLiteral(s.versionTable(n)),
+		"ExpiryIndex":         s.Quote(n.ExpiryIndex),
+	}
+}
+
+// ScriptSeparator: sqlcmd and SSMS run a script batch by batch, and end a
+// batch at a line that says GO.
+func (sqlserver) ScriptSeparator() string { return "GO\n" }
+
+// sqlserverLockPrefix begins the name of every purge lock, so that it
+// cannot be mistaken for another application's.
+const sqlserverLockPrefix = "sessctl purge "
+
+// sqlserverLockResource is the sp_getapplock resource of the purge lock of
+// one table. Names are folded to lower case, as SQL Server's usual
+// collations fold them, since the resource is compared byte for byte. The
+// resource holds at most 255 characters; a longer one is hashed.
+func sqlserverLockResource(n Names) string {
+	r := sqlserverLockPrefix + strings.ToLower(n.Schema) + "." + strings.ToLower(n.Table)
+	if utf16Len(r) <= 255 {
+		return r
+	}
+	sum := sha256.Sum256([]byte(r))
+	return sqlserverLockPrefix + hex.EncodeToString(sum[:])
+}
+
+// TryLock takes an exclusive application lock owned by the session, so it
+// lasts across the purge's transactions and ends with the connection.
+func (sqlserver) TryLock(ctx context.Context, conn *sql.Conn, n Names) (func() error, bool, error) {
+	resource := sqlserverLockResource(n)
+	var status int
+	err := conn.QueryRowContext(ctx, `DECLARE @status int;
+EXEC @status = sp_getapplock @Resource = @p1, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;
+SELECT @status;`, resource).Scan(&status)
+	if err != nil {
+		return nil, false, fmt.Errorf("taking the purge lock: %w", err)
+	}
+	switch {
+	case status == -1: // timed out at once: another session holds it
+		return nil, false, nil
+	case status < 0:
+		return nil, false, fmt.Errorf("taking the purge lock: sp_getapplock returned %d", status)
+	}
+	unlock := func() error {
+		_, err := conn.ExecContext(context.Background(), `EXEC sp_releaseapplock @Resource = @p1, @LockOwner = 'Session';`, resource)
+		return err
+	}
+	return unlock, true, nil
+}
+
+// sqlserverCutoff is "now" by the server's clock less the grace: a second
+// count and a microsecond remainder, since DATEADD takes an int.
+func sqlserverCutoff(grace time.Duration) (seconds, micros int32) {
+	if grace/time.Second > math.MaxInt32 {
+		return math.MaxInt32, 0
+	}
+	return int32(grace / time.Second), int32(grace % time.Second / time.Microsecond)
+}
+
+// sqlserverCutoffSQL writes the cutoff with seconds and micros as given:
+// parameters, or numbers for a script.
+func sqlserverCutoffSQL(seconds, micros string) string {
+	expr := "DATEADD(second, -" + seconds + ", SYSDATETIMEOFFSET())"
+	if micros != "0" {
+		expr = "DATEADD(microsecond, -" + micros + ", " + expr + ")"
+	}
+	return expr
+}
+
+// sqlserverDeleteSQL deletes the oldest expired rows. TOP with ORDER BY on
+// ExpiresAtTime makes the expiry index the plan (whatever its name), reading
+// only the rows it deletes. The expiry is re-checked where each row is
+// deleted: SQL Server qualifies the rows a DELETE removes on their current
+// committed version, under an update lock (under read committed snapshot
+// too), so a row an app slides forward meanwhile no longer qualifies.
+// READPAST skips rows an app session has locked, most likely to slide them.
+// %[1]s is the table, %[2]s the number of rows, %[3]s the cutoff.
+const sqlserverDeleteSQL = `DELETE expired
+FROM (
+    SELECT TOP (%[2]s) [Id]
+    FROM %[1]s WITH (ROWLOCK, READPAST)
+    WHERE [ExpiresAtTime] < %[3]s
+    ORDER BY [ExpiresAtTime]
+) AS expired;`
+
+// MaxBatchSize keeps a batch under lock escalation: see sqlserverMaxBatch.
+func (sqlserver) MaxBatchSize() int { return sqlserverMaxBatch }
+
+// DeleteExpired runs statements of at most sqlserverMaxBatch rows, each its
+// own (autocommitted) transaction, at low deadlock priority, until limit
+// rows are gone or one statement finds fewer than it may delete.
+func (s sqlserver) DeleteExpired(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (int64, error) {
+	sec, us := sqlserverCutoff(grace)
+	query := "SET DEADLOCK_PRIORITY LOW;\n" +
+		fmt.Sprintf(sqlserverDeleteSQL, s.qualified(n), "@p1", sqlserverCutoffSQL("@p2", "@p3"))
+	var total int64
+	for total < int64(limit) {
+		want := min(int64(limit)-total, sqlserverMaxBatch)
+		deleted, err := s.deleteOnce(ctx, q, query, want, sec, us)
+		if err != nil {
+			return total, err
+		}
+		total += deleted
+		if deleted < want {
+			break
+		}
+	}
+	return total, nil
+}
+
+// deleteOnce runs one DELETE, again when it was chosen as a deadlock
+// victim: it was rolled back whole, so running it again is safe.
+func (sqlserver) deleteOnce(ctx context.Context, q Querier, query string, want int64, sec, us int32) (int64, error) {
+	for attempt := 1; ; attempt++ {
+		res, err := q.ExecContext(ctx, query, want, sec, us)
+		if err == nil {
+			return res.RowsAffected()
+		}
+		if mssqlNumber(err) != mssqlDeadlockVictim || attempt > sqlserverDeadlockRetries {
+			return 0, err
+		}
+		select {
+		case <-ctx.Done():
+			return 0, err
+		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+		}
+	}
+}
+
+func (s sqlserver) CountExpired(ctx context.Context, q Querier, n Names, grace time.Duration) (int64, time.Time, error) {
+	sec, us := sqlserverCutoff(grace)
+	var count int64
+	var oldest sql.NullTime
+	err := q.QueryRowContext(ctx, `SELECT COUNT_BIG(*), MIN([ExpiresAtTime]) FROM `+s.qualified(n)+
+		` WHERE [ExpiresAtTime] < `+sqlserverCutoffSQL("@p1", "@p2"), sec, us).Scan(&count, &oldest)
+	if err != nil || !oldest.Valid {
+		return count, time.Time{}, err
+	}
+	return count, oldest.Time.UTC(), nil
+}
+
+// ExplainPurge shows the estimated plan. SET SHOWPLAN_TEXT must be alone in
+// its batch and holds for the session, and a statement sent with parameters
+// goes through sp_executesql, whose plan it would not show; so it turns
+// SHOWPLAN_TEXT on, sends the batch with the numbers written into it (they
+// are sessctl's own, not input), and turns it off, all on one session.
+// SHOWPLAN needs the SHOWPLAN permission: without it, the plan says so.
+func (s sqlserver) ExplainPurge(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (string, error) {
+	session, release, err := sqlserverSession(ctx, q)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	if _, err := session.ExecContext(ctx, "SET SHOWPLAN_TEXT ON"); err != nil {
+		return "", err
+	}
+	defer session.ExecContext(context.WithoutCancel(ctx), "SET SHOWPLAN_TEXT OFF")
+	rows, err := session.QueryContext(ctx, s.deleteScript(n, grace, min(limit, sqlserverMaxBatch)))
+	if err != nil {
+		if mssqlNumber(err) == mssqlShowplanDenied {
+			return "(no plan: this user lacks the SHOWPLAN permission; GRANT SHOWPLAN TO it to see one)", nil
+		}
+		return "", err
+	}
+	defer rows.Close()
+	var all, plan []string
+	for {
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				return "", err
+			}
+			for _, l := range strings.Split(strings.TrimRight(line, "\r\n"), "\n") {
+				all = append(all, strings.TrimRight(l, " \r"))
+				if strings.Contains(l, "|--") {
+					plan = append(plan, strings.TrimRight(l, " \r"))
+				}
+			}
+		}
+		if !rows.NextResultSet() {
+			break
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	if len(plan) == 0 {
+		plan = all
+	}
+	return strings.Join(plan, "\n"), nil
+}
+
+// sqlserverSession returns one session of q, for SET options that must
+// hold across batches.
+func sqlserverSession(ctx context.Context, q Querier) (Querier, func(), error) {
+	switch v := q.(type) {
+	case *sql.Conn, *sql.Tx:
+		return v, func() {}, nil
+	case *sql.DB:
+		conn, err := v.Conn(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		return conn, func() { conn.Close() }, nil
+	}
+	return nil, nil, fmt.Errorf("explaining a purge needs one session, not a %T", q)
+}
+
+// deleteScript is one purge batch with its numbers written in.
+func (s sqlserver) deleteScript(n Names, grace time.Duration, limit int) string {
+	sec, us := sqlserverCutoff(grace)
+	return "SET DEADLOCK_PRIORITY LOW;\n" + fmt.Sprintf(sqlserverDeleteSQL, s.qualified(n), strconv.Itoa(limit),
+		sqlserverCutoffSQL(strconv.Itoa(int(sec)), strconv.Itoa(int(us))))
+}
+
+func (s sqlserver) PurgeScript(n Names, grace time.Duration, limit int) string {
+	limit = min(limit, sqlserverMaxBatch)
+	sec, us := sqlserverCutoff(grace)
+	del := fmt.Sprintf(sqlserverDeleteSQL, s.qualified(n), strconv.Itoa(limit),
+		sqlserverCutoffSQL(strconv.Itoa(int(sec)), strconv.Itoa(int(us))))
+	return fmt.Sprintf(`-- Deletes the rows of %[1]s that expired over %[2]s ago, %[3]d at a time
+-- (at most %[4]d, under the 5,000 locks at which SQL Server locks the whole
+-- table), oldest first, each batch its own transaction, at low deadlock
+-- priority. Run it in sqlcmd or SSMS, outside a transaction.
+SET NOCOUNT ON;
+SET DEADLOCK_PRIORITY LOW;
+DECLARE @deleted int = %[3]d;
+WHILE @deleted = %[3]d
+BEGIN
+    %[5]s
+    SET @deleted = @@ROWCOUNT;
+END;
+GO
+`, s.qualified(n), grace, limit, sqlserverMaxBatch, strings.ReplaceAll(del, "\n", "\n    "))
+}
+
+// utf16Len counts a name as SQL Server does: in UTF-16 code units.
+func utf16Len(s string) int { return len(utf16.Encode([]rune(s))) }

@@ -1,0 +1,485 @@
+package dialects
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	mssql "github.com/microsoft/go-mssqldb"
+	"github.com/microsoft/go-mssqldb/azuread"
+	"github.com/microsoft/go-mssqldb/msdsn"
+)
+
+// SQL Server connection strings come as go-mssqldb's sqlserver:// URLs or
+// as ADO.NET strings, read as Microsoft.Data.SqlClient reads them and
+// rewritten for go-mssqldb's own parser (msdsn), which knows fewer synonyms
+// and quotes only with ".
+
+// sqlClientKeys maps Microsoft.Data.SqlClient's settings, their synonyms,
+// and go-mssqldb's own settings to go-mssqldb's names. An empty name is a
+// setting that only concerns SqlClient itself (its pool, MARS, retries),
+// dropped with a warning.
+var sqlClientKeys = map[string]string{
+	// where
+	"server": msdsn.Server, "data source": msdsn.Server, "address": msdsn.Server, "addr": msdsn.Server,
+	"network address": msdsn.Server, "port": msdsn.Port,
+	"database": msdsn.Database, "initial catalog": msdsn.Database,
+	"failover partner": msdsn.FailoverPartner, "failoverpartner": msdsn.FailoverPartner, "failoverport": msdsn.FailOverPort,
+	"failover partner spn": msdsn.FailoverPartnerSpn, "failoverpartnerspn": msdsn.FailoverPartnerSpn,
+	"multi subnet failover": msdsn.MultiSubnetFailover, "multisubnetfailover": msdsn.MultiSubnetFailover,
+	"application intent": msdsn.ApplicationIntent, "applicationintent": msdsn.ApplicationIntent,
+	"protocol": msdsn.Protocol, "dial timeout": msdsn.DialTimeout, "keepalive": msdsn.KeepAlive,
+	// who
+	"user id": msdsn.UserID, "userid": msdsn.UserID, "uid": msdsn.UserID, "user": msdsn.UserID,
+	"password": msdsn.Password, "pwd": msdsn.Password,
+	"authentication": "fedauth", "fedauth": "fedauth",
+	"applicationclientid": "applicationclientid", "clientcertpath": "clientcertpath", "resource id": "resource id",
+	"clientassertion": "clientassertion", "userassertion": "userassertion", "systemtoken": "systemtoken",
+	"serviceconnectionid": "serviceconnectionid", "tokenfilepath": "tokenfilepath",
+	"additionallyallowedtenants": "additionallyallowedtenants", "disableinstancediscovery": "disableinstancediscovery",
+	"sendcertificatechain": "sendcertificatechain",
+	"server spn":           msdsn.ServerSpn, "serverspn": msdsn.ServerSpn,
+	"workstation id": msdsn.WorkstationID, "wsid": msdsn.WorkstationID,
+	"application name": msdsn.AppName, "app": msdsn.AppName, "app name": msdsn.AppName,
+	// TLS
+	"encrypt":                  msdsn.Encrypt,
+	"trust server certificate": msdsn.TrustServerCertificate, "trustservercertificate": msdsn.TrustServerCertificate,
+	"host name in certificate": msdsn.HostNameInCertificate, "hostnameincertificate": msdsn.HostNameInCertificate,
+	"server certificate": msdsn.ServerCertificate, "servercertificate": msdsn.ServerCertificate,
+	"certificate": msdsn.Certificate, "tlsmin": msdsn.TLSMin,
+	// timeouts
+	"connect timeout": msdsn.ConnectionTimeout, "connection timeout": msdsn.ConnectionTimeout, "timeout": msdsn.ConnectionTimeout,
+	"packet size": msdsn.PacketSize,
+	// SqlClient's own behaviour: nothing to translate
+	"pooling": "", "max pool size": "", "min pool size": "", "load balance timeout": "", "connection lifetime": "",
+	"enlist": "", "multipleactiveresultsets": "", "multiple active result sets": "",
+	"persist security info": "", "persistsecurityinfo": "", "pool blocking period": "", "poolblockingperiod": "",
+	"transaction binding": "", "type system version": "", "connect retry count": "", "connectretrycount": "",
+	"connect retry interval": "", "connectretryinterval": "", "command timeout": "",
+	"ip address preference": "", "ipaddresspreference": "", "current language": "", "language": "",
+	"replication": "", "network library": "", "network": "", "net": "", "column encryption setting": "",
+	"attestation protocol": "", "enclave attestation url": "", "context connection": "", "user instance": "",
+}
+
+// sqlClientSpecial are settings handled by hand rather than translated.
+var sqlClientSpecial = map[string]bool{
+	"integrated security": true, "trusted_connection": true,
+	"attachdbfilename": true, "attach db filename": true, "extended properties": true, "initial file name": true,
+}
+
+// sqlServerOnlyKeys are settings of SqlClient (or go-mssqldb) that no
+// Npgsql, MySqlConnector or SQLite string has: their presence settles the
+// dialect.
+var sqlServerOnlyKeys = map[string]bool{
+	"initial catalog": true, "integrated security": true, "trusted_connection": true,
+	"trustservercertificate": true, "trust server certificate": true, "encrypt": true,
+	"multipleactiveresultsets": true, "multiple active result sets": true, "authentication": true, "fedauth": true,
+	"application intent": true, "applicationintent": true, "multisubnetfailover": true, "multi subnet failover": true,
+	"attachdbfilename": true, "attach db filename": true, "failover partner": true, "failoverpartner": true,
+	"hostnameincertificate": true, "host name in certificate": true, "servercertificate": true, "server certificate": true,
+	"workstation id": true, "wsid": true, "packet size": true, "column encryption setting": true,
+	"pool blocking period": true, "poolblockingperiod": true, "connect retry count": true, "connectretrycount": true,
+	"connect retry interval": true, "connectretryinterval": true, "transaction binding": true,
+	"type system version": true, "failover partner spn": true, "server spn": true, "serverspn": true,
+	"user instance": true, "enclave attestation url": true, "ip address preference": true, "ipaddresspreference": true,
+}
+
+// sqlServerSecretKeys are go-mssqldb's settings whose values are secrets.
+var sqlServerSecretKeys = []string{msdsn.Password, msdsn.ChangePassword, "clientassertion", "userassertion", "systemtoken"}
+
+var sqlServerServerKeys = []string{"server", "data source", "address", "addr", "network address"}
+
+// claim: a sqlserver:// URL, or an ADO.NET string whose settings SqlClient
+// or go-mssqldb know. It is surely SQL Server's when a setting or the form
+// of the server (tcp:host,1433, .\SQLEXPRESS, (localdb)) is SQL Server's
+// alone; Server=…;Database=…;User Id=…;Password=… reads the same for
+// MySqlConnector, so that is only possibly.
+func (sqlserver) claim(rc *rawConn) certainty {
+	switch {
+	case rc.scheme == "sqlserver":
+		return surely
+	case rc.libpq, len(rc.pairs) == 0:
+		return never
+	}
+	for _, p := range rc.pairs {
+		if _, ok := sqlClientKeys[p.Key]; !ok && !sqlClientSpecial[p.Key] {
+			return never
+		}
+	}
+	for _, p := range rc.pairs {
+		if sqlServerOnlyKeys[p.Key] {
+			return surely
+		}
+	}
+	server, hasServer := rc.get(sqlServerServerKeys...)
+	if hasServer && sqlServerOnlyServer(server) {
+		return surely
+	}
+	if port, ok := rc.get("port"); ok {
+		switch port {
+		case "1433":
+			return surely
+		case "3306", "5432":
+			return never
+		}
+	}
+	if file, ok := rc.get("data source"); ok && (hasSQLiteExtension(file) || file == ":memory:") {
+		return never // Microsoft.Data.Sqlite's Data Source=app.db
+	}
+	return possibly
+}
+
+// sqlServerOnlyServer reports a server value in a form only SqlClient
+// writes: a protocol prefix, a ",port", a "\instance", (local), (localdb).
+func sqlServerOnlyServer(server string) bool {
+	s := strings.ToLower(strings.TrimSpace(server))
+	for _, prefix := range []string{"tcp:", "np:", "lpc:", "admin:", "(localdb)", "(local)"} {
+		if strings.HasPrefix(s, prefix) {
+			return true
+		}
+	}
+	if strings.Contains(s, `\`) {
+		return true
+	}
+	if _, port, ok := strings.Cut(s, ","); ok {
+		if _, err := strconv.ParseUint(strings.TrimSpace(port), 10, 16); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// sqlClientAuthentication maps SqlClient's Authentication values, folded to
+// lower case without spaces, to go-mssqldb's fedauth values. "" is SQL
+// Server's own login.
+var sqlClientAuthentication = map[string]string{
+	"sqlpassword":                                "",
+	"activedirectorydefault":                     azuread.ActiveDirectoryDefault,
+	"activedirectorymanagedidentity":             azuread.ActiveDirectoryManagedIdentity,
+	"activedirectorymsi":                         azuread.ActiveDirectoryManagedIdentity,
+	"activedirectoryserviceprincipal":            azuread.ActiveDirectoryServicePrincipal,
+	"activedirectoryapplication":                 azuread.ActiveDirectoryServicePrincipal,
+	"activedirectorypassword":                    azuread.ActiveDirectoryPassword,
+	"activedirectoryworkloadidentity":            azuread.ActiveDirectoryWorkloadIdentity,
+	"activedirectoryazcli":                       azuread.ActiveDirectoryAzCli,
+	"activedirectoryenvironment":                 azuread.ActiveDirectoryEnvironment,
+	"activedirectoryazurepipelines":              azuread.ActiveDirectoryAzurePipelines,
+	"activedirectoryserviceprincipalaccesstoken": azuread.ActiveDirectoryServicePrincipalAccessToken,
+}
+
+// sqlClientInteractive are sign-ins that need a person at a browser or a
+// terminal, which a pipeline or a cron job does not have.
+var sqlClientInteractive = map[string]bool{
+	"activedirectoryinteractive": true, "activedirectorydevicecodeflow": true, "activedirectorydevicecode": true,
+	"activedirectoryintegrated": true,
+}
+
+func (s sqlserver) ParseConn(raw string) (*Conn, error) {
+	rc := newRawConn(raw)
+	var dsn string
+	var warnings []string
+	switch {
+	case rc.scheme == "sqlserver":
+		dsn = rc.raw
+	case strings.Contains(rc.raw, "=") && !rc.libpq && !strings.Contains(rc.raw, "://"):
+		pairs, err := parseADO(rc.raw)
+		if err != nil {
+			return nil, err
+		}
+		if dsn, warnings, err = sqlClientToMSDSN(pairs); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("%w: not a SQL Server connection string: use sqlserver://user:password@host:1433?database=app "+
+			"or Server=host,1433;Database=app;User Id=…;Password=…", ErrConnString)
+	}
+	cfg, err := msdsn.Parse(dsn)
+	secrets := sqlServerSecrets(raw, cfg.Parameters)
+	if err != nil {
+		return nil, fmt.Errorf("%w: SQL Server: %s", ErrConnString, scrub(err.Error(), secrets))
+	}
+	fedauth := cfg.Parameters["fedauth"]
+	c := &Conn{
+		Dialect:  s,
+		Driver:   "sqlserver",
+		DSN:      dsn,
+		Display:  sqlServerDisplay(cfg, fedauth),
+		Secrets:  secrets,
+		Warnings: warnings,
+	}
+	if fedauth != "" {
+		c.Driver = azuread.DriverName
+		if _, err := azuread.NewConnector(dsn); err != nil {
+			return nil, fmt.Errorf("%w: SQL Server Authentication=%s: %s", ErrConnString, fedauth, scrub(err.Error(), secrets))
+		}
+	}
+	return c, nil
+}
+
+// sqlClientToMSDSN rewrites an ADO.NET string's settings as a go-mssqldb
+// string, every value quoted its way.
+func sqlClientToMSDSN(pairs []pair) (string, []string, error) {
+	kv := map[string]string{}
+	var warnings []string
+	for _, p := range pairs {
+		switch p.Key {
+		case "integrated security", "trusted_connection":
+			on, err := parseSQLClientBool(p.Value)
+			if err != nil {
+				return "", nil, fmt.Errorf("%w: %s=%q: use true or false", ErrConnString, p.Key, p.Value)
+			}
+			if on && runtime.GOOS != "windows" {
+				return "", nil, fmt.Errorf("%w: %s (Windows authentication) works only on Windows: "+
+					"use a SQL login (User Id=…;Password=…) or Azure AD (Authentication=Active Directory Default)", ErrConnString, p.Key)
+			}
+			continue
+		case "attachdbfilename", "attach db filename", "extended properties", "initial file name":
+			return "", nil, fmt.Errorf("%w: %s attaches a database file to LocalDB or SQL Express, which sessctl cannot do: "+
+				"attach it once, then name it with Database=…", ErrConnString, p.Key)
+		}
+		to, ok := sqlClientKeys[p.Key]
+		switch {
+		case !ok:
+			return "", nil, fmt.Errorf("%w: %q is not a SQL Server setting sessctl knows; remove it or use a sqlserver:// URL", ErrConnString, p.Key)
+		case to == "":
+			warnings = append(warnings, fmt.Sprintf("ignoring SqlClient setting %q: it only concerns SqlClient itself", p.Key))
+			continue
+		case to == msdsn.Server:
+			if err := checkSQLServerServer(p.Value); err != nil {
+				return "", nil, err
+			}
+		case to == "fedauth" && p.Key == "authentication":
+			folded := strings.ToLower(strings.NewReplacer(" ", "", "-", "").Replace(p.Value))
+			if sqlClientInteractive[folded] {
+				return "", nil, fmt.Errorf("%w: Authentication=%s needs a person at hand; sessctl runs unattended: "+
+					"use Active Directory Default (az login, a managed or workload identity, or AZURE_* variables), "+
+					"Active Directory Managed Identity or Active Directory Service Principal", ErrConnString, p.Value)
+			}
+			fedauth, ok := sqlClientAuthentication[folded]
+			if !ok {
+				return "", nil, fmt.Errorf("%w: Authentication=%q: use SqlPassword, Active Directory Default, "+
+					"Active Directory Managed Identity, Active Directory Service Principal, Active Directory Password "+
+					"or Active Directory Workload Identity", ErrConnString, p.Value)
+			}
+			if fedauth == "" {
+				delete(kv, "fedauth")
+				continue
+			}
+			kv[to] = fedauth
+			continue
+		case to == msdsn.ApplicationIntent && strings.EqualFold(p.Value, "readonly"):
+			kv[to] = "ReadOnly" // go-mssqldb matches this spelling only
+			continue
+		}
+		kv[to] = p.Value
+	}
+	// A string copied from an app means what it means there. SqlClient
+	// encrypts, and checks the server's certificate, unless told otherwise;
+	// go-mssqldb does not. And with Encrypt=False SqlClient encrypts only
+	// the login, without checking the certificate, where go-mssqldb would
+	// check it.
+	switch encrypt, ok := kv[msdsn.Encrypt]; {
+	case !ok:
+		kv[msdsn.Encrypt] = "true"
+	case sqlClientEncryptOff[strings.ToLower(strings.TrimSpace(encrypt))]:
+		if _, ok := kv[msdsn.TrustServerCertificate]; !ok {
+			kv[msdsn.TrustServerCertificate] = "true"
+		}
+	}
+	keys := make([]string, 0, len(kv))
+	for k := range kv {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+`="`+strings.ReplaceAll(kv[k], `"`, `""`)+`"`)
+	}
+	return strings.Join(parts, ";"), warnings, nil
+}
+
+// sqlClientEncryptOff are the Encrypt values under which only the login is
+// encrypted.
+var sqlClientEncryptOff = map[string]bool{"false": true, "no": true, "optional": true, "0": true, "f": true}
+
+// parseSQLClientBool reads true, false, yes, no and SSPI as SqlClient does.
+func parseSQLClientBool(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "yes", "sspi":
+		return true, nil
+	case "false", "no":
+		return false, nil
+	}
+	return false, errors.New("not a boolean")
+}
+
+// checkSQLServerServer refuses server forms go-mssqldb cannot reach from
+// here: named pipes, shared memory and LocalDB are Windows-local.
+func checkSQLServerServer(server string) error {
+	s := strings.ToLower(strings.TrimSpace(server))
+	switch {
+	case strings.HasPrefix(s, "np:"), strings.HasPrefix(s, "lpc:"):
+		return fmt.Errorf("%w: Server=%s uses named pipes or shared memory, which sessctl cannot; "+
+			"enable TCP on the server and use Server=tcp:host,1433", ErrConnString, server)
+	case strings.HasPrefix(s, "(localdb)"):
+		return fmt.Errorf("%w: Server=%s is LocalDB, which answers only on a named pipe; "+
+			"use a SQL Server (Express, Developer or a container) reachable over TCP", ErrConnString, server)
+	}
+	return nil
+}
+
+// sqlServerSecrets lists every form of every secret in raw and in the
+// settings go-mssqldb read from it.
+func sqlServerSecrets(raw string, params map[string]string) []string {
+	out := SecretsOf(raw)
+	var values []string
+	for _, k := range sqlServerSecretKeys {
+		values = append(values, params[k])
+	}
+	if u, err := url.Parse(strings.TrimSpace(raw)); err == nil && u.User != nil {
+		if p, ok := u.User.Password(); ok {
+			values = append(values, p)
+		}
+	}
+	if pairs, err := parseADO(raw); err == nil {
+		for _, p := range pairs {
+			if to := sqlClientKeys[p.Key]; to == msdsn.Password {
+				values = append(values, p.Value)
+			}
+		}
+	}
+	for _, v := range values {
+		out = addSecret(out, v, url.QueryEscape(v), url.PathEscape(v),
+			strings.ReplaceAll(v, `"`, `""`), strings.ReplaceAll(v, `'`, `''`))
+	}
+	return out
+}
+
+// scrub masks secrets in a message from a parser that may quote input.
+func scrub(msg string, secrets []string) string {
+	sorted := append([]string(nil), secrets...)
+	sort.Slice(sorted, func(i, j int) bool { return len(sorted[i]) > len(sorted[j]) })
+	for _, s := range sorted {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "***")
+		}
+	}
+	return msg
+}
+
+// sqlServerDisplay is the connection as a sqlserver:// URL without secrets.
+func sqlServerDisplay(cfg msdsn.Config, fedauth string) string {
+	u := url.URL{Scheme: "sqlserver", Host: cfg.Host}
+	if cfg.User != "" {
+		u.User = url.User(cfg.User)
+	}
+	if cfg.Port != 0 {
+		u.Host = net.JoinHostPort(cfg.Host, strconv.FormatUint(cfg.Port, 10))
+	}
+	if cfg.Instance != "" {
+		u.Path = "/" + cfg.Instance
+	}
+	q := url.Values{}
+	if cfg.Database != "" {
+		q.Set("database", cfg.Database)
+	}
+	if fedauth != "" {
+		q.Set("fedauth", fedauth)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Open opens a pool on a connector, go-mssqldb's or, for Azure AD, its
+// azuread one, wrapped so that a certificate the client refuses is
+// explained.
+func (sqlserver) Open(conn *Conn, _ bool) (*sql.DB, error) {
+	var c driver.Connector
+	var err error
+	if conn.Driver == azuread.DriverName {
+		c, err = azuread.NewConnector(conn.DSN)
+	} else {
+		c, err = mssql.NewConnector(conn.DSN)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: SQL Server: %s", ErrConnString, scrub(err.Error(), conn.Secrets))
+	}
+	return sql.OpenDB(explainingConnector{c}), nil
+}
+
+// explainingConnector adds to a failed connection what to change when the
+// failure is TLS's.
+type explainingConnector struct{ driver.Connector }
+
+func (c explainingConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, explainConnectError(err)
+	}
+	return conn, nil
+}
+
+// certificateError is a TLS failure with what to do about it.
+type certificateError struct {
+	err  error
+	hint string
+}
+
+func (e *certificateError) Error() string { return e.err.Error() + ": " + e.hint }
+func (e *certificateError) Unwrap() error { return e.err }
+
+func isCertificateError(err error) bool {
+	var ce *certificateError
+	return errors.As(err, &ce)
+}
+
+func isAzureADError(err error) bool {
+	var ae *azidentity.AuthenticationFailedError
+	return errors.As(err, &ae)
+}
+
+// explainConnectError names the setting to change when the TLS handshake
+// failed. go-mssqldb does not always keep the x509 error's type, so its
+// text is read too.
+func explainConnectError(err error) error {
+	msg := err.Error()
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var verify *tls.CertificateVerificationError
+	tlsFailed := strings.Contains(msg, "TLS Handshake failed") || errors.As(err, &verify) ||
+		errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &invalid)
+	if !tlsFailed {
+		return err
+	}
+	var hint string
+	switch {
+	case errors.As(err, &unknown), strings.Contains(msg, "certificate signed by unknown authority"):
+		hint = "the server's certificate is not signed by an authority this machine trusts (SQL Server's own certificate is self-signed): " +
+			"install the server's CA, or give it with Certificate=/path/to/ca.pem; " +
+			"for a development server only, set TrustServerCertificate=True"
+	case errors.As(err, &host), strings.Contains(msg, "certificate is valid for"), strings.Contains(msg, "doesn't contain any IP SANs"):
+		hint = "the server's certificate is for another name than the one you connect to: " +
+			"connect by a name on the certificate, or set HostNameInCertificate to it"
+	case errors.As(err, &invalid), strings.Contains(msg, "certificate has expired"), strings.Contains(msg, "not yet valid"):
+		hint = "the server's certificate is not valid (expired, or not for serving): renew it; " +
+			"for a development server only, set TrustServerCertificate=True"
+	case strings.Contains(msg, "x509:"), strings.Contains(msg, "certificate"):
+		hint = "the server's certificate was refused: check Certificate, HostNameInCertificate and TrustServerCertificate"
+	default:
+		hint = "check Encrypt (True, False or Strict) and TrustServerCertificate; " +
+			"a server older than SQL Server 2016 may need an update to speak TLS 1.2"
+	}
+	return &certificateError{err: err, hint: hint}
+}

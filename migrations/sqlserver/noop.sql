@@ -1,0 +1,2 @@
+-- Nothing to do: the table already has what this migration makes.
+SELECT 1;
