@@ -28,6 +28,7 @@ const (
 	flagMaxRows      = "max-rows"
 	flagMaxDuration  = "max-duration"
 	flagPause        = "pause"
+	flagOrder        = "order"
 )
 
 // envConnection is where CONN comes from when it is not an argument.

@@ -22,6 +22,7 @@ type purgeOptions struct {
 	maxRows     int64
 	maxDuration time.Duration
 	pause       time.Duration
+	order       string
 	// fixedSize and timed are set when --batch-size and --batch-time
 	// were given.
 	fixedSize, timed bool
@@ -36,10 +37,13 @@ func newPurgeCmd(a *app) *cobra.Command {
 its own transaction, on the expiry index, until none is left or a bound is
 reached. Each batch is sized from the last one's time to take about
 --batch-time (100ms), under a ceiling per database; --batch-size fixes the
-size instead. A row the app slides forward while a batch runs is kept. A
-second purge of the same table skips and exits 0, so overlapping cron runs
-are harmless. On a terminal it shows its progress. On Ctrl-C or SIGTERM it
-finishes the batch in flight, reports, and exits 130.
+size instead. When a fifth of the table or more has expired (a backlog),
+purge walks the table in storage order instead, reading each page once
+rather than once for every expired row on it (--order). A row the app slides
+forward while a batch runs is kept. A second purge of the same table skips
+and exits 0, so overlapping cron runs are harmless. On a terminal it shows
+its progress. On Ctrl-C or SIGTERM it finishes the batch in flight, reports,
+and exits 130.
 
 ` + exitCodesHelp,
 		Example: `  sessctl purge app.db main SessionData
@@ -68,6 +72,8 @@ finishes the batch in flight, reports, and exits 130.
 	fs.Int64Var(&opts.maxRows, flagMaxRows, 0, "stop after deleting this many rows (0: no limit)")
 	addFlagDuration(fs, &opts.maxDuration, flagMaxDuration, 0, "stop starting batches after this long (0: no limit)")
 	addFlagDuration(fs, &opts.pause, flagPause, 0, "sleep this long between batches")
+	fs.StringVar(&opts.order, flagOrder, "auto", "expiry: oldest first, on the expiry index; storage: walk the table in storage order; "+
+		"auto: walk when a fifth of the table has expired")
 	return c
 }
 
@@ -81,10 +87,20 @@ func (o *purgeOptions) check() error {
 		return usagef("--%s takes a positive duration, such as 100ms", flagBatchTime)
 	case o.grace < 0, o.maxDuration < 0, o.pause < 0:
 		return usagef("--%s, --%s and --%s take a positive duration, such as 30s or 5m", flagGrace, flagMaxDuration, flagPause)
+	case o.order != "auto" && o.order != schema.OrderExpiry && o.order != schema.OrderStorage:
+		return usagef("--%s %q: use auto, expiry or storage", flagOrder, o.order)
 	case o.maxRows < 0:
 		return usagef("--%s must be 0 (no limit) or more", flagMaxRows)
 	}
 	return nil
+}
+
+// schemaOrder is --order as schema.PurgeOptions takes it.
+func (o *purgeOptions) schemaOrder() string {
+	if o.order == "auto" {
+		return schema.OrderAuto
+	}
+	return o.order
 }
 
 func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error {
@@ -114,6 +130,7 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 		MaxRows:     opts.maxRows,
 		MaxDuration: opts.maxDuration,
 		Pause:       opts.pause,
+		Order:       opts.schemaOrder(),
 		DryRun:      opts.dryRun,
 		Estimate:    progress != nil,
 		Progress:    progress,
@@ -155,6 +172,9 @@ func (a *app) purgeText(tg *target, res *schema.PurgeResult) {
 	a.resultf("deleted %s from %s in %s, %s (%.0f rows/s, longest batch %dms)",
 		plural(res.Deleted, "expired row"), tg.table, plural(int64(res.Batches), "batch"),
 		res.Elapsed().Round(time.Millisecond), res.RowsPerSecond, res.MaxBatchMS)
+	if res.Walked {
+		a.resultf("walked the table in storage order: what expires meanwhile is the next run's")
+	}
 	if res.Status != schema.PurgeDone && res.Remaining != nil {
 		a.resultf("stopped (%s) with %s left", res.Status, plural(*res.Remaining, "expired row"))
 	}

@@ -171,8 +171,8 @@ func TestPurgeDryRunSaysIndex(t *testing.T) {
 	})
 }
 
-// TestPurgeBatchFlags: --batch-size and --batch-time are checked, and one
-// excludes the other.
+// TestPurgeBatchFlags: --batch-size, --batch-time and --order are checked,
+// and the first two exclude each other.
 func TestPurgeBatchFlags(t *testing.T) {
 	for _, c := range []struct {
 		args []string
@@ -181,6 +181,7 @@ func TestPurgeBatchFlags(t *testing.T) {
 		{[]string{"--batch-size", "10", "--batch-time", "50ms"}, "cannot be used together"},
 		{[]string{"--batch-size", "0"}, "--batch-size must be at least 1"},
 		{[]string{"--batch-time", "0s"}, "--batch-time takes a positive duration"},
+		{[]string{"--order", "random"}, `--order "random": use auto, expiry or storage`},
 	} {
 		args := append(append([]string{"purge"}, c.args...), "x.db", "main", "T")
 		r := sessctl(t, nil, args...).want(t, ExitUsage, args...)

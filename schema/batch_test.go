@@ -68,3 +68,19 @@ func TestFirstBatchSize(t *testing.T) {
 		t.Errorf("firstBatchSize(ceiling 400) = %d, want 400", got)
 	}
 }
+
+func TestWorthWalking(t *testing.T) {
+	for _, c := range []struct {
+		expired, stored int64
+		want            bool
+	}{
+		{500_000, 1_000_000, true},
+		{200_000, 1_000_000, true},
+		{199_999, 1_000_000, false},
+		{1000, 0, false}, // no estimate
+	} {
+		if got := worthWalking(c.expired, c.stored); got != c.want {
+			t.Errorf("worthWalking(%d, %d) = %v, want %v", c.expired, c.stored, got, c.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 	"unicode"
@@ -22,10 +23,39 @@ const (
 	PurgeDryRun      = "dry_run"     // counted, deleted nothing
 )
 
+// Orders a purge deletes in.
+const (
+	// OrderAuto walks the table in storage order (as OrderStorage) once
+	// a batch on the expiry index finds a backlog of at least
+	// 1/walkShare of the table, where the dialect can walk; it deletes in
+	// expiry order otherwise.
+	OrderAuto = ""
+	// OrderExpiry deletes the oldest first, on the expiry index.
+	OrderExpiry = "expiry"
+	// OrderStorage walks the table in storage order, deleting what had
+	// expired when the walk began; what expires during it, and rows an
+	// app session held as the walk passed, are the next run's.
+	OrderStorage = "storage"
+)
+
+// walkShare is the share of the table that must have expired for purge to
+// walk it: a batch in expiry order visits a page once for each expired row
+// on it, in random order, a walk each page once, in storage order. With a
+// few rows a page cached, the walk wins from about a twentieth of the
+// table expired; a fifth leaves room for tables whose expiry order follows
+// their storage order, where batches in expiry order read each page once
+// too.
+const walkShare = 5
+
+// firstSpan is the size of a walk's first batch, in the dialect's units
+// (PostgreSQL: heap pages; others: rows).
+const firstSpan = 100
+
 // PurgeOptions say how Purge purges.
 type PurgeOptions struct {
-	// BatchSize, when above 0, fixes the rows one batch deletes at most.
-	// At 0, batches are sized to take about BatchTime each.
+	// BatchSize, when above 0, fixes the rows one batch deletes at most
+	// (never more than the dialect's MaxBatchSize). At 0, batches are
+	// sized to take about BatchTime each.
 	BatchSize int
 	// BatchTime is how long an adaptive batch aims to take; 0 is
 	// DefaultBatchTime.
@@ -40,6 +70,10 @@ type PurgeOptions struct {
 	Pause time.Duration
 	// DryRun counts the expired rows and shows the plan, deleting nothing.
 	DryRun bool
+	// Order is OrderAuto, OrderExpiry or OrderStorage. A walk in storage
+	// order sizes its batches by time, or, with BatchSize, in units of
+	// the dialect's storage.
+	Order string
 	// Estimate counts the expired rows before the first batch, so that
 	// Progress can tell how many are left. The count reads the expiry
 	// index from end to end: cheap next to deleting, not free.
@@ -65,6 +99,8 @@ type PurgeResult struct {
 	Oldest *time.Time `json:"oldest_expiry,omitempty"`
 	// Plan is the database's plan for one batch (dry run).
 	Plan string `json:"plan,omitempty"`
+	// Walked is set when the run walked the table in storage order.
+	Walked bool `json:"walked,omitempty"`
 	// ExpiryIndex is the table's index on ExpiresAtTime: the one Plan
 	// reads if it reads one, "" when the table has none (dry run).
 	ExpiryIndex string `json:"expiry_index,omitempty"`
@@ -113,6 +149,8 @@ func Purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 	size, adaptive := opts.BatchSize, opts.BatchSize <= 0
 	if adaptive {
 		size = firstBatchSize(ceiling)
+	} else if ceiling > 0 {
+		size = min(size, ceiling)
 	}
 	target := cmp.Or(opts.BatchTime, DefaultBatchTime)
 	// Statements run to the end even when ctx ends: a batch is never cut.
@@ -147,12 +185,22 @@ func Purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 		}
 	}
 
+	walker, canWalk := t.Dialect.(dialects.Walker)
+	w := &walk{walker: walker, span: firstSpan}
+	if !adaptive {
+		w.span = size
+	}
+	w.on = canWalk && opts.Order == OrderStorage
+	decided := w.on || !canWalk || opts.Order == OrderExpiry || !adaptive && opts.Order == OrderAuto
 	for {
 		if ctx.Err() != nil {
 			res.Status = PurgeInterrupted
 			break
 		}
 		limit := size
+		if w.on {
+			limit = cmp.Or(ceiling, math.MaxInt32)
+		}
 		if opts.MaxRows > 0 {
 			limit = int(min(int64(limit), opts.MaxRows-res.Deleted))
 		}
@@ -161,7 +209,19 @@ func Purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 			break
 		}
 		t0 := time.Now()
-		n, err := t.Dialect.DeleteExpired(run, conn, t.Names, opts.Grace, limit)
+		var n int64
+		walking := w.on
+		if walking {
+			if !res.Walked {
+				res.Walked, w.start = true, t0
+			}
+			// A walk deletes what had expired when it began: the
+			// cutoff stays where it was, as later expiries may be
+			// behind it.
+			n, w.from, err = walker.DeleteExpiredFrom(run, conn, t.Names, opts.Grace+t0.Sub(w.start), w.from, w.span, limit)
+		} else {
+			n, err = t.Dialect.DeleteExpired(run, conn, t.Names, opts.Grace, limit)
+		}
 		took := time.Since(t0)
 		if err != nil {
 			res.tally(start)
@@ -175,12 +235,29 @@ func Purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 			res.tally(start)
 			opts.Progress(*res)
 		}
-		if n < int64(limit) {
+		switch {
+		case walking && w.from == "":
 			res.Status = PurgeDone
-			break
+		case walking:
+			if adaptive {
+				w.span = nextBatchSize(w.span, int64(w.span), took, target, 0)
+			}
+		case n < int64(limit):
+			res.Status = PurgeDone
+		default:
+			if adaptive {
+				size = nextBatchSize(size, n, took, target, ceiling)
+			}
+			if !decided {
+				decided = true
+				if w.on, err = t.backlog(run, conn, opts, res); err != nil {
+					res.tally(start)
+					return res, err
+				}
+			}
 		}
-		if adaptive {
-			size = nextBatchSize(size, n, took, target, ceiling)
+		if res.Status == PurgeDone {
+			break
 		}
 		if opts.Pause > 0 {
 			select {
@@ -201,6 +278,42 @@ func Purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 		return res, fmt.Errorf("%w: purge of %s stopped after %d batches", ErrInterrupted, t, res.Batches)
 	}
 	return res, nil
+}
+
+// walk is where a walk in storage order has got to.
+type walk struct {
+	walker dialects.Walker
+	on     bool
+	start  time.Time // when its first batch began
+	from   string    // the position to go on from; "" is the start
+	span   int       // units of storage the next batch covers
+}
+
+// backlog reports whether so much of the table has expired that walking it
+// in storage order beats batches in expiry order: at least 1/walkShare of
+// the rows the engine estimates it holds.
+func (t *Table) backlog(ctx context.Context, conn *sql.Conn, opts PurgeOptions, res *PurgeResult) (bool, error) {
+	expired := int64(0)
+	if left, ok := res.Left(); ok {
+		expired = left
+	} else {
+		n, _, err := t.Dialect.CountExpired(ctx, conn, t.Names, opts.Grace)
+		if err != nil {
+			return false, fmt.Errorf("counting the expired rows of %s: %w", t, err)
+		}
+		expired = n
+	}
+	stored, err := t.Dialect.(dialects.Walker).StoredRows(ctx, conn, t.Names)
+	if err != nil {
+		return false, fmt.Errorf("estimating the rows of %s: %w", t, err)
+	}
+	return worthWalking(expired, stored), nil
+}
+
+// worthWalking reports whether expired rows out of about stored are enough
+// to walk the table.
+func worthWalking(expired, stored int64) bool {
+	return stored > 0 && expired*walkShare >= stored
 }
 
 func (t *Table) dryRun(ctx context.Context, conn *sql.Conn, opts PurgeOptions, res *PurgeResult, start time.Time) error {
