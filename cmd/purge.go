@@ -167,6 +167,9 @@ func (a *app) purgeText(tg *target, res *schema.PurgeResult) {
 			a.resultf("each batch would NOT read an index: the table has none on \"ExpiresAtTime\"; plan for one batch:\n%s", indent(res.Plan))
 			a.warnf("without an expiry index every batch reads the whole table; `sessctl create` adds the index")
 		}
+		if res.WouldWalk {
+			a.resultf("so much has expired that purge would walk the table in storage order instead (--order)")
+		}
 		return
 	}
 	a.resultf("deleted %s from %s in %s, %s (%.0f rows/s, longest batch %dms)",

@@ -99,8 +99,10 @@ type PurgeResult struct {
 	Oldest *time.Time `json:"oldest_expiry,omitempty"`
 	// Plan is the database's plan for one batch (dry run).
 	Plan string `json:"plan,omitempty"`
-	// Walked is set when the run walked the table in storage order.
-	Walked bool `json:"walked,omitempty"`
+	// Walked is set when the run walked the table in storage order;
+	// WouldWalk when a dry run finds that a purge would.
+	Walked    bool `json:"walked,omitempty"`
+	WouldWalk bool `json:"would_walk,omitempty"`
 	// ExpiryIndex is the table's index on ExpiresAtTime: the one Plan
 	// reads if it reads one, "" when the table has none (dry run).
 	ExpiryIndex string `json:"expiry_index,omitempty"`
@@ -329,6 +331,17 @@ func (t *Table) dryRun(ctx context.Context, conn *sql.Conn, opts PurgeOptions, r
 	info, err := t.Dialect.Inspect(ctx, conn, t.Names)
 	if err != nil {
 		return err
+	}
+	// As Purge decides: walk after a first full batch on the index, if
+	// what is left of the backlog is enough.
+	if w, ok := t.Dialect.(dialects.Walker); ok && opts.Order == OrderStorage {
+		res.WouldWalk = true
+	} else if ok && opts.Order == OrderAuto && opts.BatchSize <= 0 && n > int64(size) {
+		stored, err := w.StoredRows(ctx, conn, t.Names)
+		if err != nil {
+			return fmt.Errorf("estimating the rows of %s: %w", t, err)
+		}
+		res.WouldWalk = worthWalking(n-int64(size), stored)
 	}
 	res.Status, res.Remaining, res.Plan = PurgeDryRun, &n, plan
 	res.ExpiryIndex = planIndex(t.Dialect, plan, info)

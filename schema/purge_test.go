@@ -192,7 +192,11 @@ func TestPurgeWalk(t *testing.T) {
 		// A third expired: after its first batch, auto walks.
 		seedInterleaved(t, s, db, table, "a", 30, 100, 200)
 		analyze(t, s, db, table)
-		res, err := schema.Purge(ctx, connect(t, s, false), tb, schema.PurgeOptions{})
+		res, err := schema.Purge(ctx, connect(t, s, false), tb, schema.PurgeOptions{DryRun: true})
+		if err != nil || !res.WouldWalk {
+			t.Errorf("dry run on a table a third expired: %+v, %v; want it to say purge would walk", res, err)
+		}
+		res, err = schema.Purge(ctx, connect(t, s, false), tb, schema.PurgeOptions{})
 		if err != nil || res.Status != schema.PurgeDone || !res.Walked || res.Deleted != 3000 || *res.Remaining != 0 {
 			t.Errorf("auto purge of a table a third expired: %+v, %v; want it walked, 3000 deleted", res, err)
 		}
@@ -204,6 +208,10 @@ func TestPurgeWalk(t *testing.T) {
 		s.Seed(t, db, table, "few", 1200, 50, -time.Hour)
 		s.Seed(t, db, table, "more", 4800, 50, time.Hour)
 		analyze(t, s, db, table)
+		res, err = schema.Purge(ctx, connect(t, s, false), tb, schema.PurgeOptions{DryRun: true})
+		if err != nil || res.WouldWalk {
+			t.Errorf("dry run on a table a tenth expired: %+v, %v; want it not to walk", res, err)
+		}
 		res, err = schema.Purge(ctx, connect(t, s, false), tb, schema.PurgeOptions{})
 		if err != nil || res.Status != schema.PurgeDone || res.Walked || res.Deleted != 1200 {
 			t.Errorf("auto purge of a table a tenth expired: %+v, %v; want it on the index, 1200 deleted", res, err)
