@@ -57,6 +57,9 @@ and exits 130.
 			if err != nil {
 				return err
 			}
+			if !c.Flags().Changed(flagPause) {
+				opts.pause = schema.DefaultPause(tg.table.Dialect)
+			}
 			opts.fixedSize = c.Flags().Changed(flagBatchSize)
 			opts.timed = c.Flags().Changed(flagBatchTime)
 			return runPurge(c.Context(), a, tg, opts)
@@ -71,7 +74,7 @@ and exits 130.
 	fs.BoolVar(&opts.dryRun, flagDryRun, false, "count the expired rows and show the plan; delete nothing")
 	fs.Int64Var(&opts.maxRows, flagMaxRows, 0, "stop after deleting this many rows (0: no limit)")
 	addFlagDuration(fs, &opts.maxDuration, flagMaxDuration, 0, "stop starting batches after this long (0: no limit)")
-	addFlagDuration(fs, &opts.pause, flagPause, 0, "sleep this long between batches")
+	addFlagDuration(fs, &opts.pause, flagPause, 0, "sleep this long between batches (default: 0; SQLite: 100ms, so that the app's writers get in)")
 	fs.StringVar(&opts.order, flagOrder, "auto", "expiry: oldest first, on the expiry index; storage: walk the table in storage order; "+
 		"auto: walk when a fifth of the table has expired")
 	return c

@@ -175,6 +175,14 @@ type Walker interface {
 	DeleteExpiredFrom(ctx context.Context, q Querier, n Names, grace time.Duration, from string, span, limit int) (int64, string, error)
 }
 
+// Yielder is a Dialect whose app sessions wait for a purge batch by polling
+// for the lock it holds: batches back to back leave them too short a gap to
+// catch it free, and they starve until the purge ends. Purge pauses
+// YieldPause between batches unless told otherwise.
+type Yielder interface {
+	YieldPause() time.Duration
+}
+
 // Names are the quoted and unquoted names of one cache table's objects.
 type Names struct {
 	Schema       string // as typed

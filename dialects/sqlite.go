@@ -388,6 +388,16 @@ func (sqlite) TryLock(_ context.Context, conn *sql.Conn, n Names) (func() error,
 // the batch size, so the batch time is the only limit.
 func (sqlite) MaxBatchSize() int { return 0 }
 
+var _ Yielder = sqlite{}
+
+// YieldPause: a connection that finds the database locked sleeps and tries
+// again (SQLite's busy handler: 1, 2, 5, 10, … then every 100 ms), so the
+// app's writers get in only when a try falls between two batches. Measured
+// with 8 clients on a half-expired table of 1,000,000 rows, back-to-back
+// batches let 79 of 3580 requests through in 18 s, 8 of them failing with
+// SQLITE_BUSY; 100 ms between batches let every request through.
+func (sqlite) YieldPause() time.Duration { return 100 * time.Millisecond }
+
 // sqliteDeleteSQL deletes the oldest expired rows, found on the expiry
 // index. SQLite runs one writer at a time, so the expiry test holds for
 // every row the statement deletes.

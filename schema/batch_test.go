@@ -3,6 +3,8 @@ package schema
 import (
 	"testing"
 	"time"
+
+	"github.com/sessctl/sessctl/dialects"
 )
 
 func TestNextBatchSize(t *testing.T) {
@@ -81,6 +83,18 @@ func TestWorthWalking(t *testing.T) {
 	} {
 		if got := worthWalking(c.expired, c.stored); got != c.want {
 			t.Errorf("worthWalking(%d, %d) = %v, want %v", c.expired, c.stored, got, c.want)
+		}
+	}
+}
+
+func TestDefaultPause(t *testing.T) {
+	for name, want := range map[string]time.Duration{"sqlite": 100 * time.Millisecond, "postgres": 0, "mysql": 0} {
+		d, err := dialects.Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := DefaultPause(d); got != want {
+			t.Errorf("DefaultPause(%s) = %s, want %s", name, got, want)
 		}
 	}
 }

@@ -67,6 +67,7 @@ type PurgeOptions struct {
 	MaxRows     int64
 	MaxDuration time.Duration
 	// Pause is slept between batches. It does not count as batch time.
+	// (DefaultPause is what the command line uses when not told.)
 	Pause time.Duration
 	// DryRun counts the expired rows and shows the plan, deleting nothing.
 	DryRun bool
@@ -280,6 +281,15 @@ func Purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 		return res, fmt.Errorf("%w: purge of %s stopped after %d batches", ErrInterrupted, t, res.Batches)
 	}
 	return res, nil
+}
+
+// DefaultPause is the pause between batches on d when none is asked for:
+// its YieldPause, or none.
+func DefaultPause(d dialects.Dialect) time.Duration {
+	if y, ok := d.(dialects.Yielder); ok {
+		return y.YieldPause()
+	}
+	return 0
 }
 
 // walk is where a walk in storage order has got to.

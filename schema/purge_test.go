@@ -189,32 +189,33 @@ func TestPurgeWalk(t *testing.T) {
 		s.DropAtCleanup(t, db, table)
 		tb := create(t, s, table, schema.CreateOptions{})
 
-		// A third expired: after its first batch, auto walks.
-		seedInterleaved(t, s, db, table, "a", 30, 100, 200)
+		// Half expired: after its first batch, a third of the table is
+		// left to delete, and auto walks.
+		seedInterleaved(t, s, db, table, "a", 30, 100, 100)
 		analyze(t, s, db, table)
 		res, err := schema.Purge(ctx, connect(t, s, false), tb, schema.PurgeOptions{DryRun: true})
 		if err != nil || !res.WouldWalk {
-			t.Errorf("dry run on a table a third expired: %+v, %v; want it to say purge would walk", res, err)
+			t.Errorf("dry run on a table half expired: %+v, %v; want it to say purge would walk", res, err)
 		}
 		res, err = schema.Purge(ctx, connect(t, s, false), tb, schema.PurgeOptions{})
 		if err != nil || res.Status != schema.PurgeDone || !res.Walked || res.Deleted != 3000 || *res.Remaining != 0 {
-			t.Errorf("auto purge of a table a third expired: %+v, %v; want it walked, 3000 deleted", res, err)
+			t.Errorf("auto purge of a table half expired: %+v, %v; want it walked, 3000 deleted", res, err)
 		}
-		if old, live := countPrefix(t, s, db, table, "aold", 30), countPrefix(t, s, db, table, "alive", 30); old != 0 || live != 6000 {
-			t.Errorf("after the walk: %d expired and %d of 6000 live rows", old, live)
+		if old, live := countPrefix(t, s, db, table, "aold", 30), countPrefix(t, s, db, table, "alive", 30); old != 0 || live != 3000 {
+			t.Errorf("after the walk: %d expired and %d of 3000 live rows", old, live)
 		}
 
-		// A tenth expired: it stays on the expiry index.
+		// An eighth expired: it stays on the expiry index.
 		s.Seed(t, db, table, "few", 1200, 50, -time.Hour)
 		s.Seed(t, db, table, "more", 4800, 50, time.Hour)
 		analyze(t, s, db, table)
 		res, err = schema.Purge(ctx, connect(t, s, false), tb, schema.PurgeOptions{DryRun: true})
 		if err != nil || res.WouldWalk {
-			t.Errorf("dry run on a table a tenth expired: %+v, %v; want it not to walk", res, err)
+			t.Errorf("dry run on a table an eighth expired: %+v, %v; want it not to walk", res, err)
 		}
 		res, err = schema.Purge(ctx, connect(t, s, false), tb, schema.PurgeOptions{})
 		if err != nil || res.Status != schema.PurgeDone || res.Walked || res.Deleted != 1200 {
-			t.Errorf("auto purge of a table a tenth expired: %+v, %v; want it on the index, 1200 deleted", res, err)
+			t.Errorf("auto purge of a table an eighth expired: %+v, %v; want it on the index, 1200 deleted", res, err)
 		}
 
 		// Bounds, and a walk stopped between batches.
@@ -242,8 +243,8 @@ func TestPurgeWalk(t *testing.T) {
 		if err != nil || res.Status != schema.PurgeDone || countPrefix(t, s, db, table, "bold", 30) != 0 {
 			t.Errorf("walk to the end: %+v, %v", res, err)
 		}
-		if live := countPrefix(t, s, db, table, "alive", 30) + countPrefix(t, s, db, table, "blive", 30) + s.Count(t, db, table, "more"); live != 6000+300+4800 {
-			t.Errorf("%d of %d live rows left", live, 6000+300+4800)
+		if live := countPrefix(t, s, db, table, "alive", 30) + countPrefix(t, s, db, table, "blive", 30) + s.Count(t, db, table, "more"); live != 3000+300+4800 {
+			t.Errorf("%d of %d live rows left", live, 3000+300+4800)
 		}
 	})
 }
