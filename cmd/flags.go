@@ -22,11 +22,13 @@ const (
 	flagIfExists     = "if-exists"
 	flagStrict       = "strict"
 	flagBatchSize    = "batch-size"
+	flagBatchTime    = "batch-time"
 	flagGrace        = "grace"
 	flagDryRun       = "dry-run"
 	flagMaxRows      = "max-rows"
 	flagMaxDuration  = "max-duration"
 	flagPause        = "pause"
+	flagOrder        = "order"
 )
 
 // envConnection is where CONN comes from when it is not an argument.

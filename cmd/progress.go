@@ -9,7 +9,7 @@ import (
 )
 
 // progress returns what purge calls after each batch: a line redrawn in
-// place on a terminal, nothing otherwise.
+// place on a terminal, at most five times a second, nothing otherwise.
 func (a *app) progress() func(schema.PurgeResult) {
 	if !a.stderrTTY || a.quiet || a.output != outputText {
 		return nil
@@ -21,8 +21,25 @@ func (a *app) progress() func(schema.PurgeResult) {
 		}
 		last = time.Now()
 		a.progressShown = true
-		fmt.Fprintf(a.stderr, "\r\033[Kdeleted %d rows in %d batches, %.0f rows/s", r.Deleted, r.Batches, r.RowsPerSecond)
+		fmt.Fprintf(a.stderr, "\r\033[K%s", progressLine(r))
 	}
+}
+
+// progressLine says how far a purge has got: rows deleted, rate, what is
+// left by the count taken at the start, and the last batch.
+func progressLine(r schema.PurgeResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "deleted %d", r.Deleted)
+	if left, ok := r.Left(); ok {
+		fmt.Fprintf(&b, " of ~%d expired rows", r.Deleted+left)
+		if r.RowsPerSecond > 0 {
+			fmt.Fprintf(&b, ", ~%d left (~%s)", left, (time.Duration(float64(left)/r.RowsPerSecond) * time.Second).Round(time.Second))
+		}
+	} else {
+		b.WriteString(" rows")
+	}
+	fmt.Fprintf(&b, ", %.0f rows/s, batch %d: %d rows in %dms", r.RowsPerSecond, r.Batches, r.LastBatchRows, r.LastBatch.Milliseconds())
+	return b.String()
 }
 
 // endProgress ends the progress line, if one was drawn.

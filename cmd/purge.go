@@ -1,9 +1,11 @@
 package cmd
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,11 +16,16 @@ import (
 type purgeOptions struct {
 	script      bool
 	batchSize   int
+	batchTime   time.Duration
 	grace       time.Duration
 	dryRun      bool
 	maxRows     int64
 	maxDuration time.Duration
 	pause       time.Duration
+	order       string
+	// fixedSize and timed are set when --batch-size and --batch-time
+	// were given.
+	fixedSize, timed bool
 }
 
 func newPurgeCmd(a *app) *cobra.Command {
@@ -28,15 +35,21 @@ func newPurgeCmd(a *app) *cobra.Command {
 		Short: "Delete expired rows in short batches, without blocking the app",
 		Long: `Delete the rows that expired (by the database's clock) in short batches, each
 its own transaction, on the expiry index, until none is left or a bound is
-reached. A row the app slides forward while a batch runs is kept. A second
-purge of the same table skips and exits 0, so overlapping cron runs are
-harmless. On Ctrl-C or SIGTERM it finishes the batch in flight, reports,
+reached. Each batch is sized from the last one's time to take about
+--batch-time (100ms), under a ceiling per database; --batch-size fixes the
+size instead. When a fifth of the table or more has expired (a backlog),
+purge walks the table in storage order instead, reading each page once
+rather than once for every expired row on it (--order). A row the app slides
+forward while a batch runs is kept. A second purge of the same table skips
+and exits 0, so overlapping cron runs are harmless. On a terminal it shows
+its progress. On Ctrl-C or SIGTERM it finishes the batch in flight, reports,
 and exits 130.
 
 ` + exitCodesHelp,
 		Example: `  sessctl purge app.db main SessionData
   sessctl purge --grace 5m --max-duration 2m public SessionData    # CONN from $SESSCTL_CONNECTION
   sessctl purge --dry-run -o json "postgres://app@db/app" public SessionData
+  sessctl purge --batch-time 50ms --pause 50ms --max-rows 1000000 public SessionData
   sessctl purge --dialect postgres --script public SessionData`,
 		Args: tableArgs,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -44,30 +57,53 @@ and exits 130.
 			if err != nil {
 				return err
 			}
+			if !c.Flags().Changed(flagPause) {
+				opts.pause = schema.DefaultPause(tg.table.Dialect)
+			}
+			opts.fixedSize = c.Flags().Changed(flagBatchSize)
+			opts.timed = c.Flags().Changed(flagBatchTime)
 			return runPurge(c.Context(), a, tg, opts)
 		},
 	}
 	fs := c.Flags()
 	addFlagScript(fs, &opts.script)
-	fs.IntVar(&opts.batchSize, flagBatchSize, schema.DefaultBatchSize, "rows each batch deletes at most")
+	fs.IntVar(&opts.batchSize, flagBatchSize, 0, "fix the rows each batch deletes at most, instead of sizing batches by --batch-time "+
+		"(default: sized; a script uses "+strconv.Itoa(schema.DefaultBatchSize)+")")
+	addFlagDuration(fs, &opts.batchTime, flagBatchTime, schema.DefaultBatchTime, "size each batch to take about this long")
 	addFlagDuration(fs, &opts.grace, flagGrace, 0, "keep rows that expired less than this long ago")
 	fs.BoolVar(&opts.dryRun, flagDryRun, false, "count the expired rows and show the plan; delete nothing")
 	fs.Int64Var(&opts.maxRows, flagMaxRows, 0, "stop after deleting this many rows (0: no limit)")
 	addFlagDuration(fs, &opts.maxDuration, flagMaxDuration, 0, "stop starting batches after this long (0: no limit)")
-	addFlagDuration(fs, &opts.pause, flagPause, 0, "sleep this long between batches")
+	addFlagDuration(fs, &opts.pause, flagPause, 0, "sleep this long between batches (default: 0; SQLite: 100ms, so that the app's writers get in)")
+	fs.StringVar(&opts.order, flagOrder, "auto", "expiry: oldest first, on the expiry index; storage: walk the table in storage order; "+
+		"auto: walk when a fifth of the table has expired")
 	return c
 }
 
 func (o *purgeOptions) check() error {
 	switch {
-	case o.batchSize <= 0:
+	case o.fixedSize && o.timed:
+		return usagef("--%s and --%s cannot be used together: one fixes the batch size, the other sizes batches by time", flagBatchSize, flagBatchTime)
+	case o.fixedSize && o.batchSize <= 0:
 		return usagef("--%s must be at least 1", flagBatchSize)
+	case o.batchTime <= 0:
+		return usagef("--%s takes a positive duration, such as 100ms", flagBatchTime)
 	case o.grace < 0, o.maxDuration < 0, o.pause < 0:
 		return usagef("--%s, --%s and --%s take a positive duration, such as 30s or 5m", flagGrace, flagMaxDuration, flagPause)
+	case o.order != "auto" && o.order != schema.OrderExpiry && o.order != schema.OrderStorage:
+		return usagef("--%s %q: use auto, expiry or storage", flagOrder, o.order)
 	case o.maxRows < 0:
 		return usagef("--%s must be 0 (no limit) or more", flagMaxRows)
 	}
 	return nil
+}
+
+// schemaOrder is --order as schema.PurgeOptions takes it.
+func (o *purgeOptions) schemaOrder() string {
+	if o.order == "auto" {
+		return schema.OrderAuto
+	}
+	return o.order
 }
 
 func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error {
@@ -75,8 +111,11 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 		return err
 	}
 	if opts.script {
-		a.script(schema.PurgeScript(tg.table, opts.grace, opts.batchSize))
+		a.script(schema.PurgeScript(tg.table, opts.grace, cmp.Or(opts.batchSize, schema.DefaultBatchSize)))
 		return nil
+	}
+	if ceiling := tg.table.Dialect.MaxBatchSize(); ceiling > 0 && opts.batchSize > ceiling {
+		a.warnf("--%s %d is above %d, the most rows one batch deletes on %s: batches of %d", flagBatchSize, opts.batchSize, ceiling, tg.table.Dialect.Name(), ceiling)
 	}
 	// --timeout stops purge between batches, like a signal.
 	ctx, cancel := a.context(ctx)
@@ -86,14 +125,18 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 		return err
 	}
 	defer db.Close()
+	progress := a.progress()
 	res, err := schema.Purge(ctx, db, tg.table, schema.PurgeOptions{
 		BatchSize:   opts.batchSize,
+		BatchTime:   opts.batchTime,
 		Grace:       opts.grace,
 		MaxRows:     opts.maxRows,
 		MaxDuration: opts.maxDuration,
 		Pause:       opts.pause,
+		Order:       opts.schemaOrder(),
 		DryRun:      opts.dryRun,
-		Progress:    a.progress(),
+		Estimate:    progress != nil,
+		Progress:    progress,
 	})
 	// A run that failed after some batches still says what it deleted.
 	if res != nil && (err == nil || res.Batches > 0 || errors.Is(err, schema.ErrInterrupted)) {
@@ -117,12 +160,27 @@ func (a *app) purgeText(tg *target, res *schema.PurgeResult) {
 			oldest = fmt.Sprintf("; the oldest expired at %s", res.Oldest.UTC().Format(time.RFC3339Nano))
 		}
 		a.resultf("%s of %s expired and would be deleted%s", plural(*res.Remaining, "row"), tg.table, oldest)
-		a.resultf("plan for one batch:\n%s", indent(res.Plan))
+		switch {
+		case *res.PlanUsesIndex:
+			a.resultf("each batch reads the expiry index %s; plan for one batch:\n%s", tg.table.Dialect.Quote(res.ExpiryIndex), indent(res.Plan))
+		case res.ExpiryIndex != "":
+			a.resultf("each batch would NOT read the expiry index %s; plan for one batch:\n%s", tg.table.Dialect.Quote(res.ExpiryIndex), indent(res.Plan))
+			a.warnf("the database prefers reading the table to the expiry index: normal on a small table; on a large one, refresh its statistics (PostgreSQL: ANALYZE)")
+		default:
+			a.resultf("each batch would NOT read an index: the table has none on \"ExpiresAtTime\"; plan for one batch:\n%s", indent(res.Plan))
+			a.warnf("without an expiry index every batch reads the whole table; `sessctl create` adds the index")
+		}
+		if res.WouldWalk {
+			a.resultf("so much has expired that purge would walk the table in storage order instead (--order)")
+		}
 		return
 	}
 	a.resultf("deleted %s from %s in %s, %s (%.0f rows/s, longest batch %dms)",
 		plural(res.Deleted, "expired row"), tg.table, plural(int64(res.Batches), "batch"),
 		res.Elapsed().Round(time.Millisecond), res.RowsPerSecond, res.MaxBatchMS)
+	if res.Walked {
+		a.resultf("walked the table in storage order: what expires meanwhile is the next run's")
+	}
 	if res.Status != schema.PurgeDone && res.Remaining != nil {
 		a.resultf("stopped (%s) with %s left", res.Status, plural(*res.Remaining, "expired row"))
 	}

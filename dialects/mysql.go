@@ -573,25 +573,174 @@ func (m mysql) TryLock(ctx context.Context, conn *sql.Conn, n Names) (func() err
 	return unlock, true, nil
 }
 
-// mysqlDeleteSQL deletes the oldest expired rows in the order of the
-// expiry index. InnoDB reads the rows a DELETE deletes as they are now,
-// not as a snapshot, so the WHERE clause re-checks every row's expiry: a
-// session slid forward meanwhile is kept. The clock is UTC_TIMESTAMP(6),
-// as the columns hold UTC whatever the session's time zone.
+// mysqlMaxBatch is the most rows one purge batch deletes. InnoDB does not
+// escalate row locks, but with row-based replication a DELETE writes every
+// row it deletes, Value and all, to the binary log as one event group:
+// 10,000 rows of sessions of a few KB stay well under the transaction size
+// limits of replicas and clusters (Group Replication's
+// group_replication_transaction_size_limit, 150 MB by default; Galera's
+// wsrep_max_ws_size).
+const mysqlMaxBatch = 10000
+
+// MaxBatchSize: see mysqlMaxBatch.
+func (mysql) MaxBatchSize() int { return mysqlMaxBatch }
+
+// A purge batch on MySQL is two statements, each its own transaction:
+//
+//   - mysqlExpiredSQL finds the Ids of the oldest expired rows on the
+//     expiry index, as a plain (consistent, non-locking) read, so it holds
+//     no lock for an app session to wait on;
+//   - mysqlDeleteIDsSQL deletes those rows by primary key. InnoDB's DELETE
+//     reads every row as it is now, not as a snapshot, so the WHERE clause
+//     re-checks its expiry: a session slid forward since the first
+//     statement is kept.
+//
+// One DELETE … ORDER BY ExpiresAtTime LIMIT n would lock each row's expiry
+// index entry before its primary key, the reverse of the app's order
+// (Pomelo's refresh and upsert lock the primary key, then change the
+// entry): an app session refreshing or rewriting a row the batch holds
+// then deadlocks, and InnoDB rolls back the smaller transaction, the
+// app's. Deleting by primary key locks in the app's order. The clock is
+// UTC_TIMESTAMP(6), as the columns hold UTC whatever the session's time
+// zone.
+const (
+	mysqlExpiredSQL = "SELECT `Id` FROM %[1]s\n" +
+		"WHERE `ExpiresAtTime` < UTC_TIMESTAMP(6) - INTERVAL %[2]s MICROSECOND\n" +
+		"ORDER BY `ExpiresAtTime`\n" +
+		"LIMIT %[3]s"
+	mysqlDeleteIDsSQL = "DELETE FROM %[1]s\n" +
+		"WHERE `Id` IN (%[3]s)\n" +
+		"  AND `ExpiresAtTime` < UTC_TIMESTAMP(6) - INTERVAL %[2]s MICROSECOND"
+)
+
+// mysqlDeleteSQL is the one-statement batch a DBA runs by hand (the purge
+// script), where a loop of two statements is not to be had.
 const mysqlDeleteSQL = "DELETE FROM %[1]s\n" +
 	"WHERE `ExpiresAtTime` < UTC_TIMESTAMP(6) - INTERVAL %[2]s MICROSECOND\n" +
 	"ORDER BY `ExpiresAtTime`\n" +
 	"LIMIT %[3]s"
 
-// DeleteExpired writes its two numbers into the statement, as Go formats
-// integers: bound, they would cost every batch two more round trips, as
-// go-sql-driver prepares the statement on the server and closes it after.
+// mysqlTopUps is how many more times DeleteExpired looks for expired rows
+// when some it found were slid forward or deleted before its DELETE.
+const mysqlTopUps = 3
+
+// DeleteExpired finds up to limit expired rows and deletes them by primary
+// key. Rows refreshed or deleted between the two statements are not
+// deleted; it then looks again for as many, so that it returns fewer than
+// limit only when it finds fewer. The numbers of the first statement are
+// written into it, as Go formats integers: bound, they would cost two more
+// round trips, as go-sql-driver prepares a statement with arguments on the
+// server; the Ids are bound.
 func (m mysql) DeleteExpired(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (int64, error) {
-	res, err := q.ExecContext(ctx, m.deleteSQL(n, grace, limit))
-	if err != nil {
-		return 0, err
+	var total int64
+	for range 1 + mysqlTopUps {
+		want := limit - int(total)
+		ids, err := m.expiredIDs(ctx, q, n, grace, want)
+		if err != nil || len(ids) == 0 {
+			return total, err
+		}
+		del := fmt.Sprintf(mysqlDeleteIDsSQL, m.qualified(n), strconv.FormatInt(grace.Microseconds(), 10),
+			strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", "))
+		res, err := q.ExecContext(ctx, del, ids...)
+		if err != nil {
+			return total, err
+		}
+		deleted, err := res.RowsAffected()
+		total += deleted
+		if err != nil || len(ids) < want || deleted == int64(len(ids)) {
+			return total, err
+		}
 	}
-	return res.RowsAffected()
+	return total, nil
+}
+
+var _ Walker = mysql{}
+
+// StoredRows is InnoDB's estimate of the table's rows.
+func (m mysql) StoredRows(ctx context.Context, q Querier, n Names) (int64, error) {
+	var rows sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`,
+		n.Schema, n.Table).Scan(&rows)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return rows.Int64, err
+}
+
+// mysqlWalkSQL reads the next rows in primary key order, with whether each
+// has expired: a plain read, as mysqlExpiredSQL. Its parameter is the Id
+// after which it starts.
+const mysqlWalkSQL = "SELECT `Id`, `ExpiresAtTime` < UTC_TIMESTAMP(6) - INTERVAL %[2]s MICROSECOND\n" +
+	"FROM %[1]s\n" +
+	"%[4]s\n" +
+	"ORDER BY `Id`\n" +
+	"LIMIT %[3]s"
+
+// DeleteExpiredFrom walks span rows at a time in primary key order, the
+// order InnoDB stores them in; a position is an Id. It reads the span with
+// a plain read and deletes its expired rows by primary key, as
+// DeleteExpired does.
+func (m mysql) DeleteExpiredFrom(ctx context.Context, q Querier, n Names, grace time.Duration, from string, span, limit int) (int64, string, error) {
+	where, args := "", []any(nil)
+	if from != "" {
+		where, args = "WHERE `Id` > ?", []any{from}
+	}
+	span = max(span, 1)
+	rows, err := q.QueryContext(ctx, fmt.Sprintf(mysqlWalkSQL, m.qualified(n), strconv.FormatInt(grace.Microseconds(), 10), strconv.Itoa(span), where), args...)
+	if err != nil {
+		return 0, "", err
+	}
+	defer rows.Close()
+	var ids []any
+	var last string
+	read := 0
+	for rows.Next() && len(ids) < limit {
+		var expired bool
+		if err := rows.Scan(&last, &expired); err != nil {
+			return 0, "", err
+		}
+		read++
+		if expired {
+			ids = append(ids, last)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, "", err
+	}
+	rows.Close()
+	next := last
+	if read < span && len(ids) < limit {
+		next = "" // the end of the table
+	}
+	if len(ids) == 0 {
+		return 0, next, nil
+	}
+	del := fmt.Sprintf(mysqlDeleteIDsSQL, m.qualified(n), strconv.FormatInt(grace.Microseconds(), 10),
+		strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", "))
+	res, err := q.ExecContext(ctx, del, ids...)
+	if err != nil {
+		return 0, "", err
+	}
+	deleted, err := res.RowsAffected()
+	return deleted, next, err
+}
+
+// expiredIDs reads the Ids of up to limit of the oldest expired rows.
+func (m mysql) expiredIDs(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) ([]any, error) {
+	rows, err := q.QueryContext(ctx, fmt.Sprintf(mysqlExpiredSQL, m.qualified(n), strconv.FormatInt(grace.Microseconds(), 10), strconv.Itoa(limit)))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ids := make([]any, 0, limit)
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 func (m mysql) CountExpired(ctx context.Context, q Querier, n Names, grace time.Duration) (int64, time.Time, error) {
@@ -606,7 +755,15 @@ func (m mysql) CountExpired(ctx context.Context, q Querier, n Names, grace time.
 // parameters would make the driver prepare it on the server, and MySQL does
 // not list EXPLAIN among the statements it can prepare.)
 func (m mysql) ExplainPurge(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (string, error) {
-	return explainRows(ctx, q, "EXPLAIN "+m.deleteSQL(n, grace, limit))
+	find, err := explainRows(ctx, q, "EXPLAIN "+fmt.Sprintf(mysqlExpiredSQL, m.qualified(n), strconv.FormatInt(grace.Microseconds(), 10), strconv.Itoa(limit)))
+	if err != nil {
+		return "", err
+	}
+	del, err := explainRows(ctx, q, "EXPLAIN "+fmt.Sprintf(mysqlDeleteIDsSQL, m.qualified(n), strconv.FormatInt(grace.Microseconds(), 10), "''"))
+	if err != nil {
+		return "", err
+	}
+	return "find the expired Ids:\n" + find + "\ndelete them by primary key:\n" + del, nil
 }
 
 // deleteSQL is the purge batch with its numbers written in.

@@ -441,6 +441,10 @@ func (postgres) TryLock(ctx context.Context, conn *sql.Conn, n Names) (func() er
 	return unlock, true, nil
 }
 
+// MaxBatchSize: PostgreSQL keeps row locks in the rows themselves, so no
+// number of them escalates; the batch time is the only limit.
+func (postgres) MaxBatchSize() int { return 0 }
+
 // pgDeleteSQL locks a batch of expired rows in index order, skipping rows an
 // app session holds, and deletes them. A row slid forward after the
 // statement's snapshot fails the re-check: FOR UPDATE re-evaluates it on the
@@ -460,6 +464,74 @@ func (p postgres) DeleteExpired(ctx context.Context, q Querier, n Names, grace t
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+var _ Walker = postgres{}
+
+// StoredRows reads the planner's estimate. A walk reads block ranges with a
+// TID range scan, which PostgreSQL has from 14 on; before that each batch
+// would read the whole table, so StoredRows says 0 and purge never walks.
+func (p postgres) StoredRows(ctx context.Context, q Querier, n Names) (int64, error) {
+	var rows float64
+	var version int
+	err := q.QueryRowContext(ctx, `SELECT c.reltuples, current_setting('server_version_num')::int
+		FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace s ON s.oid = c.relnamespace
+		WHERE s.nspname = $1 AND c.relname = $2`, n.Schema, n.Table).Scan(&rows, &version)
+	if err != nil || version < 140000 || rows < 0 {
+		return 0, err
+	}
+	return int64(rows), nil
+}
+
+// pgWalkSQL deletes the expired rows of a range of heap pages, as
+// pgDeleteSQL does those of a range of the expiry index: locked first,
+// skipping rows an app session holds, the expiry re-checked. Its
+// parameters are the tid after which it starts, the tid before which it
+// stops, the grace in seconds, and the most rows it deletes; it returns
+// the rows deleted and the last one's tid.
+const pgWalkSQL = `WITH batch AS (
+    DELETE FROM %[1]s
+    WHERE ctid = ANY (ARRAY (
+        SELECT ctid FROM %[1]s
+        WHERE ctid > $1::tid AND ctid < $2::tid
+          AND "ExpiresAtTime" < now() - make_interval(secs => $3)
+        LIMIT $4
+        FOR UPDATE SKIP LOCKED))
+      AND "ExpiresAtTime" < now() - make_interval(secs => $3)
+    RETURNING ctid)
+SELECT count(*), coalesce(max(ctid)::text, '') FROM batch`
+
+// DeleteExpiredFrom walks span heap pages at a time; a position is a tid.
+func (p postgres) DeleteExpiredFrom(ctx context.Context, q Querier, n Names, grace time.Duration, from string, span, limit int) (int64, string, error) {
+	block := int64(0)
+	if from == "" {
+		from = "(0,0)"
+	} else if _, err := fmt.Sscanf(from, "(%d,", &block); err != nil {
+		return 0, "", fmt.Errorf("walking %s: bad position %q", p.qualified(n), from)
+	}
+	var blocks int64
+	if err := q.QueryRowContext(ctx, `SELECT pg_relation_size($1::regclass) / current_setting('block_size')::int`,
+		p.qualified(n)).Scan(&blocks); err != nil {
+		return 0, "", err
+	}
+	if block >= blocks {
+		return 0, "", nil
+	}
+	end := min(block+int64(max(span, 1)), blocks)
+	var deleted int64
+	var last string
+	if err := q.QueryRowContext(ctx, fmt.Sprintf(pgWalkSQL, p.qualified(n)), from, fmt.Sprintf("(%d,0)", end),
+		grace.Seconds(), limit).Scan(&deleted, &last); err != nil {
+		return 0, "", err
+	}
+	switch {
+	case deleted >= int64(limit):
+		return deleted, last, nil // stopped by limit: go on after the last row deleted
+	case end >= blocks:
+		return deleted, "", nil
+	}
+	// Offsets start at 1: after "(end,0)" is all of page end.
+	return deleted, fmt.Sprintf("(%d,0)", end), nil
 }
 
 func (p postgres) CountExpired(ctx context.Context, q Querier, n Names, grace time.Duration) (int64, time.Time, error) {

@@ -467,6 +467,9 @@ FROM (
     ORDER BY [ExpiresAtTime]
 ) AS expired;`
 
+// MaxBatchSize keeps a batch under lock escalation: see sqlserverMaxBatch.
+func (sqlserver) MaxBatchSize() int { return sqlserverMaxBatch }
+
 // DeleteExpired runs statements of at most sqlserverMaxBatch rows, each its
 // own (autocommitted) transaction, at low deadlock priority, until limit
 // rows are gone or one statement finds fewer than it may delete.

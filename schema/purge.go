@@ -1,10 +1,15 @@
 package schema
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/sessctl/sessctl/dialects"
 )
@@ -18,22 +23,62 @@ const (
 	PurgeDryRun      = "dry_run"     // counted, deleted nothing
 )
 
-// DefaultBatchSize is the rows a batch deletes when --batch-size is not set.
-const DefaultBatchSize = 1000
+// Orders a purge deletes in.
+const (
+	// OrderAuto walks the table in storage order (as OrderStorage) once
+	// a batch on the expiry index finds a backlog of at least
+	// 1/walkShare of the table, where the dialect can walk; it deletes in
+	// expiry order otherwise.
+	OrderAuto = ""
+	// OrderExpiry deletes the oldest first, on the expiry index.
+	OrderExpiry = "expiry"
+	// OrderStorage walks the table in storage order, deleting what had
+	// expired when the walk began; what expires during it, and rows an
+	// app session held as the walk passed, are the next run's.
+	OrderStorage = "storage"
+)
+
+// walkShare is the share of the table that must have expired for purge to
+// walk it: a batch in expiry order visits a page once for each expired row
+// on it, in random order, a walk each page once, in storage order. With a
+// few rows a page cached, the walk wins from about a twentieth of the
+// table expired; a fifth leaves room for tables whose expiry order follows
+// their storage order, where batches in expiry order read each page once
+// too.
+const walkShare = 5
+
+// firstSpan is the size of a walk's first batch, in the dialect's units
+// (PostgreSQL: heap pages; others: rows).
+const firstSpan = 100
 
 // PurgeOptions say how Purge purges.
 type PurgeOptions struct {
-	// BatchSize is the most rows one batch deletes.
+	// BatchSize, when above 0, fixes the rows one batch deletes at most
+	// (never more than the dialect's MaxBatchSize). At 0, batches are
+	// sized to take about BatchTime each.
 	BatchSize int
+	// BatchTime is how long an adaptive batch aims to take; 0 is
+	// DefaultBatchTime.
+	BatchTime time.Duration
 	// Grace keeps rows that expired less than this long ago.
 	Grace time.Duration
-	// MaxRows and MaxDuration bound the run; 0 is no bound.
+	// MaxRows and MaxDuration bound the run; 0 is no bound. No batch
+	// starts once MaxDuration has passed, and none deletes past MaxRows.
 	MaxRows     int64
 	MaxDuration time.Duration
-	// Pause is slept between batches.
+	// Pause is slept between batches. It does not count as batch time.
+	// (DefaultPause is what the command line uses when not told.)
 	Pause time.Duration
 	// DryRun counts the expired rows and shows the plan, deleting nothing.
 	DryRun bool
+	// Order is OrderAuto, OrderExpiry or OrderStorage. A walk in storage
+	// order sizes its batches by time, or, with BatchSize, in units of
+	// the dialect's storage.
+	Order string
+	// Estimate counts the expired rows before the first batch, so that
+	// Progress can tell how many are left. The count reads the expiry
+	// index from end to end: cheap next to deleting, not free.
+	Estimate bool
 	// Progress, when set, is called after every batch.
 	Progress func(PurgeResult)
 }
@@ -55,6 +100,22 @@ type PurgeResult struct {
 	Oldest *time.Time `json:"oldest_expiry,omitempty"`
 	// Plan is the database's plan for one batch (dry run).
 	Plan string `json:"plan,omitempty"`
+	// Walked is set when the run walked the table in storage order;
+	// WouldWalk when a dry run finds that a purge would.
+	Walked    bool `json:"walked,omitempty"`
+	WouldWalk bool `json:"would_walk,omitempty"`
+	// ExpiryIndex is the table's index on ExpiresAtTime: the one Plan
+	// reads if it reads one, "" when the table has none (dry run).
+	ExpiryIndex string `json:"expiry_index,omitempty"`
+	// PlanUsesIndex says whether Plan reads an index on ExpiresAtTime
+	// (dry run).
+	PlanUsesIndex *bool `json:"plan_uses_expiry_index,omitempty"`
+
+	// For progress: the rows the last batch deleted and how long it took,
+	// and, with Estimate, the expired rows counted before the first batch.
+	LastBatchRows int64         `json:"-"`
+	LastBatch     time.Duration `json:"-"`
+	Expired       *int64        `json:"-"`
 
 	elapsed, maxBatch time.Duration
 }
@@ -68,6 +129,15 @@ func (r *PurgeResult) tally(start time.Time) {
 	}
 }
 
+// Left estimates the expired rows not yet deleted, from the count taken
+// before the first batch; ok is false without one.
+func (r *PurgeResult) Left() (n int64, ok bool) {
+	if r.Expired == nil {
+		return 0, false
+	}
+	return max(*r.Expired-r.Deleted, 0), true
+}
+
 // Elapsed is the run's wall time.
 func (r *PurgeResult) Elapsed() time.Duration { return r.elapsed }
 
@@ -78,9 +148,14 @@ func (r *PurgeResult) Elapsed() time.Duration { return r.elapsed }
 func Purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResult, error) {
 	start := time.Now()
 	res := &PurgeResult{Schema: t.Schema, Table: t.Names.Table}
-	if opts.BatchSize <= 0 {
-		opts.BatchSize = DefaultBatchSize
+	ceiling := t.Dialect.MaxBatchSize()
+	size, adaptive := opts.BatchSize, opts.BatchSize <= 0
+	if adaptive {
+		size = firstBatchSize(ceiling)
+	} else if ceiling > 0 {
+		size = min(size, ceiling)
 	}
+	target := cmp.Or(opts.BatchTime, DefaultBatchTime)
 	// Statements run to the end even when ctx ends: a batch is never cut.
 	run := context.WithoutCancel(ctx)
 	conn, err := db.Conn(ctx)
@@ -103,13 +178,32 @@ func Purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 	if opts.DryRun {
 		return res, t.dryRun(run, conn, opts, res, start)
 	}
+	if opts.Estimate {
+		n, _, err := t.Dialect.CountExpired(ctx, conn, t.Names, opts.Grace)
+		if err != nil && ctx.Err() == nil {
+			return nil, t.explainFailure(run, conn, fmt.Errorf("counting the expired rows of %s: %w", t, err))
+		}
+		if err == nil {
+			res.Expired = &n
+		}
+	}
 
+	walker, canWalk := t.Dialect.(dialects.Walker)
+	w := &walk{walker: walker, span: firstSpan}
+	if !adaptive {
+		w.span = size
+	}
+	w.on = canWalk && opts.Order == OrderStorage
+	decided := w.on || !canWalk || opts.Order == OrderExpiry || !adaptive && opts.Order == OrderAuto
 	for {
 		if ctx.Err() != nil {
 			res.Status = PurgeInterrupted
 			break
 		}
-		limit := opts.BatchSize
+		limit := size
+		if w.on {
+			limit = cmp.Or(ceiling, math.MaxInt32)
+		}
 		if opts.MaxRows > 0 {
 			limit = int(min(int64(limit), opts.MaxRows-res.Deleted))
 		}
@@ -118,20 +212,54 @@ func Purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 			break
 		}
 		t0 := time.Now()
-		n, err := t.Dialect.DeleteExpired(run, conn, t.Names, opts.Grace, limit)
+		var n int64
+		walking := w.on
+		if walking {
+			if !res.Walked {
+				res.Walked, w.start = true, t0
+			}
+			// A walk deletes what had expired when it began: the
+			// cutoff stays where it was, as later expiries may be
+			// behind it.
+			n, w.from, err = walker.DeleteExpiredFrom(run, conn, t.Names, opts.Grace+t0.Sub(w.start), w.from, w.span, limit)
+		} else {
+			n, err = t.Dialect.DeleteExpired(run, conn, t.Names, opts.Grace, limit)
+		}
+		took := time.Since(t0)
 		if err != nil {
 			res.tally(start)
 			return res, t.explainFailure(run, conn, fmt.Errorf("purging %s after %d rows: %w", t, res.Deleted, err))
 		}
-		res.maxBatch = max(res.maxBatch, time.Since(t0))
+		res.maxBatch = max(res.maxBatch, took)
 		res.Deleted += n
 		res.Batches++
+		res.LastBatchRows, res.LastBatch = n, took
 		if opts.Progress != nil {
 			res.tally(start)
 			opts.Progress(*res)
 		}
-		if n < int64(limit) {
+		switch {
+		case walking && w.from == "":
 			res.Status = PurgeDone
+		case walking:
+			if adaptive {
+				w.span = nextBatchSize(w.span, int64(w.span), took, target, 0)
+			}
+		case n < int64(limit):
+			res.Status = PurgeDone
+		default:
+			if adaptive {
+				size = nextBatchSize(size, n, took, target, ceiling)
+			}
+			if !decided {
+				decided = true
+				if w.on, err = t.backlog(run, conn, opts, res); err != nil {
+					res.tally(start)
+					return res, err
+				}
+			}
+		}
+		if res.Status == PurgeDone {
 			break
 		}
 		if opts.Pause > 0 {
@@ -155,21 +283,121 @@ func Purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 	return res, nil
 }
 
+// DefaultPause is the pause between batches on d when none is asked for:
+// its YieldPause, or none.
+func DefaultPause(d dialects.Dialect) time.Duration {
+	if y, ok := d.(dialects.Yielder); ok {
+		return y.YieldPause()
+	}
+	return 0
+}
+
+// walk is where a walk in storage order has got to.
+type walk struct {
+	walker dialects.Walker
+	on     bool
+	start  time.Time // when its first batch began
+	from   string    // the position to go on from; "" is the start
+	span   int       // units of storage the next batch covers
+}
+
+// backlog reports whether so much of the table has expired that walking it
+// in storage order beats batches in expiry order: at least 1/walkShare of
+// the rows the engine estimates it holds.
+func (t *Table) backlog(ctx context.Context, conn *sql.Conn, opts PurgeOptions, res *PurgeResult) (bool, error) {
+	expired := int64(0)
+	if left, ok := res.Left(); ok {
+		expired = left
+	} else {
+		n, _, err := t.Dialect.CountExpired(ctx, conn, t.Names, opts.Grace)
+		if err != nil {
+			return false, fmt.Errorf("counting the expired rows of %s: %w", t, err)
+		}
+		expired = n
+	}
+	stored, err := t.Dialect.(dialects.Walker).StoredRows(ctx, conn, t.Names)
+	if err != nil {
+		return false, fmt.Errorf("estimating the rows of %s: %w", t, err)
+	}
+	return worthWalking(expired, stored), nil
+}
+
+// worthWalking reports whether expired rows out of about stored are enough
+// to walk the table.
+func worthWalking(expired, stored int64) bool {
+	return stored > 0 && expired*walkShare >= stored
+}
+
 func (t *Table) dryRun(ctx context.Context, conn *sql.Conn, opts PurgeOptions, res *PurgeResult, start time.Time) error {
 	n, oldest, err := t.Dialect.CountExpired(ctx, conn, t.Names, opts.Grace)
 	if err != nil {
 		return t.explainFailure(ctx, conn, fmt.Errorf("counting the expired rows of %s: %w", t, err))
 	}
-	plan, err := t.Dialect.ExplainPurge(ctx, conn, t.Names, opts.Grace, opts.BatchSize)
+	size := cmp.Or(opts.BatchSize, firstBatchSize(t.Dialect.MaxBatchSize()))
+	plan, err := t.Dialect.ExplainPurge(ctx, conn, t.Names, opts.Grace, size)
 	if err != nil {
 		return fmt.Errorf("explaining the purge of %s: %w", t, err)
 	}
+	info, err := t.Dialect.Inspect(ctx, conn, t.Names)
+	if err != nil {
+		return err
+	}
+	// As Purge decides: walk after a first full batch on the index, if
+	// what is left of the backlog is enough.
+	if w, ok := t.Dialect.(dialects.Walker); ok && opts.Order == OrderStorage {
+		res.WouldWalk = true
+	} else if ok && opts.Order == OrderAuto && opts.BatchSize <= 0 && n > int64(size) {
+		stored, err := w.StoredRows(ctx, conn, t.Names)
+		if err != nil {
+			return fmt.Errorf("estimating the rows of %s: %w", t, err)
+		}
+		res.WouldWalk = worthWalking(n-int64(size), stored)
+	}
 	res.Status, res.Remaining, res.Plan = PurgeDryRun, &n, plan
+	res.ExpiryIndex = planIndex(t.Dialect, plan, info)
+	uses := res.ExpiryIndex != ""
+	res.PlanUsesIndex = &uses
+	if ix, ok := info.ExpiryIndex(); ok && !uses {
+		res.ExpiryIndex = ix.Name
+	}
 	if n > 0 {
 		res.Oldest = &oldest
 	}
 	res.tally(start)
 	return nil
+}
+
+// planIndex is the name of the first index on ExpiresAtTime that plan
+// reads, or "" when it reads none of them.
+func planIndex(d dialects.Dialect, plan string, info *dialects.TableInfo) string {
+	for _, ix := range info.Indexes {
+		if len(ix.Columns) == 0 || ix.Columns[0] != dialects.ColExpiresAtTime {
+			continue
+		}
+		if strings.Contains(plan, d.Quote(ix.Name)) || containsWord(plan, ix.Name) {
+			return ix.Name
+		}
+	}
+	return ""
+}
+
+// containsWord reports whether s holds word with no name character on
+// either side, so that index "ix" is not found inside "ix2".
+func containsWord(s, word string) bool {
+	isName := func(r rune) bool { return r == '_' || r == '$' || unicode.IsLetter(r) || unicode.IsDigit(r) }
+	for i := 0; ; {
+		j := strings.Index(s[i:], word)
+		if j < 0 {
+			return false
+		}
+		j += i
+		before, _ := utf8.DecodeLastRuneInString(s[:j])
+		after, _ := utf8.DecodeRuneInString(s[j+len(word):])
+		if (j == 0 || !isName(before)) && (j+len(word) == len(s) || !isName(after)) {
+			return true
+		}
+		i = j + 1
+	}
 }
 
 // explainFailure says so when a statement failed because the table is not

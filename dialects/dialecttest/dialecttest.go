@@ -168,6 +168,64 @@ var seedSQL = map[string]string{
 			FROM sys.all_columns AS a CROSS JOIN sys.all_columns AS b) AS g`,
 }
 
+// slideSQL moves a row's expiry to the database's now + $1 seconds if it
+// expired no more than $3 seconds ago by the database's clock: what the
+// providers' refresh does from an app whose clock runs $3 seconds behind
+// the database's. Its parameters are seconds ahead, Id, seconds of skew.
+var slideSQL = map[string]string{
+	"postgres": `UPDATE %[1]s SET "ExpiresAtTime" = now() + make_interval(secs => $1)
+		WHERE "Id" = $2 AND "ExpiresAtTime" >= now() - make_interval(secs => $3)`,
+	"sqlite": `UPDATE %[1]s SET "ExpiresAtTime" = CAST(unixepoch('subsec') * 1000000 AS INTEGER) + CAST(?1 * 1000000 AS INTEGER)
+		WHERE "Id" = ?2 AND "ExpiresAtTime" >= CAST(unixepoch('subsec') * 1000000 AS INTEGER) - CAST(?3 * 1000000 AS INTEGER)`,
+	"mysql": "UPDATE %[1]s SET `ExpiresAtTime` = TIMESTAMPADD(MICROSECOND, CAST(? * 1000000 AS SIGNED), UTC_TIMESTAMP(6))" +
+		" WHERE `Id` = ? AND `ExpiresAtTime` >= TIMESTAMPADD(MICROSECOND, -CAST(? * 1000000 AS SIGNED), UTC_TIMESTAMP(6))",
+	"sqlserver": `UPDATE %[1]s SET [ExpiresAtTime] = DATEADD(millisecond, CAST(@p1 * 1000 AS int), SYSDATETIMEOFFSET())
+		WHERE [Id] = @p2 AND [ExpiresAtTime] >= DATEADD(millisecond, -CAST(@p3 * 1000 AS int), SYSDATETIMEOFFSET())`,
+}
+
+// Slide moves the expiry of row id of table to the database's now + ahead,
+// as an app's refresh does, if the row expired no more than skew ago by the
+// database's clock (an app whose clock is skew behind still sees it live).
+// It reports whether the row was there to slide.
+func (s Server) Slide(t testing.TB, db *sql.DB, table, id string, ahead, skew time.Duration) bool {
+	t.Helper()
+	q, ok := slideSQL[s.Dialect.Name()]
+	if !ok {
+		t.Fatalf("dialecttest: no slide SQL for %s", s.Dialect.Name())
+	}
+	res, err := db.Exec(fmt.Sprintf(q, s.Qualified(table)), ahead.Seconds(), id, skew.Seconds())
+	if err != nil {
+		t.Errorf("sliding %s of %s: %v", id, table, err)
+		return false
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		t.Errorf("sliding %s of %s: %v", id, table, err)
+	}
+	return n == 1
+}
+
+// Row reports whether row id of table is there, and whether it is live by
+// the database's clock.
+func (s Server) Row(t testing.TB, db *sql.DB, table, id string) (exists, live bool) {
+	t.Helper()
+	var n, l int64
+	q := fmt.Sprintf(`SELECT count(*), count(CASE WHEN %s >= %s THEN 1 END) FROM %s WHERE %s = %s`,
+		s.Dialect.Quote("ExpiresAtTime"), nowSQL[s.Dialect.Name()], s.Qualified(table), s.Dialect.Quote("Id"), placeholder(s.Dialect.Name()))
+	if err := db.QueryRow(q, id).Scan(&n, &l); err != nil {
+		t.Errorf("reading %s of %s: %v", id, table, err)
+	}
+	return n == 1, l == 1
+}
+
+// nowSQL is the database's clock in the table's representation.
+var nowSQL = map[string]string{
+	"postgres":  "now()",
+	"sqlite":    "CAST(unixepoch('subsec') * 1000000 AS INTEGER)",
+	"mysql":     "UTC_TIMESTAMP(6)",
+	"sqlserver": "SYSDATETIMEOFFSET()",
+}
+
 // Qualified is schema.table, quoted.
 func (s Server) Qualified(table string) string {
 	return s.Dialect.Quote(s.Schema) + "." + s.Dialect.Quote(table)

@@ -1,0 +1,529 @@
+//go:build linux
+
+package bench
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessctl/sessctl/dialects/dialecttest"
+)
+
+// Environment variables the benchmark reads.
+const (
+	benchEnv = "SESSCTL_BENCH"       // 1 runs it
+	rowsEnv  = "SESSCTL_BENCH_ROWS"  // rows per copy; default 1,000,000
+	outEnv   = "SESSCTL_BENCH_OUT"   // also write the markdown report here
+	argsEnv  = "SESSCTL_BENCH_ARGS"  // extra flags for every timed sessctl purge
+	quickEnv = "SESSCTL_BENCH_QUICK" // 1: only sessctl purge against the DELETE, under load
+)
+
+const (
+	idleFor   = 15 * time.Second // how long the clients run alone
+	startRuns = 30               // runs of each command in the nothing-to-do test
+	memRows   = 1_000_000        // rows the large memory run deletes
+)
+
+// TestPurgeBenchmark builds two identical tables on every server and purges
+// one with sessctl and the other with the providers' single DELETE, while
+// clients use live rows; then times a purge with nothing to do and the
+// purge process's memory. It prints a markdown report.
+func TestPurgeBenchmark(t *testing.T) {
+	if os.Getenv(benchEnv) != "1" {
+		t.Skipf("the purge benchmark runs only with %s=1 (see BENCHMARKS.md)", benchEnv)
+	}
+	rows := 1_000_000
+	if v := os.Getenv(rowsEnv); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1000 {
+			t.Fatalf("%s=%q: want a number of rows, 1000 or more", rowsEnv, v)
+		}
+		rows = n
+	}
+	bin := buildSessctl(t)
+	var report strings.Builder
+	fmt.Fprintf(&report, "Machine: %s. Go %s, %s/%s. %d rows per copy, values of 200-2,000 random bytes, half expired.\n",
+		machine(), strings.TrimPrefix(runtime.Version(), "go"), runtime.GOOS, runtime.GOARCH, rows)
+	if a := os.Getenv(argsEnv); a != "" {
+		fmt.Fprintf(&report, "Extra purge flags: `%s`.\n", a)
+	}
+	dialecttest.Each(t, func(t *testing.T, s dialecttest.Server) {
+		e, ok := engines[s.Dialect.Name()]
+		if !ok {
+			t.Skipf("no benchmark SQL for %s: add it to engines", s.Dialect.Name())
+		}
+		b := &bench{t: t, s: s, e: e, bin: bin, rows: rows, db: s.Open(t)}
+		r := b.run()
+		report.WriteString(r.markdown())
+	})
+	fmt.Println(report.String())
+	if out := os.Getenv(outEnv); out != "" {
+		if err := os.WriteFile(out, []byte(report.String()), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// buildSessctl builds the static binary users run.
+func buildSessctl(t *testing.T) string {
+	bin := filepath.Join(t.TempDir(), "sessctl")
+	c := exec.Command("go", "build", "-trimpath", "-o", bin, "..")
+	c.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := c.CombinedOutput(); err != nil {
+		t.Fatalf("building sessctl: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// machine describes the machine the benchmark ran on.
+func machine() string {
+	cpu := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int64
+		fmt.Sscanf(string(b), "MemTotal: %d kB", &kb)
+		mem = fmt.Sprintf(", %.0f GiB", float64(kb)/(1<<20))
+	}
+	return fmt.Sprintf("%d × %s%s, Linux", runtime.NumCPU(), cpu, mem)
+}
+
+// bench is one server's run.
+type bench struct {
+	t    *testing.T
+	s    dialecttest.Server
+	e    engine
+	bin  string
+	rows int
+	db   *sql.DB
+}
+
+// result is one server's figures.
+type result struct {
+	dialect, version string
+	expired, live    int64
+
+	idle         loadResult
+	sessctl      purgeRun // auto order: a walk, on this table
+	expiryOrder  purgeRun // --order expiry
+	duringDelete loadResult
+	deleteTook   time.Duration
+	deleteRows   int64
+	deleteLeft   int64 // expired rows left after the single DELETE
+
+	version1, nothing, nothingAfter, roundTrip, connectRT timing
+	firstAfter                                            time.Duration
+	reads                                                 map[string]int64
+	plan                                                  string
+
+	rss10k, rss100k, rss1M    int64
+	rows10k, rows100k, rows1M int64
+}
+
+// purgeReport is sessctl purge's JSON report.
+type purgeReport struct {
+	Status        string  `json:"status"`
+	Deleted       int64   `json:"deleted"`
+	Batches       int     `json:"batches"`
+	ElapsedMS     int64   `json:"elapsed_ms"`
+	RowsPerSecond float64 `json:"rows_per_second"`
+	MaxBatchMS    int64   `json:"max_batch_ms"`
+	Remaining     *int64  `json:"remaining"`
+	Plan          string  `json:"plan"`
+	UsesIndex     *bool   `json:"plan_uses_expiry_index"`
+	Walked        bool    `json:"walked"`
+}
+
+// timing is the median and mean of repeated runs.
+type timing struct{ median, mean time.Duration }
+
+func timings(ds []time.Duration) timing {
+	slices.Sort(ds)
+	var sum time.Duration
+	for _, d := range ds {
+		sum += d
+	}
+	return timing{median: ds[len(ds)/2], mean: sum / time.Duration(len(ds))}
+}
+
+func (b *bench) fatalf(format string, args ...any) {
+	b.t.Helper()
+	b.t.Fatalf(format, args...)
+}
+
+// logf logs a step, with the machine's load average: the benchmark is
+// only as quiet as the machine.
+func (b *bench) logf(format string, args ...any) {
+	b.t.Helper()
+	load, _ := os.ReadFile("/proc/loadavg")
+	b.t.Logf("%s %s (load %s): "+format, append([]any{time.Now().Format("15:04:05"), b.s.Dialect.Name(),
+		strings.Join(strings.Fields(string(load))[:3], " ")}, args...)...)
+}
+
+func (b *bench) run() *result {
+	ctx := context.Background()
+	r := &result{dialect: b.s.Dialect.Name(), version: b.serverVersion()}
+	a, c, x, m := dialecttest.Table("BenchA"), dialecttest.Table("BenchB"), dialecttest.Table("BenchX"), dialecttest.Table("BenchMem")
+	for _, table := range []string{a, c, x, m} {
+		b.s.DropAtCleanup(b.t, b.db, table)
+		b.sessctl(nil, "create", b.s.DSN, b.s.Schema, table)
+	}
+	qa, qc, qx := b.s.Qualified(a), b.s.Qualified(c), b.s.Qualified(x)
+
+	b.logf("seeding %d rows", b.rows)
+	t0 := time.Now()
+	live := b.seed(qa, b.rows, 200, 2000, 0.5)
+	b.logf("seeded in %s; copying", time.Since(t0).Round(time.Second))
+	quick := os.Getenv(quickEnv) == "1"
+	copies := []string{qc, qx}
+	if quick {
+		copies = copies[:1]
+	}
+	for _, to := range copies {
+		if _, err := b.db.ExecContext(ctx, `INSERT INTO `+to+` SELECT * FROM `+qa); err != nil {
+			b.fatalf("copying %s: %v", qa, err)
+		}
+	}
+	if err := b.e.settle(ctx, b.db, append([]string{qa}, copies...)...); err != nil {
+		b.fatalf("settling: %v", err)
+	}
+	ea, la := b.census(qa)
+	for _, q := range copies {
+		if e, l := b.census(q); e != ea || l != la || ea == 0 {
+			b.fatalf("the copies differ: %d/%d expired, %d/%d live", ea, e, la, l)
+		}
+	}
+	r.expired, r.live = ea, la
+
+	if !quick {
+		b.logf("nothing to do: %d runs", startRuns)
+		// With a grace longer than the oldest expiry, nothing in the full
+		// table is due: the same statement, finding nothing on its first probe.
+		r.version1, r.nothing, r.roundTrip, r.connectRT, _ = b.startup(a, "--grace", "48h")
+		r.plan, r.reads = b.probe(a, "--grace", "48h")
+	}
+
+	b.logf("idle load, %s", idleFor)
+	b.quiesce()
+	r.idle = during(b.db, b.e, qa, live, 1, func() { time.Sleep(idleFor) })
+
+	b.logf("sessctl purge under load")
+	r.sessctl = b.purgeUnderLoad(a, live, 2)
+	b.logf("purge: %+v in %s", r.sessctl.report, r.sessctl.wall)
+
+	b.logf("single DELETE under load")
+	b.quiesce()
+	r.duringDelete = during(b.db, b.e, qc, live, 3, func() {
+		t0 := time.Now()
+		n, err := b.e.deleteExpired(ctx, b.db, qc, time.Now())
+		r.deleteTook, r.deleteRows = time.Since(t0), n
+		if err != nil {
+			b.t.Errorf("the single DELETE failed after %s: %v", r.deleteTook, err)
+		}
+	})
+	r.deleteLeft, _ = b.census(qc)
+	b.logf("DELETE: %d rows in %s", r.deleteRows, r.deleteTook)
+
+	if quick {
+		return r
+	}
+	b.logf("sessctl purge --order expiry under load")
+	r.expiryOrder = b.purgeUnderLoad(x, live, 4, "--order", "expiry")
+	b.logf("purge --order expiry: %+v in %s", r.expiryOrder.report, r.expiryOrder.wall)
+
+	b.logf("nothing to do after the purge")
+	_, r.nothingAfter, _, _, r.firstAfter = b.startup(a)
+
+	b.logf("memory: seeding %d rows", memRows+110_000)
+	qm := b.s.Qualified(m)
+	b.seed(qm, memRows+110_000, 300, 400, 1)
+	r.rows10k, r.rss10k = b.purgeRSS(m, "--max-rows", "10000")
+	r.rows100k, r.rss100k = b.purgeRSS(m, "--max-rows", "100000")
+	r.rows1M, r.rss1M = b.purgeRSS(m)
+	return r
+}
+
+// purgeRun is one timed sessctl purge under the clients' load.
+type purgeRun struct {
+	report          purgeReport
+	wall            time.Duration
+	rss             int64
+	load            loadResult
+	left, liveAfter int64
+}
+
+// purgeUnderLoad runs sessctl purge on table, with flags and those of
+// SESSCTL_BENCH_ARGS, while the clients use its live rows.
+func (b *bench) purgeUnderLoad(table string, live []string, seed uint64, flags ...string) purgeRun {
+	var p purgeRun
+	var stdout []byte
+	b.quiesce()
+	p.load = during(b.db, b.e, b.s.Qualified(table), live, seed, func() {
+		args := append(append([]string{"purge", "-o", "json"}, flags...), strings.Fields(os.Getenv(argsEnv))...)
+		stdout, p.wall, p.rss = b.sessctl(nil, append(args, b.s.DSN, b.s.Schema, table)...)
+	})
+	if err := json.Unmarshal(stdout, &p.report); err != nil {
+		b.fatalf("purge report: %v\n%s", err, stdout)
+	}
+	p.left, p.liveAfter = b.census(b.s.Qualified(table))
+	return p
+}
+
+func (b *bench) serverVersion() string {
+	q := map[string]string{"postgres": "SELECT 'PostgreSQL ' || current_setting('server_version')",
+		"sqlite": "SELECT 'SQLite ' || sqlite_version()", "mysql": "SELECT VERSION()"}[b.s.Dialect.Name()]
+	var v string
+	if err := b.db.QueryRow(q).Scan(&v); err != nil {
+		b.fatalf("server version: %v", err)
+	}
+	return v
+}
+
+// sessctl runs the binary and fails unless it exits 0; it returns stdout,
+// the wall time and the peak RSS in KiB.
+func (b *bench) sessctl(env []string, args ...string) ([]byte, time.Duration, int64) {
+	b.t.Helper()
+	c := exec.Command(b.bin, args...)
+	c.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	c.Stdout, c.Stderr = &out, &errb
+	t0 := time.Now()
+	if err := c.Start(); err != nil {
+		b.fatalf("sessctl %s: %v", strings.Join(args, " "), err)
+	}
+	hwm, exited := make(chan int64), make(chan struct{})
+	go func() { hwm <- watchHWM(c.Process.Pid, exited) }()
+	err := c.Wait()
+	took := time.Since(t0)
+	close(exited)
+	if err != nil {
+		b.fatalf("sessctl %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errb.String())
+	}
+	return out.Bytes(), took, <-hwm
+}
+
+// watchHWM polls the peak RSS (VmHWM, KiB) of process pid until it exits.
+// (The child's rusage cannot tell it: Linux carries the parent's peak over
+// into the child's at exec, and this test process is larger than sessctl.)
+func watchHWM(pid int, exited <-chan struct{}) int64 {
+	var peak int64
+	for {
+		select {
+		case <-exited:
+			return peak
+		default:
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			<-exited
+			return peak
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+				var kb int64
+				fmt.Sscanf(strings.TrimSpace(v), "%d", &kb)
+				peak = max(peak, kb)
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// seed fills table with n rows, Ids in insertion order, values of min to
+// max random bytes, each expired with probability expired (its expiry up
+// to a day ago) or live for one to two hours, with the providers' sliding
+// expiry. It returns the live Ids.
+func (b *bench) seed(table string, n, minSize, maxSize int, expired float64) []string {
+	ctx := context.Background()
+	const perStatement, perTx = 100, 10_000
+	rng := rand.New(rand.NewPCG(42, uint64(n)))
+	var stmt strings.Builder
+	var cols []string
+	for _, c := range []string{"Id", "Value", "ExpiresAtTime", "SlidingExpirationInSeconds", "AbsoluteExpiration"} {
+		cols = append(cols, b.s.Dialect.Quote(c))
+	}
+	stmt.WriteString(`INSERT INTO ` + table + ` (` + strings.Join(cols, ", ") + `) VALUES `)
+	for i := range perStatement {
+		if i > 0 {
+			stmt.WriteString(", ")
+		}
+		k := i * 4
+		fmt.Fprintf(&stmt, "(%s, %s, %s, %s, NULL)", b.e.param(k+1), b.e.param(k+2), b.e.param(k+3), b.e.param(k+4))
+	}
+	if n%perStatement != 0 {
+		b.fatalf("seed: %d rows is not a multiple of %d", n, perStatement)
+	}
+	now := time.Now()
+	buf := make([]byte, perStatement*maxSize)
+	var live []string
+	args := make([]any, 0, perStatement*4)
+	for i := 0; i < n; i += perTx {
+		err := inTx(ctx, b.db, func(tx *sql.Tx) error {
+			insert, err := tx.PrepareContext(ctx, stmt.String())
+			if err != nil {
+				return err
+			}
+			defer insert.Close()
+			for k := i; k < min(i+perTx, n); k += perStatement {
+				args = args[:0]
+				off := 0
+				for j := range perStatement {
+					id := fmt.Sprintf("s%08d-%08x", k+j, rng.Uint32())
+					size := minSize + rng.IntN(maxSize-minSize+1)
+					v := buf[off : off+size]
+					off += size
+					fillRandom(rng, v)
+					var exp time.Time
+					if rng.Float64() < expired {
+						exp = now.Add(-time.Second - time.Duration(rng.Int64N(int64(24*time.Hour))))
+					} else {
+						exp = now.Add(time.Hour + time.Duration(rng.Int64N(int64(time.Hour))))
+						live = append(live, id)
+					}
+					args = append(args, id, v, b.e.stamp(exp), int64(sliding.Seconds()))
+				}
+				if _, err := insert.ExecContext(ctx, args...); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.fatalf("seeding %s: %v", table, err)
+		}
+	}
+	return live
+}
+
+// inTx runs fn in a transaction, committed when fn returns nil.
+func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// census counts the expired and live rows of table by the app's clock.
+func (b *bench) census(table string) (expired, live int64) {
+	q := fmt.Sprintf(`SELECT count(CASE WHEN %[2]s > %[1]s THEN 1 END), count(CASE WHEN %[2]s <= %[1]s THEN 1 END) FROM %[3]s`,
+		b.s.Dialect.Quote("ExpiresAtTime"), b.e.param(1), table)
+	if b.s.Dialect.Name() == "mysql" {
+		q = strings.ReplaceAll(q, b.e.param(1), "?")
+		if err := b.db.QueryRow(q, b.e.stamp(time.Now()), b.e.stamp(time.Now())).Scan(&expired, &live); err != nil {
+			b.fatalf("census: %v", err)
+		}
+		return
+	}
+	if err := b.db.QueryRow(q, b.e.stamp(time.Now())).Scan(&expired, &live); err != nil {
+		b.fatalf("census: %v", err)
+	}
+	return expired, live
+}
+
+func (b *bench) quiesce() {
+	if err := b.e.quiesce(context.Background(), b.db); err != nil {
+		b.fatalf("quiesce: %v", err)
+	}
+}
+
+// startup times `sessctl version`, then purge of table with extra flags
+// and nothing to delete, each run startRuns times in turn; and one round
+// trip to the server, on an open connection and on a new one. first is
+// the first purge's time.
+func (b *bench) startup(table string, flags ...string) (version, purge, rt, connectRT timing, first time.Duration) {
+	var vs, ps, rs, cs []time.Duration
+	purgeArgs := append(append([]string{"purge", "-q", "-o", "json"}, flags...), b.s.DSN, b.s.Schema, table)
+	for i := range startRuns {
+		_, d, _ := b.sessctl(nil, "version")
+		vs = append(vs, d)
+		out, d, _ := b.sessctl(nil, purgeArgs...)
+		var rep purgeReport
+		if err := json.Unmarshal(out, &rep); err != nil || rep.Deleted != 0 || rep.Batches != 1 {
+			b.fatalf("purge with nothing to do: %s", out)
+		}
+		if i == 0 {
+			first = d
+		}
+		ps = append(ps, d)
+	}
+	for range 200 {
+		t0 := time.Now()
+		if _, err := b.db.Exec(`SELECT 1`); err != nil {
+			b.fatalf("round trip: %v", err)
+		}
+		rs = append(rs, time.Since(t0))
+	}
+	for range startRuns {
+		t0 := time.Now()
+		db := b.s.Open(b.t)
+		if _, err := db.Exec(`SELECT 1`); err != nil {
+			b.fatalf("round trip: %v", err)
+		}
+		db.Close()
+		cs = append(cs, time.Since(t0))
+	}
+	return timings(vs), timings(ps), timings(rs), timings(cs), first
+}
+
+// probe shows what a purge with nothing to do reads: its plan, and the
+// engine's read counters across one run.
+func (b *bench) probe(table string, flags ...string) (string, map[string]int64) {
+	ctx := context.Background()
+	out, _, _ := b.sessctl(nil, append(append([]string{"purge", "--dry-run", "-o", "json"}, flags...), b.s.DSN, b.s.Schema, table)...)
+	var rep purgeReport
+	if err := json.Unmarshal(out, &rep); err != nil {
+		b.fatalf("dry run: %v\n%s", err, out)
+	}
+	if rep.UsesIndex == nil || !*rep.UsesIndex {
+		b.t.Errorf("the purge plan does not read the expiry index:\n%s", rep.Plan)
+	}
+	before, err := b.e.counters(ctx, b.db, b.s.Schema, table)
+	if err != nil {
+		b.fatalf("counters: %v", err)
+	}
+	b.sessctl(nil, append(append([]string{"purge", "-q"}, flags...), b.s.DSN, b.s.Schema, table)...)
+	after, err := b.e.counters(ctx, b.db, b.s.Schema, table)
+	if err != nil {
+		b.fatalf("counters: %v", err)
+	}
+	for k := range after {
+		after[k] -= before[k]
+	}
+	return rep.Plan, after
+}
+
+// purgeRSS purges table with flags and returns the rows deleted and the
+// process's peak RSS.
+func (b *bench) purgeRSS(table string, flags ...string) (int64, int64) {
+	out, _, rss := b.sessctl(nil, append(append([]string{"purge", "-o", "json"}, flags...), b.s.DSN, b.s.Schema, table)...)
+	var rep purgeReport
+	if err := json.Unmarshal(out, &rep); err != nil {
+		b.fatalf("purge: %v\n%s", err, out)
+	}
+	return rep.Deleted, rss
+}
