@@ -1,0 +1,224 @@
+package cmd
+
+import (
+	"bytes"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessctl/sessctl/dialects"
+	"github.com/sessctl/sessctl/dialects/dialecttest"
+)
+
+// faultPassword is the password of the private servers' users in the fault
+// tests, which no message may show.
+const faultPassword = "Fault#pw-7Kq2"
+
+// privateServer starts a private server of dialect name for t, whose DSN
+// logs in with faultPassword, and returns it with a superuser connection
+// over its unix socket. Only postgres and mysql have one.
+func privateServer(t *testing.T, name string) (*dialecttest.Private, dialecttest.Server, *sql.DB) {
+	t.Helper()
+	switch name {
+	case "postgres":
+		p := dialecttest.StartPostgres(t, dialecttest.PostgresOptions{Password: faultPassword})
+		return p, p.Server(), p.Admin(t)
+	case "mysql":
+		p := dialecttest.StartMariaDB(t)
+		db := p.Admin(t)
+		for _, q := range []string{
+			"CREATE USER 'sessctl'@'127.0.0.1' IDENTIFIED BY '" + faultPassword + "'",
+			"GRANT ALL ON test.* TO 'sessctl'@'127.0.0.1'",
+		} {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s := p.Server()
+		s.DSN = strings.Replace(s.DSN, "root:@", "sessctl:"+faultPassword+"@", 1)
+		return p, s, db
+	}
+	t.Fatalf("no private %s server", name)
+	return nil, dialecttest.Server{}, nil
+}
+
+// background is a sessctl process the test does something to while it runs.
+type background struct {
+	cmd         *exec.Cmd
+	out, errb   bytes.Buffer
+	done        chan struct{}
+	code        int
+	description string
+}
+
+func startSessctl(t *testing.T, args ...string) *background {
+	t.Helper()
+	b := &background{cmd: command(nil, args...), done: make(chan struct{}), description: strings.Join(args[:1], " ")}
+	b.cmd.Stdout, b.cmd.Stderr = &b.out, &b.errb
+	if err := b.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		err := b.cmd.Wait()
+		var ee *exec.ExitError
+		switch {
+		case err == nil:
+			b.code = 0
+		case errors.As(err, &ee):
+			b.code = ee.ExitCode()
+		default:
+			b.code = -1
+		}
+		close(b.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-b.done:
+		default:
+			b.cmd.Process.Kill()
+			<-b.done
+		}
+	})
+	return b
+}
+
+// wait waits for the process to end, failing t if it has not within two
+// minutes, and returns its exit code.
+func (b *background) wait(t *testing.T) int {
+	t.Helper()
+	select {
+	case <-b.done:
+	case <-time.After(2 * time.Minute):
+		b.cmd.Process.Kill()
+		<-b.done
+		t.Fatalf("sessctl %s did not end within two minutes\nstdout: %s\nstderr: %s", b.description, b.out.String(), b.errb.String())
+	}
+	return b.code
+}
+
+// exited reports whether the process has ended.
+func (b *background) exited() bool {
+	select {
+	case <-b.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// waitFor polls cond until it holds, failing t after a minute or if bg
+// ended first.
+func waitFor(t *testing.T, bg *background, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if bg != nil && bg.exited() {
+			t.Fatalf("sessctl %s ended (exit %d) before %s\nstdout: %s\nstderr: %s", bg.description, bg.code, what, bg.out.String(), bg.errb.String())
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within a minute", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// checkFailureMessage fails t unless stderr says in one line, with no
+// stack trace and no password, that the connection was lost and that
+// running purge again goes on.
+func checkFailureMessage(t *testing.T, stderr string, password string) {
+	t.Helper()
+	var msgs []string
+	for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		if strings.HasPrefix(l, "sessctl: ") {
+			msgs = append(msgs, l)
+		}
+	}
+	switch {
+	case len(msgs) != 1:
+		t.Errorf("stderr has %d error lines, want 1:\n%s", len(msgs), stderr)
+	case strings.Contains(stderr, "goroutine ") || strings.Contains(stderr, "panic"):
+		t.Errorf("stderr has a stack trace:\n%s", stderr)
+	case password != "" && strings.Contains(stderr, password):
+		t.Errorf("stderr has the password:\n%s", stderr)
+	case !strings.Contains(msgs[0], "lost the connection") || !strings.Contains(msgs[0], "run purge again"):
+		t.Errorf("the message does not say that the connection was lost and to run purge again:\n%s", stderr)
+	}
+	t.Logf("purge said: %s", strings.TrimSpace(stderr))
+}
+
+// TestPurgeServerRestart: the database restarts in the middle of a purge
+// (small batches, a pause between them, many expired rows and some live
+// ones). Purge exits 1 saying in one line that the connection was lost and
+// that running it again goes on, with no stack trace and no password; in
+// JSON its report says what it deleted before. Run again, it finishes
+// (exit 0, nothing expired left), and no live row was lost. On private
+// PostgreSQL and MariaDB servers, restarted as an administrator does, once
+// with text output and once with JSON. SQL Server cannot be restarted
+// from a test. SQLite has no server to restart: TestPurgeSQLiteFaults is
+// its analogue.
+func TestPurgeServerRestart(t *testing.T) {
+	const expired, live = 20000, 500
+	for _, name := range dialects.List() {
+		t.Run(name, func(t *testing.T) {
+			switch name {
+			case "sqlite":
+				t.Skip("SQLite has no server to restart: TestPurgeSQLiteFaults kills the process and locks the file instead")
+			case "sqlserver":
+				dialecttest.Get(t, name)
+				t.Skip("a SQL Server cannot be restarted from a test: it runs outside this machine's control")
+			}
+			t.Parallel()
+			p, s, db := privateServer(t, name)
+			for _, output := range []string{"text", "json"} {
+				table := dialecttest.Table("Restart")
+				must(t, 0, "create", s.DSN, s.Schema, table)
+				s.Seed(t, db, table, "old", expired, 20, -time.Hour)
+				s.Seed(t, db, table, "live", live, 20, time.Hour)
+
+				bg := startSessctl(t, "purge", "-o", output, "--batch-size", "100", "--pause", "20ms", s.DSN, s.Schema, table)
+				waitFor(t, bg, "batch deleted", func() bool { return s.Count(t, db, table, "old") < expired })
+				p.Restart(t)
+				db = p.Admin(t)
+				if code := bg.wait(t); code != ExitFailed {
+					t.Fatalf("purge across a restart (-o %s): exit %d, want 1\nstdout: %s\nstderr: %s", output, code, bg.out.String(), bg.errb.String())
+				}
+				checkFailureMessage(t, bg.errb.String(), faultPassword)
+				left := s.Count(t, db, table, "old")
+				if left == 0 {
+					t.Errorf("-o %s: purge deleted every expired row before the restart: it did not land mid-purge", output)
+				}
+				if output == "json" {
+					var rep struct {
+						Status  string
+						Deleted int64
+						Error   string
+					}
+					if err := json.Unmarshal(bg.out.Bytes(), &rep); err != nil {
+						t.Fatalf("no JSON report: %v\n%s", err, bg.out.String())
+					}
+					if rep.Status != "failed" || rep.Deleted != expired-left || !strings.Contains(rep.Error, "run purge again") {
+						t.Errorf("JSON report %+v; %d of %d expired rows are left", rep, left, expired)
+					}
+				} else if !strings.Contains(bg.out.String(), "deleted ") {
+					t.Errorf("purge printed no report of what it deleted before the restart:\n%s", bg.out.String())
+				}
+				if strings.Contains(bg.out.String(), faultPassword) {
+					t.Errorf("stdout has the password:\n%s", bg.out.String())
+				}
+
+				must(t, 0, "purge", s.DSN, s.Schema, table)
+				if n := s.Count(t, db, table, "old"); n != 0 {
+					t.Errorf("-o %s: %d expired rows left after the rerun", output, n)
+				}
+				if n := s.Count(t, db, table, "live"); n != live {
+					t.Errorf("-o %s: %d of %d live rows left", output, n, live)
+				}
+				t.Logf("-o %s: restart after %d of %d expired rows; rerun finished; %d/%d live rows kept", output, expired-left, expired, live, live)
+			}
+		})
+	}
+}
