@@ -140,6 +140,10 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 	})
 	// A run that failed after some batches still says what it deleted.
 	if res != nil && (err == nil || res.Batches > 0 || errors.Is(err, schema.ErrInterrupted)) {
+		if res.Status == schema.PurgeFailed {
+			// Masked before it is encoded: JSON escapes some characters.
+			res.Error = a.redact.redact(err.Error())
+		}
 		a.endProgress()
 		a.printResult(res, func() { a.purgeText(tg, res) })
 	}

@@ -10,10 +10,14 @@ package dialects
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/golang-migrate/migrate/v4/database"
@@ -88,6 +92,11 @@ type Dialect interface {
 	// Permanent reports a connection error that retrying cannot fix (wrong
 	// password, missing database), so --wait stops at once.
 	Permanent(err error) bool
+
+	// Disconnected reports an error that says the session ended under a
+	// statement: the server shut down or restarted, or the connection was
+	// killed or cut. The statement's transaction is rolled back.
+	Disconnected(err error) bool
 
 	// SchemaExists reports whether the schema (MySQL: database) exists.
 	SchemaExists(ctx context.Context, q Querier, schema string) (bool, error)
@@ -227,4 +236,12 @@ func List() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// cutOff reports the errors every driver gives when its connection is gone:
+// database/sql's bad connection, an end of stream, a network error.
+func cutOff(err error) bool {
+	var ne net.Error
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.As(err, &ne)
 }

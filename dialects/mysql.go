@@ -150,6 +150,9 @@ func (mysql) Open(conn *Conn, _ bool) (*sql.DB, error) {
 }
 
 func openMySQL(cfg *gomysql.Config) (*sql.DB, error) {
+	// The driver logs a lost connection on stderr besides returning it:
+	// sessctl says it once, in its own words.
+	cfg.Logger = &gomysql.NopLogger{}
 	connector, err := gomysql.NewConnector(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: MySQL: %v", ErrConnString, err)
@@ -167,6 +170,10 @@ const (
 	mysqlErrTableAccess      = 1142
 	mysqlErrNoSuchTable      = 1146
 	mysqlErrNotSupportedAuth = 1251
+	mysqlErrServerShutdown   = 1053
+	mysqlErrConnectionKilled = 1927
+	mysqlErrServerGone       = 2006
+	mysqlErrServerLost       = 2013
 	mysqlErrAccessDeniedNoPw = 1698
 )
 
@@ -182,6 +189,18 @@ func (mysql) Permanent(err error) bool {
 		}
 	}
 	return false
+}
+
+func (mysql) Disconnected(err error) bool {
+	var me *gomysql.MySQLError
+	if errors.As(err, &me) {
+		switch me.Number {
+		case mysqlErrServerShutdown, mysqlErrConnectionKilled, mysqlErrServerGone, mysqlErrServerLost:
+			return true
+		}
+		return false
+	}
+	return errors.Is(err, gomysql.ErrInvalidConn) || cutOff(err)
 }
 
 // mysqlSameName is the WHERE clause that finds a name in information_schema

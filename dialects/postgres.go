@@ -260,6 +260,16 @@ func (postgres) Permanent(err error) bool {
 	return false
 }
 
+// Disconnected: class 57P is the server shutting down, restarting or
+// ending the session (pg_terminate_backend), class 08 a lost connection.
+func (postgres) Disconnected(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return strings.HasPrefix(pgErr.Code, "57P") || strings.HasPrefix(pgErr.Code, "08")
+	}
+	return cutOff(err)
+}
+
 func (postgres) SchemaExists(ctx context.Context, q Querier, schema string) (bool, error) {
 	var ok bool
 	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)`, schema).Scan(&ok)

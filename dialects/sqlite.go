@@ -205,6 +205,9 @@ func (sqlite) Open(conn *Conn, create bool) (*sql.DB, error) {
 
 func (sqlite) Permanent(error) bool { return true }
 
+// Disconnected: SQLite runs in the process; there is no connection to lose.
+func (sqlite) Disconnected(error) bool { return false }
+
 func (sqlite) SchemaExists(_ context.Context, _ Querier, schema string) (bool, error) {
 	return schema == "main", nil
 }

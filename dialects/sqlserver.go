@@ -56,6 +56,8 @@ const (
 	mssqlPasswordExpired    = 18487
 	mssqlMustChangePassword = 18488
 	mssqlFirewall           = 40615 // Azure SQL: the client's address is not allowed
+	mssqlSessionKilled      = 596   // the session is in the kill state (KILL)
+	mssqlShutdown           = 6005  // SHUTDOWN is in progress
 )
 
 func (sqlserver) Name() string          { return "sqlserver" }
@@ -163,6 +165,14 @@ func (sqlserver) Permanent(err error) bool {
 		return true
 	}
 	return isCertificateError(err) || isAzureADError(err)
+}
+
+func (sqlserver) Disconnected(err error) bool {
+	switch mssqlNumber(err) {
+	case mssqlSessionKilled, mssqlShutdown:
+		return true
+	}
+	return cutOff(err)
 }
 
 func (sqlserver) SchemaExists(ctx context.Context, q Querier, schema string) (bool, error) {

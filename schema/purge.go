@@ -21,6 +21,7 @@ const (
 	PurgeInterrupted = "interrupted" // a signal stopped it after a batch
 	PurgeSkipped     = "skipped"     // another purge of the table holds the lock
 	PurgeDryRun      = "dry_run"     // counted, deleted nothing
+	PurgeFailed      = "failed"      // an error stopped it after a batch
 )
 
 // Orders a purge deletes in.
@@ -96,6 +97,8 @@ type PurgeResult struct {
 	// Remaining counts the expired rows left: 0 when done, counted when a
 	// bound or a signal stopped the run, nil when it was skipped.
 	Remaining *int64 `json:"remaining"`
+	// Error says what stopped a failed run.
+	Error string `json:"error,omitempty"`
 	// Oldest is the oldest expiry left (dry run).
 	Oldest *time.Time `json:"oldest_expiry,omitempty"`
 	// Plan is the database's plan for one batch (dry run).
@@ -227,7 +230,11 @@ func Purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 		}
 		took := time.Since(t0)
 		if err != nil {
+			res.Status = PurgeFailed
 			res.tally(start)
+			if t.Dialect.Disconnected(err) {
+				return res, t.lostConnection(res, err)
+			}
 			return res, t.explainFailure(run, conn, fmt.Errorf("purging %s after %d rows: %w", t, res.Deleted, err))
 		}
 		res.maxBatch = max(res.maxBatch, took)
@@ -254,7 +261,11 @@ func Purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 			if !decided {
 				decided = true
 				if w.on, err = t.backlog(run, conn, opts, res); err != nil {
+					res.Status = PurgeFailed
 					res.tally(start)
+					if t.Dialect.Disconnected(err) {
+						return res, t.lostConnection(res, err)
+					}
 					return res, err
 				}
 			}
@@ -398,6 +409,15 @@ func containsWord(s, word string) bool {
 		}
 		i = j + 1
 	}
+}
+
+// lostConnection says that the connection went from under a purge, and
+// that running it again is safe: each batch is its own transaction, so the
+// one in flight was rolled back whole and every row it did not delete is
+// there for the next run.
+func (t *Table) lostConnection(res *PurgeResult, err error) error {
+	return fmt.Errorf("purge of %s lost the connection to the database after deleting %d rows (%v); "+
+		"each batch commits on its own, so nothing was left half done: run purge again to go on", t, res.Deleted, err)
 }
 
 // explainFailure says so when a statement failed because the table is not
