@@ -202,3 +202,33 @@ func TestProgressLine(t *testing.T) {
 		t.Errorf("progress with a count:\n got %q\nwant %q", got, want)
 	}
 }
+
+// TestPurgeRefusesForeignTable: purge of a table that is not a cache table
+// fails, saying so, and deletes nothing. (On SQLite a bare "ExpiresAtTime"
+// that is no column reads as a string, which once let it succeed.)
+func TestPurgeRefusesForeignTable(t *testing.T) {
+	dialecttest.Each(t, func(t *testing.T, s dialecttest.Server) {
+		t.Parallel()
+		db := s.Open(t)
+		table := dialecttest.Table("NotCache")
+		s.DropAtCleanup(t, db, table)
+		for _, q := range []string{
+			"CREATE TABLE " + s.Qualified(table) + " (a int)",
+			"INSERT INTO " + s.Qualified(table) + " (a) VALUES (1)",
+		} {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, args := range [][]string{{"purge"}, {"purge", "--dry-run"}, {"purge", "--order", "storage"}} {
+			r := must(t, ExitFailed, append(args, s.DSN, s.Schema, table)...)
+			if !strings.Contains(r.stderr, "not a cache table") {
+				t.Errorf("%s of a table that is not a cache table said %q", strings.Join(args, " "), r.stderr)
+			}
+		}
+		var n int
+		if err := db.QueryRow("SELECT count(*) FROM " + s.Qualified(table)).Scan(&n); err != nil || n != 1 {
+			t.Errorf("the table holds %d rows after the refused purges (%v), want 1", n, err)
+		}
+	})
+}

@@ -311,10 +311,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 				secretCase{path: "missing table", conn: f.conn(good), schema: "main", say: "does not exist",
 					codes: map[string]int{"verify": ExitIncompatible, "create": 0}},
 				secretCase{path: "not a cache table", conn: f.conn(good), schema: "main", table: "notcache", say: "not a cache table|is missing|no such column",
-					// Known bug, reported: SQLite reads a double-quoted
-					// name that is no column as a string, so purge's
-					// "ExpiresAtTime" < now matches nothing and it exits 0.
-					codes: map[string]int{"verify": ExitIncompatible, "purge": 0}},
+					codes: map[string]int{"verify": ExitIncompatible}},
 			)
 		}
 		// Microsoft.Data.Sqlite's Password (SQLCipher) is refused, unprinted.

@@ -403,12 +403,15 @@ func (sqlite) YieldPause() time.Duration { return 100 * time.Millisecond }
 
 // sqliteDeleteSQL deletes the oldest expired rows, found on the expiry
 // index. SQLite runs one writer at a time, so the expiry test holds for
-// every row the statement deletes.
+// every row the statement deletes. The column is named with its table:
+// SQLite reads a bare double-quoted name that is no column as a string, so
+// on a table without "ExpiresAtTime" the test would match nothing and a
+// purge of the wrong table would succeed instead of failing.
 const sqliteDeleteSQL = `DELETE FROM %[1]s
 WHERE rowid IN (
     SELECT rowid FROM %[1]s
-    WHERE "ExpiresAtTime" < ` + sqliteNow + ` - %[2]s
-    ORDER BY "ExpiresAtTime"
+    WHERE %[1]s."ExpiresAtTime" < ` + sqliteNow + ` - %[2]s
+    ORDER BY %[1]s."ExpiresAtTime"
     LIMIT %[3]s)`
 
 func (s sqlite) DeleteExpired(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (int64, error) {
@@ -437,7 +440,7 @@ const sqliteWalkSQL = `DELETE FROM %[1]s
 WHERE rowid IN (
     SELECT rowid FROM %[1]s
     WHERE rowid > ?1 AND rowid <= ?2
-      AND "ExpiresAtTime" < ` + sqliteNow + ` - ?3
+      AND %[1]s."ExpiresAtTime" < ` + sqliteNow + ` - ?3
     ORDER BY rowid
     LIMIT ?4)
 RETURNING rowid`
@@ -496,8 +499,9 @@ func (s sqlite) DeleteExpiredFrom(ctx context.Context, q Querier, n Names, grace
 func (s sqlite) CountExpired(ctx context.Context, q Querier, n Names, grace time.Duration) (int64, time.Time, error) {
 	var count int64
 	var oldest sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT count(*), min("ExpiresAtTime") FROM `+s.qualified(n)+
-		` WHERE "ExpiresAtTime" < `+sqliteNow+` - ?`, grace.Microseconds()).Scan(&count, &oldest)
+	expiry := s.qualified(n) + `."ExpiresAtTime"`
+	err := q.QueryRowContext(ctx, `SELECT count(*), min(`+expiry+`) FROM `+s.qualified(n)+
+		` WHERE `+expiry+` < `+sqliteNow+` - ?`, grace.Microseconds()).Scan(&count, &oldest)
 	if err != nil || !oldest.Valid {
 		return count, time.Time{}, err
 	}

@@ -424,8 +424,14 @@ func (t *Table) lostConnection(res *PurgeResult, err error) error {
 // there, the commonest reason.
 func (t *Table) explainFailure(ctx context.Context, q dialects.Querier, err error) error {
 	info, ierr := t.Dialect.Inspect(ctx, q, t.Names)
-	if ierr == nil && info.Kind == dialects.KindMissing {
+	if ierr != nil {
+		return err
+	}
+	if info.Kind == dialects.KindMissing {
 		return fmt.Errorf("%w: %s; `sessctl create` makes it", ErrTableMissing, t)
+	}
+	if ferr := refuseForeign(t, info, "purge"); ferr != nil {
+		return ferr
 	}
 	return err
 }
