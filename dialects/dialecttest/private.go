@@ -150,7 +150,15 @@ func StartMariaDB(t testing.TB) *Private {
 		unavailable(t, "mysql", "mariadb-install-db: %v\n%s", err, out)
 	}
 	sock := filepath.Join(p.dir, "mysqld.sock")
-	p.argv = []string{server, "--no-defaults", "--datadir=" + data, "--socket=" + sock,
+	// Its own temporary folder: temporary tables' file names hold only the
+	// server's pid in hex and a counter, so in a /tmp shared with another
+	// server two files can clash, and one server deletes the other's (the
+	// shared MariaDB here once crashed on it).
+	tmp := filepath.Join(p.dir, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	p.argv = []string{server, "--no-defaults", "--datadir=" + data, "--socket=" + sock, "--tmpdir=" + tmp,
 		"--port=" + strconv.Itoa(p.port), "--bind-address=127.0.0.1", "--user=root", "--skip-log-bin",
 		"--skip-name-resolve", "--pid-file=" + filepath.Join(p.dir, "mysqld.pid"),
 		"--innodb-buffer-pool-size=16M", "--innodb-log-file-size=16M", "--innodb-flush-log-at-trx-commit=0",
