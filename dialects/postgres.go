@@ -34,7 +34,18 @@ func (postgres) CheckName(name string) error {
 	return checkName(name, pgMaxName, "bytes", bytesLen)
 }
 
-func (p postgres) CheckSchema(schema string) error { return p.CheckName(schema) }
+// CheckSchema also refuses names that begin with pg_: PostgreSQL keeps them
+// for its own schemas, and pg_temp means the session's temporary schema,
+// whose tables vanish with the session.
+func (p postgres) CheckSchema(schema string) error {
+	if err := p.CheckName(schema); err != nil {
+		return err
+	}
+	if strings.HasPrefix(schema, "pg_") {
+		return fmt.Errorf("%w %q: PostgreSQL reserves schema names that begin with pg_ for itself", ErrInvalidName, schema)
+	}
+	return nil
+}
 
 func (postgres) Quote(ident string) string { return quoteWith(ident, `"`, `"`) }
 
