@@ -243,6 +243,45 @@ func (mysql) Permanent(err error) bool {
 // keeps SessionData and sessiondata apart. Arguments: name, name.
 const mysqlSameName = `(%[1]s = ? AND (@@lower_case_table_names <> 0 OR %[1]s = ? COLLATE utf8mb4_bin))`
 
+// MySQL error numbers of a privilege refused.
+const (
+	mysqlErrSpecificAccess = 1227 // the operation needs a global privilege, such as SUPER
+	mysqlErrColumnAccess   = 1143
+)
+
+// Denied: 1142 and 1143 (a table or column privilege), 1044 (a database
+// privilege), 1227 (a global privilege), 1045 (refused).
+func (m mysql) Denied(ctx context.Context, q Querier, err error, op string, n Names) (string, bool) {
+	var me *gomysql.MySQLError
+	if !errors.As(err, &me) {
+		return "", false
+	}
+	switch me.Number {
+	case mysqlErrTableAccess, mysqlErrColumnAccess, mysqlErrDBAccessDenied, mysqlErrSpecificAccess, mysqlErrAccessDenied:
+	default:
+		return "", false
+	}
+	account := "this user"
+	var current string
+	if q.QueryRowContext(ctx, `SELECT CURRENT_USER()`).Scan(&current) == nil {
+		user, host, _ := strings.Cut(current, "@")
+		account = m.QuoteLiteral(user)[len("_utf8mb4"):] + "@" + m.QuoteLiteral(host)[len("_utf8mb4"):]
+	}
+	db, table, version := m.Quote(n.Schema), m.qualified(n), m.Quote(n.Schema)+"."+m.Quote(n.VersionTable)
+	switch op {
+	case "create":
+		return fmt.Sprintf("user %s may not create tables in database %s: GRANT CREATE, ALTER, INDEX, SELECT, INSERT, UPDATE, DELETE ON %s.* TO %s, "+
+			"or run create as a user that has them", account, db, db, account), true
+	case "drop":
+		return fmt.Sprintf("user %s may not drop %s: GRANT DROP ON %s TO %s; GRANT DROP ON %s TO %s, or run drop as a user that has them",
+			account, table, table, account, version, account), true
+	case "purge":
+		return fmt.Sprintf("user %s may not purge %s: GRANT SELECT, DELETE ON %s TO %s", account, table, table, account), true
+	}
+	return fmt.Sprintf("user %s may not read %s: GRANT SELECT ON %s TO %s; GRANT SELECT ON %s TO %s",
+		account, table, table, account, version, account), true
+}
+
 func (mysql) SchemaExists(ctx context.Context, q Querier, schema string) (bool, error) {
 	var n int
 	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE `+

@@ -271,6 +271,32 @@ func (postgres) Permanent(err error) bool {
 	return false
 }
 
+// Denied: SQLSTATE 42501, insufficient_privilege.
+func (p postgres) Denied(ctx context.Context, q Querier, err error, op string, n Names) (string, bool) {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+		return "", false
+	}
+	var user string
+	if q.QueryRowContext(ctx, `SELECT current_user`).Scan(&user) != nil {
+		user = "this user"
+	}
+	role, schema, table := p.Quote(user), p.Quote(n.Schema), p.qualified(n)
+	switch op {
+	case "create":
+		return fmt.Sprintf("role %s may not create tables in schema %s: GRANT CREATE ON SCHEMA %s TO %s, or run create as the schema's owner",
+			role, schema, schema, role), true
+	case "drop":
+		return fmt.Sprintf("role %s may not drop %s: only its owner may; run drop as the owner, or ALTER TABLE %s OWNER TO %s",
+			role, table, table, role), true
+	case "purge":
+		return fmt.Sprintf("role %s may not purge %s: GRANT USAGE ON SCHEMA %s TO %s; GRANT SELECT, DELETE ON %s TO %s",
+			role, table, schema, role, table, role), true
+	}
+	return fmt.Sprintf("role %s may not read %s: GRANT USAGE ON SCHEMA %s TO %s; GRANT SELECT ON %s, %s.%s TO %s",
+		role, table, schema, role, table, schema, p.Quote(n.VersionTable), role), true
+}
+
 func (postgres) SchemaExists(ctx context.Context, q Querier, schema string) (bool, error) {
 	var ok bool
 	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)`, schema).Scan(&ok)
