@@ -1,9 +1,12 @@
 package cmd
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/dialects/dialecttest"
 )
 
@@ -43,6 +46,117 @@ func TestDropGuard(t *testing.T) {
 		must(t, 0, "drop", "--yes", "--force", s.DSN, s.Schema, plain)
 		if _, err := db.Exec("SELECT count(*) FROM " + s.Qualified(plain)); err == nil {
 			t.Errorf("drop --yes --force left the plain table")
+		}
+	})
+}
+
+// TestDropGuardWrongColumns: a table with the right name but the wrong
+// columns is refused without --force, saying which column is wrong; and
+// drop without --yes touches nothing, whatever stands under the name, a
+// real cache table included: its catalog entry and its rows are as they
+// were.
+func TestDropGuardWrongColumns(t *testing.T) {
+	dialecttest.Each(t, func(t *testing.T, s dialecttest.Server) {
+		t.Parallel()
+		d := s.Dialect
+		db := s.Open(t)
+		// defs are the cache table's column definitions, with column
+		// name's replaced by def ("" leaves it out).
+		defs := func(name, def string) string {
+			var out []string
+			for _, c := range d.Columns() {
+				switch {
+				case c.Name != name:
+					out = append(out, c.Definition)
+				case def != "":
+					out = append(out, def)
+				}
+			}
+			return strings.Join(out, ", ")
+		}
+		wrong := []struct {
+			prefix, columns, say string
+		}{
+			{"WrongType", defs(dialects.ColExpiresAtTime, d.Quote(dialects.ColExpiresAtTime)+" varchar(30) NOT NULL"), dialects.ColExpiresAtTime},
+			{"NoAbsolute", defs(dialects.ColAbsoluteExpiration, ""), dialects.ColAbsoluteExpiration},
+			{"Unrelated", d.Quote("Id") + " int, " + d.Quote("Data") + " int, " + d.Quote("Expires") + " int", dialects.ColValue},
+		}
+		var objects []string
+		for _, w := range wrong {
+			table := dialecttest.Table(w.prefix)
+			s.DropAtCleanup(t, db, table)
+			if _, err := db.Exec("CREATE TABLE " + s.Qualified(table) + " (" + w.columns + ")"); err != nil {
+				t.Fatal(err)
+			}
+			objects = append(objects, table)
+		}
+		plain, view, cache := dialecttest.Table("GuardPlain"), dialecttest.Table("GuardView"), dialecttest.Table("GuardCache")
+		s.DropAtCleanup(t, db, plain)
+		s.DropAtCleanup(t, db, cache)
+		t.Cleanup(func() { db.Exec("DROP VIEW " + s.Qualified(view)) })
+		for _, q := range []string{
+			"CREATE TABLE " + s.Qualified(plain) + " (a int)",
+			"INSERT INTO " + s.Qualified(plain) + " (a) VALUES (1)",
+			"CREATE VIEW " + s.Qualified(view) + " AS SELECT a FROM " + s.Qualified(plain),
+		} {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		must(t, 0, "create", s.DSN, s.Schema, cache)
+		s.Seed(t, db, cache, "k", 3, 10, time.Hour)
+		objects = append(objects, plain, view, cache)
+
+		state := func(name string) string {
+			n := d.Names(s.Schema, name)
+			info, err := d.Inspect(t.Context(), db, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rows int64
+			if err := db.QueryRow("SELECT count(*) FROM " + s.Qualified(name)).Scan(&rows); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			version := "none"
+			if v := info.Version; v != nil {
+				version = fmt.Sprintf("%+v", *v)
+			}
+			info.Version = nil
+			return fmt.Sprintf("%+v version %s rows %d", *info, version, rows)
+		}
+		before := map[string]string{}
+		for _, obj := range objects {
+			before[obj] = state(obj)
+		}
+		for _, obj := range objects {
+			for _, flags := range [][]string{nil, {"--force"}, {"--if-exists"}, {"--force", "--if-exists"}} {
+				args := append(append([]string{"drop"}, flags...), s.DSN, s.Schema, obj)
+				r := must(t, ExitUsage, args...)
+				if !strings.Contains(r.stderr, "--yes") {
+					t.Errorf("sessctl %q said %q, want it to ask for --yes", args, r.stderr)
+				}
+			}
+		}
+		for i, w := range wrong {
+			r := must(t, ExitFailed, "drop", "--yes", s.DSN, s.Schema, objects[i])
+			if !strings.Contains(r.stderr, "not a cache table") || !strings.Contains(r.stderr, "--force") || !strings.Contains(r.stderr, w.say) {
+				t.Errorf("drop of a %s table said %q, want it to name %s and --force", w.prefix, r.stderr, w.say)
+			}
+		}
+		for _, obj := range objects {
+			if got := state(obj); got != before[obj] {
+				t.Errorf("%s changed under a refused drop:\nbefore %s\nafter  %s", obj, before[obj], got)
+			}
+		}
+		for i := range wrong {
+			must(t, 0, "drop", "--yes", "--force", s.DSN, s.Schema, objects[i])
+			if info, err := d.Inspect(t.Context(), db, d.Names(s.Schema, objects[i])); err != nil || info.Kind != dialects.KindMissing {
+				t.Errorf("drop --yes --force left %s: %+v, %v", objects[i], info, err)
+			}
+		}
+		must(t, 0, "drop", "--yes", s.DSN, s.Schema, cache)
+		if info, err := d.Inspect(t.Context(), db, d.Names(s.Schema, cache)); err != nil || info.Kind != dialects.KindMissing || info.VersionTable {
+			t.Errorf("drop --yes left the cache table or its version table: %+v, %v", info, err)
 		}
 	})
 }

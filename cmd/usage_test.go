@@ -37,10 +37,47 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"purge", "--grace", "-1s", db, "main", "T"}, "positive"},
 		{[]string{"verify", "-v", "-q", db, "main", "T"}, "cannot be used together"},
 		{[]string{"verify", "--wait", "soon", db, "main", "T"}, "invalid argument"},
+		{[]string{"purge", "--batch-size", "-5", db, "main", "T"}, "--batch-size"},
+		{[]string{"purge", "--batch-size", "ten", db, "main", "T"}, "invalid argument"},
+		{[]string{"purge", "--batch-size", "10", "--batch-time", "1s", db, "main", "T"}, "cannot be used together"},
+		{[]string{"purge", "--batch-time", "0s", db, "main", "T"}, "--batch-time"},
+		{[]string{"purge", "--max-duration", "-1m", db, "main", "T"}, "positive"},
+		{[]string{"purge", "--max-rows", "-1", db, "main", "T"}, "--max-rows"},
+		{[]string{"purge", "--pause", "1 minute", db, "main", "T"}, "invalid argument"},
+		{[]string{"purge", "--order", "random", db, "main", "T"}, "auto, expiry or storage"},
+		{[]string{"verify", "--timeout", "-1s", db, "main", "T"}, "positive"},
+		{[]string{"verify", "--timeout", "1d", db, "main", "T"}, "invalid argument"},
+		{[]string{"verify", "-o", "", db, "main", "T"}, "text or json"},
+		{[]string{"verify", "--output=JSON", db, "main", "T"}, "text or json"},
+		{[]string{"verify", "--dialect", "", "x", "main", "T"}, ""},
+		{[]string{"verify", "--strict=maybe", db, "main", "T"}, "invalid argument"},
+		{[]string{"verify"}, "takes [CONN] SCHEMA TABLE"},
+		{[]string{"verify", "T"}, "takes [CONN] SCHEMA TABLE"},
+		{[]string{"purge", db, "main", "T", "U", "V"}, "takes [CONN] SCHEMA TABLE"},
+		{[]string{"drop", "--yes"}, "takes [CONN] SCHEMA TABLE"},
+		{[]string{"drop", "--yes=perhaps", db, "main", "T"}, "invalid argument"},
+		{[]string{"drop", "--force", db, "main", "T"}, "--yes"},
+		{[]string{"create", "--idempotent", "--dialect", "sqlite", "main", "T"}, "SESSCTL_CONNECTION"},
+		{[]string{"create", "-x", db, "main", "T"}, "unknown shorthand flag"},
+		{[]string{"create", "--create-schema=2", db, "main", "T"}, "invalid argument"},
+		{[]string{"create", "--dialect", "postgres", "--script", "public", strings.Repeat("é", 32)}, "63"},
+		{[]string{"create", "postgres://h/db", "pg_temp", "T"}, "pg_"},
+		{[]string{"create", "mysql://u@h/db", "db", strings.Repeat("デ", 51)}, "file name"},
+		{[]string{"create", "postgres://u:p@h:99999/db", "public", "T"}, "does not parse"},
+		{[]string{"version", "extra"}, ""},
 	} {
 		r := sessctl(t, nil, tc.args...)
 		if r.code != ExitUsage || !strings.Contains(r.stderr, tc.say) {
 			t.Errorf("sessctl %q: exit %d, stderr %q; want exit 2 saying %q", tc.args, r.code, r.stderr, tc.say)
+		}
+		// One line, and the pointer to --help: never a stack trace.
+		lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
+		if len(lines) > 0 && lines[len(lines)-1] == "Run 'sessctl --help' for usage." {
+			lines = lines[:len(lines)-1]
+		}
+		if len(lines) != 1 || !strings.HasPrefix(lines[0], "sessctl: ") ||
+			strings.Contains(r.stderr, "panic") || strings.Contains(r.stderr, "goroutine") {
+			t.Errorf("sessctl %q: stderr %q, want one line of message", tc.args, r.stderr)
 		}
 	}
 	if _, err := os.Stat(db); err == nil {

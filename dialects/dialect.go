@@ -36,6 +36,9 @@ var (
 	ErrConnString = errors.New("connection string")
 	// ErrSchemaMissing: the schema (MySQL: database) does not exist.
 	ErrSchemaMissing = errors.New("schema does not exist")
+	// ErrPermission: the database refused the user a privilege the
+	// command needs. The error says which, and how to grant it.
+	ErrPermission = errors.New("permission denied")
 )
 
 // Querier is what catalog queries and purge batches run on: a *sql.DB, a
@@ -97,6 +100,12 @@ type Dialect interface {
 	// statement: the server shut down or restarted, or the connection was
 	// killed or cut. The statement's transaction is rolled back.
 	Disconnected(err error) bool
+
+	// Denied reports whether err is the database refusing the user a
+	// privilege, and if so says what command op (create, drop, verify,
+	// purge) on the table of n lacks and how to grant it, naming the user
+	// it reads from q. It only reads.
+	Denied(ctx context.Context, q Querier, err error, op string, n Names) (string, bool)
 
 	// SchemaExists reports whether the schema (MySQL: database) exists.
 	SchemaExists(ctx context.Context, q Querier, schema string) (bool, error)

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/golang-migrate/migrate/v4/database"
@@ -46,8 +47,14 @@ func (mysql) Name() string { return "mysql" }
 func (mysql) DefaultSchema() string { return "app" }
 
 // CheckName: at most 64 characters, all in the Basic Multilingual Plane,
-// no trailing space, and none of the prefixes MySQL gives a meaning.
-func (mysql) CheckName(name string) error {
+// no trailing space, none of the prefixes MySQL gives a meaning, and a file
+// name the file system can hold.
+func (m mysql) CheckName(name string) error { return m.checkName(name, mysqlMaxTableFile) }
+
+// CheckSchema: a database is a directory, whose name has no extension.
+func (m mysql) CheckSchema(schema string) error { return m.checkName(schema, mysqlMaxFileName) }
+
+func (mysql) checkName(name string, maxFile int) error {
 	if err := checkName(name, mysqlMaxName, "characters", runesLen); err != nil {
 		return err
 	}
@@ -61,11 +68,56 @@ func (mysql) CheckName(name string) error {
 		return fmt.Errorf("%w %q: MySQL reads a name beginning with #mysql50# as an old file name", ErrInvalidName, name)
 	case strings.HasPrefix(lower, "#sql"):
 		return fmt.Errorf("%w %q: MySQL hides tables whose names begin with #sql", ErrInvalidName, name)
+	case mysqlFileNameLen(name) > maxFile:
+		return fmt.Errorf("%w %q: MySQL keeps it in a file whose name spells each character other than "+
+			"a-z, A-Z, 0-9 and _ as @ and 2 or 4 more, %d bytes, over the %d a file name can have; choose a shorter name",
+			ErrInvalidName, name, mysqlFileNameLen(name), maxFile)
 	}
 	return nil
 }
 
-func (m mysql) CheckSchema(schema string) error { return m.CheckName(schema) }
+// mysqlMaxFileName is the longest file name file systems allow, in bytes;
+// a table's files add an extension (.ibd, .frm) to its name.
+const (
+	mysqlMaxFileName  = 255
+	mysqlMaxTableFile = mysqlMaxFileName - len(".ibd")
+)
+
+// mysqlFileNameLen is the length of name as MySQL spells it in file names
+// (its "filename" character set): a-z, A-Z, 0-9 and _ as themselves, the
+// letters of mysqlFileNameLetters as @ and two characters, every other
+// character as @ and four hexadecimal digits.
+func mysqlFileNameLen(name string) int {
+	n := 0
+	for _, r := range name {
+		switch {
+		case r < utf8.RuneSelf && (r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r)):
+			n++
+		case unicode.Is(mysqlFileNameLetters, r):
+			n += 3
+		default:
+			n += 5
+		}
+	}
+	return n
+}
+
+// mysqlFileNameLetters are the characters MySQL's filename character set
+// spells in three bytes (Latin, Greek, Cyrillic and Armenian letters, Roman
+// numerals, circled and full-width letters), as MySQL and MariaDB report
+// them: LENGTH(CONVERT(c USING filename)) = 3.
+var mysqlFileNameLetters = &unicode.RangeTable{R16: []unicode.Range16{
+	{0x00C0, 0x00D6, 1}, {0x00D8, 0x00F6, 1}, {0x00F8, 0x012F, 1}, {0x0131, 0x01BE, 1}, {0x01C4, 0x01C4, 1},
+	{0x01C6, 0x01C7, 1}, {0x01C9, 0x01CA, 1}, {0x01CC, 0x01F1, 1}, {0x01F3, 0x01F6, 1}, {0x01F8, 0x0241, 1},
+	{0x0250, 0x02AF, 1}, {0x0386, 0x0386, 1}, {0x0388, 0x038A, 1}, {0x038C, 0x038C, 1}, {0x038E, 0x03A1, 1},
+	{0x03A3, 0x03CE, 1}, {0x03D0, 0x03D7, 1}, {0x03D9, 0x03F3, 1}, {0x03F5, 0x03F6, 1}, {0x03F8, 0x03F8, 1},
+	{0x03FB, 0x0481, 1}, {0x048A, 0x04CE, 1}, {0x04D0, 0x04F9, 1}, {0x0500, 0x050F, 1}, {0x0531, 0x0555, 1},
+	{0x0561, 0x0585, 1}, {0x1E00, 0x1E9B, 1}, {0x1EA0, 0x1EF9, 1}, {0x1F00, 0x1F15, 1}, {0x1F18, 0x1F1D, 1},
+	{0x1F20, 0x1F45, 1}, {0x1F48, 0x1F4D, 1}, {0x1F50, 0x1F57, 1}, {0x1F59, 0x1F59, 1}, {0x1F5B, 0x1F5B, 1},
+	{0x1F5D, 0x1F5D, 1}, {0x1F5F, 0x1F7D, 1}, {0x1F80, 0x1FB4, 1}, {0x1FB6, 0x1FBC, 1}, {0x1FC2, 0x1FC4, 1},
+	{0x1FC6, 0x1FCC, 1}, {0x1FD0, 0x1FD3, 1}, {0x1FD6, 0x1FDB, 1}, {0x1FE0, 0x1FEC, 1}, {0x1FF2, 0x1FF3, 1},
+	{0x1FF6, 0x1FFC, 1}, {0x2160, 0x217F, 1}, {0x24B6, 0x24E9, 1}, {0xFF21, 0xFF3A, 1}, {0xFF41, 0xFF5A, 1},
+}}
 
 func (mysql) Quote(ident string) string { return quoteWith(ident, "`", "`") }
 
@@ -209,6 +261,45 @@ func (mysql) Disconnected(err error) bool {
 // keeps MySQL's fast path, which opens only the one table; the binary one
 // keeps SessionData and sessiondata apart. Arguments: name, name.
 const mysqlSameName = `(%[1]s = ? AND (@@lower_case_table_names <> 0 OR %[1]s = ? COLLATE utf8mb4_bin))`
+
+// MySQL error numbers of a privilege refused.
+const (
+	mysqlErrSpecificAccess = 1227 // the operation needs a global privilege, such as SUPER
+	mysqlErrColumnAccess   = 1143
+)
+
+// Denied: 1142 and 1143 (a table or column privilege), 1044 (a database
+// privilege), 1227 (a global privilege), 1045 (refused).
+func (m mysql) Denied(ctx context.Context, q Querier, err error, op string, n Names) (string, bool) {
+	var me *gomysql.MySQLError
+	if !errors.As(err, &me) {
+		return "", false
+	}
+	switch me.Number {
+	case mysqlErrTableAccess, mysqlErrColumnAccess, mysqlErrDBAccessDenied, mysqlErrSpecificAccess, mysqlErrAccessDenied:
+	default:
+		return "", false
+	}
+	account := "this user"
+	var current string
+	if q.QueryRowContext(ctx, `SELECT CURRENT_USER()`).Scan(&current) == nil {
+		user, host, _ := strings.Cut(current, "@")
+		account = m.QuoteLiteral(user)[len("_utf8mb4"):] + "@" + m.QuoteLiteral(host)[len("_utf8mb4"):]
+	}
+	db, table, version := m.Quote(n.Schema), m.qualified(n), m.Quote(n.Schema)+"."+m.Quote(n.VersionTable)
+	switch op {
+	case "create":
+		return fmt.Sprintf("user %s may not create tables in database %s: GRANT CREATE, ALTER, INDEX, SELECT, INSERT, UPDATE, DELETE ON %s.* TO %s, "+
+			"or run create as a user that has them", account, db, db, account), true
+	case "drop":
+		return fmt.Sprintf("user %s may not drop %s: GRANT DROP ON %s TO %s; GRANT DROP ON %s TO %s, or run drop as a user that has them",
+			account, table, table, account, version, account), true
+	case "purge":
+		return fmt.Sprintf("user %s may not purge %s: GRANT SELECT, DELETE ON %s TO %s", account, table, table, account), true
+	}
+	return fmt.Sprintf("user %s may not read %s: GRANT SELECT ON %s TO %s; GRANT SELECT ON %s TO %s",
+		account, table, table, account, version, account), true
+}
 
 func (mysql) SchemaExists(ctx context.Context, q Querier, schema string) (bool, error) {
 	var n int

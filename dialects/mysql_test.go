@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	gomysql "github.com/go-sql-driver/mysql"
 )
@@ -58,6 +59,41 @@ func TestMySQLCheckName(t *testing.T) {
 	} {
 		if err := m.CheckName(name); !errors.Is(err, ErrInvalidName) {
 			t.Errorf("CheckName(%q) = %v, want ErrInvalidName", name, err)
+		}
+	}
+}
+
+// TestMySQLFileNames: MySQL keeps a table in files named after it, each
+// character other than a-z, A-Z, 0-9 and _ spelled in 3 or 5 bytes; a name
+// whose file name the file system cannot hold is refused before create
+// fails on it. The limits are what MariaDB 10.11 accepts on Linux.
+func TestMySQLFileNames(t *testing.T) {
+	m := mysql{}
+	for in, want := range map[string]int{"a_Z9": 4, "a b": 7, "é": 3, "Ω": 3, "Ж": 3, "ａ": 3, "デ": 5, "×": 5, "-": 5} {
+		if got := mysqlFileNameLen(in); got != want {
+			t.Errorf("mysqlFileNameLen(%q) = %d, want %d", in, got, want)
+		}
+	}
+	for _, tc := range []struct {
+		name       string
+		table, db  bool // accepted as a table, as a database
+		derivedBad bool // its version table's name is refused
+	}{
+		{strings.Repeat("デ", 48), true, true, false},
+		{strings.Repeat("デ", 49), true, true, true},
+		{strings.Repeat("デ", 50), true, true, true},
+		{strings.Repeat("デ", 51), false, true, true},
+		{strings.Repeat("デ", 52), false, false, true},
+		{strings.Repeat("é", 64), true, true, true},
+	} {
+		if err := m.CheckName(tc.name); (err == nil) != tc.table {
+			t.Errorf("CheckName(%d × %q) = %v", utf8.RuneCountInString(tc.name), tc.name[:3], err)
+		}
+		if err := m.CheckSchema(tc.name); (err == nil) != tc.db {
+			t.Errorf("CheckSchema(%d × %q) = %v", utf8.RuneCountInString(tc.name), tc.name[:3], err)
+		}
+		if err := m.CheckName(m.Names("app", tc.name).VersionTable); (err != nil) != tc.derivedBad {
+			t.Errorf("CheckName of the version table of %d × %q = %v", utf8.RuneCountInString(tc.name), tc.name[:3], err)
 		}
 	}
 }

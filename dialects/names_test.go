@@ -59,6 +59,24 @@ func TestCheckNamePostgres(t *testing.T) {
 	}
 }
 
+func TestCheckSchemaPostgres(t *testing.T) {
+	pg, _ := Lookup("postgres")
+	for _, n := range []string{"pg_temp", "pg_catalog", "pg_x"} {
+		if err := pg.CheckSchema(n); !errors.Is(err, ErrInvalidName) || !strings.Contains(err.Error(), "pg_") {
+			t.Errorf("CheckSchema(%q) = %v, want ErrInvalidName naming pg_", n, err)
+		}
+	}
+	for _, n := range []string{"public", "PG_x", "app_pg_", strings.Repeat("a", 63)} {
+		if err := pg.CheckSchema(n); err != nil {
+			t.Errorf("CheckSchema(%q) = %v", n, err)
+		}
+	}
+	// A table may begin with pg_: only schema names are reserved.
+	if err := pg.CheckName("pg_class"); err != nil {
+		t.Errorf("CheckName(pg_class) = %v", err)
+	}
+}
+
 func TestCheckNameSQLite(t *testing.T) {
 	lite, _ := Lookup("sqlite")
 	if err := lite.CheckName("sqlite_sessions"); !errors.Is(err, ErrInvalidName) {

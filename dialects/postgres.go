@@ -34,7 +34,18 @@ func (postgres) CheckName(name string) error {
 	return checkName(name, pgMaxName, "bytes", bytesLen)
 }
 
-func (p postgres) CheckSchema(schema string) error { return p.CheckName(schema) }
+// CheckSchema also refuses names that begin with pg_: PostgreSQL keeps them
+// for its own schemas, and pg_temp means the session's temporary schema,
+// whose tables vanish with the session.
+func (p postgres) CheckSchema(schema string) error {
+	if err := p.CheckName(schema); err != nil {
+		return err
+	}
+	if strings.HasPrefix(schema, "pg_") {
+		return fmt.Errorf("%w %q: PostgreSQL reserves schema names that begin with pg_ for itself", ErrInvalidName, schema)
+	}
+	return nil
+}
 
 func (postgres) Quote(ident string) string { return quoteWith(ident, `"`, `"`) }
 
@@ -268,6 +279,32 @@ func (postgres) Disconnected(err error) bool {
 		return strings.HasPrefix(pgErr.Code, "57P") || strings.HasPrefix(pgErr.Code, "08")
 	}
 	return cutOff(err)
+}
+
+// Denied: SQLSTATE 42501, insufficient_privilege.
+func (p postgres) Denied(ctx context.Context, q Querier, err error, op string, n Names) (string, bool) {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+		return "", false
+	}
+	var user string
+	if q.QueryRowContext(ctx, `SELECT current_user`).Scan(&user) != nil {
+		user = "this user"
+	}
+	role, schema, table := p.Quote(user), p.Quote(n.Schema), p.qualified(n)
+	switch op {
+	case "create":
+		return fmt.Sprintf("role %s may not create tables in schema %s: GRANT CREATE ON SCHEMA %s TO %s, or run create as the schema's owner",
+			role, schema, schema, role), true
+	case "drop":
+		return fmt.Sprintf("role %s may not drop %s: only its owner may; run drop as the owner, or ALTER TABLE %s OWNER TO %s",
+			role, table, table, role), true
+	case "purge":
+		return fmt.Sprintf("role %s may not purge %s: GRANT USAGE ON SCHEMA %s TO %s; GRANT SELECT, DELETE ON %s TO %s",
+			role, table, schema, role, table, role), true
+	}
+	return fmt.Sprintf("role %s may not read %s: GRANT USAGE ON SCHEMA %s TO %s; GRANT SELECT ON %s, %s.%s TO %s",
+		role, table, schema, role, table, schema, p.Quote(n.VersionTable), role), true
 }
 
 func (postgres) SchemaExists(ctx context.Context, q Querier, schema string) (bool, error) {

@@ -208,6 +208,22 @@ func (sqlite) Permanent(error) bool { return true }
 // Disconnected: SQLite runs in the process; there is no connection to lose.
 func (sqlite) Disconnected(error) bool { return false }
 
+// sqliteReadOnly is SQLITE_READONLY, the primary result code of every
+// write to a database opened read-only (mode=ro) or a file this process
+// may not write.
+const sqliteReadOnly = 8
+
+// Denied: SQLITE_READONLY. SQLite has no users: a file opened with mode=ro,
+// or one the process may not write, is how it refuses a privilege.
+func (sqlite) Denied(_ context.Context, _ Querier, err error, op string, n Names) (string, bool) {
+	var se interface{ Code() int }
+	if !errors.As(err, &se) || se.Code()&0xff != sqliteReadOnly {
+		return "", false
+	}
+	return fmt.Sprintf("the database file is read-only (mode=ro in the connection string, or a file or folder this user may not write): "+
+		"%s needs to write it; open it without mode=ro, as a user that may write the file and its folder", op), true
+}
+
 func (sqlite) SchemaExists(_ context.Context, _ Querier, schema string) (bool, error) {
 	return schema == "main", nil
 }

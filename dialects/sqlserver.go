@@ -175,6 +175,38 @@ func (sqlserver) Disconnected(err error) bool {
 	return cutOff(err)
 }
 
+// SQL Server error numbers of a privilege refused.
+const (
+	mssqlObjectNotFoundOrDenied = 1088 // cannot find the object, or no permission
+	mssqlDropDenied             = 3701 // cannot drop: it does not exist, or no permission
+)
+
+// Denied: 229 (an object permission), 262 (a database permission, such as
+// CREATE TABLE), 1088 and 3701 (no such object, or no permission on it).
+func (s sqlserver) Denied(ctx context.Context, q Querier, err error, op string, n Names) (string, bool) {
+	switch mssqlNumber(err) {
+	case mssqlPermissionDenied, mssqlShowplanDenied, mssqlObjectNotFoundOrDenied, mssqlDropDenied:
+	default:
+		return "", false
+	}
+	var user string
+	if q.QueryRowContext(ctx, `SELECT USER_NAME()`).Scan(&user) != nil {
+		user = "this user"
+	}
+	u, schema, table := s.Quote(user), s.Quote(n.Schema), s.qualified(n)
+	switch op {
+	case "create":
+		return fmt.Sprintf("user %s may not create tables in schema %s: GRANT CREATE TABLE TO %s; GRANT ALTER ON SCHEMA::%s TO %s, "+
+			"or run create as the schema's owner", u, schema, u, schema, u), true
+	case "drop":
+		return fmt.Sprintf("user %s may not drop %s: GRANT ALTER ON SCHEMA::%s TO %s, or run drop as the owner", u, table, schema, u), true
+	case "purge":
+		return fmt.Sprintf("user %s may not purge %s: GRANT SELECT, DELETE ON %s TO %s", u, table, table, u), true
+	}
+	return fmt.Sprintf("user %s may not read %s: GRANT SELECT ON %s TO %s; GRANT VIEW DEFINITION ON SCHEMA::%s TO %s",
+		u, table, table, u, schema, u), true
+}
+
 func (sqlserver) SchemaExists(ctx context.Context, q Querier, schema string) (bool, error) {
 	var n int
 	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM sys.schemas WHERE name = @p1`, schema).Scan(&n)

@@ -56,6 +56,11 @@ const DefaultLockTimeout = 2 * time.Minute
 // next: every migration is atomic and idempotent, so one left dirty is
 // simply applied again.
 func Create(ctx context.Context, db *DB, t *Table, opts CreateOptions) (*CreateResult, error) {
+	res, err := create(ctx, db, t, opts)
+	return res, t.denied(ctx, db, "create", err)
+}
+
+func create(ctx context.Context, db *DB, t *Table, opts CreateOptions) (*CreateResult, error) {
 	d := t.Dialect
 	res := &CreateResult{Schema: t.Schema, Table: t.Names.Table, Actions: []string{}, Warnings: []Finding{}}
 

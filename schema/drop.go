@@ -34,6 +34,11 @@ type DropResult struct {
 // the engine has transactional DDL. It refuses a view, and a table that is
 // not a cache table unless opts.Force.
 func Drop(ctx context.Context, db *DB, t *Table, opts DropOptions) (*DropResult, error) {
+	res, err := drop(ctx, db, t, opts)
+	return res, t.denied(ctx, db, "drop", err)
+}
+
+func drop(ctx context.Context, db *DB, t *Table, opts DropOptions) (*DropResult, error) {
 	res := &DropResult{Schema: t.Schema, Table: t.Names.Table}
 	info, err := t.Dialect.Inspect(ctx, db, t.Names)
 	if err != nil {

@@ -149,6 +149,11 @@ func (r *PurgeResult) Elapsed() time.Duration { return r.elapsed }
 // table skips while the first runs. When ctx ends, Purge finishes the batch
 // in flight, and returns its result with an error wrapping ErrInterrupted.
 func Purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResult, error) {
+	res, err := purge(ctx, db, t, opts)
+	return res, t.denied(ctx, db, "purge", err)
+}
+
+func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResult, error) {
 	start := time.Now()
 	res := &PurgeResult{Schema: t.Schema, Table: t.Names.Table}
 	ceiling := t.Dialect.MaxBatchSize()

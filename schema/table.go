@@ -5,8 +5,11 @@
 package schema
 
 import (
+	"context"
 	"errors"
 	"fmt"
+
+	"github.com/golang-migrate/migrate/v4/database"
 
 	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/migrations"
@@ -62,6 +65,25 @@ func (t *Table) LatestVersion() (uint, error) {
 
 // templateData is what this table's templates render with.
 func (t *Table) templateData() map[string]string { return t.Dialect.TemplateData(t.Names) }
+
+// denied turns err into dialects.ErrPermission, saying what op lacks and
+// how to grant it, when it is the database refusing the user a privilege.
+func (t *Table) denied(ctx context.Context, q dialects.Querier, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	cause := err
+	// golang-migrate's drivers wrap the driver's error in a database.Error,
+	// which does not unwrap.
+	var me *database.Error
+	if errors.As(err, &me) && me.OrigErr != nil {
+		cause = me.OrigErr
+	}
+	if msg, ok := t.Dialect.Denied(context.WithoutCancel(ctx), q, cause, op, t.Names); ok {
+		return fmt.Errorf("%w: %s (%v)", dialects.ErrPermission, msg, err)
+	}
+	return err
+}
 
 // quoted quotes a derived or column name for messages.
 func (t *Table) quoted(name string) string { return t.Dialect.Quote(name) }

@@ -48,6 +48,11 @@ type Report struct {
 // too. A table that is missing or incompatible is a report, not an error;
 // Err says whether it fails.
 func Verify(ctx context.Context, db *DB, t *Table, strict bool) (*Report, error) {
+	res, err := verify(ctx, db, t, strict)
+	return res, t.denied(ctx, db, "verify", err)
+}
+
+func verify(ctx context.Context, db *DB, t *Table, strict bool) (*Report, error) {
 	info, err := t.Dialect.Inspect(ctx, db, t.Names)
 	if err != nil {
 		return nil, err

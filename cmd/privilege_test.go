@@ -1,0 +1,150 @@
+package cmd
+
+import (
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	gomysql "github.com/go-sql-driver/mysql"
+
+	"github.com/sessctl/sessctl/dialects/dialecttest"
+)
+
+// TestLeastPrivilege: the app's own user, which may only read and write
+// the table, can verify and purge it, and create and drop fail with exit 1
+// and a message that names the user, what it may not do and the GRANT
+// that would let it. The user is, in PostgreSQL, a role with LOGIN, USAGE
+// on the schema, SELECT, INSERT, UPDATE and DELETE on the table and SELECT
+// on its version table (purge's advisory lock needs no grant); in MySQL,
+// a user with a password and the same on the table and SELECT on the
+// version table (GET_LOCK needs none). SQLite has no users: its analogue
+// is the file opened read-only, with mode=ro in a file: URI, where verify
+// works and purge, which deletes, is refused like create and drop. SQL
+// Server is skipped: its least-privilege user needs a server login.
+func TestLeastPrivilege(t *testing.T) {
+	dialecttest.Each(t, func(t *testing.T, s dialecttest.Server) {
+		t.Parallel()
+		d := s.Dialect
+		db := s.Open(t)
+		table, other := dialecttest.Table("Priv"), dialecttest.Table("PrivNew")
+		s.DropAtCleanup(t, db, table)
+		s.DropAtCleanup(t, db, other)
+		must(t, 0, "create", s.DSN, s.Schema, table)
+		s.Seed(t, db, table, "old", 5, 10, -time.Hour)
+		s.Seed(t, db, table, "live", 2, 10, time.Hour)
+		n := d.Names(s.Schema, table)
+		user := strings.ToLower(dialecttest.Table("sessctl_app"))
+		var dsn string
+		switch d.Name() {
+		case "postgres":
+			role := d.Quote(user)
+			for _, q := range []string{
+				"CREATE ROLE " + role + " LOGIN",
+				"GRANT USAGE ON SCHEMA " + d.Quote(s.Schema) + " TO " + role,
+				"GRANT SELECT, INSERT, UPDATE, DELETE ON " + s.Qualified(table) + " TO " + role,
+				"GRANT SELECT ON " + s.Qualified(n.VersionTable) + " TO " + role,
+			} {
+				if _, err := db.Exec(q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+				if strings.HasPrefix(q, "CREATE") {
+					t.Cleanup(func() {
+						db.Exec("DROP OWNED BY " + role)
+						if _, err := db.Exec("DROP ROLE " + role); err != nil {
+							t.Errorf("dropping role %s: %v", role, err)
+						}
+					})
+				}
+			}
+			u, err := url.Parse(s.DSN)
+			if err != nil {
+				t.Skipf("the PostgreSQL test DSN is not a URL, which this test needs to log in as another role: %v", err)
+			}
+			u.User = url.User(user)
+			dsn = u.String()
+		case "mysql":
+			const pw = "Pw-least-privilege-1"
+			account := "'" + user + "'@'%'"
+			if _, err := db.Exec("CREATE USER " + account + " IDENTIFIED BY '" + pw + "'"); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if _, err := db.Exec("DROP USER " + account); err != nil {
+					t.Errorf("dropping user %s: %v", account, err)
+				}
+			})
+			for _, q := range []string{
+				"GRANT SELECT, INSERT, UPDATE, DELETE ON " + s.Qualified(table) + " TO " + account,
+				"GRANT SELECT ON " + s.Qualified(n.VersionTable) + " TO " + account,
+			} {
+				if _, err := db.Exec(q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			cfg, err := gomysql.ParseDSN(s.DSN)
+			if err != nil {
+				t.Skipf("the MySQL test DSN is not a go-sql-driver DSN, which this test needs to log in as another user: %v", err)
+			}
+			cfg.User, cfg.Passwd = user, pw
+			dsn = cfg.FormatDSN()
+			user = account
+		case "sqlite":
+			dsn = "file:" + s.DSN + "?mode=ro"
+			user = "read-only"
+		default:
+			t.Skipf("no least-privilege login for %s in this test: it needs a server login made with CREATE LOGIN, which the test DSN may not be allowed to make", d.Name())
+		}
+
+		if r := must(t, 0, "verify", dsn, s.Schema, table); !strings.Contains(r.stdout, "ok") {
+			t.Errorf("verify as the app's user said %q", r.stdout)
+		}
+		if d.Name() == "sqlite" {
+			// Purge deletes: a read-only file refuses it, saying so.
+			r := must(t, 1, "purge", dsn, s.Schema, table)
+			if !strings.Contains(r.stderr, "permission denied") || !strings.Contains(r.stderr, "mode=ro") {
+				t.Errorf("purge of a read-only file said %q", r.stderr)
+			}
+			if old := s.Count(t, db, table, "old"); old != 5 {
+				t.Errorf("a refused purge left %d of 5 expired rows", old)
+			}
+		} else {
+			r := must(t, 0, "purge", "-o", "json", dsn, s.Schema, table)
+			if m := r.json(t); m["deleted"] != float64(5) {
+				t.Errorf("purge as the app's user: %s", r.stdout)
+			}
+			if old, live := s.Count(t, db, table, "old"), s.Count(t, db, table, "live"); old != 0 || live != 2 {
+				t.Errorf("after purge as the app's user: %d expired and %d live rows, want 0 and 2", old, live)
+			}
+		}
+
+		for _, args := range [][]string{
+			{"create", dsn, s.Schema, other},
+			{"drop", "--yes", dsn, s.Schema, table},
+		} {
+			r := must(t, 1, args...)
+			msg := strings.TrimPrefix(strings.TrimSpace(r.stderr), "sessctl: ")
+			if !strings.HasPrefix(msg, "permission denied: ") || !strings.Contains(msg, args[0]) || strings.Contains(msg, "\n") {
+				t.Errorf("%s as the app's user said %q, want one line beginning \"permission denied: \" that says it may not %s", args[0], r.stderr, args[0])
+			}
+			if d.Name() != "sqlite" && (!strings.Contains(msg, user) || !strings.Contains(msg, "GRANT") && !strings.Contains(msg, "OWNER TO")) {
+				t.Errorf("%s as the app's user said %q, want it to name %s and the GRANT (or ALTER … OWNER) it lacks", args[0], r.stderr, user)
+			}
+			if d.Name() == "sqlite" && !strings.Contains(msg, "mode=ro") {
+				t.Errorf("%s of a read-only file said %q, want it to name mode=ro", args[0], r.stderr)
+			}
+		}
+		if live := s.Count(t, db, table, "live"); live != 2 {
+			t.Errorf("the refused drop left %d live rows, want 2", live)
+		}
+		if info, err := d.Inspect(t.Context(), db, d.Names(s.Schema, other)); err != nil || info.Kind != "missing" || info.VersionTable {
+			t.Errorf("the refused create left something: %+v, %v", info, err)
+		}
+		if d.Name() == "sqlite" {
+			if _, err := os.Stat(s.DSN); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+}
