@@ -134,30 +134,41 @@ type versionRow struct {
 	dirty   bool
 }
 
-// versionRows reads the version table of table directly; ok is false when
-// there is no version table.
+// versionRows reads the version table of table directly, failing t on
+// an error; ok is false when there is no version table.
 func versionRows(t *testing.T, s dialecttest.Server, db *sql.DB, table string) (rows []versionRow, ok bool) {
 	t.Helper()
-	vt := s.Qualified(s.Dialect.Names(s.Schema, table).VersionTable)
-	rs, err := db.Query("SELECT version, dirty FROM " + vt)
+	rows, ok, err := readVersionRows(s, db, table)
 	if err != nil {
-		if exists := tablesLike(t, s, db, s.Dialect.Names(s.Schema, table).VersionTable); exists == 0 {
-			return nil, false
-		}
-		t.Fatalf("reading %s: %v", vt, err)
+		t.Fatal(err)
+	}
+	return rows, ok
+}
+
+// readVersionRows reads the version table of table directly; ok is false
+// when there is no version table.
+func readVersionRows(s dialecttest.Server, db *sql.DB, table string) (rows []versionRow, ok bool, err error) {
+	name := s.Dialect.Names(s.Schema, table).VersionTable
+	n, err := countTables(s, db, name)
+	if err != nil || n == 0 {
+		return nil, false, err
+	}
+	rs, err := db.Query("SELECT version, dirty FROM " + s.Qualified(name))
+	if err != nil {
+		return nil, true, fmt.Errorf("reading %s: %w", name, err)
 	}
 	defer rs.Close()
 	for rs.Next() {
 		var r versionRow
 		if err := rs.Scan(&r.version, &r.dirty); err != nil {
-			t.Fatalf("reading %s: %v", vt, err)
+			return nil, true, fmt.Errorf("reading %s: %w", name, err)
 		}
 		rows = append(rows, r)
 	}
 	if err := rs.Err(); err != nil {
-		t.Fatalf("reading %s: %v", vt, err)
+		return nil, true, fmt.Errorf("reading %s: %w", name, err)
 	}
-	return rows, true
+	return rows, true, nil
 }
 
 // wantClean fails t unless the version table of table holds exactly one
@@ -188,33 +199,37 @@ func wantVerified(t *testing.T, s dialecttest.Server, table string) {
 	}
 }
 
-// tablesLike counts the tables of the test schema whose name is name,
-// in any case.
+// tablesLike counts the tables of the test schema named name, in any
+// case, failing t on an error.
 func tablesLike(t *testing.T, s dialecttest.Server, db *sql.DB, name string) int {
 	t.Helper()
-	var q string
-	switch s.Dialect.Name() {
-	case "sqlite":
-		q = `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND lower(name) = lower(?1)`
-	case "postgres":
-		q = `SELECT count(*) FROM information_schema.tables WHERE table_schema = $2 AND lower(table_name) = lower($1)`
-	case "mysql":
-		q = `SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND lower(table_name) = lower(?)`
-	case "sqlserver":
-		q = `SELECT count(*) FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = @p2 AND lower(TABLE_NAME) = lower(@p1)`
-	default:
-		t.Fatalf("no catalog query for %s", s.Dialect.Name())
+	n, err := countTables(s, db, name)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return n
+}
+
+// countTables counts the tables of the test schema named name, in any
+// case.
+func countTables(s dialecttest.Server, db *sql.DB, name string) (int, error) {
+	var q string
 	params := []any{name, s.Schema}
 	switch s.Dialect.Name() {
 	case "sqlite":
-		params = params[:1]
+		q, params = `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND lower(name) = lower(?1)`, params[:1]
+	case "postgres":
+		q = `SELECT count(*) FROM information_schema.tables WHERE lower(table_name) = lower($1) AND table_schema = $2`
 	case "mysql":
-		params = []any{s.Schema, name}
+		q = `SELECT count(*) FROM information_schema.tables WHERE lower(table_name) = lower(?) AND table_schema = ?`
+	case "sqlserver":
+		q = `SELECT count(*) FROM INFORMATION_SCHEMA.TABLES WHERE lower(TABLE_NAME) = lower(@p1) AND TABLE_SCHEMA = @p2`
+	default:
+		return 0, fmt.Errorf("no catalog query for %s", s.Dialect.Name())
 	}
 	var n int
 	if err := db.QueryRow(q, params...).Scan(&n); err != nil {
-		t.Fatalf("looking for %s: %v", name, err)
+		return 0, fmt.Errorf("looking for %s: %w", name, err)
 	}
-	return n
+	return n, nil
 }
