@@ -306,3 +306,83 @@ func medianDuration(t *testing.T, n int, fn func()) time.Duration {
 	slices.Sort(ds)
 	return ds[n/2]
 }
+
+// TestCreateKilledWhileIndexing: a create killed while it builds the
+// expiry index of a table with many rows (a CI job timing out while it
+// upgrades or adopts a big table) is finished by the next plain create,
+// which exits 0 and leaves one expiry index. The server may still be
+// building the index for the killed create when the next one starts: the
+// next must wait for it, not build a second one and fail on its name.
+func TestCreateKilledWhileIndexing(t *testing.T) {
+	const rows = 200_000
+	dialecttest.Each(t, func(t *testing.T, s dialecttest.Server) {
+		t.Parallel()
+		db := s.Open(t)
+		table := dialecttest.Table("KillIx")
+		s.DropAtCleanup(t, db, table)
+		must(t, 0, "create", s.DSN, s.Schema, table)
+		// As an older sessctl left it: version 1, no expiry index.
+		n := s.Dialect.Names(s.Schema, table)
+		if _, err := db.Exec("DROP INDEX " + dropIndexTarget(s, n.ExpiryIndex, table)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec("UPDATE " + s.Qualified(n.VersionTable) + " SET version = 1"); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < rows; i += 100_000 {
+			s.Seed(t, db, table, fmt.Sprintf("r%d-", i), min(100_000, rows-i), 10, time.Hour)
+		}
+
+		c := command(nil, "create", s.DSN, s.Schema, table)
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- c.Wait() }()
+		poll := pollDB(t, s, db)
+		indexing := versionRow{int64(migrations.ExpiryIndex), true}
+		deadline := time.Now().Add(time.Minute)
+		for {
+			select {
+			case err := <-done:
+				t.Fatalf("create exited (%v) before it was seen building the index: seed more rows", err)
+			default:
+			}
+			if vs, _, err := readVersionRows(s, poll, table); err == nil && len(vs) == 1 && vs[0] == indexing {
+				break
+			}
+			if time.Now().After(deadline) {
+				c.Process.Kill()
+				<-done
+				t.Fatalf("create did not start the index migration in a minute")
+			}
+		}
+		c.Process.Kill()
+		<-done
+		info, err := s.Dialect.Inspect(context.Background(), db, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, built := info.ExpiryIndex()
+		t.Logf("killed while building the index of %d rows; right after the kill the index is there: %v", rows, built)
+
+		must(t, 0, "create", s.DSN, s.Schema, table)
+		wantVerified(t, s, table)
+		wantClean(t, s, db, table)
+		if info, err = s.Dialect.Inspect(context.Background(), db, n); err != nil {
+			t.Fatal(err)
+		}
+		var expiry []string
+		for _, ix := range info.Indexes {
+			if len(ix.Columns) > 0 && ix.Columns[0] == "ExpiresAtTime" {
+				expiry = append(expiry, ix.Name)
+			}
+		}
+		if len(expiry) != 1 {
+			t.Errorf("indexes on ExpiresAtTime after the next create: %q, want one", expiry)
+		}
+		if got := s.Count(t, db, table, "r"); got != rows {
+			t.Errorf("%d of %d rows left", got, rows)
+		}
+	})
+}
