@@ -75,7 +75,7 @@ func TestCreateKilled(t *testing.T) {
 		connecting := medianDuration(t, 5, func() {
 			runAtOnce(t, 1, func(int) []string { return []string{"verify", s.DSN, s.Schema, dialecttest.Table("KillNone")} })
 		})
-		t.Logf("a create takes %s; a process connects and reads the catalog in %s", whole, connecting)
+		t.Logf("%s: a create takes %s; a process connects and reads the catalog in %s", s.Dialect.Name(), whole, connecting)
 
 		h := fnv.New64a()
 		h.Write([]byte(s.Dialect.Name()))
@@ -136,8 +136,8 @@ func TestCreateKilled(t *testing.T) {
 				mid += n
 			}
 		}
-		t.Logf("%d kills, %d/%d converged, %d landed mid-migration; by kill point and state: %v",
-			len(trials), converged, len(trials), mid, states)
+		t.Logf("%s: %d kills, %d/%d converged, %d landed mid-migration; by kill point and state: %v",
+			s.Dialect.Name(), len(trials), converged, len(trials), mid, states)
 		if mid == 0 {
 			t.Errorf("no kill of %d left the table half made: the kills missed the migrations", len(trials))
 		}
@@ -364,7 +364,7 @@ func TestCreateKilledWhileIndexing(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, built := info.ExpiryIndex()
-		t.Logf("killed while building the index of %d rows; right after the kill the index is there: %v", rows, built)
+		t.Logf("%s: killed while building the index of %d rows; right after the kill the index is there: %v", s.Dialect.Name(), rows, built)
 
 		must(t, 0, "create", s.DSN, s.Schema, table)
 		wantVerified(t, s, table)

@@ -45,7 +45,7 @@ func TestParallelCreates(t *testing.T) {
 			}
 			// Several say "created" when they raced past the catalog
 			// check before the first had made the table.
-			t.Logf("%d/%d creates of one table exited 0; their statuses: %v", ok, parallelJobs, statuses)
+			t.Logf("%s: %d/%d creates of one table exited 0; their statuses: %v", s.Dialect.Name(), ok, parallelJobs, statuses)
 			wantClean(t, s, db, table)
 			if n := tablesLike(t, s, db, table); n != 1 {
 				t.Errorf("%d tables named like %s, want 1", n, table)
@@ -70,7 +70,7 @@ func TestParallelCreates(t *testing.T) {
 				}
 				ok++
 			}
-			t.Logf("%d/%d creates of a table each exited 0", ok, parallelJobs)
+			t.Logf("%s: %d/%d creates of a table each exited 0", s.Dialect.Name(), ok, parallelJobs)
 			for _, table := range tables {
 				wantClean(t, s, db, table)
 				wantVerified(t, s, table)
