@@ -30,14 +30,14 @@ const (
 	killAfterFirst = "after-first" // as soon as migration 1 has made the table
 )
 
-// killTrials is how many creates TestCreateKilled kills per dialect, of
-// each kind, and how many it runs at once per dialect, on tables of their
-// own.
+// killTrials is how many creates TestCreateKilled kills per dialect, at
+// each kill point, each on a table of its own.
 var killTrials = []struct {
 	kind string
 	n    int
 }{{killAnywhere, 30}, {killConnecting, 5}, {killAfterFirst, 5}}
 
+// killsAtOnce is how many trials run at once per dialect.
 const killsAtOnce = 2
 
 // TestCreateKilled: a create killed with SIGKILL at any moment, from
