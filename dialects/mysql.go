@@ -599,7 +599,10 @@ func (mysql) MaxBatchSize() int { return mysqlMaxBatch }
 //   - mysqlDeleteIDsSQL deletes those rows by primary key. InnoDB's DELETE
 //     reads every row as it is now, not as a snapshot, so the WHERE clause
 //     re-checks its expiry: a session slid forward since the first
-//     statement is kept.
+//     statement is kept. The primary key is forced: left to itself, the
+//     optimizer may read the few rows that pass the expiry test on the
+//     expiry index instead, which locks in the order described below.
+//     (The multi-table form of DELETE is the one that takes index hints.)
 //
 // One DELETE … ORDER BY ExpiresAtTime LIMIT n would lock each row's expiry
 // index entry before its primary key, the reverse of the app's order
@@ -614,7 +617,7 @@ const (
 		"WHERE `ExpiresAtTime` < UTC_TIMESTAMP(6) - INTERVAL %[2]s MICROSECOND\n" +
 		"ORDER BY `ExpiresAtTime`\n" +
 		"LIMIT %[3]s"
-	mysqlDeleteIDsSQL = "DELETE FROM %[1]s\n" +
+	mysqlDeleteIDsSQL = "DELETE %[1]s FROM %[1]s FORCE INDEX (PRIMARY)\n" +
 		"WHERE `Id` IN (%[3]s)\n" +
 		"  AND `ExpiresAtTime` < UTC_TIMESTAMP(6) - INTERVAL %[2]s MICROSECOND"
 )
