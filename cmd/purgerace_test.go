@@ -118,6 +118,14 @@ func raceClientsAndPurge(t *testing.T, s dialecttest.Server, purgeFlags []string
 	var ops, lost atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	// halt stops the clients and waits for them, also when a purge fails
+	// the test: none may report after it has ended.
+	var stopOnce sync.Once
+	halt := func() {
+		stopOnce.Do(func() { close(stop) })
+		wg.Wait()
+	}
+	defer halt()
 	var active atomic.Int64
 	for c, rc := range clients {
 		active.Add(1)
@@ -201,8 +209,7 @@ func raceClientsAndPurge(t *testing.T, s dialecttest.Server, purgeFlags []string
 		deleted += purgeProcess(t, s, table, slices.Concat(purgeFlags, []string{"--order", order})...)
 		purges++
 	}
-	close(stop)
-	wg.Wait()
+	halt()
 	if ops.Load() < raceOps {
 		t.Errorf("the clients made only %d of %d refreshes (%d clients still had rows to keep)", ops.Load(), raceOps, active.Load())
 	}
