@@ -555,27 +555,33 @@ func (m mysql) migrateDriver(db *sql.DB, n Names) (database.Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	lock, err := db.Conn(ctx)
+	session, err := db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	drv, err := mysqlmigrate.WithInstance(db, &mysqlmigrate.Config{
+	drv, err := mysqlmigrate.WithConnection(ctx, session, &mysqlmigrate.Config{
 		MigrationsTable: n.VersionTable,
 		DatabaseName:    n.Schema,
 		NoLock:          true,
 	})
 	if err != nil {
-		lock.Close()
+		session.Close()
 		return nil, err
 	}
-	return &mysqlMigrator{Driver: drv, lock: lock, name: name, closed: make(chan struct{})}, nil
+	return &mysqlMigrator{Driver: drv, session: session, db: db, name: name, closed: make(chan struct{})}, nil
 }
 
 // mysqlMigrator is golang-migrate's mysql driver with sessctl's create lock
-// in place of its own: a named lock held by a session of its own.
+// in place of its own: a named lock held by the session that runs the
+// migrations. A session ends only after the statement it runs, even when
+// its client was killed, so the lock outlives an index the server is still
+// building for a killed create; a lock in a session of its own would be
+// released at once, and the next create would build the index a second
+// time and fail on its name.
 type mysqlMigrator struct {
 	database.Driver
-	lock      *sql.Conn
+	session   *sql.Conn
+	db        *sql.DB // the pool session came from; the driver does not close it
 	name      string
 	closed    chan struct{}
 	closeOnce sync.Once
@@ -592,7 +598,7 @@ func (d *mysqlMigrator) Lock() error {
 		default:
 		}
 		var got sql.NullInt64
-		if err := d.lock.QueryRowContext(context.Background(), `SELECT GET_LOCK(?, 1)`, d.name).Scan(&got); err != nil {
+		if err := d.session.QueryRowContext(context.Background(), `SELECT GET_LOCK(?, 1)`, d.name).Scan(&got); err != nil {
 			return fmt.Errorf("taking the create lock: %w", err)
 		}
 		switch {
@@ -606,14 +612,14 @@ func (d *mysqlMigrator) Lock() error {
 
 func (d *mysqlMigrator) Unlock() error {
 	var released sql.NullInt64
-	return d.lock.QueryRowContext(context.Background(), `SELECT RELEASE_LOCK(?)`, d.name).Scan(&released)
+	return d.session.QueryRowContext(context.Background(), `SELECT RELEASE_LOCK(?)`, d.name).Scan(&released)
 }
 
-// Close ends a wait for the lock, and closes both sessions, which releases
-// the lock if it is still held.
+// Close ends a wait for the lock, and closes the session, which releases
+// the lock if it is still held, and its pool.
 func (d *mysqlMigrator) Close() error {
 	d.closeOnce.Do(func() { close(d.closed) })
-	return errors.Join(d.lock.Close(), d.Driver.Close())
+	return errors.Join(d.Driver.Close(), d.db.Close())
 }
 
 // lockName is the name of the create or purge lock of the table of n, at
@@ -703,7 +709,10 @@ func (mysql) MaxBatchSize() int { return mysqlMaxBatch }
 //   - mysqlDeleteIDsSQL deletes those rows by primary key. InnoDB's DELETE
 //     reads every row as it is now, not as a snapshot, so the WHERE clause
 //     re-checks its expiry: a session slid forward since the first
-//     statement is kept.
+//     statement is kept. The primary key is forced: left to itself, the
+//     optimizer may read the few rows that pass the expiry test on the
+//     expiry index instead, which locks in the order described below.
+//     (The multi-table form of DELETE is the one that takes index hints.)
 //
 // One DELETE … ORDER BY ExpiresAtTime LIMIT n would lock each row's expiry
 // index entry before its primary key, the reverse of the app's order
@@ -718,7 +727,7 @@ const (
 		"WHERE `ExpiresAtTime` < UTC_TIMESTAMP(6) - INTERVAL %[2]s MICROSECOND\n" +
 		"ORDER BY `ExpiresAtTime`\n" +
 		"LIMIT %[3]s"
-	mysqlDeleteIDsSQL = "DELETE FROM %[1]s\n" +
+	mysqlDeleteIDsSQL = "DELETE %[1]s FROM %[1]s FORCE INDEX (PRIMARY)\n" +
 		"WHERE `Id` IN (%[3]s)\n" +
 		"  AND `ExpiresAtTime` < UTC_TIMESTAMP(6) - INTERVAL %[2]s MICROSECOND"
 )
