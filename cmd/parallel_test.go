@@ -11,6 +11,7 @@ import (
 
 	"github.com/sessctl/sessctl/dialects/dialecttest"
 	"github.com/sessctl/sessctl/migrations"
+	"github.com/sessctl/sessctl/schema"
 )
 
 // parallelJobs is how many CI jobs create at once.
@@ -43,8 +44,11 @@ func TestParallelCreates(t *testing.T) {
 				}
 				statuses[res.Status]++
 			}
-			// Several say "created" when they raced past the catalog
-			// check before the first had made the table.
+			// One made it; the others found it made when their turn at
+			// the lock came.
+			if statuses[schema.CreateCreated] != 1 || statuses[schema.CreateUpToDate] != parallelJobs-1 {
+				t.Errorf("statuses %v: want one %q and %d %q", statuses, schema.CreateCreated, parallelJobs-1, schema.CreateUpToDate)
+			}
 			t.Logf("%s: %d/%d creates of one table exited 0; their statuses: %v", s.Dialect.Name(), ok, parallelJobs, statuses)
 			wantClean(t, s, db, table)
 			if n := tablesLike(t, s, db, table); n != 1 {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-migrate/migrate/v4/database"
@@ -366,7 +367,91 @@ func (s sqlite) MigrateDriver(conn *Conn, n Names) (database.Driver, error) {
 		db.Close()
 		return nil, err
 	}
-	return drv, nil
+	path, offset, err := lockFileOf(db, n)
+	if err != nil || path == "" {
+		return drv, err
+	}
+	return &sqliteCreateLock{Driver: drv, path: path, offset: offset | 1<<32}, nil
+}
+
+// lockFileOf is the lock file beside the database of n's schema, and the
+// byte of it that n's purge locks: chosen by the table's name. Its path is
+// empty for a database in memory, which no other process can see.
+func lockFileOf(q Querier, n Names) (string, int64, error) {
+	var path string
+	if err := q.QueryRowContext(context.Background(), `SELECT file FROM pragma_database_list WHERE name = ?`, n.Schema).Scan(&path); err != nil {
+		return "", 0, fmt.Errorf("finding the database file: %w", err)
+	}
+	if path == "" {
+		return "", 0, nil
+	}
+	h := fnv.New32a()
+	h.Write([]byte(n.Schema + "\x00" + strings.ToLower(n.Table)))
+	return path + ".sessctl-lock", int64(h.Sum32()), nil
+}
+
+// sqliteCreateLock is golang-migrate's SQLite driver with a migration lock
+// that spans processes: the driver's own stops only a second run in the
+// same process, so creates run by parallel CI jobs would all apply the
+// migrations at once (harmless, as each is idempotent, but every one would
+// say it made the table). It is an OS lock on a byte of the lock file
+// beside the database (another byte than purge's), polled until it is
+// free; golang-migrate gives up after its lock timeout, and Close stops
+// the polling.
+type sqliteCreateLock struct {
+	database.Driver
+	path   string
+	offset int64
+
+	mu     sync.Mutex
+	unlock func() error // set while the lock is held
+	closed bool
+}
+
+func (d *sqliteCreateLock) Lock() error {
+	for {
+		d.mu.Lock()
+		if d.closed {
+			d.mu.Unlock()
+			return database.ErrLocked
+		}
+		unlock, ok, err := lockFileByte(d.path, d.offset)
+		if err != nil || ok {
+			if ok {
+				if err = d.Driver.Lock(); err != nil {
+					unlock()
+				} else {
+					d.unlock = unlock
+				}
+			}
+			d.mu.Unlock()
+			return err
+		}
+		d.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (d *sqliteCreateLock) Unlock() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	err := d.Driver.Unlock()
+	if d.unlock != nil {
+		err = errors.Join(err, d.unlock())
+		d.unlock = nil
+	}
+	return err
+}
+
+func (d *sqliteCreateLock) Close() error {
+	d.mu.Lock()
+	d.closed = true
+	if d.unlock != nil {
+		d.unlock()
+		d.unlock = nil
+	}
+	d.mu.Unlock()
+	return d.Driver.Close()
 }
 
 // FixSQL: SQLite cannot change a column in place, only add one.
@@ -391,16 +476,14 @@ func (s sqlite) TemplateData(n Names) map[string]string {
 // byte, chosen by the table's name, of a lock file beside the database. The
 // OS releases it when the process ends, however it ends.
 func (sqlite) TryLock(_ context.Context, conn *sql.Conn, n Names) (func() error, bool, error) {
-	var path string
-	if err := conn.QueryRowContext(context.Background(), `SELECT file FROM pragma_database_list WHERE name = ?`, n.Schema).Scan(&path); err != nil {
-		return nil, false, fmt.Errorf("finding the database file: %w", err)
+	path, offset, err := lockFileOf(conn, n)
+	if err != nil {
+		return nil, false, err
 	}
 	if path == "" { // in memory: no other process can see it
 		return func() error { return nil }, true, nil
 	}
-	h := fnv.New32a()
-	h.Write([]byte(n.Schema + "\x00" + strings.ToLower(n.Table)))
-	return lockFileByte(path+".sessctl-lock", int64(h.Sum32()))
+	return lockFileByte(path, offset)
 }
 
 // MaxBatchSize: SQLite locks the whole database for one writer, whatever

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -92,7 +93,8 @@ func create(ctx context.Context, db *DB, t *Table, opts CreateOptions) (*CreateR
 	if err != nil {
 		return nil, err
 	}
-	if err := migrateUp(ctx, db, t, ms, opts.LockTimeout); err != nil {
+	ran, err := migrateUp(ctx, db, t, ms, opts.LockTimeout)
+	if err != nil {
 		return nil, err
 	}
 
@@ -100,7 +102,13 @@ func create(ctx context.Context, db *DB, t *Table, opts CreateOptions) (*CreateR
 	if err != nil {
 		return nil, err
 	}
+	acted := len(res.Actions)
 	describe(t, before, after, latest, res)
+	if !ran && res.Status != CreateUpToDate {
+		// Another create ran the migrations between this one's first
+		// look and its turn at the lock: this one did nothing.
+		res.Status, res.Actions = CreateUpToDate, res.Actions[:acted]
+	}
 	if after, err = repairExpiryIndex(ctx, db, t, ms, after, res); err != nil {
 		return nil, err
 	}
@@ -163,24 +171,26 @@ func refuseForeign(t *Table, info *dialects.TableInfo, verb string) error {
 // (or golang-migrate is still waiting for its lock, which it cannot be
 // told to stop doing), returns at once: every migration is atomic, so the
 // database rolls back what the ended session had in flight.
-func migrateUp(ctx context.Context, db *DB, t *Table, ms []migrations.Migration, lockTimeout time.Duration) error {
+//
+// ran reports whether this run applied any migration itself.
+func migrateUp(ctx context.Context, db *DB, t *Table, ms []migrations.Migration, lockTimeout time.Duration) (ran bool, err error) {
 	src, err := iofs.New(migrations.FS(ms), ".")
 	if err != nil {
-		return fmt.Errorf("reading the migrations: %w", err)
+		return false, fmt.Errorf("reading the migrations: %w", err)
 	}
 	if lockTimeout <= 0 {
 		lockTimeout = DefaultLockTimeout
 	}
 	stop := make(chan bool, 1)
 	done := make(chan error, 1)
-	locked := new(atomic.Bool)
-	go func() { done <- runUp(db.Source, t, ms, src, lockTimeout, stop, locked) }()
+	st := new(upState)
+	go func() { done <- runUp(db.Source, t, ms, src, lockTimeout, stop, st) }()
 	select {
 	case err = <-done:
 	case <-ctx.Done():
 		stop <- true
 		wait := stopWait
-		if !locked.Load() {
+		if !st.locked.Load() {
 			wait = 0 // still queued for the lock: nothing in flight
 		}
 		select {
@@ -192,17 +202,23 @@ func migrateUp(ctx context.Context, db *DB, t *Table, ms []migrations.Migration,
 			err = context.Cause(ctx)
 		}
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return fmt.Errorf("create of %s gave up: %w", t, err)
+			return false, fmt.Errorf("create of %s gave up: %w", t, err)
 		}
-		return fmt.Errorf("%w: create of %s stopped: %v", ErrInterrupted, t, err)
+		return false, fmt.Errorf("%w: create of %s stopped: %v", ErrInterrupted, t, err)
 	}
 	switch {
 	case err == nil, errors.Is(err, migrate.ErrNoChange):
-		return nil
+		return st.ran.Load(), nil
 	case errors.Is(err, migrate.ErrLockTimeout):
-		return fmt.Errorf("another sessctl create of %s held the lock for over %s: try again, or raise --timeout", t, lockTimeout)
+		return false, fmt.Errorf("another sessctl create of %s held the lock for over %s: try again, or raise --timeout", t, lockTimeout)
 	}
-	return err
+	return false, err
+}
+
+// upState is what a run of golang-migrate's Up has done so far.
+type upState struct {
+	locked atomic.Bool // it holds the migration lock
+	ran    atomic.Bool // it has applied a migration
 }
 
 // stopWait is how long an interrupted create waits for the migration in
@@ -210,14 +226,13 @@ func migrateUp(ctx context.Context, db *DB, t *Table, ms []migrations.Migration,
 const stopWait = 3 * time.Second
 
 // runUp opens golang-migrate's driver and runs Up; a value on stop asks it
-// to stop after the migration in flight. locked is set while it holds
-// golang-migrate's lock.
-func runUp(conn *dialects.Conn, t *Table, ms []migrations.Migration, src source.Driver, lockTimeout time.Duration, stop <-chan bool, locked *atomic.Bool) error {
+// to stop after the migration in flight. st follows what it does.
+func runUp(conn *dialects.Conn, t *Table, ms []migrations.Migration, src source.Driver, lockTimeout time.Duration, stop <-chan bool, st *upState) error {
 	drv, err := t.Dialect.MigrateDriver(conn, t.Names)
 	if err != nil {
 		return fmt.Errorf("preparing the version table %s: %w", t.quoted(t.VersionTable), err)
 	}
-	m, err := migrate.NewWithInstance("iofs", src, t.Dialect.Name(), &redoDirty{Driver: drv, prev: previous(ms), locked: locked})
+	m, err := migrate.NewWithInstance("iofs", src, t.Dialect.Name(), &redoDirty{Driver: drv, prev: previous(ms), st: st})
 	if err != nil {
 		drv.Close()
 		return err
@@ -288,19 +303,24 @@ func previous(ms []migrations.Migration) map[int]int {
 // where the engine's lock spans processes.
 type redoDirty struct {
 	database.Driver
-	prev   map[int]int
-	locked *atomic.Bool // set while the lock is held
+	prev map[int]int
+	st   *upState
 }
 
 func (r *redoDirty) Lock() error {
 	err := r.Driver.Lock()
-	r.locked.Store(err == nil)
+	r.st.locked.Store(err == nil)
 	return err
 }
 
 func (r *redoDirty) Unlock() error {
-	r.locked.Store(false)
+	r.st.locked.Store(false)
 	return r.Driver.Unlock()
+}
+
+func (r *redoDirty) Run(migration io.Reader) error {
+	r.st.ran.Store(true)
+	return r.Driver.Run(migration)
 }
 
 func (r *redoDirty) Version() (int, bool, error) {
