@@ -549,6 +549,18 @@ const pgWalkSQL = `WITH batch AS (
     RETURNING ctid)
 SELECT count(*), coalesce(max(ctid)::text, '') FROM batch`
 
+// pgWalkRangeSQL deletes every expired row of a range of heap pages, in
+// one pass over them (a TID range scan), as the providers' one DELETE does
+// over the whole table: over twice as fast as pgWalkSQL, which reads each
+// row twice and sorts them. It is pgWalkSQL when its limit cannot bind.
+const pgWalkRangeSQL = `DELETE FROM %[1]s
+WHERE ctid > $1::tid AND ctid < $2::tid
+  AND "ExpiresAtTime" < now() - make_interval(secs => $3)`
+
+// pgMaxTuplesPerPage bounds the rows a heap page holds (MaxHeapTuplesPerPage
+// for 8 kB pages; pages are at most 32 kB, so at most four times as many).
+const pgMaxTuplesPerPage = 4 * 291
+
 // DeleteExpiredFrom walks span heap pages at a time; a position is a tid.
 func (p postgres) DeleteExpiredFrom(ctx context.Context, q Querier, n Names, grace time.Duration, from string, span, limit int) (int64, string, error) {
 	block := int64(0)
@@ -566,6 +578,18 @@ func (p postgres) DeleteExpiredFrom(ctx context.Context, q Querier, n Names, gra
 		return 0, "", nil
 	}
 	end := min(block+int64(max(span, 1)), blocks)
+	if int64(limit) >= (end-block+1)*pgMaxTuplesPerPage {
+		// The limit cannot bind: delete the whole range.
+		res, err := q.ExecContext(ctx, fmt.Sprintf(pgWalkRangeSQL, p.qualified(n)), from, fmt.Sprintf("(%d,0)", end), grace.Seconds())
+		if err != nil {
+			return 0, "", err
+		}
+		deleted, err := res.RowsAffected()
+		if err != nil || end >= blocks {
+			return deleted, "", err
+		}
+		return deleted, fmt.Sprintf("(%d,0)", end), nil
+	}
 	var deleted int64
 	var last string
 	if err := q.QueryRowContext(ctx, fmt.Sprintf(pgWalkSQL, p.qualified(n)), from, fmt.Sprintf("(%d,0)", end),
