@@ -5,7 +5,9 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Conn is a parsed connection string, ready for its driver.
@@ -159,7 +161,7 @@ func parseADO(s string) ([]pair, error) {
 		var key strings.Builder
 		for {
 			if i >= len(s) {
-				return nil, fmt.Errorf("%w: %q has no '='", ErrConnString, strings.TrimSpace(key.String()))
+				return nil, fmt.Errorf("%w: %s has no '='", ErrConnString, settingName(strings.TrimSpace(key.String())))
 			}
 			if s[i] == '=' {
 				if i+1 < len(s) && s[i+1] == '=' {
@@ -171,7 +173,7 @@ func parseADO(s string) ([]pair, error) {
 				break
 			}
 			if s[i] == ';' {
-				return nil, fmt.Errorf("%w: %q has no '='", ErrConnString, strings.TrimSpace(key.String()))
+				return nil, fmt.Errorf("%w: %s has no '='", ErrConnString, settingName(strings.TrimSpace(key.String())))
 			}
 			key.WriteByte(s[i])
 			i++
@@ -204,13 +206,13 @@ func parseADO(s string) ([]pair, error) {
 				i++
 			}
 			if !closed {
-				return nil, fmt.Errorf("%w: the value of %q has no closing quote", ErrConnString, k)
+				return nil, fmt.Errorf("%w: the value of %s has no closing quote", ErrConnString, settingName(k))
 			}
 			for i < len(s) && isSpace(s[i]) {
 				i++
 			}
 			if i < len(s) && s[i] != ';' {
-				return nil, fmt.Errorf("%w: unexpected text after the quoted value of %q", ErrConnString, k)
+				return nil, fmt.Errorf("%w: unexpected text after the quoted value of %s", ErrConnString, settingName(k))
 			}
 		} else {
 			for i < len(s) && s[i] != ';' {
@@ -226,6 +228,20 @@ func parseADO(s string) ([]pair, error) {
 		out = append(out, pair{Key: k, Value: v})
 	}
 	return out, nil
+}
+
+// settingName quotes the name of a Key=Value setting for a message, when it
+// is words. A string of another form read as settings (a MySQL DSN given
+// with --dialect postgres) has names such as "u:password@tcp(h)/d?x", which
+// hold the password: those are not shown.
+func settingName(k string) string {
+	notWord := func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune(" _-.", r)
+	}
+	if strings.IndexFunc(k, notWord) >= 0 {
+		return "a setting whose name is not a word (is this a connection string of another form?)"
+	}
+	return strconv.Quote(k)
 }
 
 func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }

@@ -205,3 +205,28 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestParseErrorsHideSecretsInSettingNames: a string of another form, read
+// as Key=Value pairs (a MySQL DSN with --dialect postgres), has the
+// password in what reads as a setting's name; the error must not quote it.
+// Found by FuzzParseConn.
+func TestParseErrorsHideSecretsInSettingNames(t *testing.T) {
+	const pw = "zq9secret" // lower case: setting names are folded to it
+	for _, raw := range []string{
+		"u:" + pw + "@tcp(h:3306)/d?parseTime=true",
+		"u:" + pw + "@tcp(h:3306)/d;x",
+		"u:" + pw + "@tcp(h:3306)/d;x=1",
+		"u:" + pw + "@tcp(h:3306)/d?a=1;x='y",
+		"u:" + pw + "@tcp(h:3306)/d?a=1;x='y'z",
+	} {
+		for _, d := range List() {
+			_, err := Parse(raw, d)
+			if err == nil {
+				continue
+			}
+			if strings.Contains(err.Error(), pw) {
+				t.Errorf("Parse(%q, %s): %v", raw, d, err)
+			}
+		}
+	}
+}
