@@ -39,13 +39,39 @@ func Parse(raw, dialect string) (*Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		return d.ParseConn(raw)
+		conn, err := d.ParseConn(raw)
+		return conn, masked(err, raw)
 	}
 	d, err := Detect(raw)
 	if err != nil {
 		return nil, err
 	}
-	return d.ParseConn(raw)
+	conn, err := d.ParseConn(raw)
+	return conn, masked(err, raw)
+}
+
+// maskedError is an error with the secrets in its message masked.
+type maskedError struct {
+	msg string
+	err error
+}
+
+func (e *maskedError) Error() string { return e.msg }
+func (e *maskedError) Unwrap() error { return e.err }
+
+// masked masks, in err's message, every secret SecretsOf finds in raw. A
+// parser's message may quote the value of a setting it cannot read, and
+// in a string with a typo ("Port=5432 password=…", a ';' missing) that
+// value holds the password.
+func masked(err error, raw string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if m := scrub(msg, SecretsOf(raw)); m != msg {
+		return &maskedError{msg: m, err: err}
+	}
+	return err
 }
 
 // Detect returns the one dialect whose connection-string form raw has. An
@@ -341,6 +367,9 @@ func SecretsOf(raw string) []string {
 			}
 			if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
 				out = addSecret(out, strings.NewReplacer(`\'`, `'`, `\\`, `\`).Replace(v[1:len(v)-1]))
+			}
+			if before, _, ok := strings.Cut(v, ";"); ok && re == libpqPasswordRE {
+				out = addSecret(out, before) // password=… inside a Key=Value; string
 			}
 		}
 	}

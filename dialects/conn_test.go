@@ -230,3 +230,26 @@ func TestParseErrorsHideSecretsInSettingNames(t *testing.T) {
 		}
 	}
 }
+
+// TestParseErrorsMaskSecretsInValues: a ';' missing puts the password in
+// the value of another setting, which the error quotes. Found by
+// FuzzParseConn.
+func TestParseErrorsMaskSecretsInValues(t *testing.T) {
+	const pw = "Zq9secret"
+	for raw, dialect := range map[string]string{
+		"Host=h;Port=5432 password=" + pw + ";Database=d":         "postgres",
+		"Server=h;Port=3306 password=" + pw + ";Database=d":       "mysql",
+		"Server=h;SslMode=x password=" + pw + ";Database=d":       "mysql",
+		"Host=h;SSL Mode=x password=" + pw + ";Database=d":        "postgres",
+		"Server=h;Encrypt=x;Integrated Security=x password=" + pw: "sqlserver",
+	} {
+		_, err := Parse(raw, dialect)
+		if err == nil || !errors.Is(err, ErrConnString) {
+			t.Errorf("Parse(%q, %s) = %v, want an ErrConnString", raw, dialect, err)
+			continue
+		}
+		if strings.Contains(err.Error(), pw) {
+			t.Errorf("Parse(%q, %s): %v", raw, dialect, err)
+		}
+	}
+}
