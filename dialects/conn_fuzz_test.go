@@ -124,7 +124,7 @@ func checkSecrets(t *testing.T, dialect, raw string, conn *dialects.Conn) {
 // form of connection string, each escaped as its form needs, and parses it
 // as its dialect: it never panics; an error repeats no password; and a
 // string that parses has the password its driver will log in with among
-// its secrets.
+// its secrets, and that is the password written into it.
 func FuzzConnSecrets(f *testing.F) {
 	pws := []string{"s3cr3t", "p@ss:w/rd", `it's "quoted"`, "a;b=c", "pw with spaces ", " ", `back\slash`, "%zz", "100%",
 		"tab\there", "ünïcødé", "\x00", "\xff", "x", "", "password", "Password=x", "'", `"`, ";", "@", ":", "/", "?", "&", "#"}
@@ -157,5 +157,8 @@ func FuzzConnSecrets(f *testing.F) {
 			return
 		}
 		checkSecrets(t, dn, raw, conn)
+		if pw, err := dialecttest.DriverPassword(conn); err == nil && pw != password {
+			t.Errorf("Parse(%q, %s): the driver would log in with the password %q, not %q", raw, dn, pw, password)
+		}
 	})
 }
