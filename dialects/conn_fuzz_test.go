@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/dialects/dialecttest"
@@ -157,7 +158,9 @@ func FuzzConnSecrets(f *testing.F) {
 			return
 		}
 		checkSecrets(t, dn, raw, conn)
-		if pw, err := dialecttest.DriverPassword(conn); err == nil && pw != password {
+		// Settings files and command lines are text: a password that is
+		// not UTF-8 cannot come from them (go-mssqldb makes it U+FFFD).
+		if pw, err := dialecttest.DriverPassword(conn); err == nil && pw != password && utf8.ValidString(password) {
 			t.Errorf("Parse(%q, %s): the driver would log in with the password %q, not %q", raw, dn, pw, password)
 		}
 	})
