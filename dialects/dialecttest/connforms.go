@@ -50,8 +50,23 @@ func ConnString(form int, user, password, host, db string) (raw, dialect string)
 		u := url.URL{Scheme: "mysql", User: url.UserPassword(user, password), Host: host, Path: "/" + db}
 		return u.String(), "mysql"
 	default:
-		return fmt.Sprintf("postgresql://%s:%s@%s/%s?sslmode=disable", url.QueryEscape(user), url.QueryEscape(password), host, url.PathEscape(db)), "postgres"
+		return fmt.Sprintf("postgresql://%s:%s@%s/%s?sslmode=disable", percentEncode(user), percentEncode(password), host, percentEncode(db)), "postgres"
 	}
+}
+
+// percentEncode writes every byte but letters, digits and -._~ as %XX, as
+// a user escaping a URL's user or password by hand would.
+func percentEncode(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }
 
 // DriverPassword is the password conn's driver will log in with, read from
