@@ -308,9 +308,11 @@ func isLibpq(s string) bool {
 	return n > 0
 }
 
-// quoteLibpq quotes a value for a libpq key=value string.
+// quoteLibpq quotes a value for a libpq key=value string: one with any of
+// the white space that ends a value (libpq's and pgx's: space, \t, \n, \r,
+// \v and \f), a quote or a backslash.
 func quoteLibpq(v string) string {
-	if v != "" && !strings.ContainsAny(v, " \t\n\r'\\") {
+	if v != "" && !strings.ContainsAny(v, " \t\n\r\v\f'\\") {
 		return v
 	}
 	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`)

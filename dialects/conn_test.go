@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 )
 
 func TestParseADO(t *testing.T) {
@@ -250,6 +252,25 @@ func TestParseErrorsMaskSecretsInValues(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), pw) {
 			t.Errorf("Parse(%q, %s): %v", raw, dialect, err)
+		}
+	}
+}
+
+// TestNpgsqlPasswordWithFormFeed: a password with \v or \f, which libpq
+// and pgx read as white space, must be quoted in the libpq string, or the
+// rest of it is read as other settings. Found by FuzzConnSecrets.
+func TestNpgsqlPasswordWithFormFeed(t *testing.T) {
+	for _, pw := range []string{"a\fhost=elsewhere", "a\vhost=elsewhere", "\f", "\v"} {
+		conn, err := Parse(`Host=db;Username=u;Password="`+pw+`";Database=d`, "postgres")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := pgx.ParseConfig(conn.DSN)
+		if err != nil {
+			t.Fatalf("password %q: %v", pw, err)
+		}
+		if cfg.Password != pw || cfg.Host != "db" {
+			t.Errorf("password %q: pgx reads password %q, host %q", pw, cfg.Password, cfg.Host)
 		}
 	}
 }
