@@ -43,8 +43,11 @@ func ConnString(form int, user, password, host, db string) (raw, dialect string)
 	case 6:
 		return fmt.Sprintf("Server=%s;Port=3306;User ID=%s;Password=%s;Database=%s", ado(host), ado(user), ado(password), ado(db)), "mysql"
 	case 7:
+		// The form cannot hold a ':' in the user, nor a password without
+		// a user.
+		user = strings.ReplaceAll(user, ":", "")
 		if user == "" {
-			user = "user" // a DSN without a user has no password either
+			user = "user"
 		}
 		cfg := gomysql.NewConfig()
 		cfg.User, cfg.Passwd, cfg.Net, cfg.Addr, cfg.DBName = user, password, "tcp", host, db
