@@ -5,7 +5,9 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Conn is a parsed connection string, ready for its driver.
@@ -37,13 +39,39 @@ func Parse(raw, dialect string) (*Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		return d.ParseConn(raw)
+		conn, err := d.ParseConn(raw)
+		return conn, masked(err, raw)
 	}
 	d, err := Detect(raw)
 	if err != nil {
 		return nil, err
 	}
-	return d.ParseConn(raw)
+	conn, err := d.ParseConn(raw)
+	return conn, masked(err, raw)
+}
+
+// maskedError is an error with the secrets in its message masked.
+type maskedError struct {
+	msg string
+	err error
+}
+
+func (e *maskedError) Error() string { return e.msg }
+func (e *maskedError) Unwrap() error { return e.err }
+
+// masked masks, in err's message, every secret SecretsOf finds in raw. A
+// parser's message may quote the value of a setting it cannot read, and
+// in a string with a typo ("Port=5432 password=…", a ';' missing) that
+// value holds the password.
+func masked(err error, raw string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if m := scrub(msg, SecretsOf(raw)); m != msg {
+		return &maskedError{msg: m, err: err}
+	}
+	return err
 }
 
 // Detect returns the one dialect whose connection-string form raw has. An
@@ -159,7 +187,7 @@ func parseADO(s string) ([]pair, error) {
 		var key strings.Builder
 		for {
 			if i >= len(s) {
-				return nil, fmt.Errorf("%w: %q has no '='", ErrConnString, strings.TrimSpace(key.String()))
+				return nil, fmt.Errorf("%w: %s has no '='", ErrConnString, settingName(strings.TrimSpace(key.String())))
 			}
 			if s[i] == '=' {
 				if i+1 < len(s) && s[i+1] == '=' {
@@ -171,7 +199,7 @@ func parseADO(s string) ([]pair, error) {
 				break
 			}
 			if s[i] == ';' {
-				return nil, fmt.Errorf("%w: %q has no '='", ErrConnString, strings.TrimSpace(key.String()))
+				return nil, fmt.Errorf("%w: %s has no '='", ErrConnString, settingName(strings.TrimSpace(key.String())))
 			}
 			key.WriteByte(s[i])
 			i++
@@ -204,13 +232,13 @@ func parseADO(s string) ([]pair, error) {
 				i++
 			}
 			if !closed {
-				return nil, fmt.Errorf("%w: the value of %q has no closing quote", ErrConnString, k)
+				return nil, fmt.Errorf("%w: the value of %s has no closing quote", ErrConnString, settingName(k))
 			}
 			for i < len(s) && isSpace(s[i]) {
 				i++
 			}
 			if i < len(s) && s[i] != ';' {
-				return nil, fmt.Errorf("%w: unexpected text after the quoted value of %q", ErrConnString, k)
+				return nil, fmt.Errorf("%w: unexpected text after the quoted value of %s", ErrConnString, settingName(k))
 			}
 		} else {
 			for i < len(s) && s[i] != ';' {
@@ -226,6 +254,20 @@ func parseADO(s string) ([]pair, error) {
 		out = append(out, pair{Key: k, Value: v})
 	}
 	return out, nil
+}
+
+// settingName quotes the name of a Key=Value setting for a message, when it
+// is words. A string of another form read as settings (a MySQL DSN given
+// with --dialect postgres) has names such as "u:password@tcp(h)/d?x", which
+// hold the password: those are not shown.
+func settingName(k string) string {
+	notWord := func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune(" _-.", r)
+	}
+	if strings.IndexFunc(k, notWord) >= 0 {
+		return "a setting whose name is not a word (is this a connection string of another form?)"
+	}
+	return strconv.Quote(k)
 }
 
 func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
@@ -266,9 +308,11 @@ func isLibpq(s string) bool {
 	return n > 0
 }
 
-// quoteLibpq quotes a value for a libpq key=value string.
+// quoteLibpq quotes a value for a libpq key=value string: one with any of
+// the white space that ends a value (libpq's and pgx's: space, \t, \n, \r,
+// \v and \f), a quote or a backslash.
 func quoteLibpq(v string) string {
-	if v != "" && !strings.ContainsAny(v, " \t\n\r'\\") {
+	if v != "" && !strings.ContainsAny(v, " \t\n\r\v\f'\\") {
 		return v
 	}
 	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`)
@@ -325,6 +369,9 @@ func SecretsOf(raw string) []string {
 			}
 			if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
 				out = addSecret(out, strings.NewReplacer(`\'`, `'`, `\\`, `\`).Replace(v[1:len(v)-1]))
+			}
+			if before, _, ok := strings.Cut(v, ";"); ok && re == libpqPasswordRE {
+				out = addSecret(out, before) // password=… inside a Key=Value; string
 			}
 		}
 	}

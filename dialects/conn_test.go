@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 )
 
 func TestParseADO(t *testing.T) {
@@ -204,4 +206,71 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestParseErrorsHideSecretsInSettingNames: a string of another form, read
+// as Key=Value pairs (a MySQL DSN with --dialect postgres), has the
+// password in what reads as a setting's name; the error must not quote it.
+// Found by FuzzParseConn.
+func TestParseErrorsHideSecretsInSettingNames(t *testing.T) {
+	const pw = "zq9secret" // lower case: setting names are folded to it
+	for _, raw := range []string{
+		"u:" + pw + "@tcp(h:3306)/d?parseTime=true",
+		"u:" + pw + "@tcp(h:3306)/d;x",
+		"u:" + pw + "@tcp(h:3306)/d;x=1",
+		"u:" + pw + "@tcp(h:3306)/d?a=1;x='y",
+		"u:" + pw + "@tcp(h:3306)/d?a=1;x='y'z",
+	} {
+		for _, d := range List() {
+			_, err := Parse(raw, d)
+			if err == nil {
+				continue
+			}
+			if strings.Contains(err.Error(), pw) {
+				t.Errorf("Parse(%q, %s): %v", raw, d, err)
+			}
+		}
+	}
+}
+
+// TestParseErrorsMaskSecretsInValues: a ';' missing puts the password in
+// the value of another setting, which the error quotes. Found by
+// FuzzParseConn.
+func TestParseErrorsMaskSecretsInValues(t *testing.T) {
+	const pw = "Zq9secret"
+	for raw, dialect := range map[string]string{
+		"Host=h;Port=5432 password=" + pw + ";Database=d":         "postgres",
+		"Server=h;Port=3306 password=" + pw + ";Database=d":       "mysql",
+		"Server=h;SslMode=x password=" + pw + ";Database=d":       "mysql",
+		"Host=h;SSL Mode=x password=" + pw + ";Database=d":        "postgres",
+		"Server=h;Encrypt=x;Integrated Security=x password=" + pw: "sqlserver",
+	} {
+		_, err := Parse(raw, dialect)
+		if err == nil || !errors.Is(err, ErrConnString) {
+			t.Errorf("Parse(%q, %s) = %v, want an ErrConnString", raw, dialect, err)
+			continue
+		}
+		if strings.Contains(err.Error(), pw) {
+			t.Errorf("Parse(%q, %s): %v", raw, dialect, err)
+		}
+	}
+}
+
+// TestNpgsqlPasswordWithFormFeed: a password with \v or \f, which libpq
+// and pgx read as white space, must be quoted in the libpq string, or the
+// rest of it is read as other settings. Found by FuzzConnSecrets.
+func TestNpgsqlPasswordWithFormFeed(t *testing.T) {
+	for _, pw := range []string{"a\fhost=elsewhere", "a\vhost=elsewhere", "\f", "\v"} {
+		conn, err := Parse(`Host=db;Username=u;Password="`+pw+`";Database=d`, "postgres")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := pgx.ParseConfig(conn.DSN)
+		if err != nil {
+			t.Fatalf("password %q: %v", pw, err)
+		}
+		if cfg.Password != pw || cfg.Host != "db" {
+			t.Errorf("password %q: pgx reads password %q, host %q", pw, cfg.Password, cfg.Host)
+		}
+	}
 }

@@ -82,7 +82,8 @@ type Dialect interface {
 	Columns() []ColumnSpec
 
 	// ParseConn parses a connection string in any form this dialect takes.
-	// Errors wrap ErrConnString and never contain a secret.
+	// Errors wrap ErrConnString and never contain a secret the string
+	// holds where it should (Parse masks any other that SecretsOf finds).
 	ParseConn(raw string) (*Conn, error)
 
 	// claim tells how surely raw is a connection string for this dialect.

@@ -206,6 +206,9 @@ func (m mysql) ParseConn(raw string) (*Conn, error) {
 		return nil, err
 	}
 	warnings = append(warnings, mysqlSessionSettings(cfg)...)
+	if err := checkMySQLDSN(cfg); err != nil {
+		return nil, err
+	}
 	secrets = append(SecretsOf(raw), secrets...)
 	if pass := cfg.Passwd; pass != "" {
 		secrets = addSecret(secrets, raw, pass, url.QueryEscape(pass), url.PathEscape(pass))
@@ -218,6 +221,21 @@ func (m mysql) ParseConn(raw string) (*Conn, error) {
 		Secrets:  secrets,
 		Warnings: warnings,
 	}, nil
+}
+
+// checkMySQLDSN makes sure cfg reads back the same from its DSN, which is
+// what Open connects with. go-sql-driver writes the user, server and
+// database as they are: a ':' in the user, or an '@' in the server, of a
+// MySqlConnector string would make the DSN name another user or no server
+// at all.
+func checkMySQLDSN(cfg *gomysql.Config) error {
+	back, err := gomysql.ParseDSN(cfg.FormatDSN())
+	if err != nil || back.User != cfg.User || back.Passwd != cfg.Passwd || back.Net != cfg.Net ||
+		back.Addr != cfg.Addr || back.DBName != cfg.DBName {
+		return fmt.Errorf("%w: MySQL: the user, server or database cannot be written as a go-sql-driver DSN "+
+			"(a ':' in the user, or an '@' in the server)", ErrConnString)
+	}
+	return nil
 }
 
 // mysqlSessionSettings makes cfg what sessctl needs of every connection:
@@ -353,7 +371,7 @@ func mysqlConnectorConfig(pairs []pair) (*gomysql.Config, []string, []string, er
 		to, ok := mysqlConnectorKeys[p.Key]
 		switch {
 		case !ok:
-			return nil, nil, nil, fmt.Errorf("%w: %q is not a MySqlConnector setting sessctl knows; remove it or use a mysql:// URL", ErrConnString, p.Key)
+			return nil, nil, nil, fmt.Errorf("%w: %s is not a MySqlConnector setting sessctl knows; remove it or use a mysql:// URL", ErrConnString, settingName(p.Key))
 		case to == "":
 			warnings = append(warnings, fmt.Sprintf("ignoring MySqlConnector setting %q: it only concerns MySqlConnector itself", p.Key))
 		case to == "server":

@@ -244,6 +244,10 @@ func TestMySQLParseConnErrors(t *testing.T) {
 		"app:" + secret + "@tcp(db:3306)/cache?parseTime=maybe",
 		"host=db dbname=cache password=" + secret,
 		"mysql:" + secret,
+		// Found by FuzzParseConn: parts go-sql-driver's DSN cannot hold.
+		"Server=@;Database=cache;Uid=app;Pwd=" + secret,
+		"Server=db@x;Database=cache;Uid=app;Pwd=" + secret,
+		"Server=db;Database=cache;Uid=a:b;Pwd=" + secret,
 	} {
 		_, err := mysql{}.ParseConn(raw)
 		if !errors.Is(err, ErrConnString) {

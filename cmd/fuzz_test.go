@@ -1,0 +1,136 @@
+package cmd
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/sessctl/sessctl/dialects"
+	"github.com/sessctl/sessctl/dialects/dialecttest"
+	"github.com/sessctl/sessctl/schema"
+)
+
+// scriptCommands are the command lines that print SQL without connecting.
+var scriptCommands = [][]string{
+	{"create", "--script"},
+	{"create", "--script", "--idempotent"},
+	{"drop", "--script"},
+	{"purge", "--script", "--batch-size", "500", "--grace", "1m"},
+}
+
+// FuzzScript runs `sessctl <command> --script --dialect <each>` in-process
+// with fuzzed schema and table names: it never panics, exits 0 or 2, prints
+// nothing on stdout when it exits 2, and on 0 prints the script it prints
+// for plain names with the names, quoted, in their places (see
+// dialecttest.SameShape).
+func FuzzScript(f *testing.F) {
+	for _, s := range []string{"SessionData", "public", "main", "dbo", `a"b`, "a`b", "a]b", "a'b", `a\b`,
+		"x; DROP TABLE y", "-- c", "/* c */", "$sessctl$", "{{.Table}}", "Sessión データ", "-x", "--help", "--yes",
+		"", " ", "a\x00b", "\xff", "a\nb", strings.Repeat("a", 64), strings.Repeat("`", 30)} {
+		f.Add("public", s)
+		f.Add(s, "SessionData")
+	}
+	// The scripts for plain names, by dialect and command.
+	benign := map[string]*schema.Table{}
+	want := map[string]string{}
+	for _, dn := range dialects.List() {
+		d, _ := dialects.Lookup(dn)
+		benignSchema := "Sbenign"
+		if dn == "sqlite" {
+			benignSchema = "main"
+		}
+		tbl, err := schema.NewTable(d, benignSchema, "Tbenign")
+		if err != nil {
+			f.Fatal(err)
+		}
+		benign[dn] = tbl
+		for i, c := range scriptCommands {
+			args := append(append(append([]string(nil), c...), "--dialect", dn, "--"), tbl.Schema, tbl.Table)
+			var out, errb bytes.Buffer
+			if code := run(args, strings.NewReader(""), &out, &errb, func(string) string { return "" }); code != ExitOK {
+				f.Fatalf("sessctl %q exited %d:\n%s", args, code, errb.String())
+			}
+			want[dn+strconv.Itoa(i)] = out.String()
+		}
+	}
+	f.Fuzz(func(t *testing.T, schemaName, tableName string) {
+		for _, dn := range dialects.List() {
+			d, _ := dialects.Lookup(dn)
+			tbl, tableErr := schema.NewTable(d, schemaName, tableName)
+			for i, c := range scriptCommands {
+				args := append(append(append([]string(nil), c...), "--dialect", dn, "--"), schemaName, tableName)
+				r := sessctl(t, nil, args...)
+				switch {
+				case r.code == ExitUsage:
+					if r.stdout != "" {
+						t.Errorf("sessctl %q exited 2 and printed on stdout:\n%s", args, r.stdout)
+					}
+					if tableErr == nil {
+						t.Errorf("sessctl %q exited 2, but NewTable accepts the names:\n%s", args, r.stderr)
+					}
+					continue
+				case r.code != ExitOK:
+					t.Fatalf("sessctl %q exited %d, want 0 or 2:\n%s", args, r.code, r.stderr)
+				}
+				if tableErr != nil {
+					t.Errorf("sessctl %q exited 0, but NewTable refuses the names (%v)", args, tableErr)
+					continue
+				}
+				err := dialecttest.SameShape(dn, want[dn+strconv.Itoa(i)], tableNames(benign[dn]), r.stdout, tableNames(tbl))
+				if err != nil {
+					t.Errorf("sessctl %q printed a script of another shape: %v\n%s", args, err, r.stdout)
+				}
+			}
+		}
+	})
+}
+
+func tableNames(t *schema.Table) []string {
+	return []string{t.Schema, t.Table, t.VersionTable, t.PrimaryKey, t.ExpiryIndex}
+}
+
+// FuzzRedact writes a password into every form of connection string,
+// registers its secrets as sessctl does (resolve: what SecretsOf finds,
+// and what the dialect's parser finds, or the whole string when it does
+// not parse), and redacts a text holding the password. The output holds
+// no password of 6 bytes or more, and a shorter one not where it stood
+// alone (no letter or digit touching it), which is where a message shows
+// one: user:pw@host, password=pw. (A short one inside a word stays, by
+// design: a password "pw" must not mask every "pw" of "upward".)
+func FuzzRedact(f *testing.F) {
+	for i, pw := range []string{"s3cr3t-password", "pw", "p@ss:w/rd", `it's "quoted"`, "a;b=c", "ünïcødé", "***",
+		"a***b", "xx", "%41%42", "pw pw", " pw ", "password", "\x00", "\xff", "ab", "aba", "abab"} {
+		f.Add(i, pw, "failed: user:", "@host refused")
+		f.Add(i, pw, "password=", " dbname=x")
+		f.Add(i, pw, "", "")
+		f.Add(i, pw, pw, pw)
+	}
+	f.Fuzz(func(t *testing.T, form int, password, before, after string) {
+		if strings.Trim(password, "*") == "" {
+			return // nothing, or only stars: what the mask itself shows
+		}
+		raw, dn := dialecttest.ConnString(form, "user", password, "127.0.0.1:5432", "db")
+		r := &redactor{}
+		r.add(dialects.SecretsOf(raw)...)
+		if conn, err := dialects.Parse(raw, dn); err != nil {
+			r.add(raw)
+		} else {
+			r.add(conn.Secrets...)
+		}
+		if len(password) >= shortSecret {
+			text := before + password + after
+			if out := r.redact(text); strings.Contains(out, password) {
+				t.Errorf("redact(%q) with the secrets of %q = %q: the password %q is still there", text, raw, out, password)
+			}
+			return
+		}
+		// A short password, alone between spaces: masking writes stars,
+		// never spaces, so " password " in the output can only be one
+		// that was there, alone, and not masked.
+		text := before + " " + password + " " + after
+		if out := r.redact(text); strings.Contains(out, " "+password+" ") {
+			t.Errorf("redact(%q) with the secrets of %q = %q: the password %q is still there", text, raw, out, password)
+		}
+	})
+}
