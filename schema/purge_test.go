@@ -284,7 +284,9 @@ func raceRefreshes(t *testing.T, s dialecttest.Server, order string) {
 	table := dialecttest.Table("Race")
 	s.DropAtCleanup(t, db, table)
 	tb := create(t, s, table, schema.CreateOptions{})
-	const groups, perGroup = 20, 20
+	// Few rows a client, so that each comes round often enough to be
+	// revived on a loaded machine, where each refresh may take a while.
+	const groups, perGroup, clients = 20, 10, 8
 	var kept [][]string
 	for g := range groups {
 		// Every 50 ms another group expires: kept rows, which the
@@ -293,9 +295,9 @@ func raceRefreshes(t *testing.T, s dialecttest.Server, order string) {
 		s.Seed(t, db, table, fmt.Sprintf("k%02d-", g), perGroup, 10, in)
 		s.Seed(t, db, table, fmt.Sprintf("a%02d-", g), perGroup, 10, in)
 	}
-	for c := range 4 {
+	for c := range clients {
 		var ids []string
-		for g := c; g < groups; g += 4 {
+		for g := c; g < groups; g += clients {
 			for i := 1; i <= perGroup; i++ {
 				ids = append(ids, fmt.Sprintf("k%02d-%d", g, i))
 			}
