@@ -157,6 +157,27 @@ func (rc *rawConn) get(keys ...string) (string, bool) {
 // with runs of white space folded to one space.
 type pair struct {
 	Key, Value string
+	// AfterSecret is set when the pair follows a secret's value: a
+	// password holding an unquoted ';' goes on as this pair, so its name
+	// is never shown.
+	AfterSecret bool
+}
+
+// name is the pair's name for a message.
+func (p pair) name() string {
+	if p.AfterSecret {
+		return afterSecretName
+	}
+	return settingName(p.Key)
+}
+
+// afterSecretName stands in messages for a setting that may be the rest of
+// a password.
+const afterSecretName = "the setting after the password (a password that holds ';' must be quoted: Password='…')"
+
+// holdsSecret reports whether a pair's value is, or holds, a secret.
+func holdsSecret(k, v string) bool {
+	return secretKeys[k] || libpqPasswordRE.MatchString(strings.ToLower(v))
 }
 
 func lookupPair(pairs []pair, keys ...string) (string, bool) {
@@ -175,6 +196,13 @@ func lookupPair(pairs []pair, keys ...string) (string, bool) {
 // quoted with ' or " (the quote doubled inside), pairs are separated by ";".
 func parseADO(s string) ([]pair, error) {
 	var out []pair
+	afterSecret := false
+	unnamed := func(key string) string {
+		if afterSecret {
+			return afterSecretName
+		}
+		return settingName(strings.TrimSpace(key))
+	}
 	i := 0
 	for i < len(s) {
 		// skip separators and white space
@@ -187,7 +215,7 @@ func parseADO(s string) ([]pair, error) {
 		var key strings.Builder
 		for {
 			if i >= len(s) {
-				return nil, fmt.Errorf("%w: %s has no '='", ErrConnString, settingName(strings.TrimSpace(key.String())))
+				return nil, fmt.Errorf("%w: %s has no '='", ErrConnString, unnamed(key.String()))
 			}
 			if s[i] == '=' {
 				if i+1 < len(s) && s[i+1] == '=' {
@@ -199,7 +227,7 @@ func parseADO(s string) ([]pair, error) {
 				break
 			}
 			if s[i] == ';' {
-				return nil, fmt.Errorf("%w: %s has no '='", ErrConnString, settingName(strings.TrimSpace(key.String())))
+				return nil, fmt.Errorf("%w: %s has no '='", ErrConnString, unnamed(key.String()))
 			}
 			key.WriteByte(s[i])
 			i++
@@ -251,7 +279,8 @@ func parseADO(s string) ([]pair, error) {
 		if !quoted {
 			v = strings.TrimSpace(v)
 		}
-		out = append(out, pair{Key: k, Value: v})
+		out = append(out, pair{Key: k, Value: v, AfterSecret: afterSecret})
+		afterSecret = holdsSecret(k, v)
 	}
 	return out, nil
 }

@@ -16,14 +16,14 @@ func TestParseADO(t *testing.T) {
 		want []pair
 		err  bool
 	}{
-		{"Host=h;Database=d", []pair{{"host", "h"}, {"database", "d"}}, false},
-		{"  Host = h ; ; User  ID=u;", []pair{{"host", "h"}, {"user id", "u"}}, false},
-		{`Password="a;b""c"`, []pair{{"password", `a;b"c`}}, false},
-		{`Password='it''s'`, []pair{{"password", "it's"}}, false},
-		{`Password=" a b " ; Host= h `, []pair{{"password", " a b "}, {"host", "h"}}, false},
-		{`Password=' it''s '`, []pair{{"password", " it's "}}, false},
-		{"Pass==word=x", []pair{{"pass=word", "x"}}, false},
-		{"Value=a=b", []pair{{"value", "a=b"}}, false},
+		{"Host=h;Database=d", []pair{{Key: "host", Value: "h"}, {Key: "database", Value: "d"}}, false},
+		{"  Host = h ; ; User  ID=u;", []pair{{Key: "host", Value: "h"}, {Key: "user id", Value: "u"}}, false},
+		{`Password="a;b""c"`, []pair{{Key: "password", Value: `a;b"c`}}, false},
+		{`Password='it''s'`, []pair{{Key: "password", Value: "it's"}}, false},
+		{`Password=" a b " ; Host= h `, []pair{{Key: "password", Value: " a b "}, {Key: "host", Value: "h"}}, false},
+		{`Password=' it''s '`, []pair{{Key: "password", Value: " it's "}}, false},
+		{"Pass==word=x", []pair{{Key: "pass=word", Value: "x"}}, false},
+		{"Value=a=b", []pair{{Key: "value", Value: "a=b"}}, false},
 		{`Password="open`, nil, true},
 		{`Password="a" junk`, nil, true},
 		{"NoEquals", nil, true},
@@ -45,7 +45,7 @@ func equalPairs(a, b []pair) bool {
 		return false
 	}
 	for i := range a {
-		if a[i] != b[i] {
+		if a[i].Key != b[i].Key || a[i].Value != b[i].Value {
 			return false
 		}
 	}
@@ -252,6 +252,27 @@ func TestParseErrorsMaskSecretsInValues(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), pw) {
 			t.Errorf("Parse(%q, %s): %v", raw, dialect, err)
+		}
+	}
+}
+
+// TestParseErrorsHideUnquotedPasswordRest: a password holding an unquoted
+// ';' goes on as what reads as the next setting; no message names it.
+func TestParseErrorsHideUnquotedPasswordRest(t *testing.T) {
+	for _, tc := range []struct{ raw, dialect, rest string }{
+		{"Server=h;Database=d;User Id=u;Password=Summer;Fall 2024;", "sqlserver", "Fall 2024"},
+		{"Server=h;Database=d;User Id=u;Password=Summer;Fall=2024;", "sqlserver", "fall"},
+		{"Host=h;Database=d;Username=u;Password=Summer;Fall=2024", "postgres", "fall"},
+		{"Server=h;Port=3306;Database=d;Uid=u;Pwd=Summer;Fall=2024", "mysql", "fall"},
+		{"host=h dbname=d password=pa;ss port=x", "postgres", "ss port"},
+	} {
+		_, err := Parse(tc.raw, tc.dialect)
+		if err == nil || !errors.Is(err, ErrConnString) {
+			t.Errorf("Parse(%q, %s) = %v, want an ErrConnString", tc.raw, tc.dialect, err)
+			continue
+		}
+		if strings.Contains(strings.ToLower(err.Error()), strings.ToLower(tc.rest)) || !strings.Contains(err.Error(), "must be quoted") {
+			t.Errorf("Parse(%q, %s): %v", tc.raw, tc.dialect, err)
 		}
 	}
 }

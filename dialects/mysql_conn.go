@@ -371,7 +371,7 @@ func mysqlConnectorConfig(pairs []pair) (*gomysql.Config, []string, []string, er
 		to, ok := mysqlConnectorKeys[p.Key]
 		switch {
 		case !ok:
-			return nil, nil, nil, fmt.Errorf("%w: %s is not a MySqlConnector setting sessctl knows; remove it or use a mysql:// URL", ErrConnString, settingName(p.Key))
+			return nil, nil, nil, fmt.Errorf("%w: %s is not a MySqlConnector setting sessctl knows; remove it or use a mysql:// URL", ErrConnString, p.name())
 		case to == "":
 			warnings = append(warnings, fmt.Sprintf("ignoring MySqlConnector setting %q: it only concerns MySqlConnector itself", p.Key))
 		case to == "server":

@@ -225,7 +225,7 @@ func npgsqlToLibpq(pairs []pair) (string, []string, error) {
 		to, ok := npgsqlKeys[pr.Key]
 		switch {
 		case !ok:
-			return "", nil, fmt.Errorf("%w: %s is not an Npgsql setting sessctl knows; remove it or use a postgres:// URL", ErrConnString, settingName(pr.Key))
+			return "", nil, fmt.Errorf("%w: %s is not an Npgsql setting sessctl knows; remove it or use a postgres:// URL", ErrConnString, pr.name())
 		case to == "":
 			warnings = append(warnings, fmt.Sprintf("ignoring Npgsql setting %q: it only concerns Npgsql itself", pr.Key))
 			continue

@@ -147,7 +147,7 @@ func (s sqlite) ParseConn(raw string) (*Conn, error) {
 		for _, p := range rc.pairs {
 			switch {
 			case !sqliteADOKeys[p.Key]:
-				return nil, fmt.Errorf("%w: %s is not a SQLite setting sessctl knows", ErrConnString, settingName(p.Key))
+				return nil, fmt.Errorf("%w: %s is not a SQLite setting sessctl knows", ErrConnString, p.name())
 			case p.Key == "data source" || p.Key == "datasource" || p.Key == "filename":
 				path = p.Value
 			default:

@@ -251,7 +251,7 @@ func sqlClientToMSDSN(pairs []pair) (string, []string, error) {
 		to, ok := sqlClientKeys[p.Key]
 		switch {
 		case !ok:
-			return "", nil, fmt.Errorf("%w: %s is not a SQL Server setting sessctl knows; remove it or use a sqlserver:// URL", ErrConnString, settingName(p.Key))
+			return "", nil, fmt.Errorf("%w: %s is not a SQL Server setting sessctl knows; remove it or use a sqlserver:// URL", ErrConnString, p.name())
 		case to == "":
 			warnings = append(warnings, fmt.Sprintf("ignoring SqlClient setting %q: it only concerns SqlClient itself", p.Key))
 			continue
