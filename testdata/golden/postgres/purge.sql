@@ -10,7 +10,8 @@ BEGIN
             SELECT ctid FROM "public"."SessionData"
             WHERE "ExpiresAtTime" < now() - make_interval(secs => 300)
             ORDER BY "ExpiresAtTime"
-            LIMIT 1000))
+            LIMIT 1000
+            FOR UPDATE SKIP LOCKED))
           AND "ExpiresAtTime" < now() - make_interval(secs => 300);
         GET DIAGNOSTICS deleted = ROW_COUNT;
         EXIT WHEN deleted = 0;
