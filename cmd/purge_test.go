@@ -254,7 +254,7 @@ func TestPurgeSkipsHeldRows(t *testing.T) {
 			}
 			defer tx.Rollback()
 			var id string
-			if err := tx.QueryRow(`SELECT "Id" FROM `+s.Qualified(table)+` WHERE "Id" = 'old1500' FOR UPDATE`).Scan(&id); err != nil {
+			if err := tx.QueryRow(`SELECT "Id" FROM ` + s.Qualified(table) + ` WHERE "Id" = 'old1500' FOR UPDATE`).Scan(&id); err != nil {
 				t.Fatal(err)
 			}
 			r := must(t, 0, "purge", "-o", "json", "--order", order, "--timeout", "60s", s.DSN, s.Schema, table)
