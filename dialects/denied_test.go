@@ -42,8 +42,8 @@ func TestDenied(t *testing.T) {
 		{"postgres", &pgconn.PgError{Code: "42P01"}, false, ""},
 		{"mysql", &gomysql.MySQLError{Number: 1142}, true, "GRANT CREATE"},
 		{"mysql", &gomysql.MySQLError{Number: 1044}, true, "GRANT CREATE"},
-		{"mysql", &gomysql.MySQLError{Number: 1045}, true, "GRANT CREATE"},
-		{"mysql", &gomysql.MySQLError{Number: 1227}, true, "GRANT CREATE"},
+		{"mysql", &gomysql.MySQLError{Number: 1045}, false, ""}, // a refused login: no grant helps
+		{"mysql", &gomysql.MySQLError{Number: 1227, Message: "Access denied; you need (at least one of) the SUPER privilege(s)"}, true, "SUPER"},
 		{"mysql", &gomysql.MySQLError{Number: 1146}, false, ""},
 		{"sqlserver", mssql.Error{Number: 262}, true, "GRANT CREATE TABLE"},
 		{"sqlserver", mssql.Error{Number: 229}, true, "GRANT CREATE TABLE"},

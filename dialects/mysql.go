@@ -269,14 +269,15 @@ const (
 )
 
 // Denied: 1142 and 1143 (a table or column privilege), 1044 (a database
-// privilege), 1227 (a global privilege), 1045 (refused).
+// privilege), 1227 (a global privilege, which the server's message names).
+// A refused login (1045) is not here: no privilege would help.
 func (m mysql) Denied(ctx context.Context, q Querier, err error, op string, n Names) (string, bool) {
 	var me *gomysql.MySQLError
 	if !errors.As(err, &me) {
 		return "", false
 	}
 	switch me.Number {
-	case mysqlErrTableAccess, mysqlErrColumnAccess, mysqlErrDBAccessDenied, mysqlErrSpecificAccess, mysqlErrAccessDenied:
+	case mysqlErrTableAccess, mysqlErrColumnAccess, mysqlErrDBAccessDenied, mysqlErrSpecificAccess:
 	default:
 		return "", false
 	}
@@ -284,7 +285,11 @@ func (m mysql) Denied(ctx context.Context, q Querier, err error, op string, n Na
 	var current string
 	if q.QueryRowContext(ctx, `SELECT CURRENT_USER()`).Scan(&current) == nil {
 		user, host, _ := strings.Cut(current, "@")
-		account = m.QuoteLiteral(user)[len("_utf8mb4"):] + "@" + m.QuoteLiteral(host)[len("_utf8mb4"):]
+		account = m.Quote(user) + "@" + m.Quote(host)
+	}
+	if me.Number == mysqlErrSpecificAccess {
+		return fmt.Sprintf("user %s lacks a global privilege %s needs (%s): grant it, or run %s as a user that has it",
+			account, op, me.Message, op), true
 	}
 	db, table, version := m.Quote(n.Schema), m.qualified(n), m.Quote(n.Schema)+"."+m.Quote(n.VersionTable)
 	switch op {

@@ -288,10 +288,11 @@ func (p postgres) Denied(ctx context.Context, q Querier, err error, op string, n
 		return "", false
 	}
 	var user string
-	if q.QueryRowContext(ctx, `SELECT current_user`).Scan(&user) != nil {
-		user = "this user"
+	role := "this role"
+	if q.QueryRowContext(ctx, `SELECT current_user`).Scan(&user) == nil {
+		role = p.Quote(user)
 	}
-	role, schema, table := p.Quote(user), p.Quote(n.Schema), p.qualified(n)
+	schema, table := p.Quote(n.Schema), p.qualified(n)
 	switch op {
 	case "create":
 		return fmt.Sprintf("role %s may not create tables in schema %s: GRANT CREATE ON SCHEMA %s TO %s, or run create as the schema's owner",

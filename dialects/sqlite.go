@@ -368,8 +368,12 @@ func (s sqlite) MigrateDriver(conn *Conn, n Names) (database.Driver, error) {
 		return nil, err
 	}
 	path, offset, err := lockFileOf(db, n)
-	if err != nil || path == "" {
-		return drv, err
+	if err != nil {
+		drv.Close()
+		return nil, err
+	}
+	if path == "" {
+		return drv, nil
 	}
 	return &sqliteCreateLock{Driver: drv, path: path, offset: offset | 1<<32}, nil
 }

@@ -190,10 +190,11 @@ func (s sqlserver) Denied(ctx context.Context, q Querier, err error, op string, 
 		return "", false
 	}
 	var user string
-	if q.QueryRowContext(ctx, `SELECT USER_NAME()`).Scan(&user) != nil {
-		user = "this user"
+	u := "this user"
+	if q.QueryRowContext(ctx, `SELECT USER_NAME()`).Scan(&user) == nil {
+		u = s.Quote(user)
 	}
-	u, schema, table := s.Quote(user), s.Quote(n.Schema), s.qualified(n)
+	schema, table := s.Quote(n.Schema), s.qualified(n)
 	switch op {
 	case "create":
 		return fmt.Sprintf("user %s may not create tables in schema %s: GRANT CREATE TABLE TO %s; GRANT ALTER ON SCHEMA::%s TO %s, "+
