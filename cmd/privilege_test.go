@@ -89,7 +89,7 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 			cfg.User, cfg.Passwd = user, pw
 			dsn = cfg.FormatDSN()
-			user = account
+			user = "`" + user + "`@`%`" // as the message quotes it: identifiers, as MySQL also reads accounts
 		case "sqlite":
 			dsn = "file:" + s.DSN + "?mode=ro"
 			user = "read-only"
