@@ -167,12 +167,18 @@ func (sqlserver) Permanent(err error) bool {
 	return isCertificateError(err) || isAzureADError(err)
 }
 
+// Disconnected: the session was killed (596) or the server shut down
+// (6005); a ServerError is a fatal error that severs the connection, and a
+// StreamError a reply cut off mid-stream (it has no Unwrap, so the EOF
+// inside it is not found by cutOff).
 func (sqlserver) Disconnected(err error) bool {
 	switch mssqlNumber(err) {
 	case mssqlSessionKilled, mssqlShutdown:
 		return true
 	}
-	return cutOff(err)
+	var se mssql.StreamError
+	var fatal mssql.ServerError
+	return errors.As(err, &se) || errors.As(err, &fatal) || cutOff(err)
 }
 
 // SQL Server error numbers of a privilege refused.

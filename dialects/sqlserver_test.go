@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"strings"
 	"testing"
@@ -682,6 +683,24 @@ func TestSQLServerPermanent(t *testing.T) {
 		err := fmt.Errorf("connecting: %w", mssql.Error{Number: tc.number})
 		if got := (sqlserver{}).Permanent(err); got != tc.want {
 			t.Errorf("error %d: permanent %v, want %v", tc.number, got, tc.want)
+		}
+	}
+}
+
+func TestSQLServerDisconnected(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{mssql.Error{Number: 596}, true},  // session killed
+		{mssql.Error{Number: 6005}, true}, // shutting down
+		{mssql.ServerError{}, true},       // fatal: the connection is severed
+		{fmt.Errorf("batch: %w", mssql.StreamError{InnerError: io.EOF}), true},
+		{mssql.Error{Number: 1205}, false}, // deadlock victim: the session lives on
+		{errors.New("syntax"), false},
+	} {
+		if got := (sqlserver{}).Disconnected(tc.err); got != tc.want {
+			t.Errorf("Disconnected(%#v) = %t, want %t", tc.err, got, tc.want)
 		}
 	}
 }
