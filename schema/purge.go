@@ -421,7 +421,7 @@ func containsWord(s, word string) bool {
 // one in flight was rolled back whole and every row it did not delete is
 // there for the next run.
 func (t *Table) lostConnection(res *PurgeResult, err error) error {
-	return fmt.Errorf("purge of %s lost the connection to the database after deleting %d rows (%v); "+
+	return fmt.Errorf("purge of %s lost the connection to the database after deleting %d rows (%w); "+
 		"each batch commits on its own, so nothing was left half done: run purge again to go on", t, res.Deleted, err)
 }
 

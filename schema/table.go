@@ -80,7 +80,7 @@ func (t *Table) denied(ctx context.Context, q dialects.Querier, op string, err e
 		cause = me.OrigErr
 	}
 	if msg, ok := t.Dialect.Denied(context.WithoutCancel(ctx), q, cause, op, t.Names); ok {
-		return fmt.Errorf("%w: %s (%v)", dialects.ErrPermission, msg, err)
+		return fmt.Errorf("%w: %s (%w)", dialects.ErrPermission, msg, err)
 	}
 	return err
 }
