@@ -118,7 +118,7 @@ func FuzzRedact(f *testing.F) {
 		} else {
 			r.add(conn.Secrets...)
 		}
-		if len(password) >= shortSecret {
+		if len(password) >= dialects.ShortSecret {
 			text := before + password + after
 			if out := r.redact(text); strings.Contains(out, password) {
 				t.Errorf("redact(%q) with the secrets of %q = %q: the password %q is still there", text, raw, out, password)

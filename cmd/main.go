@@ -11,10 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
-	"strings"
 	"syscall"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/mattn/go-isatty"
 
@@ -148,47 +145,7 @@ func (r *redactor) add(secrets ...string) {
 	sort.Slice(r.secrets, func(i, j int) bool { return len(r.secrets[i]) > len(r.secrets[j]) })
 }
 
-// shortSecret is the length under which a secret is masked only where it
-// stands alone, not inside a word: a password "pw" must not turn every
-// "pw" of a message into "***", and a secret that short shows up in an
-// error only as a token of its own (user:pw@host, password=pw).
-const shortSecret = 6
-
-func (r *redactor) redact(s string) string {
-	for _, secret := range r.secrets {
-		if len(secret) >= shortSecret {
-			s = strings.ReplaceAll(s, secret, "***")
-		} else {
-			s = replaceStandalone(s, secret, "***")
-		}
-	}
-	return s
-}
-
-// replaceStandalone replaces each occurrence of old in s that no letter or
-// digit touches on either side.
-func replaceStandalone(s, old, repl string) string {
-	var b strings.Builder
-	for {
-		i := strings.Index(s, old)
-		if i < 0 {
-			b.WriteString(s)
-			return b.String()
-		}
-		before, _ := utf8.DecodeLastRuneInString(s[:i])
-		after, _ := utf8.DecodeRuneInString(s[i+len(old):])
-		if i > 0 && isWordRune(before) || i+len(old) < len(s) && isWordRune(after) {
-			b.WriteString(s[:i+1])
-			s = s[i+1:]
-			continue
-		}
-		b.WriteString(s[:i])
-		b.WriteString(repl)
-		s = s[i+len(old):]
-	}
-}
-
-func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+func (r *redactor) redact(s string) string { return dialects.Scrub(s, r.secrets) }
 
 // redactingWriter masks secrets in everything written through it: the
 // last net under every message.

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Conn is a parsed connection string, ready for its driver.
@@ -68,7 +69,7 @@ func masked(err error, raw string) error {
 		return nil
 	}
 	msg := err.Error()
-	if m := scrub(msg, SecretsOf(raw)); m != msg {
+	if m := Scrub(msg, SecretsOf(raw)); m != msg {
 		return &maskedError{msg: m, err: err}
 	}
 	return err
@@ -413,3 +414,54 @@ func SecretsOf(raw string) []string {
 	}
 	return out
 }
+
+// ShortSecret is the length under which Scrub masks a secret only where it
+// stands alone, not inside a word: a password "p" must not turn every "p"
+// of a message into "***", and a secret that short shows up in a message
+// only as a token of its own (user:p@host, password=p).
+const ShortSecret = 6
+
+// Scrub masks secrets in msg, the longest first, so that a secret holding
+// another is masked whole.
+func Scrub(msg string, secrets []string) string {
+	sorted := append([]string(nil), secrets...)
+	sort.SliceStable(sorted, func(i, j int) bool { return len(sorted[i]) > len(sorted[j]) })
+	for _, s := range sorted {
+		switch {
+		case s == "":
+		case len(s) >= ShortSecret:
+			msg = strings.ReplaceAll(msg, s, "***")
+		default:
+			msg = replaceStandalone(msg, s, "***")
+		}
+	}
+	return msg
+}
+
+// replaceStandalone replaces each occurrence of old in s that no letter or
+// digit of s touches on either side.
+func replaceStandalone(s, old, repl string) string {
+	var b strings.Builder
+	done := 0 // s[:done] is written
+	for from := 0; ; {
+		j := strings.Index(s[from:], old)
+		if j < 0 {
+			break
+		}
+		i := from + j
+		before, _ := utf8.DecodeLastRuneInString(s[:i])
+		after, _ := utf8.DecodeRuneInString(s[i+len(old):])
+		if i > 0 && isWordRune(before) || i+len(old) < len(s) && isWordRune(after) {
+			from = i + 1
+			continue
+		}
+		b.WriteString(s[done:i])
+		b.WriteString(repl)
+		done = i + len(old)
+		from = done
+	}
+	b.WriteString(s[done:])
+	return b.String()
+}
+
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }

@@ -295,3 +295,22 @@ func TestNpgsqlPasswordWithFormFeed(t *testing.T) {
 		}
 	}
 }
+
+func TestScrub(t *testing.T) {
+	for _, tc := range []struct {
+		msg     string
+		secrets []string
+		want    string
+	}{
+		{"the connection string does not parse", []string{"p"}, "the connection string does not parse"},
+		{"postgres://u:p@h/db: refused", []string{"p"}, "postgres://u:***@h/db: refused"},
+		{"password=pw; pw was wrong", []string{"pw"}, "password=***; *** was wrong"},
+		{"xpp p", []string{"p"}, "xpp ***"}, // a skipped match is no word boundary for the next
+		{"a-longer-secret and a-longer-secretly", []string{"a-longer-secret"}, "*** and ***ly"},
+		{"ab abc", []string{"ab", "abc"}, "*** ***"},
+	} {
+		if got := Scrub(tc.msg, tc.secrets); got != tc.want {
+			t.Errorf("Scrub(%q, %q) = %q, want %q", tc.msg, tc.secrets, got, tc.want)
+		}
+	}
+}

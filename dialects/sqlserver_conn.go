@@ -207,7 +207,7 @@ func (s sqlserver) ParseConn(raw string) (*Conn, error) {
 	cfg, err := msdsn.Parse(dsn)
 	secrets := sqlServerSecrets(raw, cfg.Parameters)
 	if err != nil {
-		return nil, fmt.Errorf("%w: SQL Server: %s", ErrConnString, scrub(err.Error(), secrets))
+		return nil, fmt.Errorf("%w: SQL Server: %s", ErrConnString, Scrub(err.Error(), secrets))
 	}
 	fedauth := cfg.Parameters["fedauth"]
 	c := &Conn{
@@ -221,7 +221,7 @@ func (s sqlserver) ParseConn(raw string) (*Conn, error) {
 	if fedauth != "" {
 		c.Driver = azuread.DriverName
 		if _, err := azuread.NewConnector(dsn); err != nil {
-			return nil, fmt.Errorf("%w: SQL Server Authentication=%s: %s", ErrConnString, fedauth, scrub(err.Error(), secrets))
+			return nil, fmt.Errorf("%w: SQL Server Authentication=%s: %s", ErrConnString, fedauth, Scrub(err.Error(), secrets))
 		}
 	}
 	return c, nil
@@ -366,18 +366,6 @@ func sqlServerSecrets(raw string, params map[string]string) []string {
 	return out
 }
 
-// scrub masks secrets in a message from a parser that may quote input.
-func scrub(msg string, secrets []string) string {
-	sorted := append([]string(nil), secrets...)
-	sort.Slice(sorted, func(i, j int) bool { return len(sorted[i]) > len(sorted[j]) })
-	for _, s := range sorted {
-		if s != "" {
-			msg = strings.ReplaceAll(msg, s, "***")
-		}
-	}
-	return msg
-}
-
 // sqlServerDisplay is the connection as a sqlserver:// URL without secrets.
 func sqlServerDisplay(cfg msdsn.Config, fedauth string) string {
 	u := url.URL{Scheme: "sqlserver", Host: cfg.Host}
@@ -413,7 +401,7 @@ func (sqlserver) Open(conn *Conn, _ bool) (*sql.DB, error) {
 		c, err = mssql.NewConnector(conn.DSN)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: SQL Server: %s", ErrConnString, scrub(err.Error(), conn.Secrets))
+		return nil, fmt.Errorf("%w: SQL Server: %s", ErrConnString, Scrub(err.Error(), conn.Secrets))
 	}
 	return sql.OpenDB(explainingConnector{c}), nil
 }
