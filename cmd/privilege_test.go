@@ -138,6 +138,15 @@ func TestLeastPrivilege(t *testing.T) {
 		if live := s.Count(t, db, table, "live"); live != 2 {
 			t.Errorf("the refused drop left %d live rows, want 2", live)
 		}
+		if d.Name() != "sqlite" {
+			// Making the schema is refused too, naming that grant.
+			newSchema := dialecttest.Table("privschema")
+			r := must(t, 1, "create", "--create-schema", dsn, newSchema, other)
+			if msg := r.stderr; !strings.Contains(msg, "permission denied: ") || !strings.Contains(msg, "may not create schema") &&
+				!strings.Contains(msg, "may not create database") || !strings.Contains(msg, "CREATE") {
+				t.Errorf("create --create-schema as the app's user said %q, want it to say it may not create the schema and what to grant", msg)
+			}
+		}
 		if info, err := d.Inspect(t.Context(), db, d.Names(s.Schema, other)); err != nil || info.Kind != "missing" || info.VersionTable {
 			t.Errorf("the refused create left something: %+v, %v", info, err)
 		}

@@ -41,6 +41,10 @@ var (
 	ErrPermission = errors.New("permission denied")
 )
 
+// OpCreateSchema is create --create-schema making the schema (MySQL: the
+// database), for Denied.
+const OpCreateSchema = "create schema"
+
 // Querier is what catalog queries and purge batches run on: a *sql.DB, a
 // *sql.Conn or a *sql.Tx.
 type Querier interface {
@@ -104,8 +108,8 @@ type Dialect interface {
 
 	// Denied reports whether err is the database refusing the user a
 	// privilege, and if so says what command op (create, drop, verify,
-	// purge) on the table of n lacks and how to grant it, naming the user
-	// it reads from q. It only reads.
+	// purge, or OpCreateSchema) on the table of n lacks and how to grant
+	// it, naming the user it reads from q. It only reads.
 	Denied(ctx context.Context, q Querier, err error, op string, n Names) (string, bool)
 
 	// SchemaExists reports whether the schema (MySQL: database) exists.

@@ -293,6 +293,9 @@ func (m mysql) Denied(ctx context.Context, q Querier, err error, op string, n Na
 	}
 	db, table, version := m.Quote(n.Schema), m.qualified(n), m.Quote(n.Schema)+"."+m.Quote(n.VersionTable)
 	switch op {
+	case OpCreateSchema:
+		return fmt.Sprintf("user %s may not create database %s: GRANT CREATE ON %s.* TO %s, or have an administrator run CREATE DATABASE %s",
+			account, db, db, account, db), true
 	case "create":
 		return fmt.Sprintf("user %s may not create tables in database %s: GRANT CREATE, ALTER, INDEX, SELECT, INSERT, UPDATE, DELETE ON %s.* TO %s, "+
 			"or run create as a user that has them", account, db, db, account), true

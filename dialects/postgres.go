@@ -294,6 +294,9 @@ func (p postgres) Denied(ctx context.Context, q Querier, err error, op string, n
 	}
 	schema, table := p.Quote(n.Schema), p.qualified(n)
 	switch op {
+	case OpCreateSchema:
+		return fmt.Sprintf("role %s may not create schemas in this database: GRANT CREATE ON DATABASE, the connection string's, TO %s, "+
+			"or have its owner run CREATE SCHEMA %s", role, role, schema), true
 	case "create":
 		return fmt.Sprintf("role %s may not create tables in schema %s: GRANT CREATE ON SCHEMA %s TO %s, or run create as the schema's owner",
 			role, schema, schema, role), true

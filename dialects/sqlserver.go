@@ -202,6 +202,9 @@ func (s sqlserver) Denied(ctx context.Context, q Querier, err error, op string, 
 	}
 	schema, table := s.Quote(n.Schema), s.qualified(n)
 	switch op {
+	case OpCreateSchema:
+		return fmt.Sprintf("user %s may not create schema %s: GRANT CREATE SCHEMA TO %s, or have the database's owner run CREATE SCHEMA %s",
+			u, schema, u, schema), true
 	case "create":
 		return fmt.Sprintf("user %s may not create tables in schema %s: GRANT CREATE TABLE TO %s; GRANT ALTER ON SCHEMA::%s TO %s, "+
 			"or run create as the schema's owner", u, schema, u, schema, u), true

@@ -136,7 +136,7 @@ func ensureSchema(ctx context.Context, db *DB, t *Table, create bool, res *Creat
 	if _, err := db.ExecContext(ctx, d.CreateSchemaSQL(t.Schema)); err != nil {
 		// Another create may have made it first.
 		if ok, _ := d.SchemaExists(ctx, db, t.Schema); !ok {
-			return fmt.Errorf("creating schema %s: %w", d.Quote(t.Schema), err)
+			return t.denied(ctx, db, dialects.OpCreateSchema, fmt.Errorf("creating schema %s: %w", d.Quote(t.Schema), err))
 		}
 	}
 	res.Actions = append(res.Actions, "created schema "+d.Quote(t.Schema))

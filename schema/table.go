@@ -69,8 +69,8 @@ func (t *Table) templateData() map[string]string { return t.Dialect.TemplateData
 // denied turns err into dialects.ErrPermission, saying what op lacks and
 // how to grant it, when it is the database refusing the user a privilege.
 func (t *Table) denied(ctx context.Context, q dialects.Querier, op string, err error) error {
-	if err == nil {
-		return nil
+	if err == nil || errors.Is(err, dialects.ErrPermission) {
+		return err // none, or said already
 	}
 	cause := err
 	// golang-migrate's drivers wrap the driver's error in a database.Error,
