@@ -158,9 +158,9 @@ func (rc *rawConn) get(keys ...string) (string, bool) {
 // with runs of white space folded to one space.
 type pair struct {
 	Key, Value string
-	// AfterSecret is set when the pair follows a secret's value: a
-	// password holding an unquoted ';' goes on as this pair, so its name
-	// is never shown.
+	// AfterSecret is set when the pair comes after a secret's value: a
+	// password holding an unquoted ';' goes on as the pairs after it, so
+	// their names are never shown.
 	AfterSecret bool
 }
 
@@ -174,7 +174,7 @@ func (p pair) name() string {
 
 // afterSecretName stands in messages for a setting that may be the rest of
 // a password.
-const afterSecretName = "the setting after the password (a password that holds ';' must be quoted: Password='…')"
+const afterSecretName = "a setting after the password (a password that holds ';' must be quoted: Password='…')"
 
 // holdsSecret reports whether a pair's value is, or holds, a secret.
 func holdsSecret(k, v string) bool {
@@ -261,13 +261,13 @@ func parseADO(s string) ([]pair, error) {
 				i++
 			}
 			if !closed {
-				return nil, fmt.Errorf("%w: the value of %s has no closing quote", ErrConnString, settingName(k))
+				return nil, fmt.Errorf("%w: the value of %s has no closing quote", ErrConnString, unnamed(k))
 			}
 			for i < len(s) && isSpace(s[i]) {
 				i++
 			}
 			if i < len(s) && s[i] != ';' {
-				return nil, fmt.Errorf("%w: unexpected text after the quoted value of %s", ErrConnString, settingName(k))
+				return nil, fmt.Errorf("%w: unexpected text after the quoted value of %s", ErrConnString, unnamed(k))
 			}
 		} else {
 			for i < len(s) && s[i] != ';' {
@@ -281,7 +281,8 @@ func parseADO(s string) ([]pair, error) {
 			v = strings.TrimSpace(v)
 		}
 		out = append(out, pair{Key: k, Value: v, AfterSecret: afterSecret})
-		afterSecret = holdsSecret(k, v)
+		// Every setting after a secret may be part of it: none is named.
+		afterSecret = afterSecret || holdsSecret(k, v)
 	}
 	return out, nil
 }

@@ -265,6 +265,10 @@ func TestParseErrorsHideUnquotedPasswordRest(t *testing.T) {
 		{"Host=h;Database=d;Username=u;Password=Summer;Fall=2024", "postgres", "fall"},
 		{"Server=h;Port=3306;Database=d;Uid=u;Pwd=Summer;Fall=2024", "mysql", "fall"},
 		{"host=h dbname=d password=pa;ss port=x", "postgres", "ss port"},
+		{"Server=h;Password=ab;cd='x", "sqlserver", "cd"},
+		{"Server=h;Password=ab;cd='x' y", "sqlserver", "cd"},
+		{"Server=h;Password=ab;cd=ef;gh;", "sqlserver", "gh"},
+		{"Host=h;Password=ab;Port=5432;gh=ij", "postgres", "gh"},
 	} {
 		_, err := Parse(tc.raw, tc.dialect)
 		if err == nil || !errors.Is(err, ErrConnString) {
@@ -273,6 +277,23 @@ func TestParseErrorsHideUnquotedPasswordRest(t *testing.T) {
 		}
 		if strings.Contains(strings.ToLower(err.Error()), strings.ToLower(tc.rest)) || !strings.Contains(err.Error(), "must be quoted") {
 			t.Errorf("Parse(%q, %s): %v", tc.raw, tc.dialect, err)
+		}
+	}
+}
+
+// TestMySQLURLErrorHidesPassword: url.Parse quotes what it cannot read,
+// which with a '/', '?' or '#' in the password is the password's start.
+func TestMySQLURLErrorHidesPassword(t *testing.T) {
+	for _, raw := range []string{"mysql://u:secret?pw@h/db", "mysql://u:secret/pw@h/db", "mysql://u:secret#pw@h/db", "mysql://u:pass%zzword@h/db"} {
+		_, err := Parse(raw, "mysql")
+		if err == nil || !errors.Is(err, ErrConnString) {
+			t.Errorf("Parse(%q) = %v, want an ErrConnString", raw, err)
+			continue
+		}
+		for _, part := range []string{"secret", "%zz", "zzword"} {
+			if strings.Contains(err.Error(), part) {
+				t.Errorf("Parse(%q): %v", raw, err)
+			}
 		}
 	}
 }

@@ -333,11 +333,9 @@ func mysqlURLConfig(raw string) (*gomysql.Config, []string, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, nil, fmt.Errorf("%w: MySQL URL does not parse: %v", ErrConnString, err)
+		// url.Parse quotes the part it could not read, which with a '/',
+		// '?' or '#' in the password is the start of the password.
+		return nil, nil, fmt.Errorf("%w: MySQL URL does not parse; percent-encode any / ? # @ : %% in the user and password", ErrConnString)
 	}
 	cfg, err := parseMySQLDSN("/?" + u.RawQuery)
 	if err != nil {

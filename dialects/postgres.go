@@ -573,6 +573,23 @@ const pgWalkLockWait = "250ms"
 // pgLockNotAvailable is SQLSTATE 55P03, a lock_timeout run out.
 const pgLockNotAvailable = "55P03"
 
+// deleteRange runs pgWalkRangeSQL with lock_timeout at pgWalkLockWait, and
+// the session's own lock_timeout again after it, so that only row locks of
+// the range are given up on: every other statement of the purge waits as
+// the user's settings say.
+func (p postgres) deleteRange(ctx context.Context, q Querier, n Names, grace time.Duration, from string, end int64) (sql.Result, error) {
+	var saved string
+	if err := q.QueryRowContext(ctx, `SELECT current_setting('lock_timeout'), set_config('lock_timeout', $1, false)`,
+		pgWalkLockWait).Scan(&saved, new(string)); err != nil {
+		return nil, err
+	}
+	res, err := q.ExecContext(ctx, fmt.Sprintf(pgWalkRangeSQL, p.qualified(n)), from, fmt.Sprintf("(%d,0)", end), grace.Seconds())
+	if _, rerr := q.ExecContext(context.WithoutCancel(ctx), `SELECT set_config('lock_timeout', $1, false)`, saved); rerr != nil && err == nil {
+		err = rerr
+	}
+	return res, err
+}
+
 // DeleteExpiredFrom walks span heap pages at a time; a position is a tid.
 func (p postgres) DeleteExpiredFrom(ctx context.Context, q Querier, n Names, grace time.Duration, from string, span, limit int) (int64, string, error) {
 	block := int64(0)
@@ -582,10 +599,8 @@ func (p postgres) DeleteExpiredFrom(ctx context.Context, q Querier, n Names, gra
 		return 0, "", fmt.Errorf("walking %s: bad position %q", p.qualified(n), from)
 	}
 	var blocks, blockSize int64
-	var lockWait string
 	if err := q.QueryRowContext(ctx, `SELECT pg_relation_size($1::regclass) / current_setting('block_size')::int,
-		current_setting('block_size')::int, set_config('lock_timeout', $2, false)`,
-		p.qualified(n), pgWalkLockWait).Scan(&blocks, &blockSize, &lockWait); err != nil {
+		current_setting('block_size')::int`, p.qualified(n)).Scan(&blocks, &blockSize); err != nil {
 		return 0, "", err
 	}
 	if block >= blocks {
@@ -596,7 +611,7 @@ func (p postgres) DeleteExpiredFrom(ctx context.Context, q Querier, n Names, gra
 	// pointer for each row.
 	if perPage := (blockSize - 24) / 28; int64(limit) >= (end-block+1)*perPage {
 		// The limit cannot bind: delete the whole range.
-		res, err := q.ExecContext(ctx, fmt.Sprintf(pgWalkRangeSQL, p.qualified(n)), from, fmt.Sprintf("(%d,0)", end), grace.Seconds())
+		res, err := p.deleteRange(ctx, q, n, grace, from, end)
 		var pgErr *pgconn.PgError
 		if err == nil {
 			deleted, err := res.RowsAffected()
