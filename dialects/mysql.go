@@ -766,13 +766,7 @@ func (m mysql) DeleteExpired(ctx context.Context, q Querier, n Names, grace time
 		if err != nil || len(ids) == 0 {
 			return total, err
 		}
-		del := fmt.Sprintf(mysqlDeleteIDsSQL, m.qualified(n), strconv.FormatInt(grace.Microseconds(), 10),
-			strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", "))
-		res, err := q.ExecContext(ctx, del, ids...)
-		if err != nil {
-			return total, err
-		}
-		deleted, err := res.RowsAffected()
+		deleted, err := m.deleteIDs(ctx, q, n, grace, ids)
 		total += deleted
 		if err != nil || len(ids) < want || deleted == int64(len(ids)) {
 			return total, err
@@ -842,14 +836,23 @@ func (m mysql) DeleteExpiredFrom(ctx context.Context, q Querier, n Names, grace 
 	if len(ids) == 0 {
 		return 0, next, nil
 	}
+	deleted, err := m.deleteIDs(ctx, q, n, grace, ids)
+	if err != nil {
+		return deleted, "", err
+	}
+	return deleted, next, nil
+}
+
+// deleteIDs deletes the rows of ids that are still expired, by primary key
+// (mysqlDeleteIDsSQL).
+func (m mysql) deleteIDs(ctx context.Context, q Querier, n Names, grace time.Duration, ids []any) (int64, error) {
 	del := fmt.Sprintf(mysqlDeleteIDsSQL, m.qualified(n), strconv.FormatInt(grace.Microseconds(), 10),
 		strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", "))
 	res, err := q.ExecContext(ctx, del, ids...)
 	if err != nil {
-		return 0, "", err
+		return 0, err
 	}
-	deleted, err := res.RowsAffected()
-	return deleted, next, err
+	return res.RowsAffected()
 }
 
 // expiredIDs reads the Ids of up to limit of the oldest expired rows.

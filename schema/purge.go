@@ -235,12 +235,10 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 		}
 		took := time.Since(t0)
 		if err != nil {
-			res.Status = PurgeFailed
-			res.tally(start)
-			if t.Dialect.Disconnected(err) {
-				return res, t.lostConnection(res, err)
+			if !t.Dialect.Disconnected(err) {
+				err = t.explainFailure(run, conn, fmt.Errorf("purging %s after %d rows: %w", t, res.Deleted, err))
 			}
-			return res, t.explainFailure(run, conn, fmt.Errorf("purging %s after %d rows: %w", t, res.Deleted, err))
+			return res, t.fail(res, start, err)
 		}
 		res.maxBatch = max(res.maxBatch, took)
 		res.Deleted += n
@@ -266,12 +264,7 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 			if !decided {
 				decided = true
 				if w.on, err = t.backlog(run, conn, opts, res); err != nil {
-					res.Status = PurgeFailed
-					res.tally(start)
-					if t.Dialect.Disconnected(err) {
-						return res, t.lostConnection(res, err)
-					}
-					return res, err
+					return res, t.fail(res, start, err)
 				}
 			}
 		}
@@ -414,6 +407,17 @@ func containsWord(s, word string) bool {
 		}
 		i = j + 1
 	}
+}
+
+// fail ends res as failed by err, which it returns, or, when err is the
+// connection lost, an error that says so.
+func (t *Table) fail(res *PurgeResult, start time.Time, err error) error {
+	res.Status = PurgeFailed
+	res.tally(start)
+	if t.Dialect.Disconnected(err) {
+		return t.lostConnection(res, err)
+	}
+	return err
 }
 
 // lostConnection says that the connection went from under a purge, and
