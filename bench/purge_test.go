@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sessctl/sessctl/dialects/dialecttest"
+	"github.com/sessctl/sessctl/schema"
 )
 
 // Environment variables the benchmark reads.
@@ -140,20 +141,6 @@ type result struct {
 	rows10k, rows100k, rows1M int64
 }
 
-// purgeReport is sessctl purge's JSON report.
-type purgeReport struct {
-	Status        string  `json:"status"`
-	Deleted       int64   `json:"deleted"`
-	Batches       int     `json:"batches"`
-	ElapsedMS     int64   `json:"elapsed_ms"`
-	RowsPerSecond float64 `json:"rows_per_second"`
-	MaxBatchMS    int64   `json:"max_batch_ms"`
-	Remaining     *int64  `json:"remaining"`
-	Plan          string  `json:"plan"`
-	UsesIndex     *bool   `json:"plan_uses_expiry_index"`
-	Walked        bool    `json:"walked"`
-}
-
 // timing is the median and mean of repeated runs.
 type timing struct{ median, mean time.Duration }
 
@@ -265,7 +252,7 @@ func (b *bench) run() *result {
 
 // purgeRun is one timed sessctl purge under the clients' load.
 type purgeRun struct {
-	report          purgeReport
+	report          schema.PurgeResult
 	wall            time.Duration
 	rss             int64
 	load            loadResult
@@ -462,7 +449,7 @@ func (b *bench) startup(table string, flags ...string) (version, purge, rt, conn
 		_, d, _ := b.sessctl(nil, "version")
 		vs = append(vs, d)
 		out, d, _ := b.sessctl(nil, purgeArgs...)
-		var rep purgeReport
+		var rep schema.PurgeResult
 		if err := json.Unmarshal(out, &rep); err != nil || rep.Deleted != 0 || rep.Batches != 1 {
 			b.fatalf("purge with nothing to do: %s", out)
 		}
@@ -495,11 +482,11 @@ func (b *bench) startup(table string, flags ...string) (version, purge, rt, conn
 func (b *bench) probe(table string, flags ...string) (string, map[string]int64) {
 	ctx := context.Background()
 	out, _, _ := b.sessctl(nil, append(append([]string{"purge", "--dry-run", "-o", "json"}, flags...), b.s.DSN, b.s.Schema, table)...)
-	var rep purgeReport
+	var rep schema.PurgeResult
 	if err := json.Unmarshal(out, &rep); err != nil {
 		b.fatalf("dry run: %v\n%s", err, out)
 	}
-	if rep.UsesIndex == nil || !*rep.UsesIndex {
+	if rep.PlanUsesIndex == nil || !*rep.PlanUsesIndex {
 		b.t.Errorf("the purge plan does not read the expiry index:\n%s", rep.Plan)
 	}
 	before, err := b.e.counters(ctx, b.db, b.s.Schema, table)
@@ -521,7 +508,7 @@ func (b *bench) probe(table string, flags ...string) (string, map[string]int64) 
 // process's peak RSS.
 func (b *bench) purgeRSS(table string, flags ...string) (int64, int64) {
 	out, _, rss := b.sessctl(nil, append(append([]string{"purge", "-o", "json"}, flags...), b.s.DSN, b.s.Schema, table)...)
-	var rep purgeReport
+	var rep schema.PurgeResult
 	if err := json.Unmarshal(out, &rep); err != nil {
 		b.fatalf("purge: %v\n%s", err, out)
 	}

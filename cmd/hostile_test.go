@@ -448,6 +448,23 @@ func diffEntries(before, after map[string]owner) string {
 // query runs q and calls scan for every row. A failed read is tried again
 // twice: MariaDB under load now and then loses the temporary table an
 // information_schema query builds (Error 6, "Error on delete of …").
+// schemaNames lists, sorted, the schemas query q names, but those of other
+// tests running meanwhile.
+func (h *hostileRun) schemaNames(t *testing.T, q string) []string {
+	t.Helper()
+	var out []string
+	h.query(t, func(r *sql.Rows) error {
+		var name string
+		err := r.Scan(&name)
+		if !otherTests.MatchString(name) || name == h.schema || name == h.other {
+			out = append(out, "schema "+name)
+		}
+		return err
+	}, q)
+	slices.Sort(out)
+	return out
+}
+
 func (h *hostileRun) query(t *testing.T, scan func(*sql.Rows) error, q string, args ...any) {
 	t.Helper()
 	var err error
@@ -515,17 +532,8 @@ var hostileCatalogs = map[string]hostileCatalog{
 			return err
 		},
 		schemas: func(t *testing.T, h *hostileRun) []string {
-			var out []string
-			h.query(t, func(r *sql.Rows) error {
-				var name string
-				err := r.Scan(&name)
-				if !otherTests.MatchString(name) || name == h.schema || name == h.other {
-					out = append(out, "schema "+name)
-				}
-				return err
-			}, `SELECT nspname FROM pg_catalog.pg_namespace
+			return h.schemaNames(t, `SELECT nspname FROM pg_catalog.pg_namespace
 				WHERE nspname NOT LIKE 'pg\_temp\_%' AND nspname NOT LIKE 'pg\_toast\_temp\_%' ORDER BY nspname`)
-			return out
 		},
 		snapshot: func(t *testing.T, h *hostileRun, schemas []string) map[string]owner {
 			snap := map[string]owner{}
@@ -614,17 +622,7 @@ var hostileCatalogs = map[string]hostileCatalog{
 			return err
 		},
 		schemas: func(t *testing.T, h *hostileRun) []string {
-			var out []string
-			h.query(t, func(r *sql.Rows) error {
-				var name string
-				err := r.Scan(&name)
-				if !otherTests.MatchString(name) || name == h.schema || name == h.other {
-					out = append(out, "schema "+name)
-				}
-				return err
-			}, `SHOW DATABASES`)
-			slices.Sort(out)
-			return out
+			return h.schemaNames(t, `SHOW DATABASES`)
 		},
 		snapshot: func(t *testing.T, h *hostileRun, schemas []string) map[string]owner {
 			d := h.s.Dialect
@@ -774,16 +772,7 @@ var hostileCatalogs = map[string]hostileCatalog{
 			return err
 		},
 		schemas: func(t *testing.T, h *hostileRun) []string {
-			var out []string
-			h.query(t, func(r *sql.Rows) error {
-				var name string
-				err := r.Scan(&name)
-				if !otherTests.MatchString(name) || name == h.schema || name == h.other {
-					out = append(out, "schema "+name)
-				}
-				return err
-			}, `SELECT name FROM sys.schemas ORDER BY name COLLATE Latin1_General_BIN2`)
-			return out
+			return h.schemaNames(t, `SELECT name FROM sys.schemas ORDER BY name COLLATE Latin1_General_BIN2`)
 		},
 		snapshot: func(t *testing.T, h *hostileRun, schemas []string) map[string]owner {
 			snap := map[string]owner{}
