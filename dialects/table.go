@@ -144,6 +144,7 @@ type TableInfo struct {
 	NotStrict bool
 	// NonIntegerExpiry: some row's ExpiresAtTime is text or a blob, which
 	// sorts after every integer: no purge deletes it and no app expires it.
+	// Read only where a usable expiry index makes it one probe.
 	NonIntegerExpiry bool
 }
 

@@ -56,8 +56,9 @@ const DefaultLockTimeout = 2 * time.Minute
 // Create makes the table, or brings a table that is already there up to
 // date, by the dialect's migrations through golang-migrate. It is safe to
 // run many at once, and a run that was killed half-way is finished by the
-// next: every migration is atomic and idempotent, so one left dirty is
-// simply applied again.
+// next: every migration is idempotent, so one left dirty is simply applied
+// again; and what the recorded version promises but the table no longer
+// has (dropped by hand) is made again.
 func Create(ctx context.Context, db *DB, t *Table, opts CreateOptions) (*CreateResult, error) {
 	res, err := create(ctx, db, t, opts)
 	return res, t.denied(ctx, db, "create", err)
@@ -202,7 +203,10 @@ func refuseForeign(t *Table, info *dialects.TableInfo, verb string) error {
 // after the migration in flight, or, if that takes longer than stopWait
 // (or golang-migrate is still waiting for its lock, which it cannot be
 // told to stop doing), returns at once: every migration is atomic, so the
-// database rolls back what the ended session had in flight.
+// database rolls back what the ended session had in flight; all but
+// PostgreSQL's CREATE INDEX CONCURRENTLY, which the server finishes, or,
+// cancelled, leaves invalid, and which the next create therefore finds
+// done, or drops and builds again.
 //
 // ran reports whether this run applied any migration itself.
 func migrateUp(ctx context.Context, db *DB, t *Table, ms []migrations.Migration, lockTimeout time.Duration, st *upState) (ran bool, err error) {
