@@ -73,6 +73,7 @@ func oddIndexes(t *testing.T, s dialecttest.Server, db *sql.DB) []oddIndex {
 		return []oddIndex{
 			{name: "partial", reason: "partial", make: execIndex(`CREATE INDEX %[1]s ON %[3]s ("ExpiresAtTime") WHERE "SlidingExpirationInSeconds" IS NULL`)},
 			{name: "partial-ours", ours: true, reason: "partial", make: execIndex(`CREATE INDEX %[1]s ON %[3]s ("ExpiresAtTime") WHERE "ExpiresAtTime" > 0`)},
+			{name: "collated", reason: "collation NOCASE", make: execIndex(`CREATE INDEX %[1]s ON %[3]s ("ExpiresAtTime" COLLATE NOCASE)`)},
 			{name: "descending", usable: true, make: execIndex(`CREATE INDEX %[1]s ON %[3]s ("ExpiresAtTime" DESC)`)},
 		}
 	case "sqlserver":

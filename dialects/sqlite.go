@@ -354,8 +354,13 @@ func (s sqlite) inspectIndexes(ctx context.Context, q Querier, n Names, info *Ta
 		}
 		ix := info.addIndexColumn(name, primary, unique, col)
 		if len(ix.Columns) == 1 {
-			if partial {
+			switch {
+			case partial:
 				ix.Unusable = "it is a partial index (it has a WHERE clause), so it does not hold every row a purge must find"
+			case !strings.EqualFold(coll, "BINARY"):
+				// The planner reads an index only for comparisons in its
+				// collation: the purge's compare the column's, BINARY.
+				ix.Unusable = fmt.Sprintf("its first key is in collation %s, and the purge compares %s in BINARY, so it cannot read it", coll, s.Quote(ColExpiresAtTime))
 			}
 			ix.Drop = "DROP INDEX IF EXISTS " + s.Quote(n.Schema) + "." + s.Quote(name) + ";"
 		}
