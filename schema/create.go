@@ -326,8 +326,8 @@ func previous(ms []migrations.Migration) map[int]int {
 // no longer keeps (promises: the table or its expiry index dropped by
 // hand, the index left unusable) reads as the last one it keeps. So Up
 // applies those migrations again instead of stopping or saying there is
-// nothing to do. Every migration is atomic and idempotent, so applying it
-// again converges; and Up reads the version under the migration lock, so
+// nothing to do. Every migration is idempotent, so applying it again
+// converges; and Up reads the version under the migration lock, so
 // no live run is mistaken for a dead one where the engine's lock spans
 // processes.
 type redo struct {
