@@ -25,7 +25,10 @@ out, with its expiry index, through embedded golang-migrate migrations recorded
 in a version table beside it (TABLE_migrations). Running it again does nothing
 and says so; many CI jobs may run it at once; a run killed half-way is finished
 by the next. A table the provider or another tool made is adopted: its version
-is recorded and what it lacks (the expiry index) is added.
+is recorded and what it lacks (a usable expiry index) is added. What the
+recorded version promises but is gone (the table or its index, dropped by
+hand) is made again. With --script --idempotent the script records the
+version too.
 
 ` + exitCodesHelp,
 		Example: `  sessctl create app.db main SessionData

@@ -22,7 +22,8 @@ func newDropCmd(a *app) *cobra.Command {
 		Short: "Drop the cache table and its version table (needs --yes)",
 		Long: `Drop the cache table and its version table, in one transaction where the
 database allows it. It needs --yes. It refuses a view, and a table whose
-columns are not a cache table's, unless --force.
+columns are not a cache table's, unless --force. A version table left
+without its table (the table dropped by hand) is dropped too.
 
 ` + exitCodesHelp,
 		Example: `  sessctl drop --yes app.db main SessionData
@@ -69,8 +70,12 @@ func runDrop(ctx context.Context, a *app, tg *target, opts *dropOptions) error {
 
 func (a *app) printDrop(tg *target, res *schema.DropResult) {
 	a.printResult(res, func() {
-		if res.Status == schema.DropMissing {
+		switch res.Status {
+		case schema.DropMissing:
 			a.resultf("%s does not exist; nothing to drop", tg.table)
+			return
+		case schema.DropVersionTable:
+			a.resultf("%s does not exist; dropped its version table %s, which was left without it", tg.table, tg.table.Dialect.Quote(tg.table.VersionTable))
 			return
 		}
 		a.resultf("dropped %s and its version table %s", tg.table, tg.table.Dialect.Quote(tg.table.VersionTable))

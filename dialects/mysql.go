@@ -340,8 +340,12 @@ FROM information_schema.COLUMNS
 WHERE ` + mysqlStoredName + `
 ORDER BY ORDINAL_POSITION`
 
+// mysqlIndexesQuery reads every index's key columns in order. It selects
+// every column because what makes an index invisible to the optimizer is a
+// column only some servers have: IS_VISIBLE (MySQL 8) or IGNORED (MariaDB
+// 10.6 and later); inspectIndexes reads them by name.
 const mysqlIndexesQuery = `
-SELECT INDEX_NAME, NON_UNIQUE = 0, COALESCE(COLUMN_NAME, ''), SUB_PART
+SELECT *
 FROM information_schema.STATISTICS
 WHERE ` + mysqlStoredName + `
 ORDER BY INDEX_NAME, SEQ_IN_INDEX`
@@ -394,7 +398,7 @@ func (m mysql) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, err
 	if err != nil {
 		return nil, fmt.Errorf("reading the columns of %s: %w", m.qualified(n), err)
 	}
-	if err := m.inspectIndexes(ctx, q, t, info); err != nil {
+	if err := m.inspectIndexes(ctx, q, t, n, info); err != nil {
 		return nil, fmt.Errorf("reading the indexes of %s: %w", m.qualified(n), err)
 	}
 	if err := m.inspectSettings(ctx, q, t, octets, info); err != nil {
@@ -444,26 +448,57 @@ func (m mysql) canonicalColumn(name string) string {
 	return name
 }
 
-func (m mysql) inspectIndexes(ctx context.Context, q Querier, t *mysqlTable, info *TableInfo) error {
+func (m mysql) inspectIndexes(ctx context.Context, q Querier, t *mysqlTable, n Names, info *TableInfo) error {
 	rows, err := q.QueryContext(ctx, mysqlIndexesQuery, t.schema, t.schema, t.name, t.name)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
+	names, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	vals := make([]sql.NullString, len(names))
+	ptrs := make([]any, len(vals))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
 	for rows.Next() {
-		var name, col string
-		var unique bool
-		var prefix sql.NullInt64
-		if err := rows.Scan(&name, &unique, &col, &prefix); err != nil {
+		if err := rows.Scan(ptrs...); err != nil {
 			return err
 		}
-		col = m.canonicalColumn(col)
-		if prefix.Valid {
-			col += "(" + strconv.FormatInt(prefix.Int64, 10) + ")"
+		row := map[string]sql.NullString{}
+		for i, name := range names {
+			row[strings.ToUpper(name)] = vals[i]
 		}
-		info.addIndexColumn(name, name == "PRIMARY", unique, col)
+		name := row["INDEX_NAME"].String
+		col := m.canonicalColumn(row["COLUMN_NAME"].String)
+		if prefix := row["SUB_PART"]; prefix.Valid {
+			col += "(" + prefix.String + ")"
+		}
+		ix := info.addIndexColumn(name, name == "PRIMARY", row["NON_UNIQUE"].String == "0", col)
+		if len(ix.Columns) == 1 {
+			ix.Unusable, ix.Fix = m.unusable(n, name, row)
+			ix.Drop = fmt.Sprintf("DROP INDEX %s ON %s;", m.Quote(name), m.qualified(n))
+		}
 	}
 	return rows.Err()
+}
+
+// unusable says, from its row of information_schema.STATISTICS, why the
+// purge's range scan cannot read an index, and how to mend it in place
+// where that can be done.
+func (m mysql) unusable(n Names, name string, row map[string]sql.NullString) (why, fix string) {
+	alter := "ALTER TABLE " + m.qualified(n) + " ALTER INDEX " + m.Quote(name)
+	switch typ := row["INDEX_TYPE"].String; {
+	case !strings.EqualFold(typ, "BTREE"):
+		return fmt.Sprintf("it is a %s index, and only a B-tree returns a range of %s in order", typ, m.Quote(ColExpiresAtTime)), ""
+	case strings.EqualFold(row["IS_VISIBLE"].String, "NO"):
+		return "it is INVISIBLE, so the optimizer never reads it", alter + " VISIBLE;"
+	case strings.EqualFold(row["IGNORED"].String, "YES"):
+		return "it is IGNORED, so the optimizer never reads it", alter + " NOT IGNORED;"
+	}
+	return "", ""
 }
 
 // mysqlKeyPrefixLimit is the longest index key, in bytes, that InnoDB's

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-migrate/migrate/v4/database"
@@ -75,7 +77,7 @@ const pgNondeterministic = " (nondeterministic)"
 
 func (p postgres) Columns() []ColumnSpec {
 	return []ColumnSpec{
-		{Name: ColID, Types: []string{"text", "character varying"}, Null: NotNull,
+		{Name: ColID, Types: []string{"text", "character varying"}, MinLength: 449, Null: NotNull,
 			CollationOK: pgCollationOK, Collation: `pg_catalog."default"`,
 			Definition: `"Id" text COLLATE pg_catalog."default" NOT NULL`},
 		{Name: ColValue, Types: []string{"bytea"}, Null: NotNullPreferred,
@@ -340,13 +342,19 @@ LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
 WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum`
 
+// pgIndexesQuery reads every index's key columns in order (an expression
+// reads as ""), with what decides whether a purge can read it: its access
+// method, whether it is valid, ready and live (an unfinished CREATE INDEX
+// CONCURRENTLY leaves it not), and whether it has a predicate.
 const pgIndexesQuery = `
-SELECT ic.relname, x.indisprimary, x.indisunique, COALESCE(a.attname, '')
+SELECT ic.relname, x.indisprimary, x.indisunique, COALESCE(a.attname, ''),
+       am.amname, x.indisvalid AND x.indisready AND x.indislive, x.indpred IS NOT NULL
 FROM pg_catalog.pg_index x
 JOIN pg_catalog.pg_class ic ON ic.oid = x.indexrelid
+JOIN pg_catalog.pg_am am ON am.oid = ic.relam
 CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, ord)
 LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
-WHERE x.indrelid = $1 AND k.ord <= x.indnkeyatts AND x.indpred IS NULL
+WHERE x.indrelid = $1 AND k.ord <= x.indnkeyatts
 ORDER BY ic.relname, k.ord`
 
 func (p postgres) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, error) {
@@ -371,7 +379,7 @@ func (p postgres) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, 
 	if err := p.inspectColumns(ctx, q, oid, info); err != nil {
 		return nil, fmt.Errorf("reading the columns of %s: %w", p.qualified(n), err)
 	}
-	if err := p.inspectIndexes(ctx, q, oid, info); err != nil {
+	if err := p.inspectIndexes(ctx, q, oid, n, info); err != nil {
 		return nil, fmt.Errorf("reading the indexes of %s: %w", p.qualified(n), err)
 	}
 	return info, p.inspectVersion(ctx, q, n, info)
@@ -397,21 +405,40 @@ func (postgres) inspectColumns(ctx context.Context, q Querier, oid uint32, info 
 	return rows.Err()
 }
 
-func (postgres) inspectIndexes(ctx context.Context, q Querier, oid uint32, info *TableInfo) error {
+func (p postgres) inspectIndexes(ctx context.Context, q Querier, oid uint32, n Names, info *TableInfo) error {
 	rows, err := q.QueryContext(ctx, pgIndexesQuery, oid)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var name, col string
-		var primary, unique bool
-		if err := rows.Scan(&name, &primary, &unique, &col); err != nil {
+		var name, col, method string
+		var primary, unique, valid, partial bool
+		if err := rows.Scan(&name, &primary, &unique, &col, &method, &valid, &partial); err != nil {
 			return err
 		}
-		info.addIndexColumn(name, primary, unique, col)
+		ix := info.addIndexColumn(name, primary, unique, col)
+		if len(ix.Columns) == 1 {
+			ix.Unusable, ix.Fix = p.unusable(n, name, method, valid, partial)
+			ix.Drop = "DROP INDEX CONCURRENTLY IF EXISTS " + p.Quote(n.Schema) + "." + p.Quote(name) + ";"
+		}
 	}
 	return rows.Err()
+}
+
+// unusable says why the purge's range scan cannot read an index, and how
+// to mend it in place where that can be done.
+func (p postgres) unusable(n Names, name, method string, valid, partial bool) (why, fix string) {
+	switch {
+	case method != "btree":
+		return fmt.Sprintf("it is a %s index, and only a B-tree returns a range of %s in order", method, p.Quote(ColExpiresAtTime)), ""
+	case partial:
+		return "it is a partial index (it has a WHERE clause), so it does not hold every row a purge must find", ""
+	case !valid:
+		return "it is not valid: a CREATE INDEX CONCURRENTLY or REINDEX CONCURRENTLY that did not finish left it, and the planner never reads it",
+			"REINDEX INDEX CONCURRENTLY " + p.Quote(n.Schema) + "." + p.Quote(name) + ";"
+	}
+	return "", ""
 }
 
 func (p postgres) inspectVersion(ctx context.Context, q Querier, n Names, info *TableInfo) error {
@@ -438,18 +465,133 @@ func (p postgres) inspectVersion(ctx context.Context, q Querier, n Names, info *
 	return nil
 }
 
+// MigrateDriver is golang-migrate's pgx driver on a pool of one session,
+// which takes golang-migrate's advisory lock for the version table by
+// asking for it again and again (pgMigrator) before the driver is made.
 func (p postgres) MigrateDriver(conn *Conn, n Names) (database.Driver, error) {
 	db, err := p.Open(conn, true)
 	if err != nil {
 		return nil, err
 	}
-	drv, err := pgxmigrate.WithInstance(db, &pgxmigrate.Config{SchemaName: n.Schema, MigrationsTable: n.VersionTable})
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	return drv, nil
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	return &pgMigrator{db: db, n: n, closed: make(chan struct{})}, nil
 }
+
+// pgLockPoll is how often a create waiting for another's lock asks again.
+const pgLockPoll = 100 * time.Millisecond
+
+// pgMigrator is golang-migrate's pgx driver with its lock taken by polling
+// pg_try_advisory_lock instead of waiting in pg_advisory_lock. A session
+// that waits in a statement holds a snapshot, and CREATE INDEX CONCURRENTLY
+// waits for every snapshot older than its own to go: so a create building
+// the index and a create waiting for its lock wait for each other, and the
+// server ends one of them with "deadlock detected" (golang-migrate issue
+// 960). Between two tries a waiting session holds nothing.
+//
+// The driver is made once the lock is held, on the same session (the
+// pool's only one), where golang-migrate's own lock, which it takes while
+// it makes the version table and again in Lock, is granted at once: the
+// session holds it already. It is released when Close ends the session;
+// so a create that is killed holds it until the server has finished the
+// statement it was running.
+type pgMigrator struct {
+	db     *sql.DB // one session
+	n      Names
+	closed chan struct{}
+
+	mu     sync.Mutex
+	driver database.Driver // golang-migrate's, once the lock is held
+	done   bool            // Close has run
+}
+
+func (d *pgMigrator) Lock() error {
+	d.mu.Lock()
+	drv := d.driver
+	d.mu.Unlock()
+	if drv != nil {
+		return drv.Lock()
+	}
+	ctx := context.Background()
+	var dbName string
+	if err := d.db.QueryRowContext(ctx, `SELECT current_database()`).Scan(&dbName); err != nil {
+		return fmt.Errorf("taking the create lock: %w", err)
+	}
+	id, err := database.GenerateAdvisoryLockId(dbName, d.n.Schema, d.n.VersionTable)
+	if err != nil {
+		return err
+	}
+	for {
+		var got bool
+		if err := d.db.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1::bigint)`, id).Scan(&got); err != nil {
+			return fmt.Errorf("taking the create lock: %w", err)
+		}
+		if got {
+			break
+		}
+		select {
+		case <-d.closed:
+			return database.ErrLocked
+		case <-time.After(pgLockPoll):
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.done {
+		return database.ErrLocked
+	}
+	drv, err = pgxmigrate.WithInstance(d.db, &pgxmigrate.Config{DatabaseName: dbName, SchemaName: d.n.Schema, MigrationsTable: d.n.VersionTable})
+	if err != nil {
+		return err
+	}
+	d.driver = drv
+	return drv.Lock()
+}
+
+// Close ends a wait for the lock, and the session, which releases it.
+func (d *pgMigrator) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.done {
+		d.done = true
+		close(d.closed)
+	}
+	if d.driver != nil {
+		return d.driver.Close() // closes d.db too
+	}
+	return d.db.Close()
+}
+
+func (d *pgMigrator) Unlock() error                      { return d.locked().Unlock() }
+func (d *pgMigrator) Run(migration io.Reader) error      { return d.locked().Run(migration) }
+func (d *pgMigrator) SetVersion(v int, dirty bool) error { return d.locked().SetVersion(v, dirty) }
+func (d *pgMigrator) Version() (int, bool, error)        { return d.locked().Version() }
+func (d *pgMigrator) Drop() error                        { return d.locked().Drop() }
+
+// Open is not how sessctl makes drivers.
+func (d *pgMigrator) Open(string) (database.Driver, error) {
+	return nil, errors.New("sessctl makes its PostgreSQL migration driver with MigrateDriver")
+}
+
+// locked is golang-migrate's driver, which golang-migrate calls only while
+// it holds the lock; before then a driver that refuses.
+func (d *pgMigrator) locked() database.Driver {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.driver == nil {
+		return notLocked{}
+	}
+	return d.driver
+}
+
+// notLocked is a migration driver that is not holding its lock.
+type notLocked struct{ database.Driver }
+
+func (notLocked) Unlock() error               { return database.ErrNotLocked }
+func (notLocked) Run(io.Reader) error         { return database.ErrNotLocked }
+func (notLocked) SetVersion(int, bool) error  { return database.ErrNotLocked }
+func (notLocked) Version() (int, bool, error) { return 0, false, database.ErrNotLocked }
+func (notLocked) Drop() error                 { return database.ErrNotLocked }
 
 func (p postgres) FixSQL(n Names, c ColumnSpec, problem Problem) string {
 	t, col := p.qualified(n), p.Quote(c.Name)

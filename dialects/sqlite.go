@@ -252,7 +252,37 @@ func (s sqlite) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, er
 	if err := s.inspectIndexes(ctx, q, n, info); err != nil {
 		return nil, fmt.Errorf("reading the indexes of %s: %w", s.qualified(n), err)
 	}
+	if info.Kind == KindTable {
+		if err := s.inspectStorage(ctx, q, n, info); err != nil {
+			return nil, fmt.Errorf("reading how %s stores its rows: %w", s.qualified(n), err)
+		}
+	}
 	return info, s.inspectVersion(ctx, q, n, info)
+}
+
+// inspectStorage reads whether the table has a rowid and is STRICT, and,
+// for a table that is not, whether a row holds an expiry that is text or a
+// blob: the largest ExpiresAtTime is one if any is (SQLite sorts numbers
+// before text, text before blobs), and with a usable expiry index finding
+// it is one probe. Without one it would read the whole table, so it is
+// left to the "no index" warning.
+func (s sqlite) inspectStorage(ctx context.Context, q Querier, n Names, info *TableInfo) error {
+	var withoutRowID, strict bool
+	if err := q.QueryRowContext(ctx, `SELECT wr, strict FROM pragma_table_list WHERE schema = ? AND name = ?`,
+		n.Schema, info.Name).Scan(&withoutRowID, &strict); err != nil {
+		return err
+	}
+	info.WithoutRowID, info.NotStrict = withoutRowID, !strict
+	if _, indexed := info.ExpiryIndex(); !info.NotStrict || !indexed {
+		return nil
+	}
+	expiry := s.qualified(n) + `."ExpiresAtTime"`
+	var typ string
+	if err := q.QueryRowContext(ctx, `SELECT typeof((SELECT max(`+expiry+`) FROM `+s.qualified(n)+`))`).Scan(&typ); err != nil {
+		return err
+	}
+	info.NonIntegerExpiry = typ == "text" || typ == "blob"
+	return nil
 }
 
 func (sqlite) inspectColumns(ctx context.Context, q Querier, n Names, info *TableInfo) error {
@@ -307,10 +337,10 @@ func splitDeclaredType(t string) (string, int) {
 	return strings.TrimSpace(base), n
 }
 
-func (sqlite) inspectIndexes(ctx context.Context, q Querier, n Names, info *TableInfo) error {
-	rows, err := q.QueryContext(ctx, `SELECT il.name, il."unique", il.origin = 'pk', COALESCE(ix.name, ''), COALESCE(ix.coll, '')
+func (s sqlite) inspectIndexes(ctx context.Context, q Querier, n Names, info *TableInfo) error {
+	rows, err := q.QueryContext(ctx, `SELECT il.name, il."unique", il.origin = 'pk', il.partial, COALESCE(ix.name, ''), COALESCE(ix.coll, '')
 		FROM pragma_index_list(?1, ?2) AS il, pragma_index_xinfo(il.name, ?2) AS ix
-		WHERE ix.key = 1 AND il.partial = 0
+		WHERE ix.key = 1
 		ORDER BY il.name, ix.seqno`, n.Table, n.Schema)
 	if err != nil {
 		return err
@@ -318,11 +348,22 @@ func (sqlite) inspectIndexes(ctx context.Context, q Querier, n Names, info *Tabl
 	defer rows.Close()
 	for rows.Next() {
 		var name, col, coll string
-		var unique, primary bool
-		if err := rows.Scan(&name, &unique, &primary, &col, &coll); err != nil {
+		var unique, primary, partial bool
+		if err := rows.Scan(&name, &unique, &primary, &partial, &col, &coll); err != nil {
 			return err
 		}
-		info.addIndexColumn(name, primary, unique, col)
+		ix := info.addIndexColumn(name, primary, unique, col)
+		if len(ix.Columns) == 1 {
+			switch {
+			case partial:
+				ix.Unusable = "it is a partial index (it has a WHERE clause), so it does not hold every row a purge must find"
+			case !strings.EqualFold(coll, "BINARY"):
+				// The planner reads an index only for comparisons in its
+				// collation: the purge's compare the column's, BINARY.
+				ix.Unusable = fmt.Sprintf("its first key is in collation %s, and the purge compares %s in BINARY, so it cannot read it", coll, s.Quote(ColExpiresAtTime))
+			}
+			ix.Drop = "DROP INDEX IF EXISTS " + s.Quote(n.Schema) + "." + s.Quote(name) + ";"
+		}
 		// A primary key's index carries its column's collation.
 		if primary {
 			for i := range info.Columns {
@@ -458,21 +499,38 @@ func (d *sqliteCreateLock) Close() error {
 	return d.Driver.Close()
 }
 
-// FixSQL: SQLite cannot change a column in place, only add one.
+// FixSQL: SQLite cannot change a column in place, only add one; and a
+// table is made again (ProblemRebuild) in sessctl's layout, with a rowid
+// and STRICT, its rows copied over in one transaction: a row that STRICT
+// refuses (a time written as text) fails it, and nothing is changed.
 func (s sqlite) FixSQL(n Names, c ColumnSpec, problem Problem) string {
-	if problem == ProblemMissing && c.Null == Nullable {
+	switch {
+	case problem == ProblemMissing && c.Null == Nullable:
 		return fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s;", s.qualified(n), c.Definition)
+	case problem == ProblemRebuild:
+		var defs, cols []string
+		for _, c := range s.Columns() {
+			defs = append(defs, c.Definition)
+			cols = append(cols, s.Quote(c.Name))
+		}
+		tmp := n.Table + "_sessctl_rebuild"
+		list := strings.Join(cols, ", ")
+		return fmt.Sprintf("BEGIN IMMEDIATE; CREATE TABLE %[1]s (%[2]s) STRICT; INSERT INTO %[1]s (%[3]s) SELECT %[3]s FROM %[4]s; "+
+			"DROP TABLE %[4]s; ALTER TABLE %[1]s RENAME TO %[5]s; CREATE INDEX %[6]s ON %[5]s (%[7]s); COMMIT;",
+			s.Quote(n.Schema)+"."+s.Quote(tmp), strings.Join(defs, ", "), list, s.qualified(n), s.Quote(n.Table),
+			s.Quote(n.Schema)+"."+s.Quote(n.ExpiryIndex), s.Quote(ColExpiresAtTime))
 	}
 	return ""
 }
 
 func (s sqlite) TemplateData(n Names) map[string]string {
 	return map[string]string{
-		"Schema":       s.Quote(n.Schema),
-		"Table":        s.qualified(n),
-		"TableName":    s.Quote(n.Table),
-		"VersionTable": s.Quote(n.Schema) + "." + s.Quote(n.VersionTable),
-		"ExpiryIndex":  s.Quote(n.Schema) + "." + s.Quote(n.ExpiryIndex),
+		"Schema":           s.Quote(n.Schema),
+		"Table":            s.qualified(n),
+		"TableName":        s.Quote(n.Table),
+		"VersionTable":     s.Quote(n.Schema) + "." + s.Quote(n.VersionTable),
+		"VersionTableName": s.Quote(n.VersionTable),
+		"ExpiryIndex":      s.Quote(n.Schema) + "." + s.Quote(n.ExpiryIndex),
 	}
 }
 

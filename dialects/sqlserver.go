@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -254,15 +253,17 @@ LEFT JOIN sys.types AS bt ON bt.user_type_id = c.system_type_id
 WHERE c.object_id = @p1
 ORDER BY c.column_id`
 
-// sqlserverIndexesQuery reads each index's key columns in order. Filtered
-// and hypothetical indexes are left out: a purge cannot rely on them.
-// Included columns and columnstore indexes have key_ordinal 0.
+// sqlserverIndexesQuery reads each index's key columns in order, with what
+// decides whether a purge can read it: its type, whether it is filtered,
+// and whether it is disabled. Hypothetical indexes (the Database Engine
+// Tuning Advisor's) are no indexes and are left out. Included columns and
+// columnstore indexes have key_ordinal 0.
 const sqlserverIndexesQuery = `
-SELECT i.name, i.is_primary_key, i.is_unique, i.is_disabled, c.name
+SELECT i.name, i.is_primary_key, i.is_unique, c.name, i.type, i.type_desc, i.has_filter, i.is_disabled
 FROM sys.indexes AS i
 JOIN sys.index_columns AS ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id
 JOIN sys.columns AS c ON c.object_id = ic.object_id AND c.column_id = ic.column_id
-WHERE i.object_id = @p1 AND i.has_filter = 0 AND i.is_hypothetical = 0 AND ic.key_ordinal > 0
+WHERE i.object_id = @p1 AND i.is_hypothetical = 0 AND ic.key_ordinal > 0
 ORDER BY i.index_id, ic.key_ordinal`
 
 func (s sqlserver) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, error) {
@@ -334,26 +335,49 @@ func (s sqlserver) inspectIndexes(ctx context.Context, q Querier, id int64, n Na
 		return err
 	}
 	defer rows.Close()
-	var disabled []string
+	var disabledOther []string
 	for rows.Next() {
-		var name, col string
-		var primary, unique, isDisabled bool
-		if err := rows.Scan(&name, &primary, &unique, &isDisabled, &col); err != nil {
+		var name, col, typeDesc string
+		var typ int
+		var primary, unique, filtered, disabled bool
+		if err := rows.Scan(&name, &primary, &unique, &col, &typ, &typeDesc, &filtered, &disabled); err != nil {
 			return err
 		}
-		info.addIndexColumn(name, primary, unique, col)
-		if isDisabled && !slices.Contains(disabled, name) {
-			disabled = append(disabled, name)
+		ix := info.addIndexColumn(name, primary, unique, col)
+		if len(ix.Columns) == 1 {
+			ix.Unusable, ix.Fix = s.unusable(n, name, typ, typeDesc, filtered, disabled)
+			ix.Drop = fmt.Sprintf("DROP INDEX %s ON %s;", s.Quote(name), s.qualified(n))
+			if disabled && col != ColExpiresAtTime {
+				disabledOther = append(disabledOther, name)
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	for _, name := range disabled {
+	// A disabled expiry index is an unusable one; any other is a note.
+	for _, name := range disabledOther {
 		info.Notes = append(info.Notes, fmt.Sprintf("the index %s is disabled, so nothing reads or maintains it: ALTER INDEX %s ON %s REBUILD;",
 			s.Quote(name), s.Quote(name), s.qualified(n)))
 	}
 	return nil
+}
+
+// unusable says why the purge's range scan cannot read an index, and how
+// to mend it in place where that can be done. Types 1 and 2 are the
+// clustered and nonclustered B-trees (on a memory-optimized table, 2 is
+// its range index); 7 is a memory-optimized hash index.
+func (s sqlserver) unusable(n Names, name string, typ int, typeDesc string, filtered, disabled bool) (why, fix string) {
+	switch {
+	case typ != 1 && typ != 2:
+		return fmt.Sprintf("it is a %s index, and only a B-tree returns a range of %s in order", strings.ToLower(typeDesc), ColExpiresAtTime), ""
+	case filtered:
+		return "it is a filtered index (it has a WHERE clause), so it does not hold every row a purge must find", ""
+	case disabled:
+		return "it is disabled, so nothing reads or maintains it",
+			fmt.Sprintf("ALTER INDEX %s ON %s REBUILD;", s.Quote(name), s.qualified(n))
+	}
+	return "", ""
 }
 
 func (s sqlserver) inspectVersion(ctx context.Context, q Querier, n Names, info *TableInfo) error {
@@ -436,6 +460,7 @@ func (s sqlserver) TemplateData(n Names) map[string]string {
 		"VersionTable":        s.versionTable(n),
 		"VersionTableLiteral": s.QuoteLiteral(s.versionTable(n)),
 		"ExpiryIndex":         s.Quote(n.ExpiryIndex),
+		"ExpiryIndexLiteral":  s.QuoteLiteral(n.ExpiryIndex),
 	}
 }
 

@@ -42,7 +42,11 @@ type ColumnSpec struct {
 	// types, or the fractional-second digits for time types; -1 means MAX;
 	// 0 means not checked.
 	Length int
-	Null   Nullability
+	// MinLength is the fewest characters a string type declared with a
+	// length must hold (the provider's longest key); an unbounded one is
+	// fine. 0 means not checked.
+	MinLength int
+	Null      Nullability
 	// CollationOK, when set, reports whether the column's collation keeps
 	// keys that differ only in case apart. Nil: collation is not checked.
 	CollationOK func(collation string) bool
@@ -61,6 +65,10 @@ const (
 	ProblemCollation                // a collation under which keys collide
 	ProblemNotNull                  // nullable, must be NOT NULL
 	ProblemNullable                 // NOT NULL, must accept NULL
+	// ProblemRebuild: the table itself must be made again, keeping its
+	// rows (SQLite: a WITHOUT ROWID table, one that is not STRICT). The
+	// column spec is not used.
+	ProblemRebuild
 )
 
 // ObjectKind is what, if anything, stands under the table's name.
@@ -90,6 +98,18 @@ type Index struct {
 	Columns []string // key columns in order
 	Unique  bool
 	Primary bool
+	// Unusable says why the purge's range scan on its first key column
+	// cannot read it in order ("" when it can): it is not a B-tree (or the
+	// engine's equivalent), it has a predicate (partial, filtered), it is
+	// not valid or not ready (a CREATE INDEX CONCURRENTLY that did not
+	// finish), disabled, invisible or ignored. A descending key is usable.
+	Unusable string
+	// Fix, for an unusable index, is the SQL that makes this index usable
+	// where it stands (rebuild it, make it visible), or "" when it cannot
+	// be made usable and must be replaced.
+	Fix string
+	// Drop is the SQL that drops it, one statement.
+	Drop string
 }
 
 // Version is the row of a golang-migrate version table.
@@ -113,6 +133,19 @@ type TableInfo struct {
 	Version      *Version
 	// Notes are engine-specific observations for verify (warnings).
 	Notes []string
+
+	// Facts of SQLite's storage; false on the other engines.
+
+	// WithoutRowID: the table is a WITHOUT ROWID table, which has no rowid
+	// for purge to delete by.
+	WithoutRowID bool
+	// NotStrict: the table is not STRICT, so a column takes a value of any
+	// type (ExpiresAtTime a time written as text, say).
+	NotStrict bool
+	// NonIntegerExpiry: some row's ExpiresAtTime is text or a blob, which
+	// sorts after every integer: no purge deletes it and no app expires it.
+	// Read only where a usable expiry index makes it one probe.
+	NonIntegerExpiry bool
 }
 
 // Column returns the column named name, matched exactly.
@@ -125,21 +158,36 @@ func (t *TableInfo) Column(name string) (Column, bool) {
 	return Column{}, false
 }
 
-// ExpiryIndex returns the first index whose first key column is
-// ExpiresAtTime, whatever its name.
+// ExpiryIndex returns the first usable index whose first key column is
+// ExpiresAtTime, whatever its name: only such an index serves the purge's
+// range scan.
 func (t *TableInfo) ExpiryIndex() (Index, bool) {
 	for _, ix := range t.Indexes {
-		if len(ix.Columns) > 0 && ix.Columns[0] == ColExpiresAtTime {
+		if ix.onExpiry() && ix.Unusable == "" {
 			return ix, true
 		}
 	}
 	return Index{}, false
 }
 
+// UnusableExpiryIndexes are the indexes whose first key column is
+// ExpiresAtTime but that the purge cannot use, and why (Index.Unusable).
+func (t *TableInfo) UnusableExpiryIndexes() []Index {
+	var out []Index
+	for _, ix := range t.Indexes {
+		if ix.onExpiry() && ix.Unusable != "" {
+			out = append(out, ix)
+		}
+	}
+	return out
+}
+
+func (ix Index) onExpiry() bool { return len(ix.Columns) > 0 && ix.Columns[0] == ColExpiresAtTime }
+
 // addIndexColumn adds key column col to the index called name: catalog rows
 // come one per key column, ordered by index and position, so a new name
 // starts a new index.
-func (t *TableInfo) addIndexColumn(name string, primary, unique bool, col string) {
+func (t *TableInfo) addIndexColumn(name string, primary, unique bool, col string) *Index {
 	if k := len(t.Indexes); k == 0 || t.Indexes[k-1].Name != name {
 		t.Indexes = append(t.Indexes, Index{Name: name, Primary: primary, Unique: unique})
 	}
@@ -148,6 +196,7 @@ func (t *TableInfo) addIndexColumn(name string, primary, unique bool, col string
 	if primary {
 		t.PrimaryKey, t.PrimaryKeyName = ix.Columns, name
 	}
+	return ix
 }
 
 // readVersion reads the row of the golang-migrate version table called

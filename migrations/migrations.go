@@ -5,8 +5,11 @@
 //	                 is atomic and idempotent on its own
 //	create.sql       the plain DDL that `create --script` prints
 //	drop.sql         what `drop` runs and `drop --script` prints
-//	noop.sql         a statement that does nothing, rendered in place of a
-//	                 migration whose work the table already has
+//	drop_version.sql what `drop` runs when only the version table is left
+//	index.sql        the one statement that makes the expiry index, which
+//	                 verify gives as the fix for a missing or unusable one
+//	version.sql      records version {{.Version}} as golang-migrate does, at
+//	                 the end of `create --script --idempotent`
 //
 // Templates hold no logic: they only name values, rendered with
 // missingkey=error, and the output is checked for anything left unrendered.
@@ -29,14 +32,19 @@ import (
 //go:embed mysql postgres sqlite sqlserver
 var files embed.FS
 
-// ExpiryIndex is the version of the migration that makes the expiry index.
-const ExpiryIndex = 2
+// Versions of the migrations, the same in every dialect.
+const (
+	Table       = 1 // makes the table
+	ExpiryIndex = 2 // makes the expiry index
+)
 
 // Script names.
 const (
-	Create = "create.sql"
-	Drop   = "drop.sql"
-	noop   = "noop.sql"
+	Create      = "create.sql"
+	Drop        = "drop.sql"
+	DropVersion = "drop_version.sql"
+	Index       = "index.sql"
+	Version     = "version.sql"
 )
 
 // ErrNoTemplates: the dialect has no folder here.
@@ -49,9 +57,8 @@ type Migration struct {
 	SQL     string
 }
 
-// Up renders the up migrations of dialect with data, in version order. The
-// migrations listed in satisfied are rendered as noop.sql.
-func Up(dialect string, data map[string]string, satisfied ...uint) ([]Migration, error) {
+// Up renders the up migrations of dialect with data, in version order.
+func Up(dialect string, data map[string]string) ([]Migration, error) {
 	entries, err := fs.ReadDir(files, dialect)
 	if err != nil {
 		return nil, fmt.Errorf("%w %q", ErrNoTemplates, dialect)
@@ -66,13 +73,7 @@ func Up(dialect string, data map[string]string, satisfied ...uint) ([]Migration,
 		if err != nil {
 			return nil, err
 		}
-		file := name
-		for _, s := range satisfied {
-			if s == v {
-				file = noop
-			}
-		}
-		sql, err := render(dialect, file, data)
+		sql, err := render(dialect, name, data)
 		if err != nil {
 			return nil, err
 		}

@@ -28,16 +28,6 @@ func TestUpRendersInOrder(t *testing.T) {
 	}
 }
 
-func TestUpSatisfiedRendersNoop(t *testing.T) {
-	ms, err := Up("sqlite", data(), ExpiryIndex)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(ms[1].SQL, "CREATE INDEX") || ms[1].Name != "2_create_expiry_index.up.sql" {
-		t.Errorf("a satisfied migration rendered as %s: %s", ms[1].Name, ms[1].SQL)
-	}
-}
-
 func TestRenderMissingKey(t *testing.T) {
 	d := data()
 	delete(d, "ExpiryIndex")

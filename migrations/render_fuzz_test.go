@@ -41,8 +41,8 @@ var renderings = []rendering{
 	{"create --script --idempotent", func(t *schema.Table) (string, error) { return schema.CreateScript(t, true) }},
 	{"drop", schema.DropScript},
 	{"purge --script", func(t *schema.Table) (string, error) { return schema.PurgeScript(t, 90*time.Second, 1000), nil }},
-	{"up, expiry index satisfied", func(t *schema.Table) (string, error) {
-		ms, err := migrations.Up(t.Dialect.Name(), t.Dialect.TemplateData(t.Names), migrations.ExpiryIndex)
+	{"up", func(t *schema.Table) (string, error) {
+		ms, err := migrations.Up(t.Dialect.Name(), t.Dialect.TemplateData(t.Names))
 		var b strings.Builder
 		for _, m := range ms {
 			b.WriteString(m.SQL)

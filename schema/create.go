@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,7 +26,7 @@ const (
 	CreateAdopted  = "adopted"    // a table made by another tool now has a version
 	CreateUpgraded = "upgraded"   // newer migrations were applied
 	CreateUpToDate = "up_to_date" // nothing to do
-	CreateRepaired = "repaired"   // a dropped expiry index was made again
+	CreateRepaired = "repaired"   // what the recorded version promised was gone (the table, its expiry index) and was made again
 	CreateAhead    = "ahead"      // a newer sessctl made it; left alone
 )
 
@@ -54,8 +56,9 @@ const DefaultLockTimeout = 2 * time.Minute
 // Create makes the table, or brings a table that is already there up to
 // date, by the dialect's migrations through golang-migrate. It is safe to
 // run many at once, and a run that was killed half-way is finished by the
-// next: every migration is atomic and idempotent, so one left dirty is
-// simply applied again.
+// next: every migration is idempotent, so one left dirty is simply applied
+// again; and what the recorded version promises but the table no longer
+// has (dropped by hand) is made again.
 func Create(ctx context.Context, db *DB, t *Table, opts CreateOptions) (*CreateResult, error) {
 	res, err := create(ctx, db, t, opts)
 	return res, t.denied(ctx, db, "create", err)
@@ -75,6 +78,10 @@ func create(ctx context.Context, db *DB, t *Table, opts CreateOptions) (*CreateR
 	if err := refuseForeign(t, before, "create"); err != nil {
 		return nil, err
 	}
+	if before.WithoutRowID {
+		return nil, fmt.Errorf("%w: %s is a WITHOUT ROWID table, and purge deletes rows by rowid: sessctl will not adopt it; "+
+			"`sessctl verify` shows how to make it again with a rowid", ErrNotCacheTable, t)
+	}
 	latest, err := t.LatestVersion()
 	if err != nil {
 		return nil, err
@@ -85,15 +92,12 @@ func create(ctx context.Context, db *DB, t *Table, opts CreateOptions) (*CreateR
 		return res, nil
 	}
 
-	var satisfied []uint
-	if _, ok := before.ExpiryIndex(); ok {
-		satisfied = append(satisfied, migrations.ExpiryIndex)
-	}
-	ms, err := migrations.Up(d.Name(), t.templateData(), satisfied...)
+	ms, err := migrations.Up(d.Name(), t.templateData())
 	if err != nil {
 		return nil, err
 	}
-	ran, err := migrateUp(ctx, db, t, ms, opts.LockTimeout)
+	st := new(upState)
+	ran, err := migrateUp(ctx, db, t, ms, opts.LockTimeout, st)
 	if err != nil {
 		return nil, err
 	}
@@ -103,14 +107,15 @@ func create(ctx context.Context, db *DB, t *Table, opts CreateOptions) (*CreateR
 		return nil, err
 	}
 	acted := len(res.Actions)
+	res.Actions = append(res.Actions, st.actions()...)
 	describe(t, before, after, latest, res)
 	if !ran && res.Status != CreateUpToDate {
 		// Another create ran the migrations between this one's first
 		// look and its turn at the lock: this one did nothing.
 		res.Status, res.Actions = CreateUpToDate, res.Actions[:acted]
 	}
-	if after, err = repairExpiryIndex(ctx, db, t, ms, after, res); err != nil {
-		return nil, err
+	if v := after.Version; v != nil && !v.Dirty && v.Version == int64(latest) && delivered(ms, after) < int(latest) {
+		return nil, fmt.Errorf("create of %s recorded version %d, but what it makes is not all there; `sessctl verify` says what is missing", t, latest)
 	}
 	for _, f := range t.check(after, latest) {
 		if f.Severity == SeverityWarning {
@@ -118,6 +123,34 @@ func create(ctx context.Context, db *DB, t *Table, opts CreateOptions) (*CreateR
 		}
 	}
 	return res, nil
+}
+
+// promises says, for each migration version, how the catalog shows that
+// what the migration makes is there. A recorded version promises what its
+// migration and every one before it make; create checks that promise,
+// holding the migration lock, and has golang-migrate apply again every
+// migration whose work is gone (a table or an index dropped by hand, an
+// index left unusable). Every migration of every dialect has an entry.
+var promises = map[uint]func(*dialects.TableInfo) bool{
+	migrations.Table: func(info *dialects.TableInfo) bool { return info.Kind == dialects.KindTable },
+	migrations.ExpiryIndex: func(info *dialects.TableInfo) bool {
+		_, ok := info.ExpiryIndex()
+		return ok
+	},
+}
+
+// delivered is the highest version whose promise, and the promise of every
+// version before it, info shows kept; database.NilVersion when none is.
+func delivered(ms []migrations.Migration, info *dialects.TableInfo) int {
+	done := database.NilVersion
+	for _, m := range ms {
+		kept, ok := promises[m.Version]
+		if !ok || !kept(info) {
+			break
+		}
+		done = int(m.Version)
+	}
+	return done
 }
 
 // ensureSchema checks that the schema exists, and creates it if asked to.
@@ -170,10 +203,13 @@ func refuseForeign(t *Table, info *dialects.TableInfo, verb string) error {
 // after the migration in flight, or, if that takes longer than stopWait
 // (or golang-migrate is still waiting for its lock, which it cannot be
 // told to stop doing), returns at once: every migration is atomic, so the
-// database rolls back what the ended session had in flight.
+// database rolls back what the ended session had in flight; all but
+// PostgreSQL's CREATE INDEX CONCURRENTLY, which the server finishes, or,
+// cancelled, leaves invalid, and which the next create therefore finds
+// done, or drops and builds again.
 //
 // ran reports whether this run applied any migration itself.
-func migrateUp(ctx context.Context, db *DB, t *Table, ms []migrations.Migration, lockTimeout time.Duration) (ran bool, err error) {
+func migrateUp(ctx context.Context, db *DB, t *Table, ms []migrations.Migration, lockTimeout time.Duration, st *upState) (ran bool, err error) {
 	src, err := iofs.New(migrations.FS(ms), ".")
 	if err != nil {
 		return false, fmt.Errorf("reading the migrations: %w", err)
@@ -183,8 +219,11 @@ func migrateUp(ctx context.Context, db *DB, t *Table, ms []migrations.Migration,
 	}
 	stop := make(chan bool, 1)
 	done := make(chan error, 1)
-	st := new(upState)
-	go func() { done <- runUp(db.Source, t, ms, src, lockTimeout, stop, st) }()
+	// The checks under the lock run to the end, as golang-migrate's
+	// statements do: what stops a create is GracefulStop, between
+	// migrations.
+	check := &underLock{ctx: context.WithoutCancel(ctx), db: db, t: t, ms: ms, st: st}
+	go func() { done <- runUp(db.Source, t, ms, src, lockTimeout, stop, st, check) }()
 	select {
 	case err = <-done:
 	case <-ctx.Done():
@@ -219,6 +258,21 @@ func migrateUp(ctx context.Context, db *DB, t *Table, ms []migrations.Migration,
 type upState struct {
 	locked atomic.Bool // it holds the migration lock
 	ran    atomic.Bool // it has applied a migration
+
+	mu   sync.Mutex
+	done []string // what the checks under the lock did, for the report
+}
+
+func (st *upState) did(action string) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.done = append(st.done, action)
+}
+
+func (st *upState) actions() []string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return slices.Clone(st.done)
 }
 
 // stopWait is how long an interrupted create waits for the migration in
@@ -227,12 +281,12 @@ const stopWait = 3 * time.Second
 
 // runUp opens golang-migrate's driver and runs Up; a value on stop asks it
 // to stop after the migration in flight. st follows what it does.
-func runUp(conn *dialects.Conn, t *Table, ms []migrations.Migration, src source.Driver, lockTimeout time.Duration, stop <-chan bool, st *upState) error {
+func runUp(conn *dialects.Conn, t *Table, ms []migrations.Migration, src source.Driver, lockTimeout time.Duration, stop <-chan bool, st *upState, check *underLock) error {
 	drv, err := t.Dialect.MigrateDriver(conn, t.Names)
 	if err != nil {
 		return fmt.Errorf("preparing the version table %s: %w", t.quoted(t.VersionTable), err)
 	}
-	m, err := migrate.NewWithInstance("iofs", src, t.Dialect.Name(), &redoDirty{Driver: drv, prev: previous(ms), st: st})
+	m, err := migrate.NewWithInstance("iofs", src, t.Dialect.Name(), &redo{Driver: drv, prev: previous(ms), st: st, check: check})
 	if err != nil {
 		drv.Close()
 		return err
@@ -255,35 +309,6 @@ func runUp(conn *dialects.Conn, t *Table, ms []migrations.Migration, src source.
 	return fmt.Errorf("migrating %s: %w", t, err)
 }
 
-// repairExpiryIndex makes the expiry index again when the recorded version
-// says it was made but someone has dropped it since: its migration is
-// idempotent, so running it outside golang-migrate is safe.
-func repairExpiryIndex(ctx context.Context, db *DB, t *Table, ms []migrations.Migration, info *dialects.TableInfo, res *CreateResult) (*dialects.TableInfo, error) {
-	if _, ok := info.ExpiryIndex(); ok || info.Kind != dialects.KindTable {
-		return info, nil
-	}
-	for _, m := range ms {
-		if m.Version != migrations.ExpiryIndex {
-			continue
-		}
-		_, execErr := db.ExecContext(ctx, m.SQL)
-		after, err := t.Dialect.Inspect(ctx, db, t.Names)
-		if err != nil {
-			return nil, err
-		}
-		ix, ok := after.ExpiryIndex()
-		if !ok {
-			return nil, fmt.Errorf("re-creating the missing expiry index of %s: %w", t, execErr)
-		}
-		res.Actions = append(res.Actions, "re-created the missing expiry index "+t.quoted(ix.Name))
-		if res.Status == CreateUpToDate {
-			res.Status = CreateRepaired
-		}
-		return after, nil
-	}
-	return info, nil
-}
-
 // previous maps each migration version to the one before it.
 func previous(ms []migrations.Migration) map[int]int {
 	prev := map[int]int{}
@@ -295,43 +320,122 @@ func previous(ms []migrations.Migration) map[int]int {
 	return prev
 }
 
-// redoDirty is golang-migrate's driver, except that a version left dirty
-// by a run that died reads as the version before it, so that Up applies
-// that migration again instead of stopping. Every migration is atomic and
-// idempotent, so applying it again converges; and Up reads the version
-// under the migration lock, so no live run is mistaken for a dead one
-// where the engine's lock spans processes.
-type redoDirty struct {
+// redo is golang-migrate's driver, except that the version it reads is
+// the one whose work is there: a version left dirty by a run that died
+// reads as the version before it, and a version whose promise the table
+// no longer keeps (promises: the table or its expiry index dropped by
+// hand, the index left unusable) reads as the last one it keeps. So Up
+// applies those migrations again instead of stopping or saying there is
+// nothing to do. Every migration is idempotent, so applying it again
+// converges; and Up reads the version under the migration lock, so
+// no live run is mistaken for a dead one where the engine's lock spans
+// processes.
+type redo struct {
 	database.Driver
-	prev map[int]int
-	st   *upState
+	prev    map[int]int
+	st      *upState
+	check   *underLock
+	running int // the version being applied, as SetVersion marked it dirty
 }
 
-func (r *redoDirty) Lock() error {
+func (r *redo) Lock() error {
 	err := r.Driver.Lock()
 	r.st.locked.Store(err == nil)
 	return err
 }
 
-func (r *redoDirty) Unlock() error {
+func (r *redo) Unlock() error {
 	r.st.locked.Store(false)
 	return r.Driver.Unlock()
 }
 
-func (r *redoDirty) Run(migration io.Reader) error {
+func (r *redo) SetVersion(version int, dirty bool) error {
+	if dirty {
+		r.running = version
+	}
+	return r.Driver.SetVersion(version, dirty)
+}
+
+func (r *redo) Run(migration io.Reader) error {
 	r.st.ran.Store(true)
+	skip, err := r.check.before(r.running)
+	if err != nil || skip {
+		return err
+	}
 	return r.Driver.Run(migration)
 }
 
-func (r *redoDirty) Version() (int, bool, error) {
+func (r *redo) Version() (int, bool, error) {
 	v, dirty, err := r.Driver.Version()
-	if err != nil || !dirty {
+	if err != nil {
 		return v, dirty, err
 	}
-	if p, ok := r.prev[v]; ok {
-		return p, false, nil
+	if dirty {
+		p, ok := r.prev[v]
+		if !ok {
+			return v, dirty, err
+		}
+		v = p
 	}
-	return v, dirty, err
+	if v == database.NilVersion {
+		return v, false, nil
+	}
+	kept, err := r.check.delivered()
+	if err != nil {
+		return 0, false, err
+	}
+	return min(v, kept), false, nil
+}
+
+// underLock is what create checks in the catalog while it holds the
+// migration lock, so that two creates at once never both act on what they
+// saw.
+type underLock struct {
+	ctx context.Context
+	db  *DB
+	t   *Table
+	ms  []migrations.Migration
+	st  *upState
+}
+
+// delivered is the highest version whose promise the table keeps.
+func (c *underLock) delivered() (int, error) {
+	info, err := c.t.Dialect.Inspect(c.ctx, c.db, c.t.Names)
+	if err != nil {
+		return 0, err
+	}
+	return delivered(c.ms, info), nil
+}
+
+// before runs before migration version is applied, and reports whether its
+// work is there already, so that it is skipped. The expiry index migration
+// is skipped when a usable index on ExpiresAtTime is there, whatever its
+// name (the guard PostgreSQL's CREATE INDEX CONCURRENTLY cannot have in
+// SQL); and an unusable index under sessctl's name, such as the invalid one
+// a cancelled CREATE INDEX CONCURRENTLY leaves, which the migration's IF
+// NOT EXISTS would take for the index, is dropped first.
+func (c *underLock) before(version int) (skip bool, err error) {
+	if version != migrations.ExpiryIndex {
+		return false, nil
+	}
+	t := c.t
+	info, err := t.Dialect.Inspect(c.ctx, c.db, t.Names)
+	if err != nil {
+		return false, err
+	}
+	if _, ok := info.ExpiryIndex(); ok {
+		return true, nil
+	}
+	for _, ix := range info.UnusableExpiryIndexes() {
+		if ix.Name != t.ExpiryIndex {
+			continue
+		}
+		if _, err := c.db.ExecContext(c.ctx, ix.Drop); err != nil {
+			return false, fmt.Errorf("dropping the unusable index %s of %s: %w", t.quoted(ix.Name), t, err)
+		}
+		c.st.did(fmt.Sprintf("dropped the index %s to build it again: %s", t.quoted(ix.Name), ix.Unusable))
+	}
+	return false, nil
 }
 
 // describe fills res.Status and res.Actions from the catalog before and
@@ -343,11 +447,19 @@ func describe(t *Table, before, after *dialects.TableInfo, latest uint, res *Cre
 	ixBefore, hadIndex := before.ExpiryIndex()
 	ix, hasIndex := after.ExpiryIndex()
 	switch {
-	case before.Kind == dialects.KindMissing:
+	case before.Kind == dialects.KindMissing && before.Version == nil:
 		res.Status = CreateCreated
 		a := "created table " + t.String()
 		if hasIndex {
 			a += " with index " + t.quoted(ix.Name)
+		}
+		res.Actions = append(res.Actions, a)
+	case before.Kind == dialects.KindMissing:
+		res.Status = CreateRepaired
+		a := fmt.Sprintf("made table %s again: it was gone, though its version table %s said version %d",
+			t, t.quoted(t.VersionTable), before.Version.Version)
+		if hasIndex {
+			a += "; with index " + t.quoted(ix.Name)
 		}
 		res.Actions = append(res.Actions, a)
 	case before.Version == nil:
@@ -359,11 +471,20 @@ func describe(t *Table, before, after *dialects.TableInfo, latest uint, res *Cre
 	case before.Version.Version < int64(latest):
 		res.Status = CreateUpgraded
 		res.Actions = append(res.Actions, fmt.Sprintf("upgraded from version %d", before.Version.Version))
+	case !hadIndex && hasIndex:
+		res.Status = CreateRepaired
 	default:
 		res.Status = CreateUpToDate
 	}
 	if before.Kind != dialects.KindMissing && !hadIndex && hasIndex {
-		res.Actions = append(res.Actions, "created index "+t.quoted(ix.Name))
+		if res.Status == CreateRepaired {
+			res.Actions = append(res.Actions, "re-created the missing expiry index "+t.quoted(ix.Name))
+		} else {
+			res.Actions = append(res.Actions, "created index "+t.quoted(ix.Name))
+		}
+		for _, u := range after.UnusableExpiryIndexes() {
+			res.Actions = append(res.Actions, fmt.Sprintf("kept the index %s, which the purge cannot use: %s", t.quoted(u.Name), u.Unusable))
+		}
 	}
 	if hadIndex && ixBefore.Name != t.ExpiryIndex && res.Status == CreateAdopted {
 		res.Actions = append(res.Actions, "kept its expiry index "+t.quoted(ixBefore.Name))

@@ -5,12 +5,17 @@ import (
 	"fmt"
 
 	"github.com/sessctl/sessctl/dialects"
+	"github.com/sessctl/sessctl/migrations"
 )
 
 // Drop statuses, as JSON reports them.
 const (
 	DropDropped = "dropped"
 	DropMissing = "missing" // nothing there, and --if-exists
+	// DropVersionTable: the table was not there, but its version table
+	// was (the table dropped by hand, a create that did not finish), and
+	// drop dropped that.
+	DropVersionTable = "dropped_version_table"
 )
 
 // DropOptions say what Drop may drop.
@@ -32,7 +37,8 @@ type DropResult struct {
 
 // Drop removes the table and its version table, in one transaction where
 // the engine has transactional DDL. It refuses a view, and a table that is
-// not a cache table unless opts.Force.
+// not a cache table unless opts.Force. A version table without its table
+// is dropped too, with or without opts.IfExists.
 func Drop(ctx context.Context, db *DB, t *Table, opts DropOptions) (*DropResult, error) {
 	res, err := drop(ctx, db, t, opts)
 	return res, t.denied(ctx, db, "drop", err)
@@ -46,6 +52,9 @@ func drop(ctx context.Context, db *DB, t *Table, opts DropOptions) (*DropResult,
 	}
 	switch info.Kind {
 	case dialects.KindMissing:
+		if info.VersionTable {
+			return dropVersionTable(ctx, db, t, res)
+		}
 		if opts.IfExists {
 			res.Status = DropMissing
 			return res, nil
@@ -69,5 +78,19 @@ func drop(ctx context.Context, db *DB, t *Table, opts DropOptions) (*DropResult,
 		return nil, fmt.Errorf("dropping %s: %w", t, err)
 	}
 	res.Status = DropDropped
+	return res, nil
+}
+
+// dropVersionTable drops a version table that has no table: left there, it
+// would make create take the table for made.
+func dropVersionTable(ctx context.Context, db *DB, t *Table, res *DropResult) (*DropResult, error) {
+	script, err := migrations.Script(t.Dialect.Name(), migrations.DropVersion, t.templateData())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.ExecContext(ctx, script); err != nil {
+		return nil, fmt.Errorf("dropping the version table %s, left without %s: %w", t.quoted(t.VersionTable), t, err)
+	}
+	res.Status = DropVersionTable
 	return res, nil
 }

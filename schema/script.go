@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,7 +16,9 @@ func DropScript(t *Table) (string, error) {
 
 // CreateScript is the DDL that makes the table: plain, as `dotnet
 // sql-cache script` prints it, or, with idempotent, every statement
-// guarded, as the migrations run it.
+// guarded, as the migrations run it, and then the version recorded as
+// golang-migrate records it, so that create and verify find the table
+// current.
 func CreateScript(t *Table, idempotent bool) (string, error) {
 	if !idempotent {
 		return migrations.Script(t.Dialect.Name(), migrations.Create, t.templateData())
@@ -24,13 +27,21 @@ func CreateScript(t *Table, idempotent bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var b strings.Builder
-	for i, m := range ms {
-		if i > 0 {
-			b.WriteString("\n")
-		}
-		fmt.Fprintf(&b, "-- migration %d: %s\n%s%s", m.Version, m.Name, m.SQL, t.Dialect.ScriptSeparator())
+	latest, err := t.LatestVersion()
+	if err != nil {
+		return "", err
 	}
+	data := t.templateData()
+	data["Version"] = strconv.FormatUint(uint64(latest), 10)
+	version, err := migrations.Script(t.Dialect.Name(), migrations.Version, data)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, m := range ms {
+		fmt.Fprintf(&b, "-- migration %d: %s\n%s%s\n", m.Version, m.Name, m.SQL, t.Dialect.ScriptSeparator())
+	}
+	fmt.Fprintf(&b, "-- version %d: %s\n%s%s", latest, migrations.Version, version, t.Dialect.ScriptSeparator())
 	return b.String(), nil
 }
 

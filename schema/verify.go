@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sessctl/sessctl/dialects"
+	"github.com/sessctl/sessctl/migrations"
 )
 
 // Severity of a finding.
@@ -113,6 +114,11 @@ func (t *Table) check(info *dialects.TableInfo, latest uint) []Finding {
 	switch info.Kind {
 	case dialects.KindMissing:
 		add(SeverityError, "table", create, "%s does not exist", t)
+		if info.VersionTable {
+			add(SeverityWarning, "version "+t.quoted(t.VersionTable),
+				fmt.Sprintf("%s makes the table again; `sessctl drop --yes --if-exists` removes the version table", create),
+				"the version table %s is there without its table: the table was dropped without it, or a create did not finish", t.quoted(t.VersionTable))
+		}
 		return append(out, t.checkVersion(info, latest)...)
 	case dialects.KindView:
 		add(SeverityError, "table", "", "%s is a view, not a table: the provider writes to it and needs a table", t)
@@ -132,15 +138,78 @@ func (t *Table) check(info *dialects.TableInfo, latest uint) []Finding {
 			"the primary key %s is on (%s), not on (%s): keys must be unique by Id alone",
 			t.quoted(info.PrimaryKeyName), strings.Join(info.PrimaryKey, ", "), dialects.ColID)
 	}
-	if _, ok := info.ExpiryIndex(); !ok {
-		add(SeverityWarning, "index", create,
-			"no index on %s: every purge and the provider's own cleanup scan the whole table",
-			t.quoted(dialects.ColExpiresAtTime))
-	}
+	out = append(out, t.checkExpiryIndex(info)...)
+	out = append(out, t.checkStorage(info)...)
 	for _, n := range info.Notes {
 		add(SeverityWarning, "table", "", "%s", n)
 	}
 	return append(out, t.checkVersion(info, latest)...)
+}
+
+// checkExpiryIndex warns when no index serves the purge's range scan on
+// ExpiresAtTime, naming each index on it that cannot, why, and the SQL that
+// mends or replaces it.
+func (t *Table) checkExpiryIndex(info *dialects.TableInfo) []Finding {
+	if _, ok := info.ExpiryIndex(); ok {
+		return nil
+	}
+	scan := "every purge and the provider's own cleanup scan the whole table"
+	unusable := info.UnusableExpiryIndexes()
+	if len(unusable) == 0 {
+		return []Finding{{Severity: SeverityWarning, Object: "index",
+			Message: fmt.Sprintf("no index on %s: %s", t.quoted(dialects.ColExpiresAtTime), scan),
+			Fix:     fmt.Sprintf("run `sessctl create` for %s", t)}}
+	}
+	build, err := migrations.Script(t.Dialect.Name(), migrations.Index, t.templateData())
+	if err != nil {
+		build = fmt.Sprintf("run `sessctl create` for %s", t)
+	}
+	build = strings.TrimSpace(build)
+	var out []Finding
+	for _, ix := range unusable {
+		fix := ix.Fix
+		switch {
+		case fix != "":
+		case ix.Name == t.ExpiryIndex:
+			fix = ix.Drop + " " + build
+		default:
+			fix = build + " Then, if nothing else uses it: " + ix.Drop
+		}
+		out = append(out, Finding{Severity: SeverityWarning, Object: "index " + t.quoted(ix.Name),
+			Message: fmt.Sprintf("the index %s on %s cannot serve the purge: %s; %s", t.quoted(ix.Name), t.quoted(dialects.ColExpiresAtTime), ix.Unusable, scan),
+			Fix:     fix})
+	}
+	return out
+}
+
+// checkStorage checks how the table keeps its rows, where the engine lets
+// that break purge (SQLite: a WITHOUT ROWID table, one that is not STRICT,
+// times written as text).
+func (t *Table) checkStorage(info *dialects.TableInfo) []Finding {
+	var out []Finding
+	rebuild := t.fixHint(t.Dialect.FixSQL(t.Names, dialects.ColumnSpec{}, dialects.ProblemRebuild))
+	if info.WithoutRowID {
+		out = append(out, Finding{SeverityError, "table",
+			fmt.Sprintf("%s is a WITHOUT ROWID table: purge deletes expired rows by rowid, so it cannot purge it; make it again with a rowid", t),
+			rebuild})
+	}
+	if info.NonIntegerExpiry {
+		object := "column " + t.quoted(dialects.ColExpiresAtTime)
+		expiry := t.quoted(dialects.ColExpiresAtTime)
+		out = append(out, Finding{SeverityError, object,
+			fmt.Sprintf("rows of %s hold an %s that is text or a blob, not INTEGER microseconds since 1970-01-01 UTC: "+
+				"it sorts after every integer, so no purge deletes those rows and the app never expires them", t, expiry),
+			fmt.Sprintf("find them with SELECT %s, %s FROM %s WHERE typeof(%s) IN ('text', 'blob'); write their times as microseconds, "+
+				"or delete them: DELETE FROM %s WHERE typeof(%s) IN ('text', 'blob');",
+				t.quoted(dialects.ColID), expiry, t, expiry, t, expiry)})
+	}
+	if info.NotStrict {
+		out = append(out, Finding{SeverityWarning, "table",
+			fmt.Sprintf("%s is not a STRICT table, so SQLite keeps a time written as text as it is: such a row sorts after every "+
+				"integer time, and no purge deletes it; a STRICT table refuses it", t),
+			rebuild})
+	}
+	return out
 }
 
 func (t *Table) checkColumns(info *dialects.TableInfo) []Finding {
@@ -168,6 +237,11 @@ func (t *Table) checkColumns(info *dialects.TableInfo) []Finding {
 		case spec.Length != 0 && col.Length != spec.Length:
 			out = append(out, Finding{SeverityError, object,
 				fmt.Sprintf("%s is %s; the provider needs %s", object, typeString(col.Type, col.Length), typeString(col.Type, spec.Length)),
+				t.fix(spec, dialects.ProblemType)})
+		case spec.MinLength != 0 && col.Length > 0 && col.Length < spec.MinLength:
+			out = append(out, Finding{SeverityError, object,
+				fmt.Sprintf("%s is %s: a key longer than %d characters fails when the app writes it; the provider's keys take up to %d (or use %s)",
+					object, typeString(col.Type, col.Length), col.Length, spec.MinLength, spec.Types[0]),
 				t.fix(spec, dialects.ProblemType)})
 		}
 		if spec.CollationOK != nil && !spec.CollationOK(col.Collation) {

@@ -1,17 +1,9 @@
--- The index every purge batch reads. It is guarded by what it is, an index
--- whose first key column is "ExpiresAtTime", not by its name, so a table
--- that already has one under another name does not get a second.
-DO {{.Tag}}
-BEGIN
-    IF NOT EXISTS (
-        SELECT 1
-        FROM pg_catalog.pg_index x
-        JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0]
-        WHERE x.indrelid = {{.TableLiteral}}::regclass
-          AND a.attname = 'ExpiresAtTime'
-          AND x.indpred IS NULL
-    ) THEN
-        CREATE INDEX {{.ExpiryIndex}} ON {{.Table}} ("ExpiresAtTime");
-    END IF;
-END
-{{.Tag}};
+-- The index every purge batch reads, built CONCURRENTLY so that the app
+-- goes on writing to a populated table while it builds. CREATE INDEX
+-- CONCURRENTLY cannot run in a transaction or a DO block, so this file is
+-- that one statement, and sessctl guards it by what it is, not by its name:
+-- holding the migration lock, create skips it when a usable index (a valid
+-- B-tree without a predicate whose first key column is "ExpiresAtTime")
+-- is there under any name, and first drops an unusable index under this
+-- name, such as the invalid one a build that was cancelled leaves.
+CREATE INDEX CONCURRENTLY IF NOT EXISTS {{.ExpiryIndex}} ON {{.Table}} ("ExpiresAtTime");

@@ -1,7 +1,9 @@
 -- The index every purge batch reads, named as `dotnet sql-cache create`
--- names it. It is guarded by what it is, an index whose first key column is
--- ExpiresAtTime, not by its name, so a table that already has one under
--- another name does not get a second.
+-- names it. It is guarded by what it is, not by its name: it is made only
+-- when the table has no usable index whose first key column is
+-- ExpiresAtTime, a B-tree (clustered or not) that is neither filtered,
+-- disabled nor hypothetical. An unusable index under this name (disabled,
+-- filtered, a hash index) is dropped first, in the same transaction.
 SET XACT_ABORT ON;
 BEGIN TRANSACTION;
 IF NOT EXISTS (
@@ -12,8 +14,23 @@ IF NOT EXISTS (
     WHERE i.object_id = OBJECT_ID({{.TableLiteral}}, N'U')
       AND ic.key_ordinal = 1
       AND c.name = N'ExpiresAtTime'
+      AND i.type IN (1, 2)
       AND i.has_filter = 0
+      AND i.is_disabled = 0
       AND i.is_hypothetical = 0
 )
+BEGIN
+    IF EXISTS (
+        SELECT 1
+        FROM sys.indexes AS i
+        JOIN sys.index_columns AS ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id
+        JOIN sys.columns AS c ON c.object_id = ic.object_id AND c.column_id = ic.column_id
+        WHERE i.object_id = OBJECT_ID({{.TableLiteral}}, N'U')
+          AND i.name = {{.ExpiryIndexLiteral}}
+          AND ic.key_ordinal = 1
+          AND c.name = N'ExpiresAtTime'
+    )
+        DROP INDEX {{.ExpiryIndex}} ON {{.Table}};
     CREATE NONCLUSTERED INDEX {{.ExpiryIndex}} ON {{.Table}} ([ExpiresAtTime]);
+END
 COMMIT TRANSACTION;

@@ -13,20 +13,23 @@ CREATE TABLE IF NOT EXISTS "public"."SessionData" (
 );
 
 -- migration 2: 2_create_expiry_index.up.sql
--- The index every purge batch reads. It is guarded by what it is, an index
--- whose first key column is "ExpiresAtTime", not by its name, so a table
--- that already has one under another name does not get a second.
-DO $sessctl$
-BEGIN
-    IF NOT EXISTS (
-        SELECT 1
-        FROM pg_catalog.pg_index x
-        JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0]
-        WHERE x.indrelid = E'"public"."SessionData"'::regclass
-          AND a.attname = 'ExpiresAtTime'
-          AND x.indpred IS NULL
-    ) THEN
-        CREATE INDEX "SessionData_ExpiresAtTime_idx" ON "public"."SessionData" ("ExpiresAtTime");
-    END IF;
-END
-$sessctl$;
+-- The index every purge batch reads, built CONCURRENTLY so that the app
+-- goes on writing to a populated table while it builds. CREATE INDEX
+-- CONCURRENTLY cannot run in a transaction or a DO block, so this file is
+-- that one statement, and sessctl guards it by what it is, not by its name:
+-- holding the migration lock, create skips it when a usable index (a valid
+-- B-tree without a predicate whose first key column is "ExpiresAtTime")
+-- is there under any name, and first drops an unusable index under this
+-- name, such as the invalid one a build that was cancelled leaves.
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "SessionData_ExpiresAtTime_idx" ON "public"."SessionData" ("ExpiresAtTime");
+
+-- version 2: version.sql
+-- Records the version as golang-migrate's pgx driver does, in the same
+-- table and row, so that `sessctl create` and `sessctl verify` find the
+-- table current; a newer version is kept. It comes last: run the script
+-- with psql -v ON_ERROR_STOP=1, so that a failed statement stops it first.
+CREATE TABLE IF NOT EXISTS "public"."SessionData_migrations" (version bigint not null primary key, dirty boolean not null);
+BEGIN;
+DELETE FROM "public"."SessionData_migrations" WHERE version <= 2;
+INSERT INTO "public"."SessionData_migrations" (version, dirty) SELECT 2, false WHERE NOT EXISTS (SELECT 1 FROM "public"."SessionData_migrations");
+COMMIT;

@@ -1,0 +1,1 @@
+CREATE INDEX {{.ExpiryIndex}} ON {{.Table}} (`ExpiresAtTime`);

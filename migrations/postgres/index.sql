@@ -1,0 +1,1 @@
+CREATE INDEX CONCURRENTLY IF NOT EXISTS {{.ExpiryIndex}} ON {{.Table}} ("ExpiresAtTime");

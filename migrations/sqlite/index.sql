@@ -1,0 +1,1 @@
+CREATE INDEX IF NOT EXISTS {{.ExpiryIndex}} ON {{.TableName}} ("ExpiresAtTime");

@@ -1,2 +1,0 @@
--- Nothing to do: the table already has what this migration makes.
-SELECT 1;
