@@ -1,0 +1,309 @@
+package keyring
+
+import (
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Bounds on what sessctl reads of one row. A key the key manager writes is
+// a few kilobytes and ten elements deep at most (a certificate-encrypted
+// key: key/descriptor/descriptor/encryptedSecret/EncryptedData/KeyInfo/
+// EncryptedKey/KeyInfo/X509Data/X509Certificate); anything past these is
+// reported as not checked, never parsed further.
+const (
+	// MaxXMLBytes is the largest Xml value sessctl parses.
+	MaxXMLBytes = 1 << 20
+	// MaxDepth is the deepest element nesting sessctl follows.
+	MaxDepth = 32
+	// maxNodes bounds the elements of one row, so that a megabyte of
+	// "<a/>" does not become a quarter of a million nodes.
+	maxNodes = 4096
+)
+
+const (
+	nsXML            = "http://www.w3.org/XML/1998/namespace"
+	nsXMLNS          = "http://www.w3.org/2000/xmlns/"
+	nsDataProtection = "http://schemas.asp.net/2015/03/dataProtection"
+)
+
+// node is one element of a row's XML, with its namespace resolved the way
+// System.Xml.Linq resolves it: Name.Space is the namespace URI ("" for
+// none), never a prefix.
+type node struct {
+	name     xml.Name
+	attrs    []xml.Attr // namespace declarations left out
+	content  []any      // string (text, CDATA included) or *node, in document order
+	comments []string   // comments directly inside this element
+}
+
+// attr is the value of the attribute with the given namespace and local
+// name, as XElement.Attribute(XName) finds it.
+func (n *node) attr(space, local string) (string, bool) {
+	for _, a := range n.attrs {
+		if a.Name.Space == space && a.Name.Local == local {
+			return a.Value, true
+		}
+	}
+	return "", false
+}
+
+// child is the first child element with the given name, as
+// XElement.Element(XName) finds it.
+func (n *node) child(space, local string) *node {
+	for _, c := range n.content {
+		if e, ok := c.(*node); ok && e.name.Space == space && e.name.Local == local {
+			return e
+		}
+	}
+	return nil
+}
+
+// elements are the child elements, as XElement.Elements() lists them.
+func (n *node) elements() []*node {
+	var out []*node
+	for _, c := range n.content {
+		if e, ok := c.(*node); ok {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// value is the text of the element and all its descendants, as
+// XElement.Value concatenates it (comments are not text).
+func (n *node) value() string {
+	var b strings.Builder
+	var walk func(*node)
+	walk = func(n *node) {
+		for _, c := range n.content {
+			switch c := c.(type) {
+			case string:
+				b.WriteString(c)
+			case *node:
+				walk(c)
+			}
+		}
+	}
+	walk(n)
+	return b.String()
+}
+
+// Why a row's XML was not read.
+var (
+	// errMalformed: not well-formed XML, so XElement.Parse throws on it.
+	errMalformed = errors.New("not well-formed XML")
+	// errUnchecked: well-formed or not, past sessctl's bounds or using a
+	// DTD sessctl does not process; ASP.NET Core may read it.
+	errUnchecked = errors.New("not checked")
+)
+
+// parsed is one row's XML as a tree, and what was noticed on the way.
+type parsed struct {
+	root    *node
+	doctype bool // the row has a <!DOCTYPE …>
+}
+
+// parseXML reads one row's XML with encoding/xml, the standard library,
+// as a token stream: RawToken, so that comments, the DOCTYPE and namespace
+// prefixes are seen as written, and the checks that XElement.Parse makes
+// and encoding/xml does not (one root element, no text outside it, end
+// tags matching, prefixes declared, no duplicate attributes) are made
+// here.
+//
+// Untrusted input: encoding/xml never fetches external entities and never
+// reads a DTD. A <!DOCTYPE …> comes back as a Directive token and nothing
+// in it is processed; in Strict mode every entity reference other than the
+// five predefined ones and character references is a syntax error, so no
+// entity is ever expanded ("billion laughs" cannot happen). ASP.NET Core is
+// more permissive: XElement.Parse reads with DtdProcessing.Parse and
+// expands internal entities up to 10^7 characters (XNode.
+// GetXmlReaderSettings). The key manager never writes a DOCTYPE, so a row
+// with one is reported, and if it relies on an entity sessctl reports the
+// row as not checked rather than guess what the entity means.
+func parseXML(s string) (*parsed, error) {
+	if len(s) > MaxXMLBytes {
+		return nil, fmt.Errorf("%w: the Xml is %d bytes, over the %d bytes sessctl reads", errUnchecked, len(s), MaxXMLBytes)
+	}
+	s = strings.TrimPrefix(s, "\uFEFF")
+	d := xml.NewDecoder(strings.NewReader(s))
+	d.Strict = true
+	// The value came out of a text column already decoded; an encoding
+	// named in an XML declaration does not apply to it (as for
+	// XElement.Parse, which reads a string).
+	d.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil }
+
+	p := &parsed{}
+	type open struct {
+		n   *node
+		raw xml.Name          // as written, prefix in Space
+		ns  map[string]string // prefixes this element declares
+	}
+	var stack []open
+	lookup := func(prefix string) (string, bool) {
+		switch prefix {
+		case "xml":
+			return nsXML, true
+		case "xmlns":
+			return nsXMLNS, true
+		}
+		for i := len(stack) - 1; i >= 0; i-- {
+			if uri, ok := stack[i].ns[prefix]; ok {
+				return uri, true
+			}
+		}
+		if prefix == "" {
+			return "", true
+		}
+		return "", false
+	}
+	malformed := func(format string, args ...any) error {
+		line, col := d.InputPos()
+		return fmt.Errorf("%w: line %d, column %d: %s", errMalformed, line, col, fmt.Sprintf(format, args...))
+	}
+	tokens, nodes := 0, 0
+	for {
+		tok, err := d.RawToken()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var syn *xml.SyntaxError
+			if p.doctype && errors.As(err, &syn) && strings.Contains(syn.Msg, "entity") {
+				return p, fmt.Errorf("%w: it refers to an entity its DOCTYPE declares, and sessctl does not process DTDs (%v)", errUnchecked, err)
+			}
+			return nil, fmt.Errorf("%w: %v", errMalformed, err)
+		}
+		tokens++
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if len(stack) == 0 && p.root != nil {
+				return nil, malformed("a second root element <%s>: a row holds one element", rawName(t.Name))
+			}
+			if len(stack) >= MaxDepth {
+				return nil, fmt.Errorf("%w: elements nest deeper than %d", errUnchecked, MaxDepth)
+			}
+			if nodes++; nodes > maxNodes {
+				return nil, fmt.Errorf("%w: more than %d elements", errUnchecked, maxNodes)
+			}
+			o := open{raw: t.Name}
+			seen := map[xml.Name]bool{}
+			for _, a := range t.Attr {
+				if seen[a.Name] {
+					return nil, malformed("attribute %s appears twice", rawName(a.Name))
+				}
+				seen[a.Name] = true
+				switch {
+				case a.Name.Space == "" && a.Name.Local == "xmlns":
+					if o.ns == nil {
+						o.ns = map[string]string{}
+					}
+					o.ns[""] = a.Value
+				case a.Name.Space == "xmlns":
+					if a.Value == "" {
+						return nil, malformed("prefix %q is declared with an empty namespace", a.Name.Local)
+					}
+					if o.ns == nil {
+						o.ns = map[string]string{}
+					}
+					o.ns[a.Name.Local] = a.Value
+				}
+			}
+			stack = append(stack, o)
+			n := &node{}
+			space, ok := lookup(t.Name.Space)
+			if !ok {
+				return nil, malformed("prefix %q of <%s> is not declared", t.Name.Space, rawName(t.Name))
+			}
+			n.name = xml.Name{Space: space, Local: t.Name.Local}
+			resolved := map[xml.Name]bool{}
+			for _, a := range t.Attr {
+				if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
+					continue
+				}
+				name := xml.Name{Local: a.Name.Local} // an unprefixed attribute is in no namespace
+				if a.Name.Space != "" {
+					uri, ok := lookup(a.Name.Space)
+					if !ok {
+						return nil, malformed("prefix %q of attribute %s is not declared", a.Name.Space, rawName(a.Name))
+					}
+					name.Space = uri
+				}
+				if resolved[name] {
+					return nil, malformed("attribute {%s}%s appears twice", name.Space, name.Local)
+				}
+				resolved[name] = true
+				n.attrs = append(n.attrs, xml.Attr{Name: name, Value: a.Value})
+			}
+			if len(stack) == 1 {
+				p.root = n
+			} else {
+				parent := stack[len(stack)-2].n
+				parent.content = append(parent.content, n)
+			}
+			stack[len(stack)-1].n = n
+		case xml.EndElement:
+			if len(stack) == 0 {
+				return nil, malformed("end tag </%s> without a start tag", rawName(t.Name))
+			}
+			if top := stack[len(stack)-1].raw; top != t.Name {
+				return nil, malformed("end tag </%s> does not close <%s>", rawName(t.Name), rawName(top))
+			}
+			stack = stack[:len(stack)-1]
+		case xml.CharData:
+			if len(stack) == 0 {
+				if !isXMLSpace(string(t)) {
+					return nil, malformed("text outside the root element")
+				}
+				continue
+			}
+			top := stack[len(stack)-1].n
+			top.content = append(top.content, string(t))
+		case xml.Comment:
+			if len(stack) > 0 {
+				top := stack[len(stack)-1].n
+				top.comments = append(top.comments, string(t))
+			}
+		case xml.ProcInst:
+			if strings.EqualFold(t.Target, "xml") && tokens != 1 {
+				return nil, malformed("an XML declaration that is not at the start")
+			}
+		case xml.Directive:
+			dir := strings.TrimLeft(string(t), " \t\r\n")
+			if !strings.HasPrefix(dir, "DOCTYPE") || p.root != nil || p.doctype {
+				return nil, malformed("<!%s> where XML allows none", firstWord(dir))
+			}
+			p.doctype = true
+		}
+	}
+	if len(stack) > 0 {
+		return nil, malformed("<%s> is not closed", rawName(stack[len(stack)-1].raw))
+	}
+	if p.root == nil {
+		return nil, fmt.Errorf("%w: no root element", errMalformed)
+	}
+	return p, nil
+}
+
+func rawName(n xml.Name) string {
+	if n.Space == "" {
+		return n.Local
+	}
+	return n.Space + ":" + n.Local
+}
+
+func firstWord(s string) string {
+	if i := strings.IndexAny(s, " \t\r\n["); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// isXMLSpace says whether s is only XML white space (space, tab, CR, LF).
+func isXMLSpace(s string) bool {
+	return strings.Trim(s, xmlSpace) == ""
+}
+
+const xmlSpace = " \t\r\n"
