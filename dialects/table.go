@@ -113,6 +113,10 @@ type TableInfo struct {
 	Version      *Version
 	// Notes are engine-specific observations for verify (warnings).
 	Notes []string
+	// Partitioned is set for a table whose rows live in partitions of
+	// their own (PostgreSQL's declarative partitioning): its storage
+	// positions are per partition.
+	Partitioned bool
 }
 
 // Column returns the column named name, matched exactly.
