@@ -206,6 +206,15 @@ type LockInspector interface {
 	TryLockInspect(ctx context.Context, conn *sql.Conn, n Names) (unlock func() error, ok bool, info *TableInfo, err error)
 }
 
+// Shaper is a Dialect whose purge statements depend on the table's shape,
+// as the catalog describes it (PostgreSQL: a partitioned table, whose row
+// positions are per partition). Pure.
+type Shaper interface {
+	// ForTable is the dialect to purge the table of info with: itself, or
+	// a variant whose statements fit that table.
+	ForTable(info *TableInfo) Dialect
+}
+
 // Yielder is a Dialect whose app sessions wait for a purge batch by polling
 // for the lock it holds: batches back to back leave them too short a gap to
 // catch it free, and they starve until the purge ends. Purge pauses
