@@ -161,7 +161,7 @@ func (a *app) purgeText(tg *target, res *schema.PurgeResult) {
 	case schema.PurgeDryRun:
 		oldest := ""
 		if res.Oldest != nil {
-			oldest = fmt.Sprintf("; the oldest expired at %s", res.Oldest.UTC().Format(time.RFC3339Nano))
+			oldest = fmt.Sprintf("; the oldest expired at %s", res.Oldest)
 		}
 		a.resultf("%s of %s expired and would be deleted%s", plural(*res.Remaining, "row"), tg.table, oldest)
 		switch {

@@ -160,7 +160,8 @@ type Dialect interface {
 	DeleteExpired(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (int64, error)
 
 	// CountExpired counts the rows DeleteExpired would delete, and returns
-	// the oldest expiry (zero when none).
+	// the oldest expiry (zero when none; MinusInfinity when a row expires
+	// at -infinity).
 	CountExpired(ctx context.Context, q Querier, n Names, grace time.Duration) (int64, time.Time, error)
 
 	// ExplainPurge is the database's plan for one purge batch, as text.
@@ -214,6 +215,11 @@ type Shaper interface {
 	// a variant whose statements fit that table.
 	ForTable(info *TableInfo) Dialect
 }
+
+// MinusInfinity is the oldest expiry CountExpired reports when a row
+// expires at -infinity (PostgreSQL), before every time a table can hold.
+// (Rows that expire at infinity never expire, and are never counted.)
+var MinusInfinity = time.Unix(-1<<62, 0).UTC()
 
 // Yielder is a Dialect whose app sessions wait for a purge batch by polling
 // for the lock it holds: batches back to back leave them too short a gap to

@@ -871,11 +871,19 @@ func (p pgPartitioned) ExplainPurge(ctx context.Context, q Querier, n Names, gra
 	return plan, rows.Err()
 }
 
+// CountExpired: a row that expires at -infinity has expired, and makes the
+// oldest expiry MinusInfinity; one at infinity never expires. (Neither is
+// a time pgx can scan.)
 func (p postgres) CountExpired(ctx context.Context, q Querier, n Names, grace time.Duration) (int64, time.Time, error) {
 	var count int64
 	var oldest sql.NullTime
-	err := q.QueryRowContext(ctx, `SELECT count(*), min("ExpiresAtTime") FROM `+p.qualified(n)+
-		` WHERE "ExpiresAtTime" < now() - make_interval(secs => $1)`, grace.Seconds()).Scan(&count, &oldest)
+	var minusInfinity bool
+	err := q.QueryRowContext(ctx, `SELECT count(*), min("ExpiresAtTime") FILTER (WHERE isfinite("ExpiresAtTime")),
+		coalesce(bool_or("ExpiresAtTime" = '-infinity'), false) FROM `+p.qualified(n)+
+		` WHERE "ExpiresAtTime" < now() - make_interval(secs => $1)`, grace.Seconds()).Scan(&count, &oldest, &minusInfinity)
+	if minusInfinity {
+		return count, MinusInfinity, err
+	}
 	return count, oldest.Time, err
 }
 

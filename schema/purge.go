@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -100,7 +101,7 @@ type PurgeResult struct {
 	// Error says what stopped a failed run.
 	Error string `json:"error,omitempty"`
 	// Oldest is the oldest expiry left (dry run).
-	Oldest *time.Time `json:"oldest_expiry,omitempty"`
+	Oldest *Expiry `json:"oldest_expiry,omitempty"`
 	// Plan is the database's plan for one batch (dry run).
 	Plan string `json:"plan,omitempty"`
 	// Walked is set when the run walked the table in storage order;
@@ -370,7 +371,7 @@ func (t *Table) dryRun(ctx context.Context, conn *sql.Conn, opts PurgeOptions, r
 		res.ExpiryIndex = ix.Name
 	}
 	if n > 0 {
-		res.Oldest = &oldest
+		res.Oldest = &Expiry{oldest}
 	}
 	res.tally(start)
 	return nil
@@ -442,5 +443,35 @@ func (t *Table) explainFailure(ctx context.Context, q dialects.Querier, err erro
 	if ferr := refuseForeign(t, info, "purge"); ferr != nil {
 		return ferr
 	}
+	return err
+}
+
+// Expiry is an expiry time as a report gives it: RFC 3339 (a year outside
+// 0-9999, which RFC 3339 cannot write, as Go formats it), or "-infinity"
+// for dialects.MinusInfinity.
+type Expiry struct{ time.Time }
+
+const minusInfinity = "-infinity"
+
+func (e Expiry) String() string {
+	if e.Equal(dialects.MinusInfinity) {
+		return minusInfinity
+	}
+	return e.UTC().Format(time.RFC3339Nano)
+}
+
+func (e Expiry) MarshalJSON() ([]byte, error) { return json.Marshal(e.String()) }
+
+func (e *Expiry) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	if s == minusInfinity {
+		e.Time = dialects.MinusInfinity
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	e.Time = t
 	return err
 }
