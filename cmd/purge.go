@@ -43,7 +43,8 @@ rather than once for every expired row on it (--order). A row the app slides
 forward while a batch runs is kept. A second purge of the same table skips
 and exits 0, so overlapping cron runs are harmless. On a terminal it shows
 its progress. On Ctrl-C or SIGTERM it finishes the batch in flight, reports,
-and exits 130.
+and exits 130. It first checks the table as verify does, and deletes
+nothing (exit 3) from one that is missing or not a compatible cache table.
 
 ` + exitCodesHelp,
 		Example: `  sessctl purge app.db main SessionData

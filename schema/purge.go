@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -173,7 +174,7 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 	}
 	defer conn.Close()
 
-	unlock, ok, err := t.Dialect.TryLock(ctx, conn, t.Names)
+	unlock, ok, info, err := t.lockAndInspect(ctx, conn)
 	if err != nil {
 		return nil, err
 	}
@@ -183,9 +184,14 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 		return res, nil
 	}
 	defer unlock()
+	// Nothing is deleted, or counted, from a table verify fails: a typo in
+	// SCHEMA or TABLE must not purge another app's table.
+	if err := t.refuse(info, "purge"); err != nil {
+		return nil, t.hidden(run, conn, info, opts, err)
+	}
 
 	if opts.DryRun {
-		return res, t.dryRun(run, conn, opts, res, start)
+		return res, t.dryRun(run, conn, opts, info, res, start)
 	}
 	if opts.Estimate {
 		n, _, err := t.Dialect.CountExpired(ctx, conn, t.Names, opts.Grace)
@@ -302,6 +308,39 @@ func DefaultPause(d dialects.Dialect) time.Duration {
 	return 0
 }
 
+// lockAndInspect takes the purge lock and reads the catalog for the table,
+// in one round trip where the dialect can (dialects.LockInspector). ok is
+// false when another session holds the lock.
+func (t *Table) lockAndInspect(ctx context.Context, conn *sql.Conn) (unlock func() error, ok bool, info *dialects.TableInfo, err error) {
+	if li, can := t.Dialect.(dialects.LockInspector); can {
+		return li.TryLockInspect(ctx, conn, t.Names)
+	}
+	if unlock, ok, err = t.Dialect.TryLock(ctx, conn, t.Names); err != nil || !ok {
+		return nil, false, nil, err
+	}
+	if info, err = t.Dialect.Inspect(ctx, conn, t.Names); err != nil {
+		unlock()
+		return nil, false, nil, err
+	}
+	return unlock, true, info, nil
+}
+
+// hidden is refused, the error of a purge that refused the table, unless
+// the catalog showed no table because it hides tables from a user with no
+// privilege on them (MySQL, SQL Server): then the table's own answer, a
+// refused privilege, says what to grant.
+func (t *Table) hidden(ctx context.Context, conn *sql.Conn, info *dialects.TableInfo, opts PurgeOptions, refused error) error {
+	if info.Kind != dialects.KindMissing {
+		return refused
+	}
+	if _, _, err := t.Dialect.CountExpired(ctx, conn, t.Names, opts.Grace); err != nil {
+		if denied := t.denied(ctx, conn, "purge", err); errors.Is(denied, dialects.ErrPermission) {
+			return denied
+		}
+	}
+	return refused
+}
+
 // walk is where a walk in storage order has got to.
 type walk struct {
 	walker dialects.Walker
@@ -338,7 +377,7 @@ func worthWalking(expired, stored int64) bool {
 	return stored > 0 && expired*walkShare >= stored
 }
 
-func (t *Table) dryRun(ctx context.Context, conn *sql.Conn, opts PurgeOptions, res *PurgeResult, start time.Time) error {
+func (t *Table) dryRun(ctx context.Context, conn *sql.Conn, opts PurgeOptions, info *dialects.TableInfo, res *PurgeResult, start time.Time) error {
 	n, oldest, err := t.Dialect.CountExpired(ctx, conn, t.Names, opts.Grace)
 	if err != nil {
 		return t.explainFailure(ctx, conn, fmt.Errorf("counting the expired rows of %s: %w", t, err))
@@ -347,10 +386,6 @@ func (t *Table) dryRun(ctx context.Context, conn *sql.Conn, opts PurgeOptions, r
 	plan, err := t.Dialect.ExplainPurge(ctx, conn, t.Names, opts.Grace, size)
 	if err != nil {
 		return fmt.Errorf("explaining the purge of %s: %w", t, err)
-	}
-	info, err := t.Dialect.Inspect(ctx, conn, t.Names)
-	if err != nil {
-		return err
 	}
 	// As Purge decides: walk after a first full batch on the index, if
 	// what is left of the backlog is enough.
