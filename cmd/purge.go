@@ -186,7 +186,11 @@ func (a *app) purgeText(tg *target, res *schema.PurgeResult) {
 	if res.Walked {
 		a.resultf("walked the table in storage order: what expires meanwhile is the next run's")
 	}
-	if res.Status != schema.PurgeDone && res.Remaining != nil {
+	switch {
+	case res.Remaining == nil:
+	case res.Status != schema.PurgeDone:
 		a.resultf("stopped (%s) with %s left", res.Status, plural(*res.Remaining, "expired row"))
+	case *res.Remaining > 0:
+		a.resultf("%s left for the next run: held by an app session, or expired while the purge ran", plural(*res.Remaining, "expired row"))
 	}
 }

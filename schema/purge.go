@@ -54,6 +54,10 @@ const walkShare = 5
 // (PostgreSQL: heap pages; others: rows).
 const firstSpan = 100
 
+// With BatchSize, a walk covers BatchSize units of storage a batch and
+// deletes at most BatchSize rows of them: the rows a batch deletes never
+// exceed BatchSize, whatever the unit.
+
 // PurgeOptions say how Purge purges.
 type PurgeOptions struct {
 	// BatchSize, when above 0, fixes the rows one batch deletes at most
@@ -75,8 +79,9 @@ type PurgeOptions struct {
 	// DryRun counts the expired rows and shows the plan, deleting nothing.
 	DryRun bool
 	// Order is OrderAuto, OrderExpiry or OrderStorage. A walk in storage
-	// order sizes its batches by time, or, with BatchSize, in units of
-	// the dialect's storage.
+	// order sizes its batches by time, or, with BatchSize, covers that
+	// many units of the dialect's storage a batch and deletes at most
+	// that many rows of them.
 	Order string
 	// Estimate counts the expired rows before the first batch, so that
 	// Progress can tell how many are left. The count reads the expiry
@@ -96,8 +101,10 @@ type PurgeResult struct {
 	ElapsedMS     int64   `json:"elapsed_ms"`
 	RowsPerSecond float64 `json:"rows_per_second"`
 	MaxBatchMS    int64   `json:"max_batch_ms"`
-	// Remaining counts the expired rows left: 0 when done, counted when a
-	// bound or a signal stopped the run, nil when it was skipped.
+	// Remaining counts the expired rows left, by a count at the end of
+	// the run: not always 0 when done, as rows an app session held and
+	// rows that expired while a walk ran are left for the next run; nil
+	// when it was skipped, or the count failed.
 	Remaining *int64 `json:"remaining"`
 	// Error says what stopped a failed run.
 	Error string `json:"error,omitempty"`
@@ -189,6 +196,7 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 	if err := t.refuse(info, "purge"); err != nil {
 		return nil, t.hidden(run, conn, info, opts, err)
 	}
+	t = t.shaped(info)
 
 	if opts.DryRun {
 		return res, t.dryRun(run, conn, opts, info, res, start)
@@ -216,7 +224,7 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 			break
 		}
 		limit := size
-		if w.on {
+		if w.on && adaptive {
 			limit = cmp.Or(ceiling, math.MaxInt32)
 		}
 		if opts.MaxRows > 0 {
@@ -238,7 +246,14 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 			// behind it.
 			n, w.from, err = walker.DeleteExpiredFrom(run, conn, t.Names, opts.Grace+t0.Sub(w.start), w.from, w.span, limit)
 		} else {
-			n, err = t.Dialect.DeleteExpired(run, conn, t.Names, opts.Grace, limit)
+			// After a walk, what it passed over that had expired when
+			// it began (rows an app session held, rows stored behind
+			// it meanwhile), on the expiry index.
+			grace := opts.Grace
+			if res.Walked {
+				grace += t0.Sub(w.start)
+			}
+			n, err = t.Dialect.DeleteExpired(run, conn, t.Names, grace, limit)
 		}
 		took := time.Since(t0)
 		if err != nil {
@@ -257,7 +272,7 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 		}
 		switch {
 		case walking && w.from == "":
-			res.Status = PurgeDone
+			w.on = false // the end of the table: on to what it passed over
 		case walking:
 			if adaptive {
 				w.span = nextBatchSize(w.span, int64(w.span), took, target, 0)
@@ -286,10 +301,9 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 		}
 	}
 
-	if res.Status == PurgeDone {
-		zero := int64(0)
-		res.Remaining = &zero
-	} else if left, _, err := t.Dialect.CountExpired(run, conn, t.Names, opts.Grace); err == nil {
+	// Counted, not assumed: a batch skips rows an app session holds, and
+	// a walk leaves what expires while it runs.
+	if left, _, err := t.Dialect.CountExpired(run, conn, t.Names, opts.Grace); err == nil {
 		res.Remaining = &left
 	}
 	res.tally(start)
@@ -339,6 +353,17 @@ func (t *Table) hidden(ctx context.Context, conn *sql.Conn, info *dialects.Table
 		}
 	}
 	return refused
+}
+
+// shaped is t with the dialect whose statements fit the table info
+// describes (dialects.Shaper).
+func (t *Table) shaped(info *dialects.TableInfo) *Table {
+	if s, ok := t.Dialect.(dialects.Shaper); ok {
+		c := *t
+		c.Dialect = s.ForTable(info)
+		return &c
+	}
+	return t
 }
 
 // walk is where a walk in storage order has got to.
