@@ -199,14 +199,6 @@ type Walker interface {
 	DeleteExpiredFrom(ctx context.Context, q Querier, n Names, grace time.Duration, from string, span, limit int) (int64, string, error)
 }
 
-// LockInspector is a Dialect that can take the purge lock and read the
-// catalog for the table in one round trip, so that purge's check of the
-// table costs a purge with nothing to do no statement of its own.
-type LockInspector interface {
-	// TryLockInspect is TryLock, and when it took the lock, Inspect too.
-	TryLockInspect(ctx context.Context, conn *sql.Conn, n Names) (unlock func() error, ok bool, info *TableInfo, err error)
-}
-
 // Shaper is a Dialect whose purge statements depend on the table's shape,
 // as the catalog describes it (PostgreSQL: a partitioned table, whose row
 // positions are per partition). Pure.

@@ -320,47 +320,31 @@ func (m mysql) CreateSchemaSQL(schema string) string {
 	return "CREATE DATABASE IF NOT EXISTS " + m.Quote(schema)
 }
 
-// mysqlSameTable finds the one table's rows in an information_schema view
-// as MySQL finds the table (mysqlSameName). Arguments: schema, schema,
-// table, table.
-var mysqlSameTable = fmt.Sprintf(mysqlSameName, "TABLE_SCHEMA") + ` AND ` + fmt.Sprintf(mysqlSameName, "TABLE_NAME")
+var mysqlTableQuery = `
+SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, COALESCE(ENGINE, ''), COALESCE(ROW_FORMAT, '')
+FROM information_schema.TABLES
+WHERE ` + fmt.Sprintf(mysqlSameName, "TABLE_SCHEMA") + ` AND ` + fmt.Sprintf(mysqlSameName, "TABLE_NAME")
 
-// mysqlColumnsList and mysqlIndexesList are what Inspect reads of each
-// column, after its position, and of each index's key column, after its
-// index's name and the column's place in it: the keys that order them,
-// since MySQL 8 cannot order what JSON_ARRAYAGG aggregates.
-const (
-	mysqlColumnsList = `ORDINAL_POSITION,
-       COLUMN_NAME, DATA_TYPE,
+// mysqlStoredName finds the columns or indexes of the one table named
+// exactly as the catalog stores it. Arguments: schema, schema, table, table.
+const mysqlStoredName = `TABLE_SCHEMA = ? AND TABLE_SCHEMA = ? COLLATE utf8mb4_bin
+  AND TABLE_NAME = ? AND TABLE_NAME = ? COLLATE utf8mb4_bin`
+
+const mysqlColumnsQuery = `
+SELECT COLUMN_NAME, DATA_TYPE,
        COALESCE(CHARACTER_MAXIMUM_LENGTH, 0), COALESCE(CHARACTER_OCTET_LENGTH, 0), COALESCE(DATETIME_PRECISION, 0),
        IS_NULLABLE = 'YES',
        COLUMN_DEFAULT IS NOT NULL OR EXTRA LIKE '%auto_increment%' OR EXTRA LIKE '%GENERATED%',
-       COALESCE(COLLATION_NAME, ''), COALESCE(CHARACTER_SET_NAME, '')`
-	mysqlColumnsKeys = 1
-	mysqlIndexesList = `INDEX_NAME, SEQ_IN_INDEX,
-       INDEX_NAME, NON_UNIQUE = 0, COALESCE(COLUMN_NAME, ''), SUB_PART`
-	mysqlIndexesKeys = 2
-)
+       COALESCE(COLLATION_NAME, ''), COALESCE(CHARACTER_SET_NAME, '')
+FROM information_schema.COLUMNS
+WHERE ` + mysqlStoredName + `
+ORDER BY ORDINAL_POSITION`
 
-// mysqlInspectSQL reads the table, its columns and its indexes (each
-// aggregated as JSON) and the server's sql_mode in one statement, one round
-// trip. (The version table's row takes a statement of its own: MySQL
-// cannot name a table that may not be there.) TryLockInspect puts its lock
-// in place of mysqlLockColumn. Arguments: schema, schema, table, table,
-// three times.
-var mysqlInspectSQL = `
-SELECT /* lock */
-       (SELECT JSON_ARRAYAGG(JSON_ARRAY(` + mysqlColumnsList + `))
-        FROM information_schema.COLUMNS WHERE ` + mysqlSameTable + `),
-       (SELECT JSON_ARRAYAGG(JSON_ARRAY(` + mysqlIndexesList + `))
-        FROM information_schema.STATISTICS WHERE ` + mysqlSameTable + `),
-       @@GLOBAL.sql_mode,
-       t.TABLE_SCHEMA, t.TABLE_NAME, t.TABLE_TYPE, t.ENGINE, t.ROW_FORMAT
-FROM (SELECT 1 AS one) AS one
-LEFT JOIN (SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, COALESCE(ENGINE, '') AS ENGINE, COALESCE(ROW_FORMAT, '') AS ROW_FORMAT
-           FROM information_schema.TABLES WHERE ` + mysqlSameTable + `) AS t ON true`
-
-const mysqlLockColumn = "/* lock */"
+const mysqlIndexesQuery = `
+SELECT INDEX_NAME, NON_UNIQUE = 0, COALESCE(COLUMN_NAME, ''), SUB_PART
+FROM information_schema.STATISTICS
+WHERE ` + mysqlStoredName + `
+ORDER BY INDEX_NAME, SEQ_IN_INDEX`
 
 // mysqlTable is what information_schema.TABLES says of one table. Its
 // names are as the catalog stores them: lower case where
@@ -369,71 +353,31 @@ type mysqlTable struct {
 	schema, name, kind, engine, rowFormat string
 }
 
+func (m mysql) findTable(ctx context.Context, q Querier, schema, table string) (*mysqlTable, error) {
+	var t mysqlTable
+	err := q.QueryRowContext(ctx, mysqlTableQuery, schema, schema, table, table).Scan(&t.schema, &t.name, &t.kind, &t.engine, &t.rowFormat)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the catalog for %s.%s: %w", m.Quote(schema), m.Quote(table), err)
+	}
+	return &t, nil
+}
+
 // Inspect reads information_schema. MySQL matches column and index names
 // in any case, so a column the catalog calls id is reported as Id; a
 // prefix index reports its column as Id(100), which is not the key the
 // provider needs.
 func (m mysql) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, error) {
-	info, err := m.readInspect(q.QueryRowContext(ctx, mysqlInspectSQL, m.inspectArgs(n)...), n)
+	info := &TableInfo{Kind: KindMissing}
+	t, err := m.findTable(ctx, q, n.Schema, n.Table)
 	if err != nil {
 		return nil, err
 	}
-	return info, m.inspectVersion(ctx, q, n, info)
-}
-
-func (mysql) inspectArgs(n Names, lead ...any) []any {
-	args := lead
-	for range 3 {
-		args = append(args, n.Schema, n.Schema, n.Table, n.Table)
+	if t == nil {
+		return info, m.inspectVersion(ctx, q, n, info)
 	}
-	return args
-}
-
-var _ LockInspector = mysql{}
-
-// TryLockInspect takes the purge lock (as TryLock) in the statement that
-// reads the catalog (as Inspect), choosing the lock's name by
-// lower_case_table_names there too.
-func (m mysql) TryLockInspect(ctx context.Context, conn *sql.Conn, n Names) (func() error, bool, *TableInfo, error) {
-	exact, folded := mysqlLockName("purge", n, false), mysqlLockName("purge", n, true)
-	var got sql.NullInt64
-	var fold bool
-	info, err := m.readInspect(conn.QueryRowContext(ctx,
-		strings.Replace(mysqlInspectSQL, mysqlLockColumn, "GET_LOCK(IF(@@lower_case_table_names <> 0, ?, ?), 0), @@lower_case_table_names <> 0,", 1),
-		m.inspectArgs(n, folded, exact)...), n, &got, &fold)
-	switch {
-	case err != nil:
-		return nil, false, nil, fmt.Errorf("taking the purge lock: %w", err)
-	case !got.Valid:
-		return nil, false, nil, errors.New("taking the purge lock: GET_LOCK failed")
-	case got.Int64 == 0:
-		return nil, false, nil, nil
-	}
-	name := exact
-	if fold {
-		name = folded
-	}
-	unlock := m.unlocker(conn, name)
-	if err := m.inspectVersion(ctx, conn, n, info); err != nil {
-		unlock()
-		return nil, false, nil, err
-	}
-	return unlock, true, info, nil
-}
-
-// readInspect reads mysqlInspectSQL's row, after lead.
-func (m mysql) readInspect(row *sql.Row, n Names, lead ...any) (*TableInfo, error) {
-	var cols, idx []byte
-	var mode string
-	var schema, name, kind, engine, rowFormat sql.NullString
-	if err := row.Scan(append(lead, &cols, &idx, &mode, &schema, &name, &kind, &engine, &rowFormat)...); err != nil {
-		return nil, fmt.Errorf("reading the catalog for %s: %w", m.qualified(n), err)
-	}
-	info := &TableInfo{Kind: KindMissing}
-	if !name.Valid {
-		return info, nil
-	}
-	t := &mysqlTable{schema: schema.String, name: name.String, kind: kind.String, engine: engine.String, rowFormat: rowFormat.String}
 	info.Name = t.name
 	switch t.kind {
 	case "BASE TABLE", "SYSTEM VERSIONED":
@@ -446,26 +390,26 @@ func (m mysql) readInspect(row *sql.Row, n Names, lead ...any) (*TableInfo, erro
 	if info.Kind != KindTable {
 		return info, nil
 	}
-	rows, err := newJSONRows(cols, mysqlColumnsKeys)
-	var octets int64
-	if err == nil {
-		octets, err = m.inspectColumns(rows, info)
-	}
+	octets, err := m.inspectColumns(ctx, q, t, info)
 	if err != nil {
 		return nil, fmt.Errorf("reading the columns of %s: %w", m.qualified(n), err)
 	}
-	if rows, err = newJSONRows(idx, mysqlIndexesKeys); err == nil {
-		err = m.inspectIndexes(rows, info)
-	}
-	if err != nil {
+	if err := m.inspectIndexes(ctx, q, t, info); err != nil {
 		return nil, fmt.Errorf("reading the indexes of %s: %w", m.qualified(n), err)
 	}
-	m.inspectSettings(mode, t, octets, info)
-	return info, nil
+	if err := m.inspectSettings(ctx, q, t, octets, info); err != nil {
+		return nil, fmt.Errorf("reading the server's settings: %w", err)
+	}
+	return info, m.inspectVersion(ctx, q, n, info)
 }
 
 // inspectColumns reads the columns, and returns the bytes Id takes at most.
-func (m mysql) inspectColumns(rows rowScanner, info *TableInfo) (int64, error) {
+func (m mysql) inspectColumns(ctx context.Context, q Querier, t *mysqlTable, info *TableInfo) (int64, error) {
+	rows, err := q.QueryContext(ctx, mysqlColumnsQuery, t.schema, t.schema, t.name, t.name)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
 	var idOctets int64
 	for rows.Next() {
 		var c Column
@@ -500,7 +444,12 @@ func (m mysql) canonicalColumn(name string) string {
 	return name
 }
 
-func (m mysql) inspectIndexes(rows rowScanner, info *TableInfo) error {
+func (m mysql) inspectIndexes(ctx context.Context, q Querier, t *mysqlTable, info *TableInfo) error {
+	rows, err := q.QueryContext(ctx, mysqlIndexesQuery, t.schema, t.schema, t.name, t.name)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
 	for rows.Next() {
 		var name, col string
 		var unique bool
@@ -525,7 +474,7 @@ const mysqlKeyPrefixLimit = 767
 // settings would break the key or the purge: an engine other than InnoDB,
 // a key in a wider character set (and a row format that cannot index it),
 // a non-strict sql_mode that cuts keys short, a system-versioned table.
-func (m mysql) inspectSettings(mode string, t *mysqlTable, idOctets int64, info *TableInfo) {
+func (m mysql) inspectSettings(ctx context.Context, q Querier, t *mysqlTable, idOctets int64, info *TableInfo) error {
 	if t.kind == "SYSTEM VERSIONED" {
 		info.Notes = append(info.Notes, "the table is system-versioned: every deleted or expired session stays in its history, and purge frees no space")
 	}
@@ -541,10 +490,15 @@ func (m mysql) inspectSettings(mode string, t *mysqlTable, idOctets int64, info 
 				"use ROW_FORMAT=DYNAMIC or CHARACTER SET ascii", t.rowFormat, mysqlKeyPrefixLimit, m.Quote(ColID)))
 		}
 	}
+	var mode string
+	if err := q.QueryRowContext(ctx, `SELECT @@GLOBAL.sql_mode`).Scan(&mode); err != nil {
+		return err
+	}
 	if !strings.Contains(mode, "STRICT_TRANS_TABLES") && !strings.Contains(mode, "STRICT_ALL_TABLES") {
 		info.Notes = append(info.Notes, "the server's sql_mode is not strict: a key longer than 449 characters, or one outside ASCII, "+
 			"is cut or changed with only a warning, so two sessions can share one row; add STRICT_TRANS_TABLES to sql_mode")
 	}
+	return nil
 }
 
 // inspectVersion reads the version table straight away: information_schema
@@ -726,14 +680,15 @@ func (m mysql) TemplateData(n Names) map[string]string {
 }
 
 // TryLock takes a named lock of the session conn holds; the server
-// releases it when that session ends, however it ends.
-func (m mysql) TryLock(ctx context.Context, conn *sql.Conn, n Names) (func() error, bool, error) {
-	name, err := m.lockName(ctx, conn, "purge", n)
-	if err != nil {
-		return nil, false, fmt.Errorf("taking the purge lock: %w", err)
-	}
+// releases it when that session ends, however it ends. The statement that
+// takes it chooses its name by lower_case_table_names (as lockName does),
+// so that it is one round trip.
+func (mysql) TryLock(ctx context.Context, conn *sql.Conn, n Names) (func() error, bool, error) {
+	exact, folded := mysqlLockName("purge", n, false), mysqlLockName("purge", n, true)
 	var got sql.NullInt64
-	if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(?, 0)`, name).Scan(&got); err != nil {
+	var fold bool
+	if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(IF(@@lower_case_table_names <> 0, ?, ?), 0), @@lower_case_table_names <> 0`,
+		folded, exact).Scan(&got, &fold); err != nil {
 		return nil, false, fmt.Errorf("taking the purge lock: %w", err)
 	}
 	switch {
@@ -742,14 +697,15 @@ func (m mysql) TryLock(ctx context.Context, conn *sql.Conn, n Names) (func() err
 	case got.Int64 == 0:
 		return nil, false, nil
 	}
-	return m.unlocker(conn, name), true, nil
-}
-
-func (mysql) unlocker(conn *sql.Conn, name string) func() error {
-	return func() error {
+	name := exact
+	if fold {
+		name = folded
+	}
+	unlock := func() error {
 		var released sql.NullInt64
 		return conn.QueryRowContext(context.Background(), `SELECT RELEASE_LOCK(?)`, name).Scan(&released)
 	}
+	return unlock, true, nil
 }
 
 // mysqlMaxBatch is the most rows one purge batch deletes. InnoDB does not

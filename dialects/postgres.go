@@ -350,110 +350,41 @@ LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.
 WHERE x.indrelid = $1 AND k.ord <= x.indnkeyatts AND x.indpred IS NULL
 ORDER BY ic.relname, k.ord`
 
-// pgInspectSQL reads all that Inspect needs in one statement, one round
-// trip: the relation (pgRelationQuery), its columns and its indexes (the
-// rows of pgColumnsQuery and pgIndexesQuery, aggregated as JSON), whether
-// the version table exists and this role may read it, and its row, read
-// through query_to_xml, since a statement cannot name a table that may not
-// be there. Parameters: schema, table, version table. TryLockInspect puts
-// its lock in place of pgLockColumn.
-var pgInspectSQL = `WITH rel AS (` + pgRelationQuery + `),
-ver AS (` + strings.ReplaceAll(pgRelationQuery, "$2", "$3") + `)
-SELECT /* lock */ i.rel, i.cols, i.idx, i.ver IS NOT NULL, coalesce(i.readable, false),
-       (xpath('/table/row/version/text()', i.row))[1]::text::bigint,
-       (xpath('/table/row/dirty/text()', i.row))[1]::text::boolean
-FROM (SELECT
-        (SELECT json_agg(r) FROM rel r) AS rel,
-        (SELECT json_agg(q) FROM (` + strings.ReplaceAll(pgColumnsQuery, "$1", "(SELECT oid FROM rel)") + `) q) AS cols,
-        (SELECT json_agg(q) FROM (` + strings.ReplaceAll(pgIndexesQuery, "$1", "(SELECT oid FROM rel)") + `) q) AS idx,
-        (SELECT oid FROM ver) AS ver,
-        (SELECT has_table_privilege(oid, 'SELECT') FROM ver) AS readable,
-        (SELECT CASE WHEN has_table_privilege(oid, 'SELECT')
-                THEN query_to_xml(format('SELECT version, dirty FROM %I.%I LIMIT 1', $1::text, $3::text), false, false, '')
-                END FROM ver) AS row) AS i`
-
-const pgLockColumn = "/* lock */"
-
 func (p postgres) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, error) {
-	return p.readInspect(q.QueryRowContext(ctx, pgInspectSQL, n.Schema, n.Table, n.VersionTable), n)
-}
-
-var _ LockInspector = postgres{}
-
-// TryLockInspect takes the purge lock (as TryLock) in the statement that
-// reads the catalog (as Inspect).
-func (p postgres) TryLockInspect(ctx context.Context, conn *sql.Conn, n Names) (func() error, bool, *TableInfo, error) {
-	k1, k2 := pgLockKey(n)
-	var ok bool
-	info, err := p.readInspect(conn.QueryRowContext(ctx, strings.Replace(pgInspectSQL, pgLockColumn, "pg_try_advisory_lock($4, $5),", 1),
-		n.Schema, n.Table, n.VersionTable, k1, k2), n, &ok)
-	if err != nil {
-		return nil, false, nil, fmt.Errorf("taking the purge lock: %w", err)
-	}
-	if !ok {
-		return nil, false, nil, nil
-	}
-	return p.unlocker(conn, k1, k2), true, info, nil
-}
-
-// readInspect reads pgInspectSQL's row, after lead.
-func (p postgres) readInspect(row *sql.Row, n Names, lead ...any) (*TableInfo, error) {
-	var rel, cols, idx []byte
-	var hasVersion, readable bool
-	var version sql.NullInt64
-	var dirty sql.NullBool
-	if err := row.Scan(append(lead, &rel, &cols, &idx, &hasVersion, &readable, &version, &dirty)...); err != nil {
-		return nil, fmt.Errorf("reading the catalog for %s: %w", p.qualified(n), err)
-	}
 	info := &TableInfo{Kind: KindMissing}
-	rels, err := newJSONRows(rel, 0)
-	if err != nil {
+	var oid uint32
+	var kind string
+	err := q.QueryRowContext(ctx, pgRelationQuery, n.Schema, n.Table).Scan(&oid, &kind, &info.Name)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return info, p.inspectVersion(ctx, q, n, info)
+	case err != nil:
 		return nil, fmt.Errorf("reading the catalog for %s: %w", p.qualified(n), err)
 	}
-	if rels.Next() {
-		var oid uint32
-		var kind string
-		if err := rels.Scan(&oid, &kind, &info.Name); err != nil {
-			return nil, fmt.Errorf("reading the catalog for %s: %w", p.qualified(n), err)
-		}
-		switch kind {
-		case "r", "p":
-			info.Kind = KindTable
-		case "v", "m":
-			info.Kind = KindView
-		default:
-			info.Kind = KindOther
-		}
-		info.Partitioned = kind == "p"
-		rows, err := newJSONRows(cols, 0)
-		if err == nil {
-			err = p.inspectColumns(rows, info)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading the columns of %s: %w", p.qualified(n), err)
-		}
-		if rows, err = newJSONRows(idx, 0); err == nil {
-			err = p.inspectIndexes(rows, info)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading the indexes of %s: %w", p.qualified(n), err)
-		}
-	}
-	switch {
-	case !hasVersion:
-	case !readable:
-		info.VersionTable = true
-		info.Notes = append(info.Notes, fmt.Sprintf("the version table %s exists but this user may not read it", p.Quote(n.VersionTable)))
+	switch kind {
+	case "r", "p":
+		info.Kind = KindTable
+	case "v", "m":
+		info.Kind = KindView
 	default:
-		info.VersionTable = true
-		if version.Valid {
-			info.Version = &Version{Version: version.Int64, Dirty: dirty.Bool}
-		}
+		info.Kind = KindOther
 	}
-	return info, nil
+	info.Partitioned = kind == "p"
+	if err := p.inspectColumns(ctx, q, oid, info); err != nil {
+		return nil, fmt.Errorf("reading the columns of %s: %w", p.qualified(n), err)
+	}
+	if err := p.inspectIndexes(ctx, q, oid, info); err != nil {
+		return nil, fmt.Errorf("reading the indexes of %s: %w", p.qualified(n), err)
+	}
+	return info, p.inspectVersion(ctx, q, n, info)
 }
 
-func (postgres) inspectColumns(rows rowScanner, info *TableInfo) error {
+func (postgres) inspectColumns(ctx context.Context, q Querier, oid uint32, info *TableInfo) error {
+	rows, err := q.QueryContext(ctx, pgColumnsQuery, oid)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
 	for rows.Next() {
 		var c Column
 		var deterministic bool
@@ -468,7 +399,12 @@ func (postgres) inspectColumns(rows rowScanner, info *TableInfo) error {
 	return rows.Err()
 }
 
-func (postgres) inspectIndexes(rows rowScanner, info *TableInfo) error {
+func (postgres) inspectIndexes(ctx context.Context, q Querier, oid uint32, info *TableInfo) error {
+	rows, err := q.QueryContext(ctx, pgIndexesQuery, oid)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
 	for rows.Next() {
 		var name, col string
 		var primary, unique bool
@@ -478,6 +414,30 @@ func (postgres) inspectIndexes(rows rowScanner, info *TableInfo) error {
 		info.addIndexColumn(name, primary, unique, col)
 	}
 	return rows.Err()
+}
+
+func (p postgres) inspectVersion(ctx context.Context, q Querier, n Names, info *TableInfo) error {
+	var oid uint32
+	var kind, name string
+	err := q.QueryRowContext(ctx, pgRelationQuery, n.Schema, n.VersionTable).Scan(&oid, &kind, &name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the catalog for %s.%s: %w", p.Quote(n.Schema), p.Quote(n.VersionTable), err)
+	}
+	info.VersionTable = true
+	v, err := readVersion(ctx, q, p.Quote(n.Schema)+"."+p.Quote(n.VersionTable))
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42501" {
+		info.Notes = append(info.Notes, fmt.Sprintf("the version table %s exists but this user may not read it", p.Quote(n.VersionTable)))
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the version table %s: %w", p.Quote(n.VersionTable), err)
+	}
+	info.Version = v
+	return nil
 }
 
 func (p postgres) MigrateDriver(conn *Conn, n Names) (database.Driver, error) {
@@ -518,7 +478,7 @@ func pgLockKey(n Names) (int32, int32) {
 	return 0x5e55c71, int32(h.Sum32())
 }
 
-func (p postgres) TryLock(ctx context.Context, conn *sql.Conn, n Names) (func() error, bool, error) {
+func (postgres) TryLock(ctx context.Context, conn *sql.Conn, n Names) (func() error, bool, error) {
 	k1, k2 := pgLockKey(n)
 	var ok bool
 	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1, $2)`, k1, k2).Scan(&ok); err != nil {
@@ -527,14 +487,11 @@ func (p postgres) TryLock(ctx context.Context, conn *sql.Conn, n Names) (func() 
 	if !ok {
 		return nil, false, nil
 	}
-	return p.unlocker(conn, k1, k2), true, nil
-}
-
-func (postgres) unlocker(conn *sql.Conn, k1, k2 int32) func() error {
-	return func() error {
+	unlock := func() error {
 		_, err := conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1, $2)`, k1, k2)
 		return err
 	}
+	return unlock, true, nil
 }
 
 // MaxBatchSize: PostgreSQL keeps row locks in the rows themselves, so no

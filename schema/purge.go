@@ -322,13 +322,11 @@ func DefaultPause(d dialects.Dialect) time.Duration {
 	return 0
 }
 
-// lockAndInspect takes the purge lock and reads the catalog for the table,
-// in one round trip where the dialect can (dialects.LockInspector). ok is
-// false when another session holds the lock.
+// lockAndInspect takes the purge lock, then reads the catalog for the
+// table as verify does; ok is false when another session holds the lock.
+// (Two steps: one statement that did both cost more than the two, see
+// BENCHMARKS.md.)
 func (t *Table) lockAndInspect(ctx context.Context, conn *sql.Conn) (unlock func() error, ok bool, info *dialects.TableInfo, err error) {
-	if li, can := t.Dialect.(dialects.LockInspector); can {
-		return li.TryLockInspect(ctx, conn, t.Names)
-	}
 	if unlock, ok, err = t.Dialect.TryLock(ctx, conn, t.Names); err != nil || !ok {
 		return nil, false, nil, err
 	}
