@@ -199,6 +199,16 @@ type Walker interface {
 	DeleteExpiredFrom(ctx context.Context, q Querier, n Names, grace time.Duration, from string, span, limit int) (int64, string, error)
 }
 
+// TableInspector is a Dialect that can read the catalog for a table
+// without its version table, which only ever yields warnings: all that
+// decides whether the table is compatible, as purge's check needs, in a
+// statement or two fewer than Inspect.
+type TableInspector interface {
+	// InspectTable is Inspect without the version table: Version is nil
+	// and VersionTable false, whatever is there. It only reads.
+	InspectTable(ctx context.Context, q Querier, n Names) (*TableInfo, error)
+}
+
 // Shaper is a Dialect whose purge statements depend on the table's shape,
 // as the catalog describes it (PostgreSQL: a partitioned table, whose row
 // positions are per partition). Pure.

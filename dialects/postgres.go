@@ -350,14 +350,32 @@ LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.
 WHERE x.indrelid = $1 AND k.ord <= x.indnkeyatts AND x.indpred IS NULL
 ORDER BY ic.relname, k.ord`
 
+// pgOnce is the first argument of a statement a command runs once (the
+// catalog reads, the purge lock, the count at the end): pgx then sends it
+// in one round trip, parameters typed by their Go types, rather than
+// preparing it first, which takes a second. A purge with nothing to do is
+// mostly such statements, each waiting to be scheduled on a busy server.
+// (Purge batches, run again and again, keep pgx's prepared statements.)
+const pgOnce = pgx.QueryExecModeExec
+
 func (p postgres) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, error) {
+	info, err := p.InspectTable(ctx, q, n)
+	if err != nil {
+		return nil, err
+	}
+	return info, p.inspectVersion(ctx, q, n, info)
+}
+
+var _ TableInspector = postgres{}
+
+func (p postgres) InspectTable(ctx context.Context, q Querier, n Names) (*TableInfo, error) {
 	info := &TableInfo{Kind: KindMissing}
 	var oid uint32
 	var kind string
-	err := q.QueryRowContext(ctx, pgRelationQuery, n.Schema, n.Table).Scan(&oid, &kind, &info.Name)
+	err := q.QueryRowContext(ctx, pgRelationQuery, pgOnce, n.Schema, n.Table).Scan(&oid, &kind, &info.Name)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return info, p.inspectVersion(ctx, q, n, info)
+		return info, nil
 	case err != nil:
 		return nil, fmt.Errorf("reading the catalog for %s: %w", p.qualified(n), err)
 	}
@@ -376,11 +394,11 @@ func (p postgres) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, 
 	if err := p.inspectIndexes(ctx, q, oid, info); err != nil {
 		return nil, fmt.Errorf("reading the indexes of %s: %w", p.qualified(n), err)
 	}
-	return info, p.inspectVersion(ctx, q, n, info)
+	return info, nil
 }
 
 func (postgres) inspectColumns(ctx context.Context, q Querier, oid uint32, info *TableInfo) error {
-	rows, err := q.QueryContext(ctx, pgColumnsQuery, oid)
+	rows, err := q.QueryContext(ctx, pgColumnsQuery, pgOnce, oid)
 	if err != nil {
 		return err
 	}
@@ -400,7 +418,7 @@ func (postgres) inspectColumns(ctx context.Context, q Querier, oid uint32, info 
 }
 
 func (postgres) inspectIndexes(ctx context.Context, q Querier, oid uint32, info *TableInfo) error {
-	rows, err := q.QueryContext(ctx, pgIndexesQuery, oid)
+	rows, err := q.QueryContext(ctx, pgIndexesQuery, pgOnce, oid)
 	if err != nil {
 		return err
 	}
@@ -419,7 +437,7 @@ func (postgres) inspectIndexes(ctx context.Context, q Querier, oid uint32, info 
 func (p postgres) inspectVersion(ctx context.Context, q Querier, n Names, info *TableInfo) error {
 	var oid uint32
 	var kind, name string
-	err := q.QueryRowContext(ctx, pgRelationQuery, n.Schema, n.VersionTable).Scan(&oid, &kind, &name)
+	err := q.QueryRowContext(ctx, pgRelationQuery, pgOnce, n.Schema, n.VersionTable).Scan(&oid, &kind, &name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -481,14 +499,14 @@ func pgLockKey(n Names) (int32, int32) {
 func (postgres) TryLock(ctx context.Context, conn *sql.Conn, n Names) (func() error, bool, error) {
 	k1, k2 := pgLockKey(n)
 	var ok bool
-	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1, $2)`, k1, k2).Scan(&ok); err != nil {
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1, $2)`, pgOnce, k1, k2).Scan(&ok); err != nil {
 		return nil, false, fmt.Errorf("taking the purge lock: %w", err)
 	}
 	if !ok {
 		return nil, false, nil
 	}
 	unlock := func() error {
-		_, err := conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1, $2)`, k1, k2)
+		_, err := conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1, $2)`, pgOnce, k1, k2)
 		return err
 	}
 	return unlock, true, nil
@@ -837,7 +855,7 @@ func (p postgres) CountExpired(ctx context.Context, q Querier, n Names, grace ti
 	var minusInfinity bool
 	err := q.QueryRowContext(ctx, `SELECT count(*), min("ExpiresAtTime") FILTER (WHERE isfinite("ExpiresAtTime")),
 		coalesce(bool_or("ExpiresAtTime" = '-infinity'), false) FROM `+p.qualified(n)+
-		` WHERE "ExpiresAtTime" < now() - make_interval(secs => $1)`, grace.Seconds()).Scan(&count, &oldest, &minusInfinity)
+		` WHERE "ExpiresAtTime" < now() - make_interval(secs => $1)`, pgOnce, grace.Seconds()).Scan(&count, &oldest, &minusInfinity)
 	if minusInfinity {
 		return count, MinusInfinity, err
 	}
