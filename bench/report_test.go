@@ -124,28 +124,30 @@ func (r *result) markdown() string {
 func (r *result) nothingMarkdown(w func(string, ...any)) {
 	base := r.version1.median + r.roundTrip.median
 	nr := ratio(r.nothing.median, base)
-	w("**Nothing to do** (whole process; median and mean of %d runs each)\n", startRuns)
-	w("| | median | mean |")
-	w("| --- | --- | --- |")
-	w("| `sessctl version` | %s | %s |", ms(r.version1.median), ms(r.version1.mean))
-	w("| one round trip (`SELECT 1`, open connection) | %s | %s |", ms(r.roundTrip.median), ms(r.roundTrip.mean))
-	w("| connect + `SELECT 1` (new connection) | %s | %s |", ms(r.connectRT.median), ms(r.connectRT.mean))
-	w("| purge, %d-row table, nothing due (`--grace 48h`) | %s | %s |", r.expired+r.live, ms(r.nothing.median), ms(r.nothing.mean))
+	w("**Nothing to do** (whole process; median, mean and fastest of %d runs each)\n", startRuns)
+	w("| | median | mean | fastest |")
+	w("| --- | --- | --- | --- |")
+	w("| `sessctl version` | %s | %s | %s |", ms(r.version1.median), ms(r.version1.mean), ms(r.version1.min))
+	w("| one round trip (`SELECT 1`, open connection) | %s | %s | %s |", ms(r.roundTrip.median), ms(r.roundTrip.mean), ms(r.roundTrip.min))
+	w("| connect + `SELECT 1` (new connection) | %s | %s | %s |", ms(r.connectRT.median), ms(r.connectRT.mean), ms(r.connectRT.min))
+	w("| purge, %d-row table, nothing due (`--grace 48h`) | %s | %s | %s |", r.expired+r.live, ms(r.nothing.median), ms(r.nothing.mean), ms(r.nothing.min))
 	if r.before.median > 0 {
-		w("| the same, by %s (before) | %s | %s |", "`"+os.Getenv(beforeEnv)+"`", ms(r.before.median), ms(r.before.mean))
+		w("| the same, by %s (before) | %s | %s | %s |", "`"+os.Getenv(beforeEnv)+"`", ms(r.before.median), ms(r.before.mean), ms(r.before.min))
 	}
-	w("| purge, the same table after its purge (nothing expired) | %s | %s |", ms(r.nothingAfter.median), ms(r.nothingAfter.mean))
+	w("| purge, the same table after its purge (nothing expired) | %s | %s | %s |", ms(r.nothingAfter.median), ms(r.nothingAfter.mean), ms(r.nothingAfter.min))
 	if r.beforeAfter.median > 0 {
-		w("| the same, by %s (before) | %s | %s |", "`"+os.Getenv(beforeEnv)+"`", ms(r.beforeAfter.median), ms(r.beforeAfter.mean))
+		w("| the same, by %s (before) | %s | %s | %s |", "`"+os.Getenv(beforeEnv)+"`", ms(r.beforeAfter.median), ms(r.beforeAfter.mean), ms(r.beforeAfter.min))
 	}
 	w("")
 	connect := r.version1.median + r.connectRT.median
 	w("purge / (version + one round trip): **%.2f** (goal ≤ %.1f: %s); purge / (version + connect and one round trip): **%.2f** (%s).",
 		nr, goalNothing, met(nr <= goalNothing), ratio(r.nothing.median, connect), met(ratio(r.nothing.median, connect) <= goalNothing))
 	if r.before.median > 0 {
-		w("Before: **%.2f** and **%.2f**; this purge / the one before: %.2f (nothing due), %.2f (after the purge).",
+		w("Before: **%.2f** and **%.2f**. This purge / the one before, medians: %.2f (nothing due), %.2f (after the purge); fastest: %.2f, %.2f.",
 			ratio(r.before.median, base), ratio(r.before.median, connect), ratio(r.nothing.median, r.before.median),
-			ratio(r.nothingAfter.median, r.beforeAfter.median))
+			ratio(r.nothingAfter.median, r.beforeAfter.median), ratio(r.nothing.min, r.before.min), ratio(r.nothingAfter.min, r.beforeAfter.min))
+		fast := r.version1.min + r.connectRT.min
+		w("With the fastest runs: purge / (version + connect and one round trip) %.2f, before %.2f.", ratio(r.nothing.min, fast), ratio(r.before.min, fast))
 	}
 	w("The first purge after the walk took %s.", ms(r.firstAfter))
 	if len(r.reads) > 0 {
