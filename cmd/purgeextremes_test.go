@@ -33,7 +33,7 @@ func TestPurgeExtremeExpiries(t *testing.T) {
 		d := s.Dialect
 		db := s.Open(t)
 		x := extremeExpiries[d.Name()]
-		value := map[string]string{"postgres": `'\x00'`, "mysql": "X'00'", "sqlite": "X'00'", "sqlserver": "0x00"}[d.Name()]
+		value := valueSQL[d.Name()]
 		for _, order := range []string{"auto", "expiry", "storage"} {
 			table := dialecttest.Table("Extreme")
 			s.DropAtCleanup(t, db, table)

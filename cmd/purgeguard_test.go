@@ -13,18 +13,26 @@ import (
 // expiresSQL is an expiry, offset seconds from the database's now, as
 // each engine's sessctl table holds it.
 func expiresSQL(dialect string, offset int) string {
+	return expiresInSQL(dialect, time.Duration(offset)*time.Second)
+}
+
+// expiresInSQL is expiresSQL to the microsecond (SQL Server: millisecond).
+func expiresInSQL(dialect string, in time.Duration) string {
 	switch dialect {
 	case "postgres":
-		return fmt.Sprintf("now() + make_interval(secs => %d)", offset)
+		return fmt.Sprintf("now() + make_interval(secs => %d / 1000000.0)", in.Microseconds())
 	case "mysql":
-		return fmt.Sprintf("UTC_TIMESTAMP(6) + INTERVAL %d SECOND", offset)
+		return fmt.Sprintf("UTC_TIMESTAMP(6) + INTERVAL %d MICROSECOND", in.Microseconds())
 	case "sqlite":
-		return fmt.Sprintf("CAST(unixepoch('subsec') * 1000000 AS INTEGER) + %d000000", offset)
+		return fmt.Sprintf("CAST(unixepoch('subsec') * 1000000 AS INTEGER) + %d", in.Microseconds())
 	case "sqlserver":
-		return fmt.Sprintf("DATEADD(second, %d, SYSDATETIMEOFFSET())", offset)
+		return fmt.Sprintf("DATEADD(millisecond, %d, SYSDATETIMEOFFSET())", in.Milliseconds())
 	}
 	panic("no expiry SQL for " + dialect)
 }
+
+// valueSQL is a one-byte Value literal in each engine's SQL.
+var valueSQL = map[string]string{"postgres": `'\x00'`, "mysql": "X'00'", "sqlite": "X'00'", "sqlserver": "0x00"}
 
 // wrongExpiry is an ExpiresAtTime column of a type that looks right to a
 // person and is not: a time without its zone (PostgreSQL, SQL Server),
@@ -104,7 +112,7 @@ func TestPurgeRefusesIncompatibleTables(t *testing.T) {
 		}
 		for i, id := range []string{"old", "live"} {
 			ddl = append(ddl, fmt.Sprintf("INSERT INTO %s (%s, %s, %s) VALUES ('%s', %s, %s)", s.Qualified(wrongType),
-				q("Id"), q("Value"), q("ExpiresAtTime"), id, map[string]string{"postgres": `'\x00'`, "mysql": "X'00'", "sqlite": "X'00'", "sqlserver": "0x00"}[d.Name()],
+				q("Id"), q("Value"), q("ExpiresAtTime"), id, valueSQL[d.Name()],
 				wrongExpiresSQL(d.Name(), []int{-86400, 3600}[i])))
 		}
 		ddl = append(ddl, "CREATE VIEW "+s.Qualified(view)+" AS SELECT * FROM "+s.Qualified(wrongType))
