@@ -30,6 +30,11 @@ const (
 	outEnv   = "SESSCTL_BENCH_OUT"   // also write the markdown report here
 	argsEnv  = "SESSCTL_BENCH_ARGS"  // extra flags for every timed sessctl purge
 	quickEnv = "SESSCTL_BENCH_QUICK" // 1: only sessctl purge against the DELETE, under load
+	// nothingEnv 1 runs only the nothing-to-do part (on one table, no
+	// clients); beforeEnv names another sessctl binary (an earlier build)
+	// to time beside this one there.
+	nothingEnv = "SESSCTL_BENCH_NOTHING"
+	beforeEnv  = "SESSCTL_BENCH_BEFORE"
 )
 
 const (
@@ -134,15 +139,21 @@ type result struct {
 
 	version1, nothing, nothingAfter, roundTrip, connectRT timing
 	firstAfter                                            time.Duration
-	reads                                                 map[string]int64
-	plan                                                  string
+	// nothingOnly: only the nothing-to-do part ran; before and
+	// beforeAfter time SESSCTL_BENCH_BEFORE's binary beside it.
+	nothingOnly         bool
+	before, beforeAfter timing
+	reads               map[string]int64
+	plan                string
 
 	rss10k, rss100k, rss1M    int64
 	rows10k, rows100k, rows1M int64
 }
 
-// timing is the median and mean of repeated runs.
-type timing struct{ median, mean time.Duration }
+// timing is the median, mean and fastest of repeated runs. (On a machine
+// others load, the fastest is the steadier estimate of what a run itself
+// costs: every other run also waited to be scheduled.)
+type timing struct{ median, mean, min time.Duration }
 
 func timings(ds []time.Duration) timing {
 	slices.Sort(ds)
@@ -150,7 +161,7 @@ func timings(ds []time.Duration) timing {
 	for _, d := range ds {
 		sum += d
 	}
-	return timing{median: ds[len(ds)/2], mean: sum / time.Duration(len(ds))}
+	return timing{median: ds[len(ds)/2], mean: sum / time.Duration(len(ds)), min: ds[0]}
 }
 
 func (b *bench) fatalf(format string, args ...any) {
@@ -183,7 +194,10 @@ func (b *bench) run() *result {
 	b.logf("seeded in %s; copying", time.Since(t0).Round(time.Second))
 	quick := os.Getenv(quickEnv) == "1"
 	copies := []string{qc, qx}
-	if quick {
+	switch {
+	case os.Getenv(nothingEnv) == "1":
+		copies = nil
+	case quick:
 		copies = copies[:1]
 	}
 	for _, to := range copies {
@@ -195,6 +209,9 @@ func (b *bench) run() *result {
 		b.fatalf("settling: %v", err)
 	}
 	ea, la := b.census(qa)
+	if os.Getenv(nothingEnv) == "1" {
+		return b.nothingOnly(r, a, ea, la)
+	}
 	for _, q := range copies {
 		if e, l := b.census(q); e != ea || l != la || ea == 0 {
 			b.fatalf("the copies differ: %d/%d expired, %d/%d live", ea, e, la, l)
@@ -206,7 +223,7 @@ func (b *bench) run() *result {
 		b.logf("nothing to do: %d runs", startRuns)
 		// With a grace longer than the oldest expiry, nothing in the full
 		// table is due: the same statement, finding nothing on its first probe.
-		r.version1, r.nothing, r.roundTrip, r.connectRT, _ = b.startup(a, "--grace", "48h")
+		r.version1, r.nothing, r.roundTrip, r.connectRT, _, _ = b.startup(a, "--grace", "48h")
 		r.plan, r.reads = b.probe(a, "--grace", "48h")
 	}
 
@@ -239,7 +256,7 @@ func (b *bench) run() *result {
 	b.logf("purge --order expiry: %+v in %s", r.expiryOrder.report, r.expiryOrder.wall)
 
 	b.logf("nothing to do after the purge")
-	_, r.nothingAfter, _, _, r.firstAfter = b.startup(a)
+	_, r.nothingAfter, _, _, r.firstAfter, _ = b.startup(a)
 
 	b.logf("memory: seeding %d rows", memRows+110_000)
 	qm := b.s.Qualified(m)
@@ -247,6 +264,22 @@ func (b *bench) run() *result {
 	r.rows10k, r.rss10k = b.purgeRSS(m, "--max-rows", "10000")
 	r.rows100k, r.rss100k = b.purgeRSS(m, "--max-rows", "100000")
 	r.rows1M, r.rss1M = b.purgeRSS(m)
+	return r
+}
+
+// nothingOnly is the nothing-to-do part alone, on table (qualified) of
+// expired and live rows: purges with nothing due, the plan and the reads
+// of one, then purges of the table once purged; each beside
+// SESSCTL_BENCH_BEFORE's binary when it is set.
+func (b *bench) nothingOnly(r *result, table string, expired, live int64) *result {
+	r.nothingOnly, r.expired, r.live = true, expired, live
+	b.logf("nothing to do: %d runs", startRuns)
+	r.version1, r.nothing, r.roundTrip, r.connectRT, _, r.before = b.startup(table, "--grace", "48h")
+	r.plan, r.reads = b.probe(table, "--grace", "48h")
+	b.logf("purging the table")
+	b.sessctl(nil, "purge", "-q", b.s.DSN, b.s.Schema, table)
+	b.logf("nothing to do after the purge")
+	_, r.nothingAfter, _, _, r.firstAfter, r.beforeAfter = b.startup(table)
 	return r
 }
 
@@ -290,7 +323,13 @@ func (b *bench) serverVersion() string {
 // the wall time and the peak RSS in KiB.
 func (b *bench) sessctl(env []string, args ...string) ([]byte, time.Duration, int64) {
 	b.t.Helper()
-	c := exec.Command(b.bin, args...)
+	return b.runBin(b.bin, env, args...)
+}
+
+// runBin is sessctl with the binary bin.
+func (b *bench) runBin(bin string, env []string, args ...string) ([]byte, time.Duration, int64) {
+	b.t.Helper()
+	c := exec.Command(bin, args...)
 	c.Env = append(os.Environ(), env...)
 	var out, errb bytes.Buffer
 	c.Stdout, c.Stderr = &out, &errb
@@ -439,24 +478,35 @@ func (b *bench) quiesce() {
 }
 
 // startup times `sessctl version`, then purge of table with extra flags
-// and nothing to delete, each run startRuns times in turn; and one round
-// trip to the server, on an open connection and on a new one. first is
-// the first purge's time.
-func (b *bench) startup(table string, flags ...string) (version, purge, rt, connectRT timing, first time.Duration) {
-	var vs, ps, rs, cs []time.Duration
+// and nothing to delete (and the same purge by SESSCTL_BENCH_BEFORE's
+// binary, when set: before), each run startRuns times in turn; and one
+// round trip to the server, on an open connection and on a new one. first
+// is the first purge's time.
+func (b *bench) startup(table string, flags ...string) (version, purge, rt, connectRT timing, first time.Duration, before timing) {
+	var vs, ps, bs, rs, cs []time.Duration
 	purgeArgs := append(append([]string{"purge", "-q", "-o", "json"}, flags...), b.s.DSN, b.s.Schema, table)
+	nothing := func(bin string) time.Duration {
+		out, d, _ := b.runBin(bin, nil, purgeArgs...)
+		var rep schema.PurgeResult
+		if err := json.Unmarshal(out, &rep); err != nil || rep.Deleted != 0 || rep.Batches != 1 {
+			b.fatalf("%s purge with nothing to do: %s", bin, out)
+		}
+		return d
+	}
 	for i := range startRuns {
 		_, d, _ := b.sessctl(nil, "version")
 		vs = append(vs, d)
-		out, d, _ := b.sessctl(nil, purgeArgs...)
-		var rep schema.PurgeResult
-		if err := json.Unmarshal(out, &rep); err != nil || rep.Deleted != 0 || rep.Batches != 1 {
-			b.fatalf("purge with nothing to do: %s", out)
-		}
+		d = nothing(b.bin)
 		if i == 0 {
 			first = d
 		}
 		ps = append(ps, d)
+		if bin := os.Getenv(beforeEnv); bin != "" {
+			bs = append(bs, nothing(bin))
+		}
+	}
+	if len(bs) > 0 {
+		before = timings(bs)
 	}
 	for range 200 {
 		t0 := time.Now()
@@ -474,7 +524,7 @@ func (b *bench) startup(table string, flags ...string) (version, purge, rt, conn
 		db.Close()
 		cs = append(cs, time.Since(t0))
 	}
-	return timings(vs), timings(ps), timings(rs), timings(cs), first
+	return timings(vs), timings(ps), timings(rs), timings(cs), first, before
 }
 
 // probe shows what a purge with nothing to do reads: its plan, and the

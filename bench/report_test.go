@@ -4,6 +4,7 @@ package bench
 
 import (
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -33,6 +34,11 @@ func (r *result) markdown() string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	w("\n### %s (%s)\n", r.dialect, r.version)
+	if r.nothingOnly {
+		w("%d expired and %d live rows; the nothing-to-do part only (%s=1), no clients.\n", r.expired, r.live, nothingEnv)
+		r.nothingMarkdown(w)
+		return b.String()
+	}
 	w("%d expired and %d live rows in each copy. Client load: %d clients × %d requests/s.\n",
 		r.expired, r.live, clients, engines[r.dialect].rate)
 
@@ -94,34 +100,7 @@ func (r *result) markdown() string {
 		return b.String()
 	}
 
-	base := r.version1.median + r.roundTrip.median
-	nr := ratio(r.nothing.median, base)
-	w("**Nothing to do** (whole process; median and mean of %d runs each)\n", startRuns)
-	w("| | median | mean |")
-	w("| --- | --- | --- |")
-	w("| `sessctl version` | %s | %s |", ms(r.version1.median), ms(r.version1.mean))
-	w("| one round trip (`SELECT 1`, open connection) | %s | %s |", ms(r.roundTrip.median), ms(r.roundTrip.mean))
-	w("| connect + `SELECT 1` (new connection) | %s | %s |", ms(r.connectRT.median), ms(r.connectRT.mean))
-	w("| purge, %d-row table, nothing due (`--grace 48h`) | %s | %s |", r.expired+r.live, ms(r.nothing.median), ms(r.nothing.mean))
-	w("| purge, the same table after its purge (nothing expired) | %s | %s |", ms(r.nothingAfter.median), ms(r.nothingAfter.mean))
-	w("")
-	w("purge / (version + one round trip): **%.2f** (goal ≤ %.1f: %s); purge / (version + connect and one round trip): **%.2f** (%s).",
-		nr, goalNothing, met(nr <= goalNothing), ratio(r.nothing.median, r.version1.median+r.connectRT.median),
-		met(ratio(r.nothing.median, r.version1.median+r.connectRT.median) <= goalNothing))
-	w("The first purge after the walk took %s.", ms(r.firstAfter))
-	if len(r.reads) > 0 {
-		var keys []string
-		for k := range r.reads {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		var parts []string
-		for _, k := range keys {
-			parts = append(parts, fmt.Sprintf("%s %d", k, r.reads[k]))
-		}
-		w("Read by one such purge: %s.", strings.Join(parts, ", "))
-	}
-	w("Plan of its batch:\n\n```\n%s\n```\n", r.plan)
+	r.nothingMarkdown(w)
 
 	mr := float64(r.rss1M) / float64(r.rss10k)
 	w("**Memory** (peak RSS of the purge process)\n")
@@ -136,4 +115,52 @@ func (r *result) markdown() string {
 	w("%d / %d rows: **%.2f** (goal ≤ %.2f: %s); %d / %d rows: %.2f.", r.rows1M, r.rows10k, mr, goalMemory, met(mr <= goalMemory),
 		r.rows1M, r.rows100k, float64(r.rss1M)/float64(r.rss100k))
 	return b.String()
+}
+
+// nothingMarkdown writes the nothing-to-do part: a purge's whole process
+// with nothing due and after the table's purge, against `sessctl version`
+// and a round trip, and, when SESSCTL_BENCH_BEFORE was set, the same
+// purges by that binary, timed in turn with this one's.
+func (r *result) nothingMarkdown(w func(string, ...any)) {
+	base := r.version1.median + r.roundTrip.median
+	nr := ratio(r.nothing.median, base)
+	w("**Nothing to do** (whole process; median, mean and fastest of %d runs each)\n", startRuns)
+	w("| | median | mean | fastest |")
+	w("| --- | --- | --- | --- |")
+	w("| `sessctl version` | %s | %s | %s |", ms(r.version1.median), ms(r.version1.mean), ms(r.version1.min))
+	w("| one round trip (`SELECT 1`, open connection) | %s | %s | %s |", ms(r.roundTrip.median), ms(r.roundTrip.mean), ms(r.roundTrip.min))
+	w("| connect + `SELECT 1` (new connection) | %s | %s | %s |", ms(r.connectRT.median), ms(r.connectRT.mean), ms(r.connectRT.min))
+	w("| purge, %d-row table, nothing due (`--grace 48h`) | %s | %s | %s |", r.expired+r.live, ms(r.nothing.median), ms(r.nothing.mean), ms(r.nothing.min))
+	if r.before.median > 0 {
+		w("| the same, by %s (before) | %s | %s | %s |", "`"+os.Getenv(beforeEnv)+"`", ms(r.before.median), ms(r.before.mean), ms(r.before.min))
+	}
+	w("| purge, the same table after its purge (nothing expired) | %s | %s | %s |", ms(r.nothingAfter.median), ms(r.nothingAfter.mean), ms(r.nothingAfter.min))
+	if r.beforeAfter.median > 0 {
+		w("| the same, by %s (before) | %s | %s | %s |", "`"+os.Getenv(beforeEnv)+"`", ms(r.beforeAfter.median), ms(r.beforeAfter.mean), ms(r.beforeAfter.min))
+	}
+	w("")
+	connect := r.version1.median + r.connectRT.median
+	w("purge / (version + one round trip): **%.2f** (goal ≤ %.1f: %s); purge / (version + connect and one round trip): **%.2f** (%s).",
+		nr, goalNothing, met(nr <= goalNothing), ratio(r.nothing.median, connect), met(ratio(r.nothing.median, connect) <= goalNothing))
+	if r.before.median > 0 {
+		w("Before: **%.2f** and **%.2f**. This purge / the one before, medians: %.2f (nothing due), %.2f (after the purge); fastest: %.2f, %.2f.",
+			ratio(r.before.median, base), ratio(r.before.median, connect), ratio(r.nothing.median, r.before.median),
+			ratio(r.nothingAfter.median, r.beforeAfter.median), ratio(r.nothing.min, r.before.min), ratio(r.nothingAfter.min, r.beforeAfter.min))
+		fast := r.version1.min + r.connectRT.min
+		w("With the fastest runs: purge / (version + connect and one round trip) %.2f, before %.2f.", ratio(r.nothing.min, fast), ratio(r.before.min, fast))
+	}
+	w("The first purge after the walk took %s.", ms(r.firstAfter))
+	if len(r.reads) > 0 {
+		var keys []string
+		for k := range r.reads {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var parts []string
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s %d", k, r.reads[k]))
+		}
+		w("Read by one such purge: %s.", strings.Join(parts, ", "))
+	}
+	w("Plan of its batch:\n\n```\n%s\n```\n", r.plan)
 }

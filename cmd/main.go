@@ -32,7 +32,7 @@ const exitCodesHelp = `Exit codes:
   0    done, or nothing to do (already up to date, nothing expired, another purge holds the lock)
   1    the operation failed: connection, permission, SQL error, lock timeout
   2    usage: bad arguments, invalid name, unrecognised or ambiguous connection string, drop without --yes
-  3    verify ran and the table is missing or not compatible
+  3    the table is missing or not compatible: verify found it so, or purge refused it (deleting nothing)
   130  interrupted (Ctrl-C / SIGTERM), after finishing the batch in flight`
 
 // errSignal and errTimeout are why a command's context ended.
@@ -120,7 +120,7 @@ func (a *app) printError(err error, code int) {
 	if a.output == outputJSON && !a.printedResult {
 		a.printJSON(map[string]any{"status": "error", "error": msg, "exit_code": code})
 	}
-	if code == ExitIncompatible {
+	if code == ExitIncompatible && a.printedResult {
 		return // verify printed its report; that is the message
 	}
 	fmt.Fprintf(a.stderr, "sessctl: %s\n", msg)

@@ -43,7 +43,8 @@ rather than once for every expired row on it (--order). A row the app slides
 forward while a batch runs is kept. A second purge of the same table skips
 and exits 0, so overlapping cron runs are harmless. On a terminal it shows
 its progress. On Ctrl-C or SIGTERM it finishes the batch in flight, reports,
-and exits 130.
+and exits 130. It first checks the table as verify does, and deletes
+nothing (exit 3) from one that is missing or not a compatible cache table.
 
 ` + exitCodesHelp,
 		Example: `  sessctl purge app.db main SessionData
@@ -161,7 +162,7 @@ func (a *app) purgeText(tg *target, res *schema.PurgeResult) {
 	case schema.PurgeDryRun:
 		oldest := ""
 		if res.Oldest != nil {
-			oldest = fmt.Sprintf("; the oldest expired at %s", res.Oldest.UTC().Format(time.RFC3339Nano))
+			oldest = fmt.Sprintf("; the oldest expired at %s", res.Oldest)
 		}
 		a.resultf("%s of %s expired and would be deleted%s", plural(*res.Remaining, "row"), tg.table, oldest)
 		switch {
@@ -185,7 +186,11 @@ func (a *app) purgeText(tg *target, res *schema.PurgeResult) {
 	if res.Walked {
 		a.resultf("walked the table in storage order: what expires meanwhile is the next run's")
 	}
-	if res.Status != schema.PurgeDone && res.Remaining != nil {
+	switch {
+	case res.Remaining == nil:
+	case res.Status != schema.PurgeDone:
 		a.resultf("stopped (%s) with %s left", res.Status, plural(*res.Remaining, "expired row"))
+	case *res.Remaining > 0:
+		a.resultf("%s left for the next run: held by an app session, or expired while the purge ran", plural(*res.Remaining, "expired row"))
 	}
 }

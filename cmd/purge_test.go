@@ -204,8 +204,9 @@ func TestProgressLine(t *testing.T) {
 }
 
 // TestPurgeRefusesForeignTable: purge of a table that is not a cache table
-// fails, saying so, and deletes nothing. (On SQLite a bare "ExpiresAtTime"
-// that is no column reads as a string, which once let it succeed.)
+// is refused (exit 3), saying so, and deletes nothing. (On SQLite a bare
+// "ExpiresAtTime" that is no column reads as a string, which once let it
+// succeed.)
 func TestPurgeRefusesForeignTable(t *testing.T) {
 	dialecttest.Each(t, func(t *testing.T, s dialecttest.Server) {
 		t.Parallel()
@@ -221,8 +222,8 @@ func TestPurgeRefusesForeignTable(t *testing.T) {
 			}
 		}
 		for _, args := range [][]string{{"purge"}, {"purge", "--dry-run"}, {"purge", "--order", "storage"}} {
-			r := must(t, ExitFailed, append(args, s.DSN, s.Schema, table)...)
-			if !strings.Contains(r.stderr, "not a cache table") {
+			r := must(t, ExitIncompatible, append(args, s.DSN, s.Schema, table)...)
+			if !strings.Contains(r.stderr, "not a compatible cache table") {
 				t.Errorf("%s of a table that is not a cache table said %q", strings.Join(args, " "), r.stderr)
 			}
 		}

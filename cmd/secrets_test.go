@@ -193,9 +193,9 @@ func TestSecretsNeverPrinted(t *testing.T) {
 					// The catalog is open to every user: verify sees the shape.
 					codes: map[string]int{"verify": 0}},
 				secretCase{path: "missing table", conn: f.conn("127.0.0.1", p.Port(), "postgres", "postgres"), say: "does not exist",
-					codes: map[string]int{"verify": ExitIncompatible, "create": 0}},
+					codes: map[string]int{"verify": ExitIncompatible, "purge": ExitIncompatible, "create": 0}},
 				secretCase{path: "not a cache table", conn: f.conn("127.0.0.1", p.Port(), "postgres", "postgres"), table: "notcache", say: "not a cache table|is missing|does not exist",
-					codes: map[string]int{"verify": ExitIncompatible}},
+					codes: map[string]int{"verify": ExitIncompatible, "purge": ExitIncompatible}},
 			)
 		}
 		cases = append(cases,
@@ -246,9 +246,9 @@ func TestSecretsNeverPrinted(t *testing.T) {
 				secretCase{path: "permission denied", conn: f.conn("127.0.0.1", p.Port(), "sessctl_nopriv", "test"), schema: "locked", say: "denied|does not exist|missing",
 					codes: map[string]int{"verify": ExitIncompatible}},
 				secretCase{path: "missing table", conn: f.conn("127.0.0.1", p.Port(), "sessctl_pw", "test"), schema: "test", say: "does not exist",
-					codes: map[string]int{"verify": ExitIncompatible, "create": 0}},
+					codes: map[string]int{"verify": ExitIncompatible, "purge": ExitIncompatible, "create": 0}},
 				secretCase{path: "not a cache table", conn: f.conn("127.0.0.1", p.Port(), "sessctl_pw", "test"), schema: "test", table: "notcache", say: "not a cache table|is missing|unknown column",
-					codes: map[string]int{"verify": ExitIncompatible}},
+					codes: map[string]int{"verify": ExitIncompatible, "purge": ExitIncompatible}},
 			)
 			if f.name == "MySqlConnector" {
 				// Server=…;Port=…: SqlClient's form too, unless the port is 3306.
@@ -309,9 +309,9 @@ func TestSecretsNeverPrinted(t *testing.T) {
 				secretCase{path: "path is a folder", conn: f.conn(dir), schema: "main", say: "unable to open|directory|is a folder|not a database|out of memory"},
 				secretCase{path: "not a database", conn: f.conn(garbage), schema: "main", say: "not a database"},
 				secretCase{path: "missing table", conn: f.conn(good), schema: "main", say: "does not exist",
-					codes: map[string]int{"verify": ExitIncompatible, "create": 0}},
+					codes: map[string]int{"verify": ExitIncompatible, "purge": ExitIncompatible, "create": 0}},
 				secretCase{path: "not a cache table", conn: f.conn(good), schema: "main", table: "notcache", say: "not a cache table|is missing|no such column",
-					codes: map[string]int{"verify": ExitIncompatible}},
+					codes: map[string]int{"verify": ExitIncompatible, "purge": ExitIncompatible}},
 			)
 		}
 		// Microsoft.Data.Sqlite's Password (SQLCipher) is refused, unprinted.

@@ -160,7 +160,8 @@ type Dialect interface {
 	DeleteExpired(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (int64, error)
 
 	// CountExpired counts the rows DeleteExpired would delete, and returns
-	// the oldest expiry (zero when none).
+	// the oldest expiry (zero when none; MinusInfinity when a row expires
+	// at -infinity).
 	CountExpired(ctx context.Context, q Querier, n Names, grace time.Duration) (int64, time.Time, error)
 
 	// ExplainPurge is the database's plan for one purge batch, as text.
@@ -197,6 +198,30 @@ type Walker interface {
 	// it): purge ends it with batches on the expiry index.
 	DeleteExpiredFrom(ctx context.Context, q Querier, n Names, grace time.Duration, from string, span, limit int) (int64, string, error)
 }
+
+// TableInspector is a Dialect that can read the catalog for a table
+// without its version table, which only ever yields warnings: all that
+// decides whether the table is compatible, as purge's check needs, in a
+// statement or two fewer than Inspect.
+type TableInspector interface {
+	// InspectTable is Inspect without the version table: Version is nil
+	// and VersionTable false, whatever is there. It only reads.
+	InspectTable(ctx context.Context, q Querier, n Names) (*TableInfo, error)
+}
+
+// Shaper is a Dialect whose purge statements depend on the table's shape,
+// as the catalog describes it (PostgreSQL: a partitioned table, whose row
+// positions are per partition). Pure.
+type Shaper interface {
+	// ForTable is the dialect to purge the table of info with: itself, or
+	// a variant whose statements fit that table.
+	ForTable(info *TableInfo) Dialect
+}
+
+// MinusInfinity is the oldest expiry CountExpired reports when a row
+// expires at -infinity (PostgreSQL), before every time a table can hold.
+// (Rows that expire at infinity never expire, and are never counted.)
+var MinusInfinity = time.Unix(-1<<62, 0).UTC()
 
 // Yielder is a Dialect whose app sessions wait for a purge batch by polling
 // for the lock it holds: batches back to back leave them too short a gap to

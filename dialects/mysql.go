@@ -321,7 +321,7 @@ func (m mysql) CreateSchemaSQL(schema string) string {
 }
 
 var mysqlTableQuery = `
-SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, COALESCE(ENGINE, ''), COALESCE(ROW_FORMAT, '')
+SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, COALESCE(ENGINE, ''), COALESCE(ROW_FORMAT, ''), @@GLOBAL.sql_mode
 FROM information_schema.TABLES
 WHERE ` + fmt.Sprintf(mysqlSameName, "TABLE_SCHEMA") + ` AND ` + fmt.Sprintf(mysqlSameName, "TABLE_NAME")
 
@@ -355,11 +355,12 @@ ORDER BY INDEX_NAME, SEQ_IN_INDEX`
 // lower_case_table_names = 1, whatever the user typed.
 type mysqlTable struct {
 	schema, name, kind, engine, rowFormat string
+	sqlMode                               string // the server's, read with it: one statement fewer
 }
 
 func (m mysql) findTable(ctx context.Context, q Querier, schema, table string) (*mysqlTable, error) {
 	var t mysqlTable
-	err := q.QueryRowContext(ctx, mysqlTableQuery, schema, schema, table, table).Scan(&t.schema, &t.name, &t.kind, &t.engine, &t.rowFormat)
+	err := q.QueryRowContext(ctx, mysqlTableQuery, schema, schema, table, table).Scan(&t.schema, &t.name, &t.kind, &t.engine, &t.rowFormat, &t.sqlMode)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -374,13 +375,23 @@ func (m mysql) findTable(ctx context.Context, q Querier, schema, table string) (
 // prefix index reports its column as Id(100), which is not the key the
 // provider needs.
 func (m mysql) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, error) {
+	info, err := m.InspectTable(ctx, q, n)
+	if err != nil {
+		return nil, err
+	}
+	return info, m.inspectVersion(ctx, q, n, info)
+}
+
+var _ TableInspector = mysql{}
+
+func (m mysql) InspectTable(ctx context.Context, q Querier, n Names) (*TableInfo, error) {
 	info := &TableInfo{Kind: KindMissing}
 	t, err := m.findTable(ctx, q, n.Schema, n.Table)
 	if err != nil {
 		return nil, err
 	}
 	if t == nil {
-		return info, m.inspectVersion(ctx, q, n, info)
+		return info, nil
 	}
 	info.Name = t.name
 	switch t.kind {
@@ -404,7 +415,7 @@ func (m mysql) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, err
 	if err := m.inspectSettings(ctx, q, t, octets, info); err != nil {
 		return nil, fmt.Errorf("reading the server's settings: %w", err)
 	}
-	return info, m.inspectVersion(ctx, q, n, info)
+	return info, nil
 }
 
 // inspectColumns reads the columns, and returns the bytes Id takes at most.
@@ -525,11 +536,7 @@ func (m mysql) inspectSettings(ctx context.Context, q Querier, t *mysqlTable, id
 				"use ROW_FORMAT=DYNAMIC or CHARACTER SET ascii", t.rowFormat, mysqlKeyPrefixLimit, m.Quote(ColID)))
 		}
 	}
-	var mode string
-	if err := q.QueryRowContext(ctx, `SELECT @@GLOBAL.sql_mode`).Scan(&mode); err != nil {
-		return err
-	}
-	if !strings.Contains(mode, "STRICT_TRANS_TABLES") && !strings.Contains(mode, "STRICT_ALL_TABLES") {
+	if mode := t.sqlMode; !strings.Contains(mode, "STRICT_TRANS_TABLES") && !strings.Contains(mode, "STRICT_ALL_TABLES") {
 		info.Notes = append(info.Notes, "the server's sql_mode is not strict: a key longer than 449 characters, or one outside ASCII, "+
 			"is cut or changed with only a warning, so two sessions can share one row; add STRICT_TRANS_TABLES to sql_mode")
 	}
@@ -673,12 +680,18 @@ func (mysql) lockName(ctx context.Context, q Querier, kind string, n Names) (str
 	if err := q.QueryRowContext(ctx, `SELECT @@lower_case_table_names <> 0`).Scan(&fold); err != nil {
 		return "", fmt.Errorf("reading lower_case_table_names: %w", err)
 	}
+	return mysqlLockName(kind, n, fold), nil
+}
+
+// mysqlLockName is lockName where names are case-sensitive (fold false) or
+// not (fold true).
+func mysqlLockName(kind string, n Names, fold bool) string {
 	key := n.Schema + "\x00" + n.Table
 	if fold {
 		key = strings.ToLower(key)
 	}
 	h := sha256.Sum256([]byte(key))
-	return "sessctl-" + kind + ":" + hex.EncodeToString(h[:20]), nil
+	return "sessctl-" + kind + ":" + hex.EncodeToString(h[:20])
 }
 
 func (m mysql) FixSQL(n Names, c ColumnSpec, problem Problem) string {
@@ -709,14 +722,15 @@ func (m mysql) TemplateData(n Names) map[string]string {
 }
 
 // TryLock takes a named lock of the session conn holds; the server
-// releases it when that session ends, however it ends.
-func (m mysql) TryLock(ctx context.Context, conn *sql.Conn, n Names) (func() error, bool, error) {
-	name, err := m.lockName(ctx, conn, "purge", n)
-	if err != nil {
-		return nil, false, fmt.Errorf("taking the purge lock: %w", err)
-	}
+// releases it when that session ends, however it ends. The statement that
+// takes it chooses its name by lower_case_table_names (as lockName does),
+// so that it is one round trip.
+func (mysql) TryLock(ctx context.Context, conn *sql.Conn, n Names) (func() error, bool, error) {
+	exact, folded := mysqlLockName("purge", n, false), mysqlLockName("purge", n, true)
 	var got sql.NullInt64
-	if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(?, 0)`, name).Scan(&got); err != nil {
+	var fold bool
+	if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(IF(@@lower_case_table_names <> 0, ?, ?), 0), @@lower_case_table_names <> 0`,
+		folded, exact).Scan(&got, &fold); err != nil {
 		return nil, false, fmt.Errorf("taking the purge lock: %w", err)
 	}
 	switch {
@@ -724,6 +738,10 @@ func (m mysql) TryLock(ctx context.Context, conn *sql.Conn, n Names) (func() err
 		return nil, false, errors.New("taking the purge lock: GET_LOCK failed")
 	case got.Int64 == 0:
 		return nil, false, nil
+	}
+	name := exact
+	if fold {
+		name = folded
 	}
 	unlock := func() error {
 		var released sql.NullInt64
@@ -908,11 +926,14 @@ func (m mysql) expiredIDs(ctx context.Context, q Querier, n Names, grace time.Du
 	return ids, rows.Err()
 }
 
+// CountExpired writes the grace into the statement, as DeleteExpired does
+// its numbers: bound, it would be prepared on the server first, a second
+// round trip for a statement run once.
 func (m mysql) CountExpired(ctx context.Context, q Querier, n Names, grace time.Duration) (int64, time.Time, error) {
 	var count int64
 	var oldest sql.NullTime
 	err := q.QueryRowContext(ctx, "SELECT COUNT(*), MIN(`ExpiresAtTime`) FROM "+m.qualified(n)+
-		" WHERE `ExpiresAtTime` < UTC_TIMESTAMP(6) - INTERVAL ? MICROSECOND", grace.Microseconds()).Scan(&count, &oldest)
+		" WHERE `ExpiresAtTime` < UTC_TIMESTAMP(6) - INTERVAL "+strconv.FormatInt(grace.Microseconds(), 10)+" MICROSECOND").Scan(&count, &oldest)
 	return count, oldest.Time, err
 }
 

@@ -306,7 +306,8 @@ func (p postgres) Denied(ctx context.Context, q Querier, err error, op string, n
 		return fmt.Sprintf("role %s may not drop %s: only its owner may; run drop as the owner, or ALTER TABLE %s OWNER TO %s",
 			role, table, table, role), true
 	case "purge":
-		return fmt.Sprintf("role %s may not purge %s: GRANT USAGE ON SCHEMA %s TO %s; GRANT SELECT, DELETE ON %s TO %s",
+		// A batch locks its rows (FOR UPDATE), which takes UPDATE too.
+		return fmt.Sprintf("role %s may not purge %s: GRANT USAGE ON SCHEMA %s TO %s; GRANT SELECT, UPDATE, DELETE ON %s TO %s",
 			role, table, schema, role, table, role), true
 	}
 	return fmt.Sprintf("role %s may not read %s: GRANT USAGE ON SCHEMA %s TO %s; GRANT SELECT ON %s, %s.%s TO %s",
@@ -357,14 +358,32 @@ LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.
 WHERE x.indrelid = $1 AND k.ord <= x.indnkeyatts
 ORDER BY ic.relname, k.ord`
 
+// pgOnce is the first argument of a statement a command runs once (the
+// catalog reads, the purge lock, the count at the end): pgx then sends it
+// in one round trip, parameters typed by their Go types, rather than
+// preparing it first, which takes a second. A purge with nothing to do is
+// mostly such statements, each waiting to be scheduled on a busy server.
+// (Purge batches, run again and again, keep pgx's prepared statements.)
+const pgOnce = pgx.QueryExecModeExec
+
 func (p postgres) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, error) {
+	info, err := p.InspectTable(ctx, q, n)
+	if err != nil {
+		return nil, err
+	}
+	return info, p.inspectVersion(ctx, q, n, info)
+}
+
+var _ TableInspector = postgres{}
+
+func (p postgres) InspectTable(ctx context.Context, q Querier, n Names) (*TableInfo, error) {
 	info := &TableInfo{Kind: KindMissing}
 	var oid uint32
 	var kind string
-	err := q.QueryRowContext(ctx, pgRelationQuery, n.Schema, n.Table).Scan(&oid, &kind, &info.Name)
+	err := q.QueryRowContext(ctx, pgRelationQuery, pgOnce, n.Schema, n.Table).Scan(&oid, &kind, &info.Name)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return info, p.inspectVersion(ctx, q, n, info)
+		return info, nil
 	case err != nil:
 		return nil, fmt.Errorf("reading the catalog for %s: %w", p.qualified(n), err)
 	}
@@ -376,17 +395,18 @@ func (p postgres) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, 
 	default:
 		info.Kind = KindOther
 	}
+	info.Partitioned = kind == "p"
 	if err := p.inspectColumns(ctx, q, oid, info); err != nil {
 		return nil, fmt.Errorf("reading the columns of %s: %w", p.qualified(n), err)
 	}
 	if err := p.inspectIndexes(ctx, q, oid, n, info); err != nil {
 		return nil, fmt.Errorf("reading the indexes of %s: %w", p.qualified(n), err)
 	}
-	return info, p.inspectVersion(ctx, q, n, info)
+	return info, nil
 }
 
 func (postgres) inspectColumns(ctx context.Context, q Querier, oid uint32, info *TableInfo) error {
-	rows, err := q.QueryContext(ctx, pgColumnsQuery, oid)
+	rows, err := q.QueryContext(ctx, pgColumnsQuery, pgOnce, oid)
 	if err != nil {
 		return err
 	}
@@ -406,7 +426,7 @@ func (postgres) inspectColumns(ctx context.Context, q Querier, oid uint32, info 
 }
 
 func (p postgres) inspectIndexes(ctx context.Context, q Querier, oid uint32, n Names, info *TableInfo) error {
-	rows, err := q.QueryContext(ctx, pgIndexesQuery, oid)
+	rows, err := q.QueryContext(ctx, pgIndexesQuery, pgOnce, oid)
 	if err != nil {
 		return err
 	}
@@ -444,7 +464,7 @@ func (p postgres) unusable(n Names, name, method string, valid, partial bool) (w
 func (p postgres) inspectVersion(ctx context.Context, q Querier, n Names, info *TableInfo) error {
 	var oid uint32
 	var kind, name string
-	err := q.QueryRowContext(ctx, pgRelationQuery, n.Schema, n.VersionTable).Scan(&oid, &kind, &name)
+	err := q.QueryRowContext(ctx, pgRelationQuery, pgOnce, n.Schema, n.VersionTable).Scan(&oid, &kind, &name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -621,14 +641,14 @@ func pgLockKey(n Names) (int32, int32) {
 func (postgres) TryLock(ctx context.Context, conn *sql.Conn, n Names) (func() error, bool, error) {
 	k1, k2 := pgLockKey(n)
 	var ok bool
-	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1, $2)`, k1, k2).Scan(&ok); err != nil {
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1, $2)`, pgOnce, k1, k2).Scan(&ok); err != nil {
 		return nil, false, fmt.Errorf("taking the purge lock: %w", err)
 	}
 	if !ok {
 		return nil, false, nil
 	}
 	unlock := func() error {
-		_, err := conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1, $2)`, k1, k2)
+		_, err := conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1, $2)`, pgOnce, k1, k2)
 		return err
 	}
 	return unlock, true, nil
@@ -719,13 +739,13 @@ const pgLockNotAvailable = "55P03"
 // the session's own lock_timeout again after it, so that only row locks of
 // the range are given up on: every other statement of the purge waits as
 // the user's settings say.
-func (p postgres) deleteRange(ctx context.Context, q Querier, n Names, grace time.Duration, from string, end int64) (sql.Result, error) {
+func (p postgres) deleteRange(ctx context.Context, q Querier, table string, grace time.Duration, from string, end int64) (sql.Result, error) {
 	var saved string
 	if err := q.QueryRowContext(ctx, `SELECT current_setting('lock_timeout'), set_config('lock_timeout', $1, false)`,
 		pgWalkLockWait).Scan(&saved, new(string)); err != nil {
 		return nil, err
 	}
-	res, err := q.ExecContext(ctx, fmt.Sprintf(pgWalkRangeSQL, p.qualified(n)), from, fmt.Sprintf("(%d,0)", end), grace.Seconds())
+	res, err := q.ExecContext(ctx, fmt.Sprintf(pgWalkRangeSQL, table), from, fmt.Sprintf("(%d,0)", end), grace.Seconds())
 	if _, rerr := q.ExecContext(context.WithoutCancel(ctx), `SELECT set_config('lock_timeout', $1, false)`, saved); rerr != nil && err == nil {
 		err = rerr
 	}
@@ -734,16 +754,23 @@ func (p postgres) deleteRange(ctx context.Context, q Querier, n Names, grace tim
 
 // DeleteExpiredFrom walks span heap pages at a time; a position is a tid.
 func (p postgres) DeleteExpiredFrom(ctx context.Context, q Querier, n Names, grace time.Duration, from string, span, limit int) (int64, string, error) {
-	block := int64(0)
-	if from == "" {
-		from = "(0,0)"
-	} else if _, err := fmt.Sscanf(from, "(%d,", &block); err != nil {
-		return 0, "", fmt.Errorf("walking %s: bad position %q", p.qualified(n), from)
-	}
 	var blocks, blockSize int64
 	if err := q.QueryRowContext(ctx, `SELECT pg_relation_size($1::regclass) / current_setting('block_size')::int,
 		current_setting('block_size')::int`, p.qualified(n)).Scan(&blocks, &blockSize); err != nil {
 		return 0, "", err
+	}
+	return p.walkHeap(ctx, q, p.qualified(n), blocks, blockSize, grace, from, span, limit)
+}
+
+// walkHeap is DeleteExpiredFrom on the heap of one relation, table (quoted
+// and qualified), of blocks pages of blockSize bytes: it returns "" once
+// the span reached its end.
+func (p postgres) walkHeap(ctx context.Context, q Querier, table string, blocks, blockSize int64, grace time.Duration, from string, span, limit int) (int64, string, error) {
+	block := int64(0)
+	if from == "" {
+		from = "(0,0)"
+	} else if _, err := fmt.Sscanf(from, "(%d,", &block); err != nil {
+		return 0, "", fmt.Errorf("walking %s: bad position %q", table, from)
 	}
 	if block >= blocks {
 		return 0, "", nil
@@ -753,7 +780,7 @@ func (p postgres) DeleteExpiredFrom(ctx context.Context, q Querier, n Names, gra
 	// pointer for each row.
 	if perPage := (blockSize - 24) / 28; int64(limit) >= (end-block+1)*perPage {
 		// The limit cannot bind: delete the whole range.
-		res, err := p.deleteRange(ctx, q, n, grace, from, end)
+		res, err := p.deleteRange(ctx, q, table, grace, from, end)
 		var pgErr *pgconn.PgError
 		if err == nil {
 			deleted, err := res.RowsAffected()
@@ -769,7 +796,7 @@ func (p postgres) DeleteExpiredFrom(ctx context.Context, q Querier, n Names, gra
 	}
 	var deleted int64
 	var last string
-	if err := q.QueryRowContext(ctx, fmt.Sprintf(pgWalkSQL, p.qualified(n)), from, fmt.Sprintf("(%d,0)", end),
+	if err := q.QueryRowContext(ctx, fmt.Sprintf(pgWalkSQL, table), from, fmt.Sprintf("(%d,0)", end),
 		grace.Seconds(), limit).Scan(&deleted, &last); err != nil {
 		return 0, "", err
 	}
@@ -783,11 +810,197 @@ func (p postgres) DeleteExpiredFrom(ctx context.Context, q Querier, n Names, gra
 	return deleted, fmt.Sprintf("(%d,0)", end), nil
 }
 
+var _ Shaper = postgres{}
+
+// ForTable: a partitioned table's rows are in its partitions, each with
+// ctids of its own, so it takes pgPartitioned's statements.
+func (p postgres) ForTable(info *TableInfo) Dialect {
+	if info.Partitioned {
+		return pgPartitioned{}
+	}
+	return p
+}
+
+// pgPartitioned is PostgreSQL for a declaratively partitioned table (hash,
+// range or list; partitions of partitions too). Its rows live in its leaf
+// partitions, each with heap pages and ctids of its own: a ctid names a
+// row only with the tableoid of its partition, and the partitioned table
+// itself has no pages to walk.
+type pgPartitioned struct{ postgres }
+
+var (
+	_ Dialect = pgPartitioned{}
+	_ Walker  = pgPartitioned{}
+)
+
+// pgPartitionedDeleteSQL is pgDeleteSQL for a partitioned table: it finds
+// the batch's rows by partition and ctid, as a ctid alone matches a row in
+// every partition that has one there. (The ctid list keeps each
+// partition's read a TID scan.)
+const pgPartitionedDeleteSQL = `WITH batch AS MATERIALIZED (
+    SELECT tableoid, ctid FROM %[1]s
+    WHERE "ExpiresAtTime" < now() - make_interval(secs => %[2]s)
+    ORDER BY "ExpiresAtTime"
+    LIMIT %[3]s
+    FOR UPDATE SKIP LOCKED)
+DELETE FROM %[1]s
+WHERE ctid = ANY (ARRAY (SELECT ctid FROM batch))
+  AND (tableoid, ctid) IN (SELECT tableoid, ctid FROM batch)
+  AND "ExpiresAtTime" < now() - make_interval(secs => %[2]s)`
+
+func (p pgPartitioned) DeleteExpired(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (int64, error) {
+	res, err := q.ExecContext(ctx, fmt.Sprintf(pgPartitionedDeleteSQL, p.qualified(n), "$1", "$2"), grace.Seconds(), limit)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// pgLeavesSQL lists the leaf partitions of $1 whose oid is at least $2, in
+// oid order, with their pages, whether this role may delete from them, and
+// whether they are tables (a foreign table has no heap to walk).
+const pgLeavesSQL = `SELECT c.oid::int8, s.nspname, c.relname, c.relkind = 'r',
+       pg_relation_size(c.oid) / current_setting('block_size')::int, current_setting('block_size')::int,
+       has_table_privilege(c.oid, 'SELECT') AND has_table_privilege(c.oid, 'UPDATE') AND has_table_privilege(c.oid, 'DELETE')
+FROM pg_catalog.pg_partition_tree($1::regclass) AS l
+JOIN pg_catalog.pg_class c ON c.oid = l.relid
+JOIN pg_catalog.pg_namespace s ON s.oid = c.relnamespace
+WHERE l.isleaf AND c.oid::int8 >= $2
+ORDER BY c.oid
+LIMIT 2`
+
+// DeleteExpiredFrom walks the leaf partitions one after another, each as
+// a table of its own; a position is a leaf's oid and a tid in it. It
+// deletes from each leaf directly, which needs SELECT and DELETE on the
+// leaves themselves, not only on the partitioned table. A foreign leaf
+// has no heap: the batches on the expiry index that end the walk reach it.
+// (UPDATE, as a walk that meets a held row locks the rest, FOR UPDATE.)
+func (p pgPartitioned) DeleteExpiredFrom(ctx context.Context, q Querier, n Names, grace time.Duration, from string, span, limit int) (int64, string, error) {
+	leaf, tid := int64(0), ""
+	if from != "" {
+		l, t, ok := strings.Cut(from, "/")
+		var err error
+		if leaf, err = strconv.ParseInt(l, 10, 64); !ok || err != nil {
+			return 0, "", fmt.Errorf("walking %s: bad position %q", p.qualified(n), from)
+		}
+		tid = t
+	}
+	type leafInfo struct {
+		oid               int64
+		schema, name      string
+		heap, may         bool
+		blocks, blockSize int64
+	}
+	rows, err := q.QueryContext(ctx, pgLeavesSQL, p.qualified(n), leaf)
+	if err != nil {
+		return 0, "", err
+	}
+	var leaves []leafInfo
+	for rows.Next() {
+		var l leafInfo
+		if err := rows.Scan(&l.oid, &l.schema, &l.name, &l.heap, &l.blocks, &l.blockSize, &l.may); err != nil {
+			rows.Close()
+			return 0, "", err
+		}
+		leaves = append(leaves, l)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, "", err
+	}
+	if len(leaves) == 0 {
+		return 0, "", nil
+	}
+	cur := leaves[0]
+	if cur.oid != leaf {
+		tid = "" // the leaf was detached or dropped: the next from its start
+	}
+	var deleted int64
+	next := ""
+	if cur.heap {
+		table := p.Quote(cur.schema) + "." + p.Quote(cur.name)
+		if !cur.may {
+			var role string
+			q.QueryRowContext(ctx, `SELECT current_user`).Scan(&role)
+			return 0, "", fmt.Errorf("%w: a walk in storage order deletes from each partition of %s directly, and role %s may not "+
+				"delete from its partition %s: GRANT SELECT, UPDATE, DELETE ON %s TO %s, or purge with --order expiry",
+				ErrPermission, p.qualified(n), p.Quote(role), table, table, p.Quote(role))
+		}
+		if deleted, next, err = p.walkHeap(ctx, q, table, cur.blocks, cur.blockSize, grace, tid, span, limit); err != nil {
+			return deleted, "", err
+		}
+	}
+	switch {
+	case next != "":
+		return deleted, fmt.Sprintf("%d/%s", cur.oid, next), nil
+	case len(leaves) > 1:
+		return deleted, fmt.Sprintf("%d/", leaves[1].oid), nil
+	}
+	return deleted, "", nil
+}
+
+// StoredRows adds up the planner's estimates of the leaves (autovacuum
+// analyzes them, never the partitioned table itself). It is 0, so that
+// purge does not walk on its own, when a walk could not: a leaf this role
+// may not delete from directly, a foreign leaf, or PostgreSQL before 14.
+func (p pgPartitioned) StoredRows(ctx context.Context, q Querier, n Names) (int64, error) {
+	var rows float64
+	var walkable bool
+	var version int
+	err := q.QueryRowContext(ctx, `SELECT coalesce(sum(greatest(c.reltuples, 0)), 0),
+		coalesce(bool_and(c.relkind = 'r' AND has_table_privilege(c.oid, 'SELECT') AND has_table_privilege(c.oid, 'UPDATE')
+			AND has_table_privilege(c.oid, 'DELETE')), false),
+		current_setting('server_version_num')::int
+		FROM pg_catalog.pg_partition_tree($1::regclass) AS l JOIN pg_catalog.pg_class c ON c.oid = l.relid
+		WHERE l.isleaf`, p.qualified(n)).Scan(&rows, &walkable, &version)
+	if err != nil || !walkable || version < 140000 {
+		return 0, err
+	}
+	return int64(rows), nil
+}
+
+// ExplainPurge: the plan reads the leaves' indexes, each a partition of
+// an index of the partitioned table; each is named with the index it is a
+// partition of, so that the plan says which of the table's indexes it
+// reads.
+func (p pgPartitioned) ExplainPurge(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (string, error) {
+	plan, err := explainRows(ctx, q, "EXPLAIN "+fmt.Sprintf(pgPartitionedDeleteSQL, p.qualified(n), "$1", "$2"), grace.Seconds(), limit)
+	if err != nil {
+		return "", err
+	}
+	rows, err := q.QueryContext(ctx, `SELECT quote_ident(c.relname), pc.relname
+		FROM pg_catalog.pg_index x
+		JOIN pg_catalog.pg_class pc ON pc.oid = x.indexrelid
+		CROSS JOIN LATERAL pg_catalog.pg_partition_tree(x.indexrelid) AS t
+		JOIN pg_catalog.pg_class c ON c.oid = t.relid
+		WHERE x.indrelid = $1::regclass AND t.isleaf`, p.qualified(n))
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var leaf, parent string
+		if err := rows.Scan(&leaf, &parent); err != nil {
+			return "", err
+		}
+		plan = strings.ReplaceAll(plan, " using "+leaf+" on ", " using "+leaf+" (a partition of "+p.Quote(parent)+") on ")
+	}
+	return plan, rows.Err()
+}
+
+// CountExpired: a row that expires at -infinity has expired, and makes the
+// oldest expiry MinusInfinity; one at infinity never expires. (Neither is
+// a time pgx can scan.)
 func (p postgres) CountExpired(ctx context.Context, q Querier, n Names, grace time.Duration) (int64, time.Time, error) {
 	var count int64
 	var oldest sql.NullTime
-	err := q.QueryRowContext(ctx, `SELECT count(*), min("ExpiresAtTime") FROM `+p.qualified(n)+
-		` WHERE "ExpiresAtTime" < now() - make_interval(secs => $1)`, grace.Seconds()).Scan(&count, &oldest)
+	var minusInfinity bool
+	err := q.QueryRowContext(ctx, `SELECT count(*), min("ExpiresAtTime") FILTER (WHERE isfinite("ExpiresAtTime")),
+		coalesce(bool_or("ExpiresAtTime" = '-infinity'), false) FROM `+p.qualified(n)+
+		` WHERE "ExpiresAtTime" < now() - make_interval(secs => $1)`, pgOnce, grace.Seconds()).Scan(&count, &oldest, &minusInfinity)
+	if minusInfinity {
+		return count, MinusInfinity, err
+	}
 	return count, oldest.Time, err
 }
 

@@ -134,6 +134,11 @@ type TableInfo struct {
 	// Notes are engine-specific observations for verify (warnings).
 	Notes []string
 
+	// Partitioned is set for a table whose rows live in partitions of
+	// their own (PostgreSQL's declarative partitioning): its storage
+	// positions are per partition.
+	Partitioned bool
+
 	// Facts of SQLite's storage; false on the other engines.
 
 	// WithoutRowID: the table is a WITHOUT ROWID table, which has no rowid

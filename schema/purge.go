@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -52,6 +54,10 @@ const walkShare = 5
 // (PostgreSQL: heap pages; others: rows).
 const firstSpan = 100
 
+// With BatchSize, a walk covers BatchSize units of storage a batch and
+// deletes at most BatchSize rows of them: the rows a batch deletes never
+// exceed BatchSize, whatever the unit.
+
 // PurgeOptions say how Purge purges.
 type PurgeOptions struct {
 	// BatchSize, when above 0, fixes the rows one batch deletes at most
@@ -73,8 +79,9 @@ type PurgeOptions struct {
 	// DryRun counts the expired rows and shows the plan, deleting nothing.
 	DryRun bool
 	// Order is OrderAuto, OrderExpiry or OrderStorage. A walk in storage
-	// order sizes its batches by time, or, with BatchSize, in units of
-	// the dialect's storage.
+	// order sizes its batches by time, or, with BatchSize, covers that
+	// many units of the dialect's storage a batch and deletes at most
+	// that many rows of them.
 	Order string
 	// Estimate counts the expired rows before the first batch, so that
 	// Progress can tell how many are left. The count reads the expiry
@@ -94,13 +101,15 @@ type PurgeResult struct {
 	ElapsedMS     int64   `json:"elapsed_ms"`
 	RowsPerSecond float64 `json:"rows_per_second"`
 	MaxBatchMS    int64   `json:"max_batch_ms"`
-	// Remaining counts the expired rows left: 0 when done, counted when a
-	// bound or a signal stopped the run, nil when it was skipped.
+	// Remaining counts the expired rows left, by a count at the end of
+	// the run: not always 0 when done, as rows an app session held and
+	// rows that expired while a walk ran are left for the next run; nil
+	// when it was skipped, or the count failed.
 	Remaining *int64 `json:"remaining"`
 	// Error says what stopped a failed run.
 	Error string `json:"error,omitempty"`
 	// Oldest is the oldest expiry left (dry run).
-	Oldest *time.Time `json:"oldest_expiry,omitempty"`
+	Oldest *Expiry `json:"oldest_expiry,omitempty"`
 	// Plan is the database's plan for one batch (dry run).
 	Plan string `json:"plan,omitempty"`
 	// Walked is set when the run walked the table in storage order;
@@ -172,7 +181,7 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 	}
 	defer conn.Close()
 
-	unlock, ok, err := t.Dialect.TryLock(ctx, conn, t.Names)
+	unlock, ok, info, err := t.lockAndInspect(ctx, conn)
 	if err != nil {
 		return nil, err
 	}
@@ -182,9 +191,15 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 		return res, nil
 	}
 	defer unlock()
+	// Nothing is deleted, or counted, from a table verify fails: a typo in
+	// SCHEMA or TABLE must not purge another app's table.
+	if err := t.refuse(info, "purge"); err != nil {
+		return nil, t.hidden(run, conn, info, opts, err)
+	}
+	t = t.shaped(info)
 
 	if opts.DryRun {
-		return res, t.dryRun(run, conn, opts, res, start)
+		return res, t.dryRun(run, conn, opts, info, res, start)
 	}
 	if opts.Estimate {
 		n, _, err := t.Dialect.CountExpired(ctx, conn, t.Names, opts.Grace)
@@ -209,7 +224,7 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 			break
 		}
 		limit := size
-		if w.on {
+		if w.on && adaptive {
 			limit = cmp.Or(ceiling, math.MaxInt32)
 		}
 		if opts.MaxRows > 0 {
@@ -231,7 +246,14 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 			// behind it.
 			n, w.from, err = walker.DeleteExpiredFrom(run, conn, t.Names, opts.Grace+t0.Sub(w.start), w.from, w.span, limit)
 		} else {
-			n, err = t.Dialect.DeleteExpired(run, conn, t.Names, opts.Grace, limit)
+			// After a walk, what it passed over that had expired when
+			// it began (rows an app session held, rows stored behind
+			// it meanwhile), on the expiry index.
+			grace := opts.Grace
+			if res.Walked {
+				grace += t0.Sub(w.start)
+			}
+			n, err = t.Dialect.DeleteExpired(run, conn, t.Names, grace, limit)
 		}
 		took := time.Since(t0)
 		if err != nil {
@@ -250,7 +272,7 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 		}
 		switch {
 		case walking && w.from == "":
-			res.Status = PurgeDone
+			w.on = false // the end of the table: on to what it passed over
 		case walking:
 			if adaptive {
 				w.span = nextBatchSize(w.span, int64(w.span), took, target, 0)
@@ -279,10 +301,9 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 		}
 	}
 
-	if res.Status == PurgeDone {
-		zero := int64(0)
-		res.Remaining = &zero
-	} else if left, _, err := t.Dialect.CountExpired(run, conn, t.Names, opts.Grace); err == nil {
+	// Counted, not assumed: a batch skips rows an app session holds, and
+	// a walk leaves what expires while it runs.
+	if left, _, err := t.Dialect.CountExpired(run, conn, t.Names, opts.Grace); err == nil {
 		res.Remaining = &left
 	}
 	res.tally(start)
@@ -299,6 +320,54 @@ func DefaultPause(d dialects.Dialect) time.Duration {
 		return y.YieldPause()
 	}
 	return 0
+}
+
+// lockAndInspect takes the purge lock, then reads the catalog for the
+// table as verify does: without the version table where the dialect can
+// (dialects.TableInspector), as its findings are only warnings, which do
+// not stop a purge. ok is false when another session holds the lock.
+// (One statement that did both cost more than the statements it replaced,
+// see BENCHMARKS.md.)
+func (t *Table) lockAndInspect(ctx context.Context, conn *sql.Conn) (unlock func() error, ok bool, info *dialects.TableInfo, err error) {
+	if unlock, ok, err = t.Dialect.TryLock(ctx, conn, t.Names); err != nil || !ok {
+		return nil, false, nil, err
+	}
+	inspect := t.Dialect.Inspect
+	if ti, can := t.Dialect.(dialects.TableInspector); can {
+		inspect = ti.InspectTable
+	}
+	if info, err = inspect(ctx, conn, t.Names); err != nil {
+		unlock()
+		return nil, false, nil, err
+	}
+	return unlock, true, info, nil
+}
+
+// hidden is refused, the error of a purge that refused the table, unless
+// the catalog showed no table because it hides tables from a user with no
+// privilege on them (MySQL, SQL Server): then the table's own answer, a
+// refused privilege, says what to grant.
+func (t *Table) hidden(ctx context.Context, conn *sql.Conn, info *dialects.TableInfo, opts PurgeOptions, refused error) error {
+	if info.Kind != dialects.KindMissing {
+		return refused
+	}
+	if _, _, err := t.Dialect.CountExpired(ctx, conn, t.Names, opts.Grace); err != nil {
+		if denied := t.denied(ctx, conn, "purge", err); errors.Is(denied, dialects.ErrPermission) {
+			return denied
+		}
+	}
+	return refused
+}
+
+// shaped is t with the dialect whose statements fit the table info
+// describes (dialects.Shaper).
+func (t *Table) shaped(info *dialects.TableInfo) *Table {
+	if s, ok := t.Dialect.(dialects.Shaper); ok {
+		c := *t
+		c.Dialect = s.ForTable(info)
+		return &c
+	}
+	return t
 }
 
 // walk is where a walk in storage order has got to.
@@ -337,7 +406,7 @@ func worthWalking(expired, stored int64) bool {
 	return stored > 0 && expired*walkShare >= stored
 }
 
-func (t *Table) dryRun(ctx context.Context, conn *sql.Conn, opts PurgeOptions, res *PurgeResult, start time.Time) error {
+func (t *Table) dryRun(ctx context.Context, conn *sql.Conn, opts PurgeOptions, info *dialects.TableInfo, res *PurgeResult, start time.Time) error {
 	n, oldest, err := t.Dialect.CountExpired(ctx, conn, t.Names, opts.Grace)
 	if err != nil {
 		return t.explainFailure(ctx, conn, fmt.Errorf("counting the expired rows of %s: %w", t, err))
@@ -346,10 +415,6 @@ func (t *Table) dryRun(ctx context.Context, conn *sql.Conn, opts PurgeOptions, r
 	plan, err := t.Dialect.ExplainPurge(ctx, conn, t.Names, opts.Grace, size)
 	if err != nil {
 		return fmt.Errorf("explaining the purge of %s: %w", t, err)
-	}
-	info, err := t.Dialect.Inspect(ctx, conn, t.Names)
-	if err != nil {
-		return err
 	}
 	// As Purge decides: walk after a first full batch on the index, if
 	// what is left of the backlog is enough.
@@ -370,7 +435,7 @@ func (t *Table) dryRun(ctx context.Context, conn *sql.Conn, opts PurgeOptions, r
 		res.ExpiryIndex = ix.Name
 	}
 	if n > 0 {
-		res.Oldest = &oldest
+		res.Oldest = &Expiry{oldest}
 	}
 	res.tally(start)
 	return nil
@@ -442,5 +507,35 @@ func (t *Table) explainFailure(ctx context.Context, q dialects.Querier, err erro
 	if ferr := refuseForeign(t, info, "purge"); ferr != nil {
 		return ferr
 	}
+	return err
+}
+
+// Expiry is an expiry time as a report gives it: RFC 3339 (a year outside
+// 0-9999, which RFC 3339 cannot write, as Go formats it), or "-infinity"
+// for dialects.MinusInfinity.
+type Expiry struct{ time.Time }
+
+const minusInfinity = "-infinity"
+
+func (e Expiry) String() string {
+	if e.Equal(dialects.MinusInfinity) {
+		return minusInfinity
+	}
+	return e.UTC().Format(time.RFC3339Nano)
+}
+
+func (e Expiry) MarshalJSON() ([]byte, error) { return json.Marshal(e.String()) }
+
+func (e *Expiry) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	if s == minusInfinity {
+		e.Time = dialects.MinusInfinity
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	e.Time = t
 	return err
 }

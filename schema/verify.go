@@ -58,6 +58,12 @@ func verify(ctx context.Context, db *DB, t *Table, strict bool) (*Report, error)
 	if err != nil {
 		return nil, err
 	}
+	return t.report(info, strict)
+}
+
+// report is verify's judgement of the table info describes: the one place
+// that decides whether a table is compatible, for verify and for purge.
+func (t *Table) report(info *dialects.TableInfo, strict bool) (*Report, error) {
 	latest, err := t.LatestVersion()
 	if err != nil {
 		return nil, err
@@ -91,6 +97,42 @@ func (r *Report) Err() error {
 		return nil
 	}
 	return fmt.Errorf("%w: %s", ErrIncompatible, r.Status)
+}
+
+// refusal is the error of a command that refused to touch a table verify
+// fails: it wraps ErrIncompatible, and ErrTableMissing or ErrNotCacheTable.
+type refusal struct {
+	msg    string
+	causes []error
+}
+
+func (e *refusal) Error() string   { return e.msg }
+func (e *refusal) Unwrap() []error { return e.causes }
+
+// refuse is nil when verify (without --strict) passes the table info
+// describes, and otherwise the error that says why verb will not touch
+// it, naming each problem verify found and what to run.
+func (t *Table) refuse(info *dialects.TableInfo, verb string) error {
+	r, err := t.report(info, false)
+	if err != nil || r.Status == StatusOK {
+		return err
+	}
+	if r.Status == StatusMissing {
+		return &refusal{causes: []error{ErrIncompatible, ErrTableMissing}, msg: fmt.Sprintf(
+			"%s refused: %s does not exist, so nothing was deleted; check SCHEMA and TABLE, or run `sessctl create` to make it",
+			verb, t)}
+	}
+	var problems []string
+	for _, f := range errorsOf(r.Findings) {
+		problems = append(problems, f.Message)
+	}
+	const shown = 3
+	if len(problems) > shown {
+		problems = append(problems[:shown], fmt.Sprintf("and %d more", len(problems)-shown))
+	}
+	return &refusal{causes: []error{ErrIncompatible, ErrNotCacheTable}, msg: fmt.Sprintf(
+		"%s refused: %s is not a compatible cache table, so nothing was deleted: %s; run `sessctl verify` for every finding and its fix",
+		verb, t, strings.Join(problems, "; "))}
 }
 
 // Errors are the findings of error severity.
