@@ -223,6 +223,13 @@ type Shaper interface {
 // (Rows that expire at infinity never expire, and are never counted.)
 var MinusInfinity = time.Unix(-1<<62, 0).UTC()
 
+// Adopter is a Dialect whose DDL for a table that is there already depends
+// on what the catalog says of it. AdoptData returns the template values
+// that differ from TemplateData's for that table (nil: none). Pure.
+type Adopter interface {
+	AdoptData(info *TableInfo) map[string]string
+}
+
 // Yielder is a Dialect whose app sessions wait for a purge batch by polling
 // for the lock it holds: batches back to back leave them too short a gap to
 // catch it free, and they starve until the purge ends. Purge pauses

@@ -1080,7 +1080,21 @@ func (p postgres) TemplateData(n Names) map[string]string {
 		"ExpiryIndex":  p.Quote(n.ExpiryIndex),
 		"TableLiteral": p.QuoteLiteral(p.qualified(n)),
 		"Tag":          dollarTag(n),
+		"Concurrently": "CONCURRENTLY",
 	}
+}
+
+var _ Adopter = postgres{}
+
+// AdoptData builds the expiry index of a partitioned table without
+// CONCURRENTLY, which PostgreSQL refuses there ("cannot create index on
+// partitioned table concurrently"): a plain CREATE INDEX on the parent
+// builds one on every partition, holding off writes while it does.
+func (postgres) AdoptData(info *TableInfo) map[string]string {
+	if info.Partitioned {
+		return map[string]string{"Concurrently": ""}
+	}
+	return nil
 }
 
 func (postgres) ScriptSeparator() string { return "" }

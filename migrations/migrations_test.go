@@ -8,7 +8,7 @@ import (
 func data() map[string]string {
 	return map[string]string{
 		"Schema": `"s"`, "Table": `"s"."t"`, "TableName": `"t"`, "VersionTable": `"s"."t_migrations"`,
-		"PrimaryKey": `"t_pkey"`, "ExpiryIndex": `"t_idx"`, "TableLiteral": `'x'`, "Tag": "$tag$",
+		"PrimaryKey": `"t_pkey"`, "ExpiryIndex": `"t_idx"`, "TableLiteral": `'x'`, "Tag": "$tag$", "Concurrently": "CONCURRENTLY",
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -92,7 +93,11 @@ func create(ctx context.Context, db *DB, t *Table, opts CreateOptions) (*CreateR
 		return res, nil
 	}
 
-	ms, err := migrations.Up(d.Name(), t.templateData())
+	data := t.templateData()
+	if a, ok := d.(dialects.Adopter); ok {
+		maps.Copy(data, a.AdoptData(before))
+	}
+	ms, err := migrations.Up(d.Name(), data)
 	if err != nil {
 		return nil, err
 	}

@@ -6,4 +6,4 @@
 -- B-tree without a predicate whose first key column is "ExpiresAtTime")
 -- is there under any name, and first drops an unusable index under this
 -- name, such as the invalid one a build that was cancelled leaves.
-CREATE INDEX CONCURRENTLY IF NOT EXISTS {{.ExpiryIndex}} ON {{.Table}} ("ExpiresAtTime");
+CREATE INDEX {{.Concurrently}} IF NOT EXISTS {{.ExpiryIndex}} ON {{.Table}} ("ExpiresAtTime");
