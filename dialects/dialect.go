@@ -140,7 +140,11 @@ type Dialect interface {
 
 	// TryLock takes the per-table purge lock on conn without waiting. It
 	// returns ok=false when another session holds it. unlock releases it;
-	// closing conn releases it too.
+	// closing conn releases it too. Holding it, conn is the purge's
+	// session: TryLock may also make it ready for the purge's statements
+	// (MySQL: learns once whether the server can skip locked rows;
+	// SQLite: waits for other writers in short steps, so that a purge told
+	// to stop stops waiting), and unlock undoes that.
 	TryLock(ctx context.Context, conn *sql.Conn, n Names) (unlock func() error, ok bool, err error)
 
 	// MaxBatchSize is the most rows one purge batch deletes on this
@@ -196,6 +200,34 @@ type Walker interface {
 	// table. A walk may pass over rows (held by the app, or expired behind
 	// it): purge ends it with batches on the expiry index.
 	DeleteExpiredFrom(ctx context.Context, q Querier, n Names, grace time.Duration, from string, span, limit int) (int64, string, error)
+}
+
+// HeldCounter is a Dialect whose purge batches skip rows another session
+// holds (locked in an open transaction) rather than wait for them, and can
+// count them. SQLite, which locks the whole database, has none to skip.
+type HeldCounter interface {
+	// CountHeld counts, among the oldest limit rows that expired more than
+	// grace ago, those another session holds, which DeleteExpired would
+	// pass over. It takes and at once releases the locks of the others,
+	// as a batch would, without waiting for any.
+	CountHeld(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (int64, error)
+}
+
+// Interrupter is a Dialect whose driver, when a statement's context ends,
+// only drops the connection, while the server goes on with the statement:
+// waiting for a lock, then running it to the end and committing it, and
+// holding the session's locks (the purge lock among them) meanwhile.
+// (go-sql-driver/mysql does so; pgx sends a cancel request, go-mssqldb an
+// attention, and SQLite runs in the process.) Interrupt stops the
+// statement on the server instead.
+type Interrupter interface {
+	// SessionID is the server's id of conn's session.
+	SessionID(ctx context.Context, conn *sql.Conn) (int64, error)
+	// Interrupt stops the statement that session id runs, from another
+	// session of db, and returns once the server has been told. The
+	// session lives on: the statement fails, its own work rolled back,
+	// and a transaction it was in is left for its client to roll back.
+	Interrupt(ctx context.Context, db *sql.DB, id int64) error
 }
 
 // Yielder is a Dialect whose app sessions wait for a purge batch by polling

@@ -15,6 +15,7 @@ import (
 	pgxmigrate "github.com/golang-migrate/migrate/v4/database/pgx/v5"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -250,13 +251,26 @@ func npgsqlToLibpq(pairs []pair) (string, []string, error) {
 	return strings.Join(words, " "), warnings, nil
 }
 
+// Open opens a pool on conn. A statement whose context ends is cancelled
+// on the server, with a cancel request: pgx's default only closes the
+// connection, and a server waiting for a lock does not notice that until
+// it has the lock. The session lives on, and its transaction is rolled
+// back as any failed statement's; if the server does not answer within
+// pgCancelDeadline, pgx closes the connection after all.
 func (postgres) Open(conn *Conn, _ bool) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(conn.DSN)
 	if err != nil {
 		return nil, fmt.Errorf("%w: PostgreSQL: %v", ErrConnString, pgParseMessage(err))
 	}
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: pgCancelDeadline}
+	}
 	return stdlib.OpenDB(*cfg), nil
 }
+
+// pgCancelDeadline is how long pgx waits for the server to end a statement
+// it asked to cancel before it closes the connection.
+const pgCancelDeadline = 3 * time.Second
 
 // Permanent: authentication failures and a missing database do not go away
 // by waiting.
@@ -518,6 +532,28 @@ func (p postgres) DeleteExpired(ctx context.Context, q Querier, n Names, grace t
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+var _ HeldCounter = postgres{}
+
+// pgHeldSQL counts, among the oldest $2 expired rows, those another
+// session holds: it locks the others as a batch does, skipping the held,
+// and releases them as it ends.
+const pgHeldSQL = `WITH oldest AS (
+    SELECT ctid FROM %[1]s
+    WHERE "ExpiresAtTime" < now() - make_interval(secs => $1)
+    ORDER BY "ExpiresAtTime"
+    LIMIT $2),
+free AS (
+    SELECT ctid FROM %[1]s
+    WHERE ctid = ANY (ARRAY (SELECT ctid FROM oldest))
+    FOR UPDATE SKIP LOCKED)
+SELECT (SELECT count(*) FROM oldest) - (SELECT count(*) FROM free)`
+
+func (p postgres) CountHeld(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (int64, error) {
+	var held int64
+	err := q.QueryRowContext(ctx, fmt.Sprintf(pgHeldSQL, p.qualified(n)), grace.Seconds(), limit).Scan(&held)
+	return held, err
 }
 
 var _ Walker = postgres{}

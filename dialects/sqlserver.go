@@ -563,6 +563,29 @@ func (sqlserver) deleteOnce(ctx context.Context, q Querier, query string, want i
 	}
 }
 
+var _ HeldCounter = sqlserver{}
+
+// sqlserverHeldSQL counts, among the oldest @p1 expired rows (read without
+// waiting for locks), those another session holds: the others it takes
+// update locks on, as a batch would, skipping (READPAST) the held ones,
+// and releases them as it ends. %[1]s is the table, %[2]s the cutoff.
+const sqlserverHeldSQL = `SELECT COUNT_BIG(*) - COUNT_BIG(free.[Id])
+FROM (
+    SELECT TOP (@p1) [Id]
+    FROM %[1]s WITH (READUNCOMMITTED)
+    WHERE [ExpiresAtTime] < %[2]s
+    ORDER BY [ExpiresAtTime]
+) AS oldest
+LEFT JOIN %[1]s AS free WITH (UPDLOCK, ROWLOCK, READPAST)
+    ON free.[Id] = oldest.[Id] AND free.[ExpiresAtTime] < %[2]s;`
+
+func (s sqlserver) CountHeld(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (int64, error) {
+	sec, us := sqlserverCutoff(grace)
+	var held int64
+	err := q.QueryRowContext(ctx, fmt.Sprintf(sqlserverHeldSQL, s.qualified(n), sqlserverCutoffSQL("@p2", "@p3")), limit, sec, us).Scan(&held)
+	return held, err
+}
+
 func (s sqlserver) CountExpired(ctx context.Context, q Querier, n Names, grace time.Duration) (int64, time.Time, error) {
 	sec, us := sqlserverCutoff(grace)
 	var count int64

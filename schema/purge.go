@@ -82,6 +82,9 @@ type PurgeOptions struct {
 	Estimate bool
 	// Progress, when set, is called after every batch.
 	Progress func(PurgeResult)
+	// Abort, when closed after ctx ended, cuts the statement in flight at
+	// once instead of after its grace (see minStopGrace): a second signal.
+	Abort <-chan struct{}
 }
 
 // PurgeResult says what Purge did.
@@ -97,6 +100,15 @@ type PurgeResult struct {
 	// Remaining counts the expired rows left: 0 when done, counted when a
 	// bound or a signal stopped the run, nil when it was skipped.
 	Remaining *int64 `json:"remaining"`
+	// Held counts the expired rows left because another session (an app's
+	// open transaction) held them: batches pass over such rows rather
+	// than wait for them. Counted among the oldest expired rows at the
+	// end; nil when the run was skipped, or a statement had to be cut.
+	Held *int64 `json:"held"`
+	// Cut is set when a statement that waited (for a lock another session
+	// held) was cut, its batch rolled back, to honour a signal, --timeout
+	// or --max-duration.
+	Cut bool `json:"cut,omitempty"`
 	// Error says what stopped a failed run.
 	Error string `json:"error,omitempty"`
 	// Oldest is the oldest expiry left (dry run).
@@ -164,8 +176,6 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 		size = min(size, ceiling)
 	}
 	target := cmp.Or(opts.BatchTime, DefaultBatchTime)
-	// Statements run to the end even when ctx ends: a batch is never cut.
-	run := context.WithoutCancel(ctx)
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connecting: %w", err)
@@ -183,8 +193,21 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 	}
 	defer unlock()
 
+	// Statements run on when ctx ends, so that the batch in flight
+	// finishes; one that waits is cut after a grace (see minStopGrace).
+	var deadline time.Time
+	if opts.MaxDuration > 0 {
+		deadline = start.Add(opts.MaxDuration)
+	}
+	cut := t.newCutter(ctx, db.DB, conn, deadline, stopGrace(target), opts.Abort)
+	defer cut.stop()
+	run := cut.run
+
 	if opts.DryRun {
-		return res, t.dryRun(run, conn, opts, res, start)
+		if err := t.dryRun(run, conn, opts, res, start); err != nil {
+			return res, cut.end(res, t, start, err)
+		}
+		return res, nil
 	}
 	if opts.Estimate {
 		n, _, err := t.Dialect.CountExpired(ctx, conn, t.Names, opts.Grace)
@@ -234,6 +257,11 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 			n, err = t.Dialect.DeleteExpired(run, conn, t.Names, opts.Grace, limit)
 		}
 		took := time.Since(t0)
+		if err != nil && cut.cause() != nil {
+			res.Deleted += n // what committed before the statement cut
+			res.Status, res.Cut = cut.status(), true
+			break
+		}
 		if err != nil {
 			if !t.Dialect.Disconnected(err) {
 				err = t.explainFailure(run, conn, fmt.Errorf("purging %s after %d rows: %w", t, res.Deleted, err))
@@ -279,15 +307,23 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 		}
 	}
 
-	if res.Status == PurgeDone {
+	switch {
+	case cut.cause() != nil:
+		// Counting would wait for the lock that held the statement up.
+	case res.Status == PurgeDone:
 		zero := int64(0)
 		res.Remaining = &zero
-	} else if left, _, err := t.Dialect.CountExpired(run, conn, t.Names, opts.Grace); err == nil {
-		res.Remaining = &left
+	default:
+		if left, _, err := t.Dialect.CountExpired(run, conn, t.Names, opts.Grace); err == nil {
+			res.Remaining = &left
+		}
+	}
+	if cut.cause() == nil {
+		t.countHeld(run, conn, opts, res, size)
 	}
 	res.tally(start)
 	if res.Status == PurgeInterrupted {
-		return res, fmt.Errorf("%w: purge of %s stopped after %d batches", ErrInterrupted, t, res.Batches)
+		return res, cut.end(res, t, start, nil)
 	}
 	return res, nil
 }
