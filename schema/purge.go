@@ -210,12 +210,14 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 		return res, nil
 	}
 	if opts.Estimate {
-		n, _, err := t.Dialect.CountExpired(ctx, conn, t.Names, opts.Grace)
-		if err != nil && ctx.Err() == nil {
-			return nil, t.explainFailure(run, conn, fmt.Errorf("counting the expired rows of %s: %w", t, err))
-		}
-		if err == nil {
+		n, _, err := t.Dialect.CountExpired(run, conn, t.Names, opts.Grace)
+		switch {
+		case err == nil:
 			res.Expired = &n
+		case cut.cause() != nil:
+			return res, cut.end(res, t, start, err)
+		default:
+			return nil, t.explainFailure(run, conn, fmt.Errorf("counting the expired rows of %s: %w", t, err))
 		}
 	}
 
