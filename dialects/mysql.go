@@ -297,10 +297,16 @@ func (m mysql) Denied(ctx context.Context, q Querier, err error, op string, n Na
 		return fmt.Sprintf("user %s may not create database %s: GRANT CREATE ON %s.* TO %s, or have an administrator run CREATE DATABASE %s",
 			account, db, db, account, db), true
 	case "create":
-		return fmt.Sprintf("user %s may not create tables in database %s: GRANT CREATE, ALTER, INDEX, SELECT, INSERT, UPDATE, DELETE ON %s.* TO %s, "+
-			"or run create as a user that has them", account, db, db, account), true
+		// The same grant lets it create the database, if it must.
+		what := "tables in database " + db
+		if me.Number == mysqlErrDBAccessDenied {
+			what = "database " + db + " or tables in it"
+		}
+		return fmt.Sprintf("user %s may not create %s: GRANT CREATE, ALTER, INDEX, SELECT, INSERT, UPDATE, DELETE ON %s.* TO %s, "+
+			"or run create as a user that has them", account, what, db, account), true
 	case "drop":
-		return fmt.Sprintf("user %s may not drop %s: GRANT DROP ON %s TO %s; GRANT DROP ON %s TO %s, or run drop as a user that has them",
+		// SELECT to read its columns first: drop drops only a cache table.
+		return fmt.Sprintf("user %s may not drop %s: GRANT SELECT, DROP ON %s TO %s; GRANT SELECT, DROP ON %s TO %s, or run drop as a user that has them",
 			account, table, table, account, version, account), true
 	case "purge":
 		return fmt.Sprintf("user %s may not purge %s: GRANT SELECT, DELETE ON %s TO %s", account, table, table, account), true
@@ -309,11 +315,25 @@ func (m mysql) Denied(ctx context.Context, q Querier, err error, op string, n Na
 		account, table, table, account, version, account), true
 }
 
-func (mysql) SchemaExists(ctx context.Context, q Querier, schema string) (bool, error) {
+// SchemaExists: information_schema lists only the databases a user has a
+// privilege in, so one it does not list is asked for by name: the server
+// says whether it is missing (1049) or refused (1044, a permission error).
+func (m mysql) SchemaExists(ctx context.Context, q Querier, schema string) (bool, error) {
 	var n int
 	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE `+
 		fmt.Sprintf(mysqlSameName, "SCHEMA_NAME"), schema, schema).Scan(&n)
-	return n > 0, err
+	if err != nil || n > 0 {
+		return n > 0, err
+	}
+	rows, err := q.QueryContext(ctx, "SHOW TABLES FROM "+m.Quote(schema)+" LIKE 'sessctl: no such table'")
+	var me *gomysql.MySQLError
+	switch {
+	case errors.As(err, &me) && me.Number == mysqlErrUnknownDB:
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("looking for database %s: %w", m.Quote(schema), err)
+	}
+	return true, rows.Close()
 }
 
 func (m mysql) CreateSchemaSQL(schema string) string {
@@ -369,6 +389,21 @@ func (m mysql) findTable(ctx context.Context, q Querier, schema, table string) (
 // in any case, so a column the catalog calls id is reported as Id; a
 // prefix index reports its column as Id(100), which is not the key the
 // provider needs.
+// probeTable reads nothing from the table of n, which information_schema
+// did not list: an error when the server refuses it (1142, a permission
+// error), none when it is missing, or when the database is.
+func (m mysql) probeTable(ctx context.Context, q Querier, n Names) error {
+	rows, err := q.QueryContext(ctx, "SELECT 1 FROM "+m.qualified(n)+" LIMIT 0")
+	var me *gomysql.MySQLError
+	switch {
+	case err == nil:
+		return rows.Close()
+	case errors.As(err, &me) && (me.Number == mysqlErrNoSuchTable || me.Number == mysqlErrUnknownDB):
+		return nil
+	}
+	return fmt.Errorf("reading %s: %w", m.qualified(n), err)
+}
+
 func (m mysql) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, error) {
 	info := &TableInfo{Kind: KindMissing}
 	t, err := m.findTable(ctx, q, n.Schema, n.Table)
@@ -376,6 +411,11 @@ func (m mysql) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, err
 		return nil, err
 	}
 	if t == nil {
+		// information_schema lists only the tables a user has a
+		// privilege on: one it does not list may be refused.
+		if err := m.probeTable(ctx, q, n); err != nil {
+			return nil, err
+		}
 		return info, m.inspectVersion(ctx, q, n, info)
 	}
 	info.Name = t.name

@@ -301,28 +301,36 @@ func (p postgres) Denied(ctx context.Context, q Querier, err error, op string, n
 	if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
 		return "", false
 	}
-	var user string
+	var user, database string
 	role := "this role"
-	if q.QueryRowContext(ctx, `SELECT current_user`).Scan(&user) == nil {
+	if q.QueryRowContext(ctx, `SELECT current_user, current_database()`).Scan(&user, &database) == nil {
 		role = p.Quote(user)
 	}
-	schema, table := p.Quote(n.Schema), p.qualified(n)
+	schema, table, version := p.Quote(n.Schema), p.qualified(n), p.Quote(n.Schema)+"."+p.Quote(n.VersionTable)
+	usage := "GRANT USAGE ON SCHEMA " + schema + " TO " + role
 	switch op {
 	case OpCreateSchema:
-		return fmt.Sprintf("role %s may not create schemas in this database: GRANT CREATE ON DATABASE, the connection string's, TO %s, "+
-			"or have its owner run CREATE SCHEMA %s", role, role, schema), true
+		db := "the connection string's database"
+		if database != "" {
+			db = p.Quote(database)
+		}
+		return fmt.Sprintf("role %s may not create schemas in %s: GRANT CREATE ON DATABASE %s TO %s, or have its owner run CREATE SCHEMA %s",
+			role, db, db, role, schema), true
 	case "create":
-		return fmt.Sprintf("role %s may not create tables in schema %s: GRANT CREATE ON SCHEMA %s TO %s, or run create as the schema's owner",
+		// USAGE to use the tables it makes, CREATE to make them.
+		return fmt.Sprintf("role %s may not create tables in schema %s: GRANT USAGE, CREATE ON SCHEMA %s TO %s, or run create as the schema's owner",
 			role, schema, schema, role), true
 	case "drop":
-		return fmt.Sprintf("role %s may not drop %s: only its owner may; run drop as the owner, or ALTER TABLE %s OWNER TO %s",
-			role, table, table, role), true
+		// Only the owner may drop a table: of both tables.
+		return fmt.Sprintf("role %s may not drop %s, which only its owner may: %s; ALTER TABLE %s OWNER TO %s; "+
+			"ALTER TABLE IF EXISTS %s OWNER TO %s, or run drop as the owner", role, table, usage, table, role, version, role), true
 	case "purge":
-		return fmt.Sprintf("role %s may not purge %s: GRANT USAGE ON SCHEMA %s TO %s; GRANT SELECT, DELETE ON %s TO %s",
-			role, table, schema, role, table, role), true
+		// UPDATE for FOR UPDATE SKIP LOCKED, which locks a batch's rows.
+		return fmt.Sprintf("role %s may not purge %s: %s; GRANT SELECT, UPDATE, DELETE ON %s TO %s",
+			role, table, usage, table, role), true
 	}
-	return fmt.Sprintf("role %s may not read %s: GRANT USAGE ON SCHEMA %s TO %s; GRANT SELECT ON %s, %s.%s TO %s",
-		role, table, schema, role, table, schema, p.Quote(n.VersionTable), role), true
+	return fmt.Sprintf("role %s may not read %s: %s; GRANT SELECT ON %s, %s TO %s",
+		role, table, usage, table, version, role), true
 }
 
 func (postgres) SchemaExists(ctx context.Context, q Querier, schema string) (bool, error) {

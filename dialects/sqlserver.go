@@ -213,8 +213,8 @@ func (s sqlserver) Denied(ctx context.Context, q Querier, err error, op string, 
 	case "purge":
 		return fmt.Sprintf("user %s may not purge %s: GRANT SELECT, DELETE ON %s TO %s", u, table, table, u), true
 	}
-	return fmt.Sprintf("user %s may not read %s: GRANT SELECT ON %s TO %s; GRANT VIEW DEFINITION ON SCHEMA::%s TO %s",
-		u, table, table, u, schema, u), true
+	return fmt.Sprintf("user %s may not read %s: GRANT SELECT ON %s TO %s; GRANT SELECT ON %s TO %s; GRANT VIEW DEFINITION ON SCHEMA::%s TO %s",
+		u, table, table, u, s.versionTable(n), u, schema, u), true
 }
 
 func (sqlserver) SchemaExists(ctx context.Context, q Querier, schema string) (bool, error) {
