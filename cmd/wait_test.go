@@ -309,6 +309,7 @@ func purgeStopsWhileWaiting(t *testing.T, s dialecttest.Server, kind, stop strin
 		<-exited
 		t.Fatalf("%s: the purge was still waiting %s after it was told to stop\nstdout: %s\nstderr: %s", stop, stopBound, out.String(), errb.String())
 	}
+	t.Logf("%s %s: exited %s after it was told to stop", s.Dialect.Name(), stop, time.Since(told).Round(10*time.Millisecond))
 	code := exitStatus(t, err)
 	want := map[string]int{"SIGINT": ExitInterrupted, "SIGTERM": ExitInterrupted, "second-signal": ExitInterrupted, "timeout": ExitFailed, "max-duration": ExitOK}[stop]
 	if code != want {
