@@ -39,7 +39,7 @@ func TestPurgeJSONReport(t *testing.T) {
 		} {
 			args := append(append([]string{"purge", "-o", "json"}, run.flags...), s.DSN, s.Schema, table)
 			m := must(t, 0, args...).json(t)
-			for _, k := range []string{"status", "deleted", "batches", "elapsed_ms", "rows_per_second", "max_batch_ms", "remaining"} {
+			for _, k := range []string{"status", "deleted", "batches", "elapsed_ms", "rows_per_second", "max_batch_ms", "remaining", "held"} {
 				if _, ok := m[k]; !ok {
 					t.Errorf("%s: no %q in the report %v", strings.Join(args, " "), k, m)
 				}

@@ -157,10 +157,14 @@ type Dialect interface {
 
 	// DeleteExpired deletes at most limit rows that expired more than grace
 	// ago by the database's clock, the oldest first, found on the expiry
-	// index, in one statement that is its own transaction (MySQL: two),
-	// re-checking the expiry of every row as it deletes it, and skipping
-	// or waiting for (never deleting) a row an app session holds. It
-	// returns fewer than limit only when it found fewer: purge then stops.
+	// index, in one statement that is its own transaction (MySQL: a read,
+	// then a transaction that locks and deletes),
+	// re-checking the expiry of every row as it deletes it, and never
+	// deleting a row an app session holds: it skips it, or, where the
+	// engine cannot skip, waits for it briefly (MySQL without SKIP LOCKED:
+	// a second) and then passes over it; SQLite, which locks the whole
+	// database, waits for the app's write (see TryLock). It returns fewer
+	// than limit only when it found fewer: purge then stops.
 	DeleteExpired(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (int64, error)
 
 	// CountExpired counts the rows DeleteExpired would delete, and returns
@@ -192,8 +196,8 @@ type Walker interface {
 	// DeleteExpiredFrom deletes the rows that expired more than grace ago
 	// among the next span units of the table's storage after position
 	// from ("" is the start), at most limit of them, as DeleteExpired
-	// does: one short transaction (MySQL: two statements), expiry
-	// re-checked, rows an app session holds skipped or waited for. The
+	// does: one short transaction (MySQL: three statements), expiry
+	// re-checked, rows an app session holds passed over as it does. The
 	// unit is the dialect's (PostgreSQL: heap pages; MySQL: rows in
 	// primary key order; SQLite: rowids). It returns the rows deleted and
 	// the position to go on from, "" once the span reached the end of the

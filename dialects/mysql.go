@@ -765,8 +765,9 @@ var mysqlSessions sync.Map // *sql.Conn → *mysqlSession
 
 // mysqlLockWait is the most seconds a batch waits for one row an app
 // session holds, on a server that cannot skip locked rows: the session's
-// innodb_lock_wait_timeout during the purge (1, its least), instead of
-// the server's, 50 by default.
+// innodb_lock_wait_timeout during the purge (1, MySQL's least), instead of
+// the server's, 50 by default. (MariaDB takes 0 too, but then refuses row
+// locks that are free, and fails a COMMIT with error 1.)
 const mysqlLockWait = 1
 
 // beginSession registers conn as a purge's session. On a server that
@@ -1078,6 +1079,11 @@ func (m mysql) deleteIDs(ctx context.Context, q Querier, n Names, grace time.Dur
 	return deleted, m.noteHeld(ctx, q, n, grace, passed, s)
 }
 
+func mysqlLockWaitTimeout(err error) bool {
+	var me *gomysql.MySQLError
+	return errors.As(err, &me) && me.Number == mysqlErrLockWaitTimeout
+}
+
 // mysqlDeadlockRetries is how often a batch rolled back as a deadlock
 // victim is run again. It locks rows in the app's order and never waits
 // for one, so only an app that locks a row's expiry index entry before
@@ -1154,18 +1160,18 @@ const mysqlErrLockWaitTimeout = 1205
 
 // deleteWaiting deletes the rows of ids in one statement, which waits at
 // most the session's innodb_lock_wait_timeout (mysqlLockWait during a
-// purge) for a row another session holds. When the wait runs out, the
-// statement was rolled back whole: it deletes each half of ids in the same
-// way, and so on down to the held rows, which it passes over. Each held
-// row costs about one wait for every halving, log2(len(ids)) of them; the
-// session then remembers it, so that no later batch waits for it again.
+// purge) for a row another session holds.
+// When the wait runs out, the statement was rolled back whole: it deletes
+// each half of ids in the same way, and so on down to the held rows, which
+// it passes over. Each held row costs about one wait for every halving,
+// log2(len(ids)) of them; the session then remembers it, so that no later
+// batch waits for it again.
 func (m mysql) deleteWaiting(ctx context.Context, q Querier, n Names, grace time.Duration, ids []any, s *mysqlSession) (int64, error) {
 	res, err := q.ExecContext(ctx, m.idsSQL(mysqlDeleteIDsSQL, n, grace, len(ids)), ids...)
-	var me *gomysql.MySQLError
 	switch {
 	case err == nil:
 		return res.RowsAffected()
-	case !errors.As(err, &me) || me.Number != mysqlErrLockWaitTimeout:
+	case !mysqlLockWaitTimeout(err):
 		return 0, err
 	case len(ids) == 1:
 		return 0, m.noteHeld(ctx, q, n, grace, ids, s)

@@ -293,12 +293,14 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 			}
 			if !decided {
 				decided = true
-				if w.on, err = t.backlog(run, conn, opts, res); err != nil {
+				if w.on, err = t.backlog(run, conn, opts, res); err != nil && cut.cause() != nil {
+					res.Status, res.Cut = cut.status(), true
+				} else if err != nil {
 					return res, t.fail(res, start, err)
 				}
 			}
 		}
-		if res.Status == PurgeDone {
+		if res.Status == PurgeDone || res.Cut {
 			break
 		}
 		if opts.Pause > 0 {
