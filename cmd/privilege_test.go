@@ -190,13 +190,16 @@ func adviceLoop(t *testing.T, s dialecttest.Server, op []string) {
 	switch d.Name() {
 	case "postgres":
 		schema = user + "_s"
-		for _, q := range []string{"CREATE ROLE " + d.Quote(user) + " LOGIN", "CREATE SCHEMA " + d.Quote(schema)} {
+		own := schema
+		for _, q := range []string{"CREATE ROLE " + d.Quote(user) + " LOGIN", "CREATE SCHEMA " + d.Quote(own)} {
 			if _, err := db.Exec(q); err != nil {
 				t.Fatalf("%s: %v", q, err)
 			}
 		}
 		t.Cleanup(func() {
-			db.Exec("DROP SCHEMA " + d.Quote(schema) + " CASCADE")
+			if _, err := db.Exec("DROP SCHEMA " + d.Quote(own) + " CASCADE"); err != nil {
+				t.Errorf("dropping schema %s: %v", own, err)
+			}
 			db.Exec("DROP OWNED BY " + d.Quote(user))
 			if _, err := db.Exec("DROP ROLE " + d.Quote(user)); err != nil {
 				t.Errorf("dropping role %s: %v", user, err)
@@ -230,10 +233,11 @@ func adviceLoop(t *testing.T, s dialecttest.Server, op []string) {
 	}
 	if len(op) > 1 && op[1] == "--create-schema" && d.Name() != "sqlite" {
 		schema = user + "_new" // made by the command
+		made := schema
 		t.Cleanup(func() {
 			q := map[string]string{"postgres": "DROP SCHEMA IF EXISTS %s CASCADE", "mysql": "DROP DATABASE IF EXISTS %s"}[d.Name()]
-			if _, err := db.Exec(fmt.Sprintf(q, d.Quote(schema))); err != nil {
-				t.Errorf("dropping %s: %v", schema, err)
+			if _, err := db.Exec(fmt.Sprintf(q, d.Quote(made))); err != nil {
+				t.Errorf("dropping %s: %v", made, err)
 			}
 		})
 	}
