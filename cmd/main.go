@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+	"time"
 
 	"github.com/mattn/go-isatty"
 
@@ -33,7 +34,7 @@ const exitCodesHelp = `Exit codes:
   1    the operation failed: connection, permission, SQL error, lock timeout
   2    usage: bad arguments, invalid name, unrecognised or ambiguous connection string, drop without --yes
   3    the table is missing or not compatible: verify found it so, or purge refused it (deleting nothing)
-  130  interrupted (Ctrl-C / SIGTERM), after finishing the batch in flight`
+  130  interrupted (Ctrl-C / SIGTERM), after finishing the batch in flight; a second signal aborts it`
 
 // errSignal and errTimeout are why a command's context ended.
 var (
@@ -53,34 +54,53 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return run(args, stdin, stdout, stderr, os.Getenv)
 }
 
+// abortExit is how long after a second signal the process ends by itself,
+// whatever it is doing, if the command has not returned by then.
+const abortExit = 3 * time.Second
+
 // run is Main with the environment given, for tests.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		select {
-		case <-sigs:
-			// A second signal gets the default: the process ends at once.
-			signal.Stop(sigs)
-			cancel(errSignal)
-		case <-ctx.Done():
-		}
-	}()
-
 	red := &redactor{}
+	abort := make(chan struct{})
 	app := &app{
 		stdin:  stdin,
 		stdout: &redactingWriter{w: stdout, r: red},
 		stderr: &redactingWriter{w: stderr, r: red},
 		redact: red,
 		getenv: getenv,
+		abort:  abort,
 	}
 	if f, ok := stderr.(*os.File); ok {
 		app.stderrTTY = isatty.IsTerminal(f.Fd())
 	}
+
+	// The first signal ends ctx: a command stops after what is in flight
+	// (purge: the batch; one that waits for a lock is cut after a grace).
+	// The second closes abort: purge cuts its statement at once, its batch
+	// rolled back, and reports; whatever is still running abortExit later,
+	// the process ends with exit 130.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	finished := make(chan struct{})
+	defer close(finished)
+	go func() {
+		select {
+		case <-sigs:
+			app.stopping()
+			cancel(errSignal)
+		case <-finished:
+			return
+		}
+		select {
+		case <-sigs:
+			close(abort)
+			time.AfterFunc(abortExit, func() { os.Exit(ExitInterrupted) })
+		case <-finished:
+		}
+	}()
 	root := newRootCmd(app)
 	root.SetArgs(args)
 	root.SetIn(stdin)

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"fmt"
 	"net/url"
 	"os"
 	"strings"
@@ -156,4 +157,178 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestGrantAdviceIsEnough: the GRANT a permission message names is enough.
+// For every command (create, verify, purge, a dry run, drop), a user that
+// may do nothing runs it, and an administrator grants exactly what the
+// message says, until the command succeeds; advice that repeats (or a
+// refusal without any) fails the test. PostgreSQL: a role with LOGIN only,
+// in a schema of the test's own; MySQL: a user with no privileges (its
+// connection names no database, which it could not use); SQLite: the file
+// opened read-only, and the advice taken literally (no mode=ro).
+func TestGrantAdviceIsEnough(t *testing.T) {
+	dialecttest.Each(t, func(t *testing.T, s dialecttest.Server) {
+		if s.Dialect.Name() == "sqlserver" {
+			t.Skip("no least-privilege login for sqlserver in this test: it needs CREATE LOGIN")
+		}
+		for _, op := range [][]string{{"create"}, {"create", "--create-schema"}, {"verify"}, {"purge"}, {"purge", "--dry-run"}, {"drop", "--yes"}} {
+			t.Run(strings.Join(op, " "), func(t *testing.T) {
+				t.Parallel()
+				adviceLoop(t, s, op)
+			})
+		}
+	})
+}
+
+func adviceLoop(t *testing.T, s dialecttest.Server, op []string) {
+	d := s.Dialect
+	db := s.Open(t)
+	schema := s.Schema
+	user := strings.ToLower(dialecttest.Table("adv"))
+	var dsn string
+	switch d.Name() {
+	case "postgres":
+		schema = user + "_s"
+		own := schema
+		for _, q := range []string{"CREATE ROLE " + d.Quote(user) + " LOGIN", "CREATE SCHEMA " + d.Quote(own)} {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		t.Cleanup(func() {
+			if _, err := db.Exec("DROP SCHEMA " + d.Quote(own) + " CASCADE"); err != nil {
+				t.Errorf("dropping schema %s: %v", own, err)
+			}
+			db.Exec("DROP OWNED BY " + d.Quote(user))
+			if _, err := db.Exec("DROP ROLE " + d.Quote(user)); err != nil {
+				t.Errorf("dropping role %s: %v", user, err)
+			}
+		})
+		u, err := url.Parse(s.DSN)
+		if err != nil {
+			t.Skipf("the PostgreSQL test DSN is not a URL, which this test needs to log in as another role: %v", err)
+		}
+		u.User = url.User(user)
+		dsn = u.String()
+	case "mysql":
+		const pw = "Pw-advice-1"
+		account := "'" + user + "'@'%'"
+		if _, err := db.Exec("CREATE USER " + account + " IDENTIFIED BY '" + pw + "'"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if _, err := db.Exec("DROP USER " + account); err != nil {
+				t.Errorf("dropping user %s: %v", account, err)
+			}
+		})
+		cfg, err := gomysql.ParseDSN(s.DSN)
+		if err != nil {
+			t.Skipf("the MySQL test DSN is not a go-sql-driver DSN, which this test needs to log in as another user: %v", err)
+		}
+		cfg.User, cfg.Passwd, cfg.DBName = user, pw, ""
+		dsn = cfg.FormatDSN()
+	case "sqlite":
+		dsn = "file:" + s.DSN + "?mode=ro"
+	}
+	if len(op) > 1 && op[1] == "--create-schema" && d.Name() != "sqlite" {
+		schema = user + "_new" // made by the command
+		made := schema
+		t.Cleanup(func() {
+			q := map[string]string{"postgres": "DROP SCHEMA IF EXISTS %s CASCADE", "mysql": "DROP DATABASE IF EXISTS %s"}[d.Name()]
+			if _, err := db.Exec(fmt.Sprintf(q, d.Quote(made))); err != nil {
+				t.Errorf("dropping %s: %v", made, err)
+			}
+		})
+	}
+	table := dialecttest.Table("Advice")
+	admin := s
+	admin.Schema = schema
+	if len(op) == 1 || op[1] != "--create-schema" {
+		admin.DropAtCleanup(t, db, table)
+	}
+	if op[0] != "create" {
+		must(t, 0, "create", s.DSN, schema, table)
+		admin.Seed(t, db, table, "old", 20, 10, -time.Hour)
+		admin.Seed(t, db, table, "live", 5, 10, time.Hour)
+	} else if d.Name() == "sqlite" {
+		must(t, 0, "create", s.DSN, schema, dialecttest.Table("Other")) // the file exists
+	}
+
+	seen := map[string]bool{}
+	args := append(append([]string{}, op...), dsn, schema, table)
+	for round := 1; ; round++ {
+		r := sessctl(t, nil, args...)
+		if r.code == 0 {
+			t.Logf("%s succeeded after %d rounds of advice", strings.Join(op, " "), round-1)
+			break
+		}
+		msg := strings.TrimPrefix(strings.TrimSpace(r.stderr), "sessctl: ")
+		if r.code != ExitFailed || !strings.HasPrefix(msg, "permission denied: ") {
+			t.Fatalf("round %d: %s: exit %d, %q; want it to succeed, or exit 1 saying permission denied and what to grant",
+				round, strings.Join(op, " "), r.code, r.stderr)
+		}
+		advice := adviceOf(msg)
+		if d.Name() == "sqlite" {
+			if !strings.Contains(msg, "without mode=ro") {
+				t.Fatalf("round %d: %q does not say to open the file without mode=ro", round, msg)
+			}
+			args[len(args)-3] = s.DSN
+			continue
+		}
+		if len(advice) == 0 || seen[strings.Join(advice, "; ")] {
+			t.Fatalf("round %d: %s: the advice %q is not enough: it names nothing more to grant (%q)", round, strings.Join(op, " "), advice, msg)
+		}
+		seen[strings.Join(advice, "; ")] = true
+		for _, q := range advice {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatalf("round %d: the advice %q does not run: %v", round, q, err)
+			}
+		}
+	}
+	switch op[0] {
+	case "purge":
+		want := int64(0)
+		if len(op) > 1 {
+			want = 20 // a dry run
+		}
+		if n := admin.Count(t, db, table, "old"); n != want {
+			t.Errorf("%d expired rows left after %s, want %d", n, strings.Join(op, " "), want)
+		}
+	case "create", "drop":
+		info, err := d.Inspect(t.Context(), db, d.Names(schema, table))
+		if err != nil || (info.Kind == "missing") != (op[0] == "drop") {
+			t.Errorf("after %s the table is %+v (%v)", op[0], info, err)
+		}
+	}
+}
+
+// adviceOf reads the statements a permission message advises: after "may
+// not …: ", separated by "; ", up to ", or …" and the driver's error in
+// parentheses.
+func adviceOf(msg string) []string {
+	i := strings.Index(msg, " may not ")
+	if i < 0 {
+		return nil
+	}
+	rest := msg[i:]
+	j := strings.Index(rest, ": ")
+	if j < 0 {
+		return nil
+	}
+	rest = rest[j+2:]
+	if k := strings.Index(rest, " ("); k >= 0 {
+		rest = rest[:k]
+	}
+	if k := strings.Index(rest, ", or "); k >= 0 {
+		rest = rest[:k]
+	}
+	var out []string
+	for _, q := range strings.Split(rest, "; ") {
+		q = strings.TrimSpace(q)
+		if strings.HasPrefix(q, "GRANT ") || strings.HasPrefix(q, "ALTER ") {
+			out = append(out, q)
+		}
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -20,8 +21,35 @@ func (a *app) progress() func(schema.PurgeResult) {
 			return
 		}
 		last = time.Now()
+		a.ttyMu.Lock()
+		defer a.ttyMu.Unlock()
 		a.progressShown = true
 		fmt.Fprintf(a.stderr, "\r\033[K%s", progressLine(r))
+	}
+}
+
+// defaultStopNotice is what the first signal says on a terminal, unless
+// the command says better (purge: stopNotice).
+const defaultStopNotice = "stopping; interrupt again to abort at once"
+
+// stopping says, on a terminal, what the first signal does and that a
+// second one aborts. It runs on the goroutine that caught the signal.
+func (a *app) stopping() {
+	a.ttyMu.Lock()
+	defer a.ttyMu.Unlock()
+	if a.stopNotice != "" {
+		fmt.Fprintf(a.stderr, "\r\033[Ksessctl: interrupted: %s\n", a.stopNotice)
+	}
+}
+
+// noticeStop sets what the first signal says on a terminal (nothing with
+// -q or elsewhere): notice, or defaultStopNotice.
+func (a *app) noticeStop(notice string) {
+	a.ttyMu.Lock()
+	defer a.ttyMu.Unlock()
+	a.stopNotice = ""
+	if a.stderrTTY && !a.quiet {
+		a.stopNotice = cmp.Or(notice, defaultStopNotice)
 	}
 }
 
@@ -44,6 +72,8 @@ func progressLine(r schema.PurgeResult) string {
 
 // endProgress ends the progress line, if one was drawn.
 func (a *app) endProgress() {
+	a.ttyMu.Lock()
+	defer a.ttyMu.Unlock()
 	if a.progressShown {
 		fmt.Fprint(a.stderr, "\r\033[K")
 		a.progressShown = false

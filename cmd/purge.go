@@ -42,9 +42,12 @@ purge walks the table in storage order instead, reading each page once
 rather than once for every expired row on it (--order). A row the app slides
 forward while a batch runs is kept. A second purge of the same table skips
 and exits 0, so overlapping cron runs are harmless. On a terminal it shows
-its progress. On Ctrl-C or SIGTERM it finishes the batch in flight, reports,
-and exits 130. It first checks the table as verify does, and deletes
-nothing (exit 3) from one that is missing or not a compatible cache table.
+its progress. Rows an app session holds are passed over, not waited for, and
+counted in the report. On Ctrl-C or SIGTERM it finishes the batch in flight,
+reports, and exits 130; a statement that waits for a lock is cut a second or
+so after the signal, --timeout or --max-duration, its batch rolled back, and a
+second signal cuts it at once. It first checks the table as verify does, and deletes nothing (exit 3)
+from one that is missing or not a compatible cache table.
 
 ` + exitCodesHelp,
 		Example: `  sessctl purge app.db main SessionData
@@ -118,9 +121,14 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 	if ceiling := tg.table.Dialect.MaxBatchSize(); ceiling > 0 && opts.batchSize > ceiling {
 		a.warnf("--%s %d is above %d, the most rows one batch deletes on %s: batches of %d", flagBatchSize, opts.batchSize, ceiling, tg.table.Dialect.Name(), ceiling)
 	}
-	// --timeout stops purge between batches, like a signal.
+	// --timeout stops purge as a signal does: after the batch in flight,
+	// or, when a statement waits for a lock, by cutting it after a grace.
 	ctx, cancel := a.context(ctx)
 	defer cancel()
+	if !opts.dryRun {
+		a.noticeStop("finishing the batch in flight (cut within a second or so if it waits for a lock), then reporting; " +
+			"interrupt again to abort it at once")
+	}
 	db, err := a.connect(ctx, tg, false)
 	if err != nil {
 		return err
@@ -138,6 +146,7 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 		DryRun:      opts.dryRun,
 		Estimate:    progress != nil,
 		Progress:    progress,
+		Abort:       a.abort,
 	})
 	// A run that failed after some batches still says what it deleted.
 	if res != nil && (err == nil || res.Batches > 0 || errors.Is(err, schema.ErrInterrupted)) {
@@ -192,5 +201,12 @@ func (a *app) purgeText(tg *target, res *schema.PurgeResult) {
 		a.resultf("stopped (%s) with %s left", res.Status, plural(*res.Remaining, "expired row"))
 	case *res.Remaining > 0:
 		a.resultf("%s left for the next run: held by an app session, or expired while the purge ran", plural(*res.Remaining, "expired row"))
+	}
+	if res.Cut {
+		a.resultf("stopped (%s) while a statement waited for a lock another session holds: its batch was rolled back", res.Status)
+	}
+	if res.Held != nil && *res.Held > 0 {
+		a.resultf("left %s that another session holds (an app's open transaction): not waited for; the next run takes them once they are free",
+			plural(*res.Held, "expired row"))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,9 +30,15 @@ type app struct {
 	quiet   bool
 
 	// stderrTTY is set when stderr is a terminal; progressShown while a
-	// progress line is on it.
+	// progress line is on it. ttyMu keeps the progress line and the notice
+	// of a signal, which comes from another goroutine, apart.
 	stderrTTY     bool
 	progressShown bool
+	ttyMu         sync.Mutex
+	// stopNotice is what the first signal says on a terminal (noticeStop);
+	// abort is closed by the second.
+	stopNotice string
+	abort      <-chan struct{}
 
 	// printedResult is set once a result is on stdout.
 	printedResult bool
@@ -67,6 +74,7 @@ func newRootCmd(a *app) *cobra.Command {
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
+			a.noticeStop("")
 			return a.checkGlobals()
 		},
 	}

@@ -37,8 +37,8 @@ func TestDenied(t *testing.T) {
 		denied  bool
 		say     string // in the create message
 	}{
-		{"postgres", &pgconn.PgError{Code: "42501"}, true, "GRANT CREATE ON SCHEMA"},
-		{"postgres", fmt.Errorf("dropping: %w", &pgconn.PgError{Code: "42501"}), true, "GRANT CREATE ON SCHEMA"},
+		{"postgres", &pgconn.PgError{Code: "42501"}, true, "GRANT USAGE, CREATE ON SCHEMA"},
+		{"postgres", fmt.Errorf("dropping: %w", &pgconn.PgError{Code: "42501"}), true, "GRANT USAGE, CREATE ON SCHEMA"},
 		{"postgres", &pgconn.PgError{Code: "42P01"}, false, ""},
 		{"mysql", &gomysql.MySQLError{Number: 1142}, true, "GRANT CREATE"},
 		{"mysql", &gomysql.MySQLError{Number: 1044}, true, "GRANT CREATE"},

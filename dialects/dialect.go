@@ -140,7 +140,11 @@ type Dialect interface {
 
 	// TryLock takes the per-table purge lock on conn without waiting. It
 	// returns ok=false when another session holds it. unlock releases it;
-	// closing conn releases it too.
+	// closing conn releases it too. Holding it, conn is the purge's
+	// session: TryLock may also make it ready for the purge's statements
+	// (MySQL: learns once whether the server can skip locked rows;
+	// SQLite: waits for other writers in short steps, so that a purge told
+	// to stop stops waiting), and unlock undoes that.
 	TryLock(ctx context.Context, conn *sql.Conn, n Names) (unlock func() error, ok bool, err error)
 
 	// MaxBatchSize is the most rows one purge batch deletes on this
@@ -153,10 +157,14 @@ type Dialect interface {
 
 	// DeleteExpired deletes at most limit rows that expired more than grace
 	// ago by the database's clock, the oldest first, found on the expiry
-	// index, in one statement that is its own transaction (MySQL: two),
-	// re-checking the expiry of every row as it deletes it, and skipping
-	// or waiting for (never deleting) a row an app session holds. It
-	// returns fewer than limit only when it found fewer: purge then stops.
+	// index, in one statement that is its own transaction (MySQL: a read,
+	// then a transaction that locks and deletes),
+	// re-checking the expiry of every row as it deletes it, and never
+	// deleting a row an app session holds: it skips it, or, where the
+	// engine cannot skip, waits for it briefly (MySQL without SKIP LOCKED:
+	// a second) and then passes over it; SQLite, which locks the whole
+	// database, waits for the app's write (see TryLock). It returns fewer
+	// than limit only when it found fewer: purge then stops.
 	DeleteExpired(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (int64, error)
 
 	// CountExpired counts the rows DeleteExpired would delete, and returns
@@ -189,8 +197,8 @@ type Walker interface {
 	// DeleteExpiredFrom deletes the rows that expired more than grace ago
 	// among the next span units of the table's storage after position
 	// from ("" is the start), at most limit of them, as DeleteExpired
-	// does: one short transaction (MySQL: two statements), expiry
-	// re-checked, rows an app session holds skipped or waited for. The
+	// does: one short transaction (MySQL: three statements), expiry
+	// re-checked, rows an app session holds passed over as it does. The
 	// unit is the dialect's (PostgreSQL: heap pages; MySQL: rows in
 	// primary key order; SQLite: rowids). It returns the rows deleted and
 	// the position to go on from, "" once the span reached the end of the
@@ -228,6 +236,34 @@ var MinusInfinity = time.Unix(-1<<62, 0).UTC()
 // that differ from TemplateData's for that table (nil: none). Pure.
 type Adopter interface {
 	AdoptData(info *TableInfo) map[string]string
+}
+
+// HeldCounter is a Dialect whose purge batches skip rows another session
+// holds (locked in an open transaction) rather than wait for them, and can
+// count them. SQLite, which locks the whole database, has none to skip.
+type HeldCounter interface {
+	// CountHeld counts, among the oldest limit rows that expired more than
+	// grace ago, those another session holds, which DeleteExpired would
+	// pass over. It takes and at once releases the locks of the others,
+	// as a batch would, without waiting for any.
+	CountHeld(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (int64, error)
+}
+
+// Interrupter is a Dialect whose driver, when a statement's context ends,
+// only drops the connection, while the server goes on with the statement:
+// waiting for a lock, then running it to the end and committing it, and
+// holding the session's locks (the purge lock among them) meanwhile.
+// (go-sql-driver/mysql does so; pgx sends a cancel request, go-mssqldb an
+// attention, and SQLite runs in the process.) Interrupt stops the
+// statement on the server instead.
+type Interrupter interface {
+	// SessionID is the server's id of conn's session.
+	SessionID(ctx context.Context, conn *sql.Conn) (int64, error)
+	// Interrupt stops the statement that session id runs, from another
+	// session of db, and returns once the server has been told. The
+	// session lives on: the statement fails, its own work rolled back,
+	// and a transaction it was in is left for its client to roll back.
+	Interrupt(ctx context.Context, db *sql.DB, id int64) error
 }
 
 // Yielder is a Dialect whose app sessions wait for a purge batch by polling

@@ -297,10 +297,16 @@ func (m mysql) Denied(ctx context.Context, q Querier, err error, op string, n Na
 		return fmt.Sprintf("user %s may not create database %s: GRANT CREATE ON %s.* TO %s, or have an administrator run CREATE DATABASE %s",
 			account, db, db, account, db), true
 	case "create":
-		return fmt.Sprintf("user %s may not create tables in database %s: GRANT CREATE, ALTER, INDEX, SELECT, INSERT, UPDATE, DELETE ON %s.* TO %s, "+
-			"or run create as a user that has them", account, db, db, account), true
+		// The same grant lets it create the database, if it must.
+		what := "tables in database " + db
+		if me.Number == mysqlErrDBAccessDenied {
+			what = "database " + db + " or tables in it"
+		}
+		return fmt.Sprintf("user %s may not create %s: GRANT CREATE, ALTER, INDEX, SELECT, INSERT, UPDATE, DELETE ON %s.* TO %s, "+
+			"or run create as a user that has them", account, what, db, account), true
 	case "drop":
-		return fmt.Sprintf("user %s may not drop %s: GRANT DROP ON %s TO %s; GRANT DROP ON %s TO %s, or run drop as a user that has them",
+		// SELECT to read its columns first: drop drops only a cache table.
+		return fmt.Sprintf("user %s may not drop %s: GRANT SELECT, DROP ON %s TO %s; GRANT SELECT, DROP ON %s TO %s, or run drop as a user that has them",
 			account, table, table, account, version, account), true
 	case "purge":
 		return fmt.Sprintf("user %s may not purge %s: GRANT SELECT, DELETE ON %s TO %s", account, table, table, account), true
@@ -309,11 +315,25 @@ func (m mysql) Denied(ctx context.Context, q Querier, err error, op string, n Na
 		account, table, table, account, version, account), true
 }
 
-func (mysql) SchemaExists(ctx context.Context, q Querier, schema string) (bool, error) {
+// SchemaExists: information_schema lists only the databases a user has a
+// privilege in, so one it does not list is asked for by name: the server
+// says whether it is missing (1049) or refused (1044, a permission error).
+func (m mysql) SchemaExists(ctx context.Context, q Querier, schema string) (bool, error) {
 	var n int
 	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE `+
 		fmt.Sprintf(mysqlSameName, "SCHEMA_NAME"), schema, schema).Scan(&n)
-	return n > 0, err
+	if err != nil || n > 0 {
+		return n > 0, err
+	}
+	rows, err := q.QueryContext(ctx, "SHOW TABLES FROM "+m.Quote(schema)+" LIKE 'sessctl: no such table'")
+	var me *gomysql.MySQLError
+	switch {
+	case errors.As(err, &me) && me.Number == mysqlErrUnknownDB:
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("looking for database %s: %w", m.Quote(schema), err)
+	}
+	return true, rows.Close()
 }
 
 func (m mysql) CreateSchemaSQL(schema string) string {
@@ -370,6 +390,21 @@ func (m mysql) findTable(ctx context.Context, q Querier, schema, table string) (
 	return &t, nil
 }
 
+// probeTable reads nothing from the table of n, which information_schema
+// did not list: an error when the server refuses it (1142, a permission
+// error), none when it is missing, or when the database is.
+func (m mysql) probeTable(ctx context.Context, q Querier, n Names) error {
+	rows, err := q.QueryContext(ctx, "SELECT 1 FROM "+m.qualified(n)+" LIMIT 0")
+	var me *gomysql.MySQLError
+	switch {
+	case err == nil:
+		return rows.Close()
+	case errors.As(err, &me) && (me.Number == mysqlErrNoSuchTable || me.Number == mysqlErrUnknownDB):
+		return nil
+	}
+	return fmt.Errorf("reading %s: %w", m.qualified(n), err)
+}
+
 // Inspect reads information_schema. MySQL matches column and index names
 // in any case, so a column the catalog calls id is reported as Id; a
 // prefix index reports its column as Id(100), which is not the key the
@@ -391,6 +426,11 @@ func (m mysql) InspectTable(ctx context.Context, q Querier, n Names) (*TableInfo
 		return nil, err
 	}
 	if t == nil {
+		// information_schema lists only the tables a user has a
+		// privilege on: one it does not list may be refused.
+		if err := m.probeTable(ctx, q, n); err != nil {
+			return nil, err
+		}
 		return info, nil
 	}
 	info.Name = t.name
@@ -724,8 +764,9 @@ func (m mysql) TemplateData(n Names) map[string]string {
 // TryLock takes a named lock of the session conn holds; the server
 // releases it when that session ends, however it ends. The statement that
 // takes it chooses its name by lower_case_table_names (as lockName does),
-// so that it is one round trip.
-func (mysql) TryLock(ctx context.Context, conn *sql.Conn, n Names) (func() error, bool, error) {
+// so that it is one round trip. It then learns whether the server can
+// skip locked rows (mysqlSession), once for the whole purge.
+func (m mysql) TryLock(ctx context.Context, conn *sql.Conn, n Names) (func() error, bool, error) {
 	exact, folded := mysqlLockName("purge", n, false), mysqlLockName("purge", n, true)
 	var got sql.NullInt64
 	var fold bool
@@ -743,11 +784,124 @@ func (mysql) TryLock(ctx context.Context, conn *sql.Conn, n Names) (func() error
 	if fold {
 		name = folded
 	}
-	unlock := func() error {
+	release := func() error {
 		var released sql.NullInt64
 		return conn.QueryRowContext(context.Background(), `SELECT RELEASE_LOCK(?)`, name).Scan(&released)
 	}
-	return unlock, true, nil
+	skip, err := mysqlCanSkipLocked(ctx, conn)
+	if err != nil {
+		return nil, false, errors.Join(fmt.Errorf("asking the server whether it can skip locked rows: %w", err), release())
+	}
+	end, err := m.beginSession(ctx, conn, skip)
+	if err != nil {
+		return nil, false, errors.Join(err, release())
+	}
+	return func() error { return errors.Join(end(), release()) }, true, nil
+}
+
+// mysqlSession is what a purge knows about its session: whether the
+// server skips locked rows, and the rows it found held by another session.
+type mysqlSession struct {
+	// skipLocked: the server has SELECT … FOR UPDATE SKIP LOCKED (MariaDB
+	// 10.6, MySQL 8.0.1 and later).
+	skipLocked bool
+	// held are the Ids of expired rows a batch found held by another
+	// session: the rest of the purge passes over them, so that it neither
+	// waits for them again nor counts them twice. They are the next run's.
+	held map[string]bool
+}
+
+// mysqlSessions are the sessions that hold a purge lock, by connection:
+// from TryLock to its unlock.
+var mysqlSessions sync.Map // *sql.Conn → *mysqlSession
+
+// mysqlLockWait is the most seconds a batch waits for one row an app
+// session holds, on a server that cannot skip locked rows: the session's
+// innodb_lock_wait_timeout during the purge (1, MySQL's least), instead of
+// the server's, 50 by default. (MariaDB takes 0 too, but then refuses row
+// locks that are free, and fails a COMMIT with error 1.)
+const mysqlLockWait = 1
+
+// beginSession registers conn as a purge's session. On a server that
+// cannot skip locked rows it also bounds the session's row lock waits to
+// mysqlLockWait; end restores them.
+func (mysql) beginSession(ctx context.Context, conn *sql.Conn, skipLocked bool) (end func() error, err error) {
+	restore := func() error { return nil }
+	if !skipLocked {
+		var saved int64
+		if err := conn.QueryRowContext(ctx, `SELECT @@SESSION.innodb_lock_wait_timeout`).Scan(&saved); err != nil {
+			return nil, fmt.Errorf("reading innodb_lock_wait_timeout: %w", err)
+		}
+		if _, err := conn.ExecContext(ctx, "SET SESSION innodb_lock_wait_timeout = "+strconv.Itoa(mysqlLockWait)); err != nil {
+			return nil, fmt.Errorf("setting innodb_lock_wait_timeout: %w", err)
+		}
+		restore = func() error {
+			_, err := conn.ExecContext(context.Background(), "SET SESSION innodb_lock_wait_timeout = "+strconv.FormatInt(saved, 10))
+			return err
+		}
+	}
+	mysqlSessions.Store(conn, &mysqlSession{skipLocked: skipLocked, held: map[string]bool{}})
+	return func() error {
+		mysqlSessions.Delete(conn)
+		return restore()
+	}, nil
+}
+
+// session is q's purge session, or, for a q that holds no purge lock, a
+// session of its own for one call.
+func (mysql) session(ctx context.Context, q Querier) (*mysqlSession, error) {
+	if c, ok := q.(*sql.Conn); ok {
+		if s, ok := mysqlSessions.Load(c); ok {
+			return s.(*mysqlSession), nil
+		}
+	}
+	skip, err := mysqlCanSkipLocked(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("asking the server whether it can skip locked rows: %w", err)
+	}
+	return &mysqlSession{skipLocked: skip, held: map[string]bool{}}, nil
+}
+
+// MySQL error numbers of the server refusing syntax it does not have.
+const (
+	mysqlErrParse           = 1064
+	mysqlErrNotSupportedYet = 1235
+)
+
+// mysqlCanSkipLocked asks the server whether it has SKIP LOCKED: it
+// parses it, or refuses it as a syntax error (MariaDB before 10.6, MySQL
+// before 8.0.1).
+func mysqlCanSkipLocked(ctx context.Context, q Querier) (bool, error) {
+	var one int
+	err := q.QueryRowContext(ctx, `SELECT 1 FROM DUAL FOR UPDATE SKIP LOCKED`).Scan(&one)
+	var me *gomysql.MySQLError
+	if errors.As(err, &me) && (me.Number == mysqlErrParse || me.Number == mysqlErrNotSupportedYet) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+var _ Interrupter = mysql{}
+
+func (mysql) SessionID(ctx context.Context, conn *sql.Conn) (int64, error) {
+	var id int64
+	err := conn.QueryRowContext(ctx, `SELECT CONNECTION_ID()`).Scan(&id)
+	return id, err
+}
+
+// mysqlErrNoSuchThread: KILL found no session with that id.
+const mysqlErrNoSuchThread = 1094
+
+// Interrupt: KILL QUERY, which a user may send to its own sessions. The
+// statement fails with error 1317; a session that ended meanwhile is no
+// error.
+func (mysql) Interrupt(ctx context.Context, db *sql.DB, id int64) error {
+	_, err := db.ExecContext(ctx, "KILL QUERY "+strconv.FormatInt(id, 10))
+	var me *gomysql.MySQLError
+	if errors.As(err, &me) && me.Number == mysqlErrNoSuchThread {
+		return nil
+	}
+	return err
 }
 
 // mysqlMaxBatch is the most rows one purge batch deletes. InnoDB does not
@@ -762,33 +916,58 @@ const mysqlMaxBatch = 10000
 // MaxBatchSize: see mysqlMaxBatch.
 func (mysql) MaxBatchSize() int { return mysqlMaxBatch }
 
-// A purge batch on MySQL is two statements, each its own transaction:
+// A purge batch on MySQL finds its rows with one statement and deletes
+// them in a transaction of its own:
 //
 //   - mysqlExpiredSQL finds the Ids of the oldest expired rows on the
 //     expiry index, as a plain (consistent, non-locking) read, so it holds
 //     no lock for an app session to wait on;
-//   - mysqlDeleteIDsSQL deletes those rows by primary key. InnoDB's DELETE
-//     reads every row as it is now, not as a snapshot, so the WHERE clause
-//     re-checks its expiry: a session slid forward since the first
-//     statement is kept. The primary key is forced: left to itself, the
-//     optimizer may read the few rows that pass the expiry test on the
-//     expiry index instead, which locks in the order described below.
-//     (The multi-table form of DELETE is the one that takes index hints.)
+//   - mysqlLockIDsSQL locks those rows by primary key, skipping (SKIP
+//     LOCKED) those another session holds, such as an app's transaction
+//     left open over a row: a batch never waits for it, and the rest is
+//     purged. A locking read reads every row as it is now, not as a
+//     snapshot, so its WHERE clause re-checks the expiry: a session slid
+//     forward since the first statement is not taken;
+//   - mysqlDeleteIDsSQL deletes the rows it locked, by primary key, the
+//     expiry checked once more, and the transaction commits.
 //
-// One DELETE … ORDER BY ExpiresAtTime LIMIT n would lock each row's expiry
-// index entry before its primary key, the reverse of the app's order
-// (Pomelo's refresh and upsert lock the primary key, then change the
-// entry): an app session refreshing or rewriting a row the batch holds
+// Both the lock and the DELETE go by primary key: the primary key is
+// forced, as the optimizer, left to itself, may read the few rows that
+// pass the expiry test on the expiry index instead. That is the order in
+// which Pomelo's refresh and upsert lock a row (the primary key, then the
+// entry of the expiry index they change), so a batch and the app never
+// deadlock: the batch takes no index entry before the row it belongs to,
+// and never waits for a row. One DELETE … ORDER BY ExpiresAtTime LIMIT n,
+// or a SELECT … FOR UPDATE along the expiry index, would lock each row's
+// index entry before its primary key, the reverse of the app's order; the
+// DELETE waits, and an app session refreshing or rewriting a row it holds
 // then deadlocks, and InnoDB rolls back the smaller transaction, the
-// app's. Deleting by primary key locks in the app's order. The clock is
-// UTC_TIMESTAMP(6), as the columns hold UTC whatever the session's time
-// zone.
+// app's. (The multi-table form of DELETE is the one that takes index
+// hints.)
+//
+// A server without SKIP LOCKED deletes the rows found by primary key in
+// one statement, waiting at most mysqlLockWait for a row an app session
+// holds; when that runs out it halves the rows and tries again, until the
+// held rows are found out, one at a time, and passed over (deleteWaiting).
+//
+// The clock is UTC_TIMESTAMP(6), as the columns hold UTC whatever the
+// session's time zone.
 const (
 	mysqlExpiredSQL = "SELECT `Id` FROM %[1]s\n" +
 		"WHERE `ExpiresAtTime` < UTC_TIMESTAMP(6) - INTERVAL %[2]s MICROSECOND\n" +
 		"ORDER BY `ExpiresAtTime`\n" +
 		"LIMIT %[3]s"
+	mysqlLockIDsSQL = "SELECT `Id` FROM %[1]s FORCE INDEX (PRIMARY)\n" +
+		"WHERE `Id` IN (%[3]s)\n" +
+		"  AND `ExpiresAtTime` < UTC_TIMESTAMP(6) - INTERVAL %[2]s MICROSECOND\n" +
+		"FOR UPDATE SKIP LOCKED"
 	mysqlDeleteIDsSQL = "DELETE %[1]s FROM %[1]s FORCE INDEX (PRIMARY)\n" +
+		"WHERE `Id` IN (%[3]s)\n" +
+		"  AND `ExpiresAtTime` < UTC_TIMESTAMP(6) - INTERVAL %[2]s MICROSECOND"
+	// mysqlStillExpiredSQL reads which of the rows a batch passed over
+	// are still expired as last committed: those another session holds,
+	// rather than slid forward or deleted meanwhile.
+	mysqlStillExpiredSQL = "SELECT `Id` FROM %[1]s\n" +
 		"WHERE `Id` IN (%[3]s)\n" +
 		"  AND `ExpiresAtTime` < UTC_TIMESTAMP(6) - INTERVAL %[2]s MICROSECOND"
 )
@@ -800,28 +979,47 @@ const mysqlDeleteSQL = "DELETE FROM %[1]s\n" +
 	"ORDER BY `ExpiresAtTime`\n" +
 	"LIMIT %[3]s"
 
-// mysqlTopUps is how many more times DeleteExpired looks for expired rows
-// when some it found were slid forward or deleted before its DELETE.
-const mysqlTopUps = 3
+// mysqlRounds is how many times DeleteExpired looks for expired rows in
+// one batch when some it found were held, slid forward or deleted before
+// it could delete them.
+const mysqlRounds = 8
 
-// DeleteExpired finds up to limit expired rows and deletes them by primary
-// key. Rows refreshed or deleted between the two statements are not
-// deleted; it then looks again for as many, so that it returns fewer than
-// limit only when it finds fewer. The numbers of the first statement are
-// written into it, as Go formats integers: bound, they would cost two more
-// round trips, as go-sql-driver prepares a statement with arguments on the
-// server; the Ids are bound.
+// mysqlMaxHeld is the most held rows a purge remembers to pass over.
+const mysqlMaxHeld = mysqlMaxBatch
+
+// DeleteExpired finds up to limit expired rows, not counting those the
+// purge found held, and deletes them by primary key. Rows held, refreshed
+// or deleted meanwhile are not deleted; it then looks again for as many,
+// so that it returns fewer than limit only when it finds fewer. The
+// numbers of the statement that finds them are written into it, as Go
+// formats integers: bound, they would cost two more round trips, as
+// go-sql-driver prepares a statement with arguments on the server; the
+// Ids are bound.
 func (m mysql) DeleteExpired(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (int64, error) {
+	s, err := m.session(ctx, q)
+	if err != nil {
+		return 0, err
+	}
 	var total int64
-	for range 1 + mysqlTopUps {
+	for range mysqlRounds {
 		want := limit - int(total)
-		ids, err := m.expiredIDs(ctx, q, n, grace, want)
-		if err != nil || len(ids) == 0 {
+		passed := len(s.held)
+		found, err := m.expiredIDs(ctx, q, n, grace, want+passed)
+		if err != nil {
 			return total, err
 		}
-		deleted, err := m.deleteIDs(ctx, q, n, grace, ids)
+		ids := make([]any, 0, want)
+		for _, id := range found {
+			if !s.held[id.(string)] && len(ids) < want {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) == 0 {
+			return total, nil
+		}
+		deleted, err := m.deleteIDs(ctx, q, n, grace, ids, s)
 		total += deleted
-		if err != nil || len(ids) < want || deleted == int64(len(ids)) {
+		if err != nil || len(found) < want+passed || total >= int64(limit) {
 			return total, err
 		}
 	}
@@ -853,13 +1051,17 @@ const mysqlWalkSQL = "SELECT `Id`, `ExpiresAtTime` < UTC_TIMESTAMP(6) - INTERVAL
 // DeleteExpiredFrom walks span rows at a time in primary key order, the
 // order InnoDB stores them in; a position is an Id. It reads the span with
 // a plain read and deletes its expired rows by primary key, as
-// DeleteExpired does.
+// DeleteExpired does, passing over the rows another session holds.
 func (m mysql) DeleteExpiredFrom(ctx context.Context, q Querier, n Names, grace time.Duration, from string, span, limit int) (int64, string, error) {
 	where, args := "", []any(nil)
 	if from != "" {
 		where, args = "WHERE `Id` > ?", []any{from}
 	}
 	span = max(span, 1)
+	s, err := m.session(ctx, q)
+	if err != nil {
+		return 0, "", err
+	}
 	rows, err := q.QueryContext(ctx, fmt.Sprintf(mysqlWalkSQL, m.qualified(n), strconv.FormatInt(grace.Microseconds(), 10), strconv.Itoa(span), where), args...)
 	if err != nil {
 		return 0, "", err
@@ -874,7 +1076,7 @@ func (m mysql) DeleteExpiredFrom(ctx context.Context, q Querier, n Names, grace 
 			return 0, "", err
 		}
 		read++
-		if expired {
+		if expired && !s.held[last] {
 			ids = append(ids, last)
 		}
 	}
@@ -889,23 +1091,247 @@ func (m mysql) DeleteExpiredFrom(ctx context.Context, q Querier, n Names, grace 
 	if len(ids) == 0 {
 		return 0, next, nil
 	}
-	deleted, err := m.deleteIDs(ctx, q, n, grace, ids)
+	deleted, err := m.deleteIDs(ctx, q, n, grace, ids, s)
 	if err != nil {
 		return deleted, "", err
 	}
 	return deleted, next, nil
 }
 
-// deleteIDs deletes the rows of ids that are still expired, by primary key
-// (mysqlDeleteIDsSQL).
-func (m mysql) deleteIDs(ctx context.Context, q Querier, n Names, grace time.Duration, ids []any) (int64, error) {
-	del := fmt.Sprintf(mysqlDeleteIDsSQL, m.qualified(n), strconv.FormatInt(grace.Microseconds(), 10),
-		strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", "))
-	res, err := q.ExecContext(ctx, del, ids...)
+// deleteIDs deletes the rows of ids that are still expired, by primary
+// key, passing over (and adding to s.held) those another session holds:
+// skipped where the server can (deleteSkipping), waited for briefly where
+// it cannot (deleteWaiting).
+func (m mysql) deleteIDs(ctx context.Context, q Querier, n Names, grace time.Duration, ids []any, s *mysqlSession) (int64, error) {
+	if !s.skipLocked {
+		return m.deleteWaiting(ctx, q, n, grace, ids, s)
+	}
+	var deleted int64
+	var locked []any
+	var err error
+	for attempt := 1; ; attempt++ {
+		deleted, locked, err = m.deleteSkipping(ctx, q, n, grace, ids)
+		if !mysqlDeadlock(err) || attempt > mysqlDeadlockRetries {
+			break
+		}
+	}
+	if err != nil || len(locked) == len(ids) {
+		return deleted, err
+	}
+	taken := make(map[string]bool, len(locked))
+	for _, id := range locked {
+		taken[id.(string)] = true
+	}
+	var passed []any
+	for _, id := range ids {
+		if !taken[id.(string)] {
+			passed = append(passed, id)
+		}
+	}
+	return deleted, m.noteHeld(ctx, q, n, grace, passed, s)
+}
+
+func mysqlLockWaitTimeout(err error) bool {
+	var me *gomysql.MySQLError
+	return errors.As(err, &me) && me.Number == mysqlErrLockWaitTimeout
+}
+
+// mysqlDeadlockRetries is how often a batch rolled back as a deadlock
+// victim is run again. It locks rows in the app's order and never waits
+// for one, so only an app that locks a row's expiry index entry before
+// the row (the providers' own DELETE of expired rows, along the expiry
+// index) can deadlock with it; the batch was rolled back whole, so it is
+// safe to run again.
+const mysqlDeadlockRetries = 3
+
+// mysqlErrDeadlock: the transaction was chosen as a deadlock victim and
+// rolled back.
+const mysqlErrDeadlock = 1213
+
+func mysqlDeadlock(err error) bool {
+	var me *gomysql.MySQLError
+	return errors.As(err, &me) && me.Number == mysqlErrDeadlock
+}
+
+// deleteSkipping locks the rows of ids that are expired and no other
+// session holds (mysqlLockIDsSQL) and deletes them, in one transaction.
+// It returns the rows deleted and the Ids it locked.
+func (m mysql) deleteSkipping(ctx context.Context, q Querier, n Names, grace time.Duration, ids []any) (deleted int64, locked []any, err error) {
+	tx, commit, rollback, err := mysqlBegin(ctx, q)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer func() {
+		if err != nil {
+			rollback()
+		}
+	}()
+	locked, err = m.idsOf(ctx, tx, m.idsSQL(mysqlLockIDsSQL, n, grace, len(ids)), ids)
+	if err != nil || len(locked) == 0 {
+		if err == nil {
+			err = commit()
+		}
+		return 0, nil, err
+	}
+	res, err := tx.ExecContext(ctx, m.idsSQL(mysqlDeleteIDsSQL, n, grace, len(locked)), locked...)
+	if err != nil {
+		return 0, nil, err
+	}
+	if deleted, err = res.RowsAffected(); err != nil {
+		return 0, nil, err
+	}
+	if err = commit(); err != nil {
+		return 0, nil, err
+	}
+	return deleted, locked, nil
+}
+
+// mysqlBegin begins a transaction on q's session: a new one for a *sql.DB
+// or a *sql.Conn, q itself when it is one already (its caller ends it).
+func mysqlBegin(ctx context.Context, q Querier) (tx Querier, commit, rollback func() error, err error) {
+	none := func() error { return nil }
+	if t, ok := q.(*sql.Tx); ok {
+		return t, none, none, nil
+	}
+	b, ok := q.(interface {
+		BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+	})
+	if !ok {
+		return nil, nil, nil, fmt.Errorf("a purge batch needs a transaction, which a %T cannot begin", q)
+	}
+	t, err := b.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return t, t.Commit, t.Rollback, nil
+}
+
+// mysqlErrLockWaitTimeout: innodb_lock_wait_timeout ran out; the statement
+// was rolled back.
+const mysqlErrLockWaitTimeout = 1205
+
+// deleteWaiting deletes the rows of ids in one statement, which waits at
+// most the session's innodb_lock_wait_timeout (mysqlLockWait during a
+// purge) for a row another session holds.
+// When the wait runs out, the statement was rolled back whole: it deletes
+// each half of ids in the same way, and so on down to the held rows, which
+// it passes over. Each held row costs about one wait for every halving,
+// log2(len(ids)) of them; the session then remembers it, so that no later
+// batch waits for it again.
+func (m mysql) deleteWaiting(ctx context.Context, q Querier, n Names, grace time.Duration, ids []any, s *mysqlSession) (int64, error) {
+	res, err := q.ExecContext(ctx, m.idsSQL(mysqlDeleteIDsSQL, n, grace, len(ids)), ids...)
+	switch {
+	case err == nil:
+		return res.RowsAffected()
+	case !mysqlLockWaitTimeout(err):
+		return 0, err
+	case len(ids) == 1:
+		return 0, m.noteHeld(ctx, q, n, grace, ids, s)
+	}
+	half := len(ids) / 2
+	first, err := m.deleteWaiting(ctx, q, n, grace, ids[:half], s)
+	if err != nil {
+		return first, err
+	}
+	second, err := m.deleteWaiting(ctx, q, n, grace, ids[half:], s)
+	return first + second, err
+}
+
+// noteHeld adds to s.held the rows of passed, which a batch passed over,
+// that are still expired: those another session holds.
+func (m mysql) noteHeld(ctx context.Context, q Querier, n Names, grace time.Duration, passed []any, s *mysqlSession) error {
+	if len(passed) == 0 {
+		return nil
+	}
+	still, err := m.idsOf(ctx, q, m.idsSQL(mysqlStillExpiredSQL, n, grace, len(passed)), passed)
+	if err != nil {
+		return err
+	}
+	for _, id := range still {
+		if len(s.held) < mysqlMaxHeld {
+			s.held[id.(string)] = true
+		}
+	}
+	return nil
+}
+
+var _ HeldCounter = mysql{}
+
+// CountHeld locks the oldest limit expired rows that no other session
+// holds, as a batch would, and rolls back: the rest are held, unless they
+// were slid forward or deleted meanwhile. On a server that cannot skip
+// locked rows, it counts the held rows the purge found.
+func (m mysql) CountHeld(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (int64, error) {
+	s, err := m.session(ctx, q)
 	if err != nil {
 		return 0, err
 	}
-	return res.RowsAffected()
+	if !s.skipLocked {
+		var ids []any
+		for id := range s.held {
+			ids = append(ids, id)
+		}
+		if len(ids) == 0 {
+			return 0, nil
+		}
+		still, err := m.idsOf(ctx, q, m.idsSQL(mysqlStillExpiredSQL, n, grace, len(ids)), ids)
+		return int64(len(still)), err
+	}
+	ids, err := m.expiredIDs(ctx, q, n, grace, limit)
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	tx, _, rollback, err := mysqlBegin(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	locked, err := m.idsOf(ctx, tx, m.idsSQL(mysqlLockIDsSQL, n, grace, len(ids)), ids)
+	if rerr := rollback(); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return 0, err
+	}
+	taken := make(map[string]bool, len(locked))
+	for _, id := range locked {
+		taken[id.(string)] = true
+	}
+	var passed []any
+	for _, id := range ids {
+		if !taken[id.(string)] {
+			passed = append(passed, id)
+		}
+	}
+	if len(passed) == 0 {
+		return 0, nil
+	}
+	still, err := m.idsOf(ctx, q, m.idsSQL(mysqlStillExpiredSQL, n, grace, len(passed)), passed)
+	return int64(len(still)), err
+}
+
+// idsSQL writes one of the statements on a list of Ids with the grace
+// written in and a placeholder for each of count Ids.
+func (m mysql) idsSQL(query string, n Names, grace time.Duration, count int) string {
+	return fmt.Sprintf(query, m.qualified(n), strconv.FormatInt(grace.Microseconds(), 10),
+		strings.TrimSuffix(strings.Repeat("?, ", count), ", "))
+}
+
+// idsOf runs a query of Ids and returns them.
+func (mysql) idsOf(ctx context.Context, q Querier, query string, args []any) ([]any, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []any
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // expiredIDs reads the Ids of up to limit of the oldest expired rows.

@@ -17,6 +17,7 @@ import (
 	pgxmigrate "github.com/golang-migrate/migrate/v4/database/pgx/v5"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -252,13 +253,26 @@ func npgsqlToLibpq(pairs []pair) (string, []string, error) {
 	return strings.Join(words, " "), warnings, nil
 }
 
+// Open opens a pool on conn. A statement whose context ends is cancelled
+// on the server, with a cancel request: pgx's default only closes the
+// connection, and a server waiting for a lock does not notice that until
+// it has the lock. The session lives on, and its transaction is rolled
+// back as any failed statement's; if the server does not answer within
+// pgCancelDeadline, pgx closes the connection after all.
 func (postgres) Open(conn *Conn, _ bool) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(conn.DSN)
 	if err != nil {
 		return nil, fmt.Errorf("%w: PostgreSQL: %v", ErrConnString, pgParseMessage(err))
 	}
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: pgCancelDeadline}
+	}
 	return stdlib.OpenDB(*cfg), nil
 }
+
+// pgCancelDeadline is how long pgx waits for the server to end a statement
+// it asked to cancel before it closes the connection.
+const pgCancelDeadline = 3 * time.Second
 
 // Permanent: authentication failures and a missing database do not go away
 // by waiting.
@@ -289,29 +303,36 @@ func (p postgres) Denied(ctx context.Context, q Querier, err error, op string, n
 	if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
 		return "", false
 	}
-	var user string
+	var user, database string
 	role := "this role"
-	if q.QueryRowContext(ctx, `SELECT current_user`).Scan(&user) == nil {
+	if q.QueryRowContext(ctx, `SELECT current_user, current_database()`).Scan(&user, &database) == nil {
 		role = p.Quote(user)
 	}
-	schema, table := p.Quote(n.Schema), p.qualified(n)
+	schema, table, version := p.Quote(n.Schema), p.qualified(n), p.Quote(n.Schema)+"."+p.Quote(n.VersionTable)
+	usage := "GRANT USAGE ON SCHEMA " + schema + " TO " + role
 	switch op {
 	case OpCreateSchema:
-		return fmt.Sprintf("role %s may not create schemas in this database: GRANT CREATE ON DATABASE, the connection string's, TO %s, "+
-			"or have its owner run CREATE SCHEMA %s", role, role, schema), true
+		db := "the connection string's database"
+		if database != "" {
+			db = p.Quote(database)
+		}
+		return fmt.Sprintf("role %s may not create schemas in %s: GRANT CREATE ON DATABASE %s TO %s, or have its owner run CREATE SCHEMA %s",
+			role, db, db, role, schema), true
 	case "create":
-		return fmt.Sprintf("role %s may not create tables in schema %s: GRANT CREATE ON SCHEMA %s TO %s, or run create as the schema's owner",
+		// USAGE to use the tables it makes, CREATE to make them.
+		return fmt.Sprintf("role %s may not create tables in schema %s: GRANT USAGE, CREATE ON SCHEMA %s TO %s, or run create as the schema's owner",
 			role, schema, schema, role), true
 	case "drop":
-		return fmt.Sprintf("role %s may not drop %s: only its owner may; run drop as the owner, or ALTER TABLE %s OWNER TO %s",
-			role, table, table, role), true
+		// Only the owner may drop a table: of both tables.
+		return fmt.Sprintf("role %s may not drop %s, which only its owner may: %s; ALTER TABLE %s OWNER TO %s; "+
+			"ALTER TABLE IF EXISTS %s OWNER TO %s, or run drop as the owner", role, table, usage, table, role, version, role), true
 	case "purge":
-		// A batch locks its rows (FOR UPDATE), which takes UPDATE too.
-		return fmt.Sprintf("role %s may not purge %s: GRANT USAGE ON SCHEMA %s TO %s; GRANT SELECT, UPDATE, DELETE ON %s TO %s",
-			role, table, schema, role, table, role), true
+		// UPDATE for FOR UPDATE SKIP LOCKED, which locks a batch's rows.
+		return fmt.Sprintf("role %s may not purge %s: %s; GRANT SELECT, UPDATE, DELETE ON %s TO %s",
+			role, table, usage, table, role), true
 	}
-	return fmt.Sprintf("role %s may not read %s: GRANT USAGE ON SCHEMA %s TO %s; GRANT SELECT ON %s, %s.%s TO %s",
-		role, table, schema, role, table, schema, p.Quote(n.VersionTable), role), true
+	return fmt.Sprintf("role %s may not read %s: %s; GRANT SELECT ON %s, %s TO %s",
+		role, table, usage, table, version, role), true
 }
 
 func (postgres) SchemaExists(ctx context.Context, q Querier, schema string) (bool, error) {
@@ -682,6 +703,28 @@ func (p postgres) DeleteExpired(ctx context.Context, q Querier, n Names, grace t
 	return res.RowsAffected()
 }
 
+var _ HeldCounter = postgres{}
+
+// pgHeldSQL counts, among the oldest $2 expired rows, those another
+// session holds: it locks the others as a batch does, skipping the held,
+// and releases them as it ends.
+const pgHeldSQL = `WITH oldest AS (
+    SELECT ctid FROM %[1]s
+    WHERE "ExpiresAtTime" < now() - make_interval(secs => $1)
+    ORDER BY "ExpiresAtTime"
+    LIMIT $2),
+free AS (
+    SELECT ctid FROM %[1]s
+    WHERE ctid = ANY (ARRAY (SELECT ctid FROM oldest))
+    FOR UPDATE SKIP LOCKED)
+SELECT (SELECT count(*) FROM oldest) - (SELECT count(*) FROM free)`
+
+func (p postgres) CountHeld(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (int64, error) {
+	var held int64
+	err := q.QueryRowContext(ctx, fmt.Sprintf(pgHeldSQL, p.qualified(n)), grace.Seconds(), limit).Scan(&held)
+	return held, err
+}
+
 var _ Walker = postgres{}
 
 // StoredRows reads the planner's estimate. A walk reads block ranges with a
@@ -847,6 +890,26 @@ DELETE FROM %[1]s
 WHERE ctid = ANY (ARRAY (SELECT ctid FROM batch))
   AND (tableoid, ctid) IN (SELECT tableoid, ctid FROM batch)
   AND "ExpiresAtTime" < now() - make_interval(secs => %[2]s)`
+
+// pgPartitionedHeldSQL is pgHeldSQL for a partitioned table: rows by
+// partition and ctid, as in pgPartitionedDeleteSQL.
+const pgPartitionedHeldSQL = `WITH oldest AS MATERIALIZED (
+    SELECT tableoid, ctid FROM %[1]s
+    WHERE "ExpiresAtTime" < now() - make_interval(secs => $1)
+    ORDER BY "ExpiresAtTime"
+    LIMIT $2),
+free AS (
+    SELECT 1 FROM %[1]s
+    WHERE ctid = ANY (ARRAY (SELECT ctid FROM oldest))
+      AND (tableoid, ctid) IN (SELECT tableoid, ctid FROM oldest)
+    FOR UPDATE SKIP LOCKED)
+SELECT (SELECT count(*) FROM oldest) - (SELECT count(*) FROM free)`
+
+func (p pgPartitioned) CountHeld(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (int64, error) {
+	var held int64
+	err := q.QueryRowContext(ctx, fmt.Sprintf(pgPartitionedHeldSQL, p.qualified(n)), grace.Seconds(), limit).Scan(&held)
+	return held, err
+}
 
 func (p pgPartitioned) DeleteExpired(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (int64, error) {
 	res, err := q.ExecContext(ctx, fmt.Sprintf(pgPartitionedDeleteSQL, p.qualified(n), "$1", "$2"), grace.Seconds(), limit)

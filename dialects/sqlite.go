@@ -32,6 +32,38 @@ var _ Dialect = sqlite{}
 // write lock before failing with SQLITE_BUSY.
 const sqliteBusyTimeout = 10 * time.Second
 
+// sqliteBusyStep is how long one try of a purge's statement waits for
+// another connection's write lock: TryLock sets the purge session's busy
+// timeout to it, and each statement purge runs tries again, step after
+// step, up to sqliteBusyTimeout in all, unless its context ends first
+// (sqliteRetry). SQLite's busy handler sleeps without heeding
+// sqlite3_interrupt, which is how the driver cancels a statement, so a
+// statement in one long busy wait could not be stopped by a signal or a
+// deadline: it waited out all 10 seconds.
+const sqliteBusyStep = 250 * time.Millisecond
+
+// sqliteBusy is SQLITE_BUSY, the primary result code of a statement that
+// could not get a lock in its busy timeout.
+const sqliteBusy = 5
+
+// sqliteRetry runs fn, and again while it fails with SQLITE_BUSY, for up to
+// sqliteBusyTimeout in all, unless ctx ends: then it returns the busy error
+// and ctx's. fn must be safe to run again after SQLITE_BUSY: a read, or
+// statements each of which either took its lock or did nothing.
+func sqliteRetry(ctx context.Context, fn func() error) error {
+	start := time.Now()
+	for {
+		err := fn()
+		var se interface{ Code() int }
+		if !errors.As(err, &se) || se.Code()&0xff != sqliteBusy || time.Since(start) >= sqliteBusyTimeout {
+			return err
+		}
+		if ctx.Err() != nil {
+			return errors.Join(err, context.Cause(ctx))
+		}
+	}
+}
+
 // sqliteNow is the database clock in the table's unit.
 const sqliteNow = `CAST(unixepoch('subsec') * 1000000 AS INTEGER)`
 
@@ -231,7 +263,15 @@ func (sqlite) SchemaExists(_ context.Context, _ Querier, schema string) (bool, e
 
 func (sqlite) CreateSchemaSQL(string) string { return "" }
 
-func (s sqlite) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, error) {
+func (s sqlite) Inspect(ctx context.Context, q Querier, n Names) (info *TableInfo, err error) {
+	err = sqliteRetry(ctx, func() error {
+		info, err = s.inspect(ctx, q, n)
+		return err
+	})
+	return info, err
+}
+
+func (s sqlite) inspect(ctx context.Context, q Querier, n Names) (*TableInfo, error) {
 	info := &TableInfo{Kind: KindMissing}
 	var kind string
 	err := q.QueryRowContext(ctx, `SELECT type, name FROM `+s.Quote(n.Schema)+`.sqlite_master
@@ -536,16 +576,27 @@ func (s sqlite) TemplateData(n Names) map[string]string {
 
 // TryLock: SQLite has no named locks, so the purge lock is an OS lock on one
 // byte, chosen by the table's name, of a lock file beside the database. The
-// OS releases it when the process ends, however it ends.
-func (sqlite) TryLock(_ context.Context, conn *sql.Conn, n Names) (func() error, bool, error) {
+// OS releases it when the process ends, however it ends. Holding it, conn
+// waits for other writers in steps of sqliteBusyStep (see sqliteRetry);
+// unlock restores its busy timeout.
+func (sqlite) TryLock(ctx context.Context, conn *sql.Conn, n Names) (func() error, bool, error) {
 	path, offset, err := lockFileOf(conn, n)
 	if err != nil {
 		return nil, false, err
 	}
-	if path == "" { // in memory: no other process can see it
-		return func() error { return nil }, true, nil
+	unlock, ok := func() error { return nil }, true
+	if path != "" { // in memory, no other process can see it
+		if unlock, ok, err = lockFileByte(path, offset); err != nil || !ok {
+			return unlock, ok, err
+		}
 	}
-	return lockFileByte(path, offset)
+	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = "+strconv.FormatInt(sqliteBusyStep.Milliseconds(), 10)); err != nil {
+		return nil, false, errors.Join(fmt.Errorf("setting the busy timeout: %w", err), unlock())
+	}
+	return func() error {
+		_, err := conn.ExecContext(context.Background(), "PRAGMA busy_timeout = "+strconv.FormatInt(sqliteBusyTimeout.Milliseconds(), 10))
+		return errors.Join(err, unlock())
+	}, true, nil
 }
 
 // MaxBatchSize: SQLite locks the whole database for one writer, whatever
@@ -576,11 +627,16 @@ WHERE rowid IN (
     LIMIT %[3]s)`
 
 func (s sqlite) DeleteExpired(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (int64, error) {
-	res, err := q.ExecContext(ctx, fmt.Sprintf(sqliteDeleteSQL, s.qualified(n), "?1", "?2"), grace.Microseconds(), limit)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
+	var deleted int64
+	err := sqliteRetry(ctx, func() error {
+		res, err := q.ExecContext(ctx, fmt.Sprintf(sqliteDeleteSQL, s.qualified(n), "?1", "?2"), grace.Microseconds(), limit)
+		if err != nil {
+			return err
+		}
+		deleted, err = res.RowsAffected()
+		return err
+	})
+	return deleted, err
 }
 
 var _ Walker = sqlite{}
@@ -589,7 +645,9 @@ var _ Walker = sqlite{}
 // has. (SQLite keeps no row count but in ANALYZE's statistics.)
 func (s sqlite) StoredRows(ctx context.Context, q Querier, n Names) (int64, error) {
 	var rows sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT max(rowid) - min(rowid) + 1 FROM `+s.qualified(n)).Scan(&rows)
+	err := sqliteRetry(ctx, func() error {
+		return q.QueryRowContext(ctx, `SELECT max(rowid) - min(rowid) + 1 FROM `+s.qualified(n)).Scan(&rows)
+	})
 	return rows.Int64, err
 }
 
@@ -613,7 +671,15 @@ WHERE rowid > ?1 AND rowid <= ?2
   AND %[1]s."ExpiresAtTime" < ` + sqliteNow + ` - ?3`
 
 // DeleteExpiredFrom walks span rowids at a time; a position is a rowid.
-func (s sqlite) DeleteExpiredFrom(ctx context.Context, q Querier, n Names, grace time.Duration, from string, span, limit int) (int64, string, error) {
+func (s sqlite) DeleteExpiredFrom(ctx context.Context, q Querier, n Names, grace time.Duration, from string, span, limit int) (deleted int64, next string, err error) {
+	err = sqliteRetry(ctx, func() error {
+		deleted, next, err = s.deleteExpiredFrom(ctx, q, n, grace, from, span, limit)
+		return err
+	})
+	return deleted, next, err
+}
+
+func (s sqlite) deleteExpiredFrom(ctx context.Context, q Querier, n Names, grace time.Duration, from string, span, limit int) (int64, string, error) {
 	var after int64 = math.MinInt64
 	if from != "" {
 		var err error
@@ -679,15 +745,25 @@ func (s sqlite) CountExpired(ctx context.Context, q Querier, n Names, grace time
 	var count int64
 	var oldest sql.NullInt64
 	expiry := s.qualified(n) + `."ExpiresAtTime"`
-	err := q.QueryRowContext(ctx, `SELECT count(*), min(`+expiry+`) FROM `+s.qualified(n)+
-		` WHERE `+expiry+` < `+sqliteNow+` - ?`, grace.Microseconds()).Scan(&count, &oldest)
+	err := sqliteRetry(ctx, func() error {
+		return q.QueryRowContext(ctx, `SELECT count(*), min(`+expiry+`) FROM `+s.qualified(n)+
+			` WHERE `+expiry+` < `+sqliteNow+` - ?`, grace.Microseconds()).Scan(&count, &oldest)
+	})
 	if err != nil || !oldest.Valid {
 		return count, time.Time{}, err
 	}
 	return count, time.UnixMicro(oldest.Int64).UTC(), nil
 }
 
-func (s sqlite) ExplainPurge(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (string, error) {
+func (s sqlite) ExplainPurge(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (plan string, err error) {
+	err = sqliteRetry(ctx, func() error {
+		plan, err = s.explainPurge(ctx, q, n, grace, limit)
+		return err
+	})
+	return plan, err
+}
+
+func (s sqlite) explainPurge(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (string, error) {
 	rows, err := q.QueryContext(ctx, "EXPLAIN QUERY PLAN "+fmt.Sprintf(sqliteDeleteSQL, s.qualified(n), "?1", "?2"), grace.Microseconds(), limit)
 	if err != nil {
 		return "", err

@@ -212,8 +212,8 @@ func (s sqlserver) Denied(ctx context.Context, q Querier, err error, op string, 
 	case "purge":
 		return fmt.Sprintf("user %s may not purge %s: GRANT SELECT, DELETE ON %s TO %s", u, table, table, u), true
 	}
-	return fmt.Sprintf("user %s may not read %s: GRANT SELECT ON %s TO %s; GRANT VIEW DEFINITION ON SCHEMA::%s TO %s",
-		u, table, table, u, schema, u), true
+	return fmt.Sprintf("user %s may not read %s: GRANT SELECT ON %s TO %s; GRANT SELECT ON %s TO %s; GRANT VIEW DEFINITION ON SCHEMA::%s TO %s",
+		u, table, table, u, s.versionTable(n), u, schema, u), true
 }
 
 func (sqlserver) SchemaExists(ctx context.Context, q Querier, schema string) (bool, error) {
@@ -586,6 +586,29 @@ func (sqlserver) deleteOnce(ctx context.Context, q Querier, query string, want i
 		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
 		}
 	}
+}
+
+var _ HeldCounter = sqlserver{}
+
+// sqlserverHeldSQL counts, among the oldest @p1 expired rows (read without
+// waiting for locks), those another session holds: the others it takes
+// update locks on, as a batch would, skipping (READPAST) the held ones,
+// and releases them as it ends. %[1]s is the table, %[2]s the cutoff.
+const sqlserverHeldSQL = `SELECT COUNT_BIG(*) - COUNT_BIG(free.[Id])
+FROM (
+    SELECT TOP (@p1) [Id]
+    FROM %[1]s WITH (READUNCOMMITTED)
+    WHERE [ExpiresAtTime] < %[2]s
+    ORDER BY [ExpiresAtTime]
+) AS oldest
+LEFT JOIN %[1]s AS free WITH (UPDLOCK, ROWLOCK, READPAST)
+    ON free.[Id] = oldest.[Id] AND free.[ExpiresAtTime] < %[2]s;`
+
+func (s sqlserver) CountHeld(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (int64, error) {
+	sec, us := sqlserverCutoff(grace)
+	var held int64
+	err := q.QueryRowContext(ctx, fmt.Sprintf(sqlserverHeldSQL, s.qualified(n), sqlserverCutoffSQL("@p2", "@p3")), limit, sec, us).Scan(&held)
+	return held, err
 }
 
 func (s sqlserver) CountExpired(ctx context.Context, q Querier, n Names, grace time.Duration) (int64, time.Time, error) {

@@ -89,6 +89,9 @@ type PurgeOptions struct {
 	Estimate bool
 	// Progress, when set, is called after every batch.
 	Progress func(PurgeResult)
+	// Abort, when closed after ctx ended, cuts the statement in flight at
+	// once instead of after its grace (see minStopGrace): a second signal.
+	Abort <-chan struct{}
 }
 
 // PurgeResult says what Purge did.
@@ -106,6 +109,15 @@ type PurgeResult struct {
 	// rows that expired while a walk ran are left for the next run; nil
 	// when it was skipped, or the count failed.
 	Remaining *int64 `json:"remaining"`
+	// Held counts the expired rows left because another session (an app's
+	// open transaction) held them: batches pass over such rows rather
+	// than wait for them. Counted among the oldest expired rows at the
+	// end; nil when the run was skipped, or a statement had to be cut.
+	Held *int64 `json:"held"`
+	// Cut is set when a statement that waited (for a lock another session
+	// held) was cut, its batch rolled back, to honour a signal, --timeout
+	// or --max-duration.
+	Cut bool `json:"cut,omitempty"`
 	// Error says what stopped a failed run.
 	Error string `json:"error,omitempty"`
 	// Oldest is the oldest expiry left (dry run).
@@ -173,8 +185,6 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 		size = min(size, ceiling)
 	}
 	target := cmp.Or(opts.BatchTime, DefaultBatchTime)
-	// Statements run to the end even when ctx ends: a batch is never cut.
-	run := context.WithoutCancel(ctx)
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connecting: %w", err)
@@ -194,20 +204,35 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 	// Nothing is deleted, or counted, from a table verify fails: a typo in
 	// SCHEMA or TABLE must not purge another app's table.
 	if err := t.refuse(info, "purge"); err != nil {
-		return nil, t.hidden(run, conn, info, opts, err)
+		return nil, t.hidden(context.WithoutCancel(ctx), conn, info, opts, err)
 	}
 	t = t.shaped(info)
 
+	// Statements run on when ctx ends, so that the batch in flight
+	// finishes; one that waits is cut after a grace (see minStopGrace).
+	var deadline time.Time
+	if opts.MaxDuration > 0 {
+		deadline = start.Add(opts.MaxDuration)
+	}
+	cut := t.newCutter(ctx, db.DB, conn, deadline, stopGrace(target), opts.Abort)
+	defer cut.stop()
+	run := cut.run
+
 	if opts.DryRun {
-		return res, t.dryRun(run, conn, opts, info, res, start)
+		if err := t.dryRun(run, conn, opts, info, res, start); err != nil {
+			return res, cut.end(res, t, start, err)
+		}
+		return res, nil
 	}
 	if opts.Estimate {
-		n, _, err := t.Dialect.CountExpired(ctx, conn, t.Names, opts.Grace)
-		if err != nil && ctx.Err() == nil {
-			return nil, t.explainFailure(run, conn, fmt.Errorf("counting the expired rows of %s: %w", t, err))
-		}
-		if err == nil {
+		n, _, err := t.Dialect.CountExpired(run, conn, t.Names, opts.Grace)
+		switch {
+		case err == nil:
 			res.Expired = &n
+		case cut.cause() != nil:
+			return res, cut.end(res, t, start, err)
+		default:
+			return nil, t.explainFailure(run, conn, fmt.Errorf("counting the expired rows of %s: %w", t, err))
 		}
 	}
 
@@ -256,6 +281,11 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 			n, err = t.Dialect.DeleteExpired(run, conn, t.Names, grace, limit)
 		}
 		took := time.Since(t0)
+		if err != nil && cut.cause() != nil {
+			res.Deleted += n // what committed before the statement cut
+			res.Status, res.Cut = cut.status(), true
+			break
+		}
 		if err != nil {
 			if !t.Dialect.Disconnected(err) {
 				err = t.explainFailure(run, conn, fmt.Errorf("purging %s after %d rows: %w", t, res.Deleted, err))
@@ -285,12 +315,14 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 			}
 			if !decided {
 				decided = true
-				if w.on, err = t.backlog(run, conn, opts, res); err != nil {
+				if w.on, err = t.backlog(run, conn, opts, res); err != nil && cut.cause() != nil {
+					res.Status, res.Cut = cut.status(), true
+				} else if err != nil {
 					return res, t.fail(res, start, err)
 				}
 			}
 		}
-		if res.Status == PurgeDone {
+		if res.Status == PurgeDone || res.Cut {
 			break
 		}
 		if opts.Pause > 0 {
@@ -302,13 +334,17 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 	}
 
 	// Counted, not assumed: a batch skips rows an app session holds, and
-	// a walk leaves what expires while it runs.
-	if left, _, err := t.Dialect.CountExpired(run, conn, t.Names, opts.Grace); err == nil {
-		res.Remaining = &left
+	// a walk leaves what expires while it runs. After a cut, counting
+	// would wait for the lock that held the statement up.
+	if cut.cause() == nil {
+		if left, _, err := t.Dialect.CountExpired(run, conn, t.Names, opts.Grace); err == nil {
+			res.Remaining = &left
+		}
+		t.countHeld(run, conn, opts, res, size)
 	}
 	res.tally(start)
 	if res.Status == PurgeInterrupted {
-		return res, fmt.Errorf("%w: purge of %s stopped after %d batches", ErrInterrupted, t, res.Batches)
+		return res, cut.end(res, t, start, nil)
 	}
 	return res, nil
 }
