@@ -142,8 +142,9 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 	if res != nil && (err == nil || res.Batches > 0 || errors.Is(err, schema.ErrInterrupted)) {
 		if res.Status == schema.PurgeFailed {
 			// Masked before it is encoded: JSON escapes some characters.
-			res.Error = a.redact.redact(err.Error())
+			res.Error = a.redact.errorText(err)
 		}
+		res.Plan = a.redact.redact(res.Plan) // the database's words
 		a.endProgress()
 		a.printResult(res, func() { a.purgeText(tg, res) })
 	}

@@ -174,7 +174,7 @@ func (a *app) connect(ctx context.Context, tg *target, create bool) (*schema.DB,
 		Create: create,
 		Wait:   a.wait,
 		Retry: func(err error, left time.Duration) {
-			a.infof("database not ready (%v); retrying for %s more", err, left.Round(time.Second))
+			a.infof("database not ready (%s); retrying for %s more", a.redact.errorText(err), left.Round(time.Second))
 		},
 	})
 }

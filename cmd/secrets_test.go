@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/dialects/dialecttest"
 )
 
@@ -198,6 +199,30 @@ func TestSecretsNeverPrinted(t *testing.T) {
 					codes: map[string]int{"verify": ExitIncompatible}},
 			)
 		}
+		t.Run("password equals a name", func(t *testing.T) {
+			execAll(t, db,
+				"CREATE ROLE sessctl_eq LOGIN",
+				"CREATE DATABASE cachedb OWNER sessctl_eq")
+			conn := func(db string) func(pw string) string {
+				return func(pw string) string {
+					u := url.URL{Scheme: "postgres", User: url.UserPassword("sessctl_eq", pw), Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(p.Port())), Path: "/" + db}
+					return u.String()
+				}
+			}
+			setPassword := func(pw string) {
+				pg, _ := dialects.Lookup("postgres")
+				execAll(t, db, "ALTER ROLE sessctl_eq PASSWORD "+pg.QuoteLiteral(pw))
+			}
+			badConn := func(pw string) string { // the role's password is another
+				u := url.URL{Scheme: "postgres", User: url.UserPassword("sessctl_other", pw), Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(p.Port())), Path: "/cachedb"}
+				return u.String()
+			}
+			runs := runEqualPasswords(t, "postgres", "public", "SessionData", []equalPassword{
+				{"the dialect", "postgres"}, {"the schema", "public"}, {"the table", "SessionData"}, {"the database", "cachedb"},
+				{"the user", "sessctl_eq"}, {"a word of sessctl's messages", "table"}, {"another word", "connecting"},
+			}, setPassword, conn("cachedb"), badConn)
+			t.Logf("%d runs with a password equal to a name: nothing of sessctl's own masked, the password never printed", runs)
+		})
 		cases = append(cases,
 			secretCase{path: "does not parse", form: "URL", conn: "postgres://u:" + secret + "@[bad", say: "connection string", codes: usageCodes},
 			secretCase{path: "unknown setting", form: "Npgsql", conn: "Host=h;Password=" + secret + ";Frobnicate=1", say: "connection string", codes: usageCodes},
@@ -260,6 +285,25 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		cases = append(cases,
 			secretCase{path: "does not parse", form: "go-sql-driver", conn: "u:" + secret + "@tcp(h:3306/db", schema: "test", say: "connection string", codes: usageCodes},
 		)
+		t.Run("password equals a name", func(t *testing.T) {
+			execAll(t, db,
+				"CREATE USER 'sessctl_eq'@'127.0.0.1'",
+				"CREATE DATABASE cachedb",
+				"GRANT ALL ON cachedb.* TO 'sessctl_eq'@'127.0.0.1'")
+			dsn := func(user string) func(pw string) string {
+				return func(pw string) string {
+					return fmt.Sprintf("%s:%s@tcp(127.0.0.1:%d)/cachedb?timeout=5s", user, pw, p.Port())
+				}
+			}
+			setPassword := func(pw string) {
+				execAll(t, db, "ALTER USER 'sessctl_eq'@'127.0.0.1' IDENTIFIED BY '"+pw+"'")
+			}
+			runs := runEqualPasswords(t, "mysql", "cachedb", "SessionData", []equalPassword{
+				{"the dialect", "mysql"}, {"the schema and database", "cachedb"}, {"the table", "SessionData"},
+				{"the user", "sessctl_eq"}, {"a word of sessctl's messages", "table"}, {"another word", "connecting"},
+			}, setPassword, dsn("sessctl_eq"), dsn("sessctl_other"))
+			t.Logf("%d runs with a password equal to a name: nothing of sessctl's own masked, the password never printed", runs)
+		})
 		t.Logf("%d runs, the password never printed", runSecretCases(t, fill(cases, forms[0].name, forms[1].name, forms[2].name)))
 	})
 
@@ -321,6 +365,16 @@ func TestSecretsNeverPrinted(t *testing.T) {
 			t.Log("unreadable file: not tested, root reads every file")
 		}
 		t.Logf("%d runs, the password never printed", runSecretCases(t, fill(cases, forms[0].name)))
+
+		// A password in a file: URI equal to the dialect, the schema, the
+		// table, the database file, or a word of sessctl's.
+		file := filepath.Join(dir, "cache.db")
+		conn := func(pw string) string { return "file:" + file + "?password=" + url.QueryEscape(pw) }
+		runs := runEqualPasswords(t, "sqlite", "main", "SessionData", []equalPassword{
+			{"the dialect", "sqlite"}, {"the schema", "main"}, {"the table", "SessionData"}, {"the database file", "cache.db"},
+			{"a word of sessctl's messages", "table"}, {"another word", "expired"},
+		}, func(string) {}, conn, nil)
+		t.Logf("%d runs with a password equal to a name: nothing of sessctl's own masked, the password never printed", runs)
 	})
 }
 
