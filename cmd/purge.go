@@ -120,7 +120,7 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 	// --timeout stops purge between batches, like a signal.
 	ctx, cancel := a.context(ctx)
 	defer cancel()
-	db, err := a.connect(ctx, tg, false)
+	db, err := a.connect(ctx, tg.readOnlyIf(opts.dryRun), false) // a dry run cannot write
 	if err != nil {
 		return err
 	}

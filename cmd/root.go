@@ -126,6 +126,18 @@ type target struct {
 	table *schema.Table
 }
 
+// readOnlyIf is tg opening its database read-only when ro is set: for a
+// command that only reads, so that the database itself refuses a write
+// (SQLite: no journal, no lock file).
+func (tg *target) readOnlyIf(ro bool) *target {
+	if !ro || tg.conn == nil {
+		return tg
+	}
+	c := *tg
+	c.conn = tg.conn.WithReadOnly()
+	return &c
+}
+
 // resolve reads [CONN] SCHEMA TABLE. The connection string comes from the
 // first argument or $SESSCTL_CONNECTION; needConn=false (--script) makes it
 // optional when --dialect names the dialect.

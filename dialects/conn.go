@@ -28,6 +28,20 @@ type Conn struct {
 	Warnings []string
 	// Path is the SQLite database file ("" for other dialects).
 	Path string
+	// ReadOnly opens the database so that nothing can be written to it,
+	// its folder included (SQLite: mode=ro and query_only; the other
+	// engines' sessions are read-only by the grants of their user). The
+	// string sets it (Microsoft.Data.Sqlite's Mode=ReadOnly, mode=ro,
+	// immutable=1), and so does a command that only reads (purge
+	// --dry-run): see WithReadOnly.
+	ReadOnly bool
+}
+
+// WithReadOnly is a copy of c that opens the database read-only.
+func (c *Conn) WithReadOnly() *Conn {
+	cc := *c
+	cc.ReadOnly = true
+	return &cc
 }
 
 // Parse parses raw with the dialect named dialect, or, when dialect is "",
