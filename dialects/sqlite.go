@@ -32,8 +32,17 @@ var _ Dialect = sqlite{}
 // write lock before failing with SQLITE_BUSY.
 const sqliteBusyTimeout = 10 * time.Second
 
-// sqliteNow is the database clock in the table's unit.
-const sqliteNow = `CAST(unixepoch('subsec') * 1000000 AS INTEGER)`
+// sqliteNow is the database clock in the table's unit, microseconds since
+// the Unix epoch (SQLite's clock has milliseconds). It is written for
+// SQLite 3.37, the first with STRICT tables, so that purge --script runs
+// in every sqlite3 shell that can hold the table: unixepoch() came in
+// 3.38, and its 'subsec' modifier in 3.42 (before, it makes NULL, and a
+// DELETE by it deletes nothing). Every strftime('now') of one statement
+// reads the same instant.
+const sqliteNow = `((CAST(strftime('%s', 'now') AS INTEGER) * 1000 + CAST(substr(strftime('%f', 'now'), 4) AS INTEGER)) * 1000)`
+
+// sqliteNowFmt is sqliteNow inside a fmt format.
+var sqliteNowFmt = strings.ReplaceAll(sqliteNow, "%", "%%")
 
 func (sqlite) Name() string          { return "sqlite" }
 func (sqlite) DefaultSchema() string { return "main" }
@@ -710,10 +719,10 @@ func (sqlite) YieldPause() time.Duration { return 100 * time.Millisecond }
 // SQLite reads a bare double-quoted name that is no column as a string, so
 // on a table without "ExpiresAtTime" the test would match nothing and a
 // purge of the wrong table would succeed instead of failing.
-const sqliteDeleteSQL = `DELETE FROM %[1]s
+var sqliteDeleteSQL = `DELETE FROM %[1]s
 WHERE rowid IN (
     SELECT rowid FROM %[1]s
-    WHERE %[1]s."ExpiresAtTime" < ` + sqliteNow + ` - %[2]s
+    WHERE %[1]s."ExpiresAtTime" < ` + sqliteNowFmt + ` - %[2]s
     ORDER BY %[1]s."ExpiresAtTime"
     LIMIT %[3]s)`
 
@@ -739,20 +748,20 @@ func (s sqlite) StoredRows(ctx context.Context, q Querier, n Names) (int64, erro
 // ?4, and returns their rowids. Its parameters are the rowid after which
 // it starts, the last rowid of the range, the grace in microseconds, and
 // the most rows it deletes.
-const sqliteWalkSQL = `DELETE FROM %[1]s
+var sqliteWalkSQL = `DELETE FROM %[1]s
 WHERE rowid IN (
     SELECT rowid FROM %[1]s
     WHERE rowid > ?1 AND rowid <= ?2
-      AND %[1]s."ExpiresAtTime" < ` + sqliteNow + ` - ?3
+      AND %[1]s."ExpiresAtTime" < ` + sqliteNowFmt + ` - ?3
     ORDER BY rowid
     LIMIT ?4)
 RETURNING rowid`
 
 // sqliteWalkRangeSQL is sqliteWalkSQL when the limit cannot bind: one
 // pass over the range, a quarter faster.
-const sqliteWalkRangeSQL = `DELETE FROM %[1]s
+var sqliteWalkRangeSQL = `DELETE FROM %[1]s
 WHERE rowid > ?1 AND rowid <= ?2
-  AND %[1]s."ExpiresAtTime" < ` + sqliteNow + ` - ?3`
+  AND %[1]s."ExpiresAtTime" < ` + sqliteNowFmt + ` - ?3`
 
 // DeleteExpiredFrom walks span rowids at a time; a position is a rowid.
 func (s sqlite) DeleteExpiredFrom(ctx context.Context, q Querier, n Names, grace time.Duration, from string, span, limit int) (int64, string, error) {
