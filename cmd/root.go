@@ -183,8 +183,9 @@ func (a *app) resolve(args []string, needConn bool) (*target, error) {
 func (a *app) connect(ctx context.Context, tg *target, create bool) (*schema.DB, error) {
 	a.infof("connecting to %s", tg.conn.Display)
 	return schema.Connect(ctx, tg.conn, schema.ConnectOptions{
-		Create: create,
-		Wait:   a.wait,
+		Create:   create,
+		Wait:     a.wait,
+		WaitFlag: "--" + flagWait,
 		Retry: func(err error, left time.Duration) {
 			a.infof("database not ready (%s); retrying for %s more", a.redact.errorText(err), left.Round(time.Second))
 		},

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/dialects/dialecttest"
 )
@@ -121,16 +123,26 @@ func cmpOr(s, def string) string {
 	return s
 }
 
-// closedPort is a port of 127.0.0.1 that refuses connections.
+// closedPort is a port of 127.0.0.1 that refuses connections until t
+// ends: a socket is bound to it without listening. A port merely closed
+// again may be picked as the source port of a connection to itself, which
+// then connects to itself (TCP's simultaneous open) and waits for a server
+// that never speaks, instead of being refused.
 func closedPort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	return port
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sa.(*unix.SockaddrInet4).Port
 }
 
 // exec runs each statement on db, failing t on the first error.
