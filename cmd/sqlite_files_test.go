@@ -175,13 +175,15 @@ func TestSQLiteReadOnlyWritesNothing(t *testing.T) {
 	}
 	t.Logf("folder made read-only with %s", how)
 	check("in a read-only folder (" + how + ")")
-	// A plain purge there would write: refused, saying why.
-	r := proc(t, "purge", path, "main", "SessionData")
-	if r.code != ExitFailed || !strings.Contains(r.stderr, "read-only") {
-		t.Errorf("purge in a read-only folder: exit %d, want 1 saying it is read-only\n%s%s", r.code, r.stdout, r.stderr)
+	// A plain purge or create there would write: refused, saying why.
+	for _, args := range [][]string{{"purge", path, "main", "SessionData"}, {"create", path, "main", "Other"}} {
+		r := proc(t, args...)
+		if r.code != ExitFailed || !strings.Contains(r.stderr, "read-only") {
+			t.Errorf("%s in a read-only folder: exit %d, want 1 saying it is read-only\n%s%s", args[0], r.code, r.stdout, r.stderr)
+		}
 	}
 	if after := folderState(t, dir); after != before {
-		t.Errorf("a refused purge changed the folder:\nbefore:\n%safter:\n%s", before, after)
+		t.Errorf("a refused purge or create changed the folder:\nbefore:\n%safter:\n%s", before, after)
 	}
 }
 

@@ -484,15 +484,22 @@ func (s sqlite) MigrateDriver(conn *Conn, n Names) (database.Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	readOnly, cannot := sqliteCannotWrite(context.Background(), db, n, "create")
-	// On a database that cannot be written, the version table is refused
-	// here, and Denied says why.
+	// A file or folder this user may not write is refused before anything
+	// is made, the lock file included (SQLite would say only that it is
+	// unable to open the database file).
+	readOnly, err := sqliteCannotWrite(context.Background(), db, n, "create")
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	// Opened read-only, the version table is refused here, and Denied
+	// says why.
 	drv, err := sqlitemigrate.WithInstance(db, &sqlitemigrate.Config{MigrationsTable: s.Quote(n.VersionTable)})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	if readOnly || cannot != nil {
+	if readOnly {
 		return drv, nil // it can write nothing, so it needs no lock, and makes no lock file
 	}
 	path, offset, err := lockFileOf(db, n)
