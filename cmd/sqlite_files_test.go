@@ -112,7 +112,8 @@ func seedSQLite(t *testing.T, path, table string, expired, live int) {
 
 func countRows(t *testing.T, path, table string) int {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	// Read-only, and waiting for a purge's write lock as sessctl does.
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
