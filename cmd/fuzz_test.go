@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -100,7 +102,9 @@ func tableNames(t *schema.Table) []string {
 // design: a password "pw" must not mask every "pw" of "upward".)
 func FuzzRedact(f *testing.F) {
 	for i, pw := range []string{"s3cr3t-password", "pw", "p@ss:w/rd", `it's "quoted"`, "a;b=c", "ünïcødé", "***",
-		"a***b", "xx", "%41%42", "pw pw", " pw ", "password", "\x00", "\xff", "ab", "aba", "abab"} {
+		"a***b", "xx", "%41%42", "pw pw", " pw ", "password", "\x00", "\xff", "ab", "aba", "abab",
+		// passwords that are also words sessctl prints of its own
+		"postgres", "mysql", "sqlite", "public", "main", "SessionData", "table", "connecting", "purging", "interrupted"} {
 		f.Add(i, pw, "failed: user:", "@host refused")
 		f.Add(i, pw, "password=", " dbname=x")
 		f.Add(i, pw, "", "")
@@ -118,6 +122,7 @@ func FuzzRedact(f *testing.F) {
 		} else {
 			r.add(conn.Secrets...)
 		}
+		checkErrorText(t, r, raw, password, before, after)
 		if len(password) >= dialects.ShortSecret {
 			text := before + password + after
 			if out := r.redact(text); strings.Contains(out, password) {
@@ -133,4 +138,31 @@ func FuzzRedact(f *testing.F) {
 			t.Errorf("redact(%q) with the secrets of %q = %q: the password %q is still there", text, raw, out, password)
 		}
 	})
+}
+
+// checkErrorText: an error of sessctl's own words, which name the password
+// as if it were the table, around a driver's error that holds the
+// password, is printed with sessctl's words as they are and the driver's
+// masked as redact masks them; and never with the password more often
+// than sessctl's own words hold it.
+func checkErrorText(t *testing.T, r *redactor, raw, password, before, after string) {
+	t.Helper()
+	foreign := before + " " + password + " " + after
+	own := fmt.Sprintf("purging %s after 0 rows: ", password)
+	err := fmt.Errorf("%w: purging %s after 0 rows: %w", schema.ErrInterrupted, password, errors.New(foreign))
+	got := r.errorText(err)
+	prefix := schema.ErrInterrupted.Error() + ": " + own
+	if strings.Count(err.Error(), foreign) == 1 {
+		if want := prefix + r.redact(foreign); got != want {
+			t.Errorf("errorText with the secrets of %q:\n got %q\nwant %q", raw, got, want)
+		}
+		return
+	}
+	// The driver's words are said twice (they are among sessctl's): both
+	// are masked, and the password is shown no more often than in
+	// sessctl's words alone.
+	if n, max := strings.Count(got, " "+password+" "), strings.Count(prefix, " "+password+" "); n > max {
+		t.Errorf("errorText(%q) with the secrets of %q = %q: the password %q shown %d times, sessctl's words hold it %d times",
+			err, raw, got, password, n, max)
+	}
 }

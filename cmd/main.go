@@ -10,7 +10,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"reflect"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -62,13 +64,12 @@ const abortExit = 3 * time.Second
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	red := &redactor{}
 	abort := make(chan struct{})
 	app := &app{
 		stdin:  stdin,
-		stdout: &redactingWriter{w: stdout, r: red},
-		stderr: &redactingWriter{w: stderr, r: red},
-		redact: red,
+		stdout: stdout,
+		stderr: stderr,
+		redact: &redactor{},
 		getenv: getenv,
 		abort:  abort,
 	}
@@ -134,7 +135,7 @@ func exitCode(ctx context.Context, err error, started bool) int {
 }
 
 func (a *app) printError(err error, code int) {
-	msg := a.redact.redact(err.Error())
+	msg := a.redact.errorText(err)
 	// A command that printed its report (verify's findings, purge's summary
 	// before a signal) has said it in JSON already.
 	if a.output == outputJSON && !a.printedResult {
@@ -149,7 +150,13 @@ func (a *app) printError(err error, code int) {
 	}
 }
 
-// redactor masks every secret it has been told of.
+// redactor masks the secrets of the connection string in what sessctl
+// prints, where they can be: in text that came from a driver or from the
+// database (an error, a plan), which may quote what it was given. What
+// sessctl writes itself (its messages, the dialect, schema, table and the
+// names it derives, statuses and counts) holds no secret and is never
+// masked: a password "postgres" must not turn the dialect into "***", and
+// a mask on a word of sessctl's own would itself say what the password is.
 type redactor struct {
 	secrets []string
 }
@@ -165,21 +172,78 @@ func (r *redactor) add(secrets ...string) {
 	sort.Slice(r.secrets, func(i, j int) bool { return len(r.secrets[i]) > len(r.secrets[j]) })
 }
 
+// redact masks the secrets in s, a text from a driver or the database.
 func (r *redactor) redact(s string) string { return dialects.Scrub(s, r.secrets) }
 
-// redactingWriter masks secrets in everything written through it: the
-// last net under every message.
-type redactingWriter struct {
-	w io.Writer
-	r *redactor
+// errorText is err's message with the secrets masked in the parts that
+// came from a driver or the database, and nowhere else. An error chain is
+// sessctl's wrappers (fmt.Errorf's %w, its own types, its sentinels)
+// around the errors its drivers returned: a wrapper's own words are
+// sessctl's, and each error it wraps is said, word for word, inside them
+// (where those words are said twice, both are masked). The first error
+// down the chain that is not sessctl's is masked whole.
+func (r *redactor) errorText(err error) string {
+	if err == nil {
+		return ""
+	}
+	msg := err.Error()
+	if !ownError(err) {
+		return r.redact(msg)
+	}
+	var wrapped []error
+	switch u := err.(type) {
+	case interface{ Unwrap() []error }:
+		wrapped = u.Unwrap()
+	case interface{ Unwrap() error }:
+		if w := u.Unwrap(); w != nil {
+			wrapped = []error{w}
+		}
+	}
+	for _, w := range wrapped {
+		if w == nil {
+			continue
+		}
+		text, said := w.Error(), r.errorText(w)
+		switch strings.Count(msg, text) {
+		case 0: // said in the wrapper's own words (a masked parse error)
+		case 1:
+			msg = strings.Replace(msg, text, said, 1)
+		default:
+			// Which of them the wrapper wrapped, its format knows: mask
+			// every one rather than miss it.
+			msg = strings.ReplaceAll(msg, text, said)
+		}
+	}
+	return msg
 }
 
-func (rw *redactingWriter) Write(p []byte) (int, error) {
-	if len(rw.r.secrets) == 0 {
-		return rw.w.Write(p)
+// ownSentinels are sessctl's errors.New values.
+var ownSentinels = []error{
+	dialects.ErrInvalidName, dialects.ErrUnknownDialect, dialects.ErrConnString, dialects.ErrSchemaMissing, dialects.ErrPermission,
+	schema.ErrNotCacheTable, schema.ErrTableMissing, schema.ErrIncompatible, schema.ErrInterrupted,
+	errSignal, errTimeout,
+}
+
+// ownModule is the import path every package of sessctl's begins with.
+const ownModule = "github.com/sessctl/sessctl/"
+
+// ownError reports whether err's own words are sessctl's: one of its
+// sentinels, an error of one of its types, or a wrapper made by
+// fmt.Errorf or errors.Join (whose words, apart from what it wraps, are
+// the format's: sessctl's, at the top of a chain).
+func ownError(err error) bool {
+	for _, s := range ownSentinels {
+		if err == s {
+			return true
+		}
 	}
-	if _, err := io.WriteString(rw.w, rw.r.redact(string(p))); err != nil {
-		return 0, err
+	t := reflect.TypeOf(err)
+	switch t.String() {
+	case "*fmt.wrapError", "*fmt.wrapErrors", "*errors.joinError":
+		return true
 	}
-	return len(p), nil
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return strings.HasPrefix(t.PkgPath()+"/", ownModule)
 }

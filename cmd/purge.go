@@ -129,7 +129,7 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 		a.noticeStop("finishing the batch in flight (cut within a second or so if it waits for a lock), then reporting; " +
 			"interrupt again to abort it at once")
 	}
-	db, err := a.connect(ctx, tg, false)
+	db, err := a.connect(ctx, tg.readOnlyIf(opts.dryRun), false) // a dry run cannot write
 	if err != nil {
 		return err
 	}
@@ -152,8 +152,9 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 	if res != nil && (err == nil || res.Batches > 0 || errors.Is(err, schema.ErrInterrupted)) {
 		if res.Status == schema.PurgeFailed {
 			// Masked before it is encoded: JSON escapes some characters.
-			res.Error = a.redact.redact(err.Error())
+			res.Error = a.redact.errorText(err)
 		}
+		res.Plan = a.redact.redact(res.Plan) // the database's words
 		a.endProgress()
 		a.printResult(res, func() { a.purgeText(tg, res) })
 	}

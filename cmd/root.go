@@ -134,6 +134,18 @@ type target struct {
 	table *schema.Table
 }
 
+// readOnlyIf is tg opening its database read-only when ro is set: for a
+// command that only reads, so that the database itself refuses a write
+// (SQLite: no journal, no lock file).
+func (tg *target) readOnlyIf(ro bool) *target {
+	if !ro || tg.conn == nil {
+		return tg
+	}
+	c := *tg
+	c.conn = tg.conn.WithReadOnly()
+	return &c
+}
+
 // resolve reads [CONN] SCHEMA TABLE. The connection string comes from the
 // first argument or $SESSCTL_CONNECTION; needConn=false (--script) makes it
 // optional when --dialect names the dialect.
@@ -179,10 +191,11 @@ func (a *app) resolve(args []string, needConn bool) (*target, error) {
 func (a *app) connect(ctx context.Context, tg *target, create bool) (*schema.DB, error) {
 	a.infof("connecting to %s", tg.conn.Display)
 	return schema.Connect(ctx, tg.conn, schema.ConnectOptions{
-		Create: create,
-		Wait:   a.wait,
+		Create:   create,
+		Wait:     a.wait,
+		WaitFlag: "--" + flagWait,
 		Retry: func(err error, left time.Duration) {
-			a.infof("database not ready (%v); retrying for %s more", err, left.Round(time.Second))
+			a.infof("database not ready (%s); retrying for %s more", a.redact.errorText(err), left.Round(time.Second))
 		},
 	})
 }

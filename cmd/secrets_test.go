@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/dialects/dialecttest"
 )
 
@@ -120,16 +123,26 @@ func cmpOr(s, def string) string {
 	return s
 }
 
-// closedPort is a port of 127.0.0.1 that refuses connections.
+// closedPort is a port of 127.0.0.1 that refuses connections until t
+// ends: a socket is bound to it without listening. A port merely closed
+// again may be picked as the source port of a connection to itself, which
+// then connects to itself (TCP's simultaneous open) and waits for a server
+// that never speaks, instead of being refused.
 func closedPort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	return port
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sa.(*unix.SockaddrInet4).Port
 }
 
 // exec runs each statement on db, failing t on the first error.
@@ -198,6 +211,30 @@ func TestSecretsNeverPrinted(t *testing.T) {
 					codes: map[string]int{"verify": ExitIncompatible, "purge": ExitIncompatible}},
 			)
 		}
+		t.Run("password equals a name", func(t *testing.T) {
+			execAll(t, db,
+				"CREATE ROLE sessctl_eq LOGIN",
+				"CREATE DATABASE cachedb OWNER sessctl_eq")
+			conn := func(db string) func(pw string) string {
+				return func(pw string) string {
+					u := url.URL{Scheme: "postgres", User: url.UserPassword("sessctl_eq", pw), Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(p.Port())), Path: "/" + db}
+					return u.String()
+				}
+			}
+			setPassword := func(pw string) {
+				pg, _ := dialects.Lookup("postgres")
+				execAll(t, db, "ALTER ROLE sessctl_eq PASSWORD "+pg.QuoteLiteral(pw))
+			}
+			badConn := func(pw string) string { // the role's password is another
+				u := url.URL{Scheme: "postgres", User: url.UserPassword("sessctl_other", pw), Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(p.Port())), Path: "/cachedb"}
+				return u.String()
+			}
+			runs := runEqualPasswords(t, "postgres", "public", "SessionData", []equalPassword{
+				{"the dialect", "postgres"}, {"the schema", "public"}, {"the table", "SessionData"}, {"the database", "cachedb"},
+				{"the user", "sessctl_eq"}, {"a word of sessctl's messages", "table"}, {"another word", "connecting"},
+			}, setPassword, conn("cachedb"), badConn)
+			t.Logf("%d runs with a password equal to a name: nothing of sessctl's own masked, the password never printed", runs)
+		})
 		cases = append(cases,
 			secretCase{path: "does not parse", form: "URL", conn: "postgres://u:" + secret + "@[bad", say: "connection string", codes: usageCodes},
 			secretCase{path: "unknown setting", form: "Npgsql", conn: "Host=h;Password=" + secret + ";Frobnicate=1", say: "connection string", codes: usageCodes},
@@ -259,6 +296,25 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		cases = append(cases,
 			secretCase{path: "does not parse", form: "go-sql-driver", conn: "u:" + secret + "@tcp(h:3306/db", schema: "test", say: "connection string", codes: usageCodes},
 		)
+		t.Run("password equals a name", func(t *testing.T) {
+			execAll(t, db,
+				"CREATE USER 'sessctl_eq'@'127.0.0.1'",
+				"CREATE DATABASE cachedb",
+				"GRANT ALL ON cachedb.* TO 'sessctl_eq'@'127.0.0.1'")
+			dsn := func(user string) func(pw string) string {
+				return func(pw string) string {
+					return fmt.Sprintf("%s:%s@tcp(127.0.0.1:%d)/cachedb?timeout=5s", user, pw, p.Port())
+				}
+			}
+			setPassword := func(pw string) {
+				execAll(t, db, "ALTER USER 'sessctl_eq'@'127.0.0.1' IDENTIFIED BY '"+pw+"'")
+			}
+			runs := runEqualPasswords(t, "mysql", "cachedb", "SessionData", []equalPassword{
+				{"the dialect", "mysql"}, {"the schema and database", "cachedb"}, {"the table", "SessionData"},
+				{"the user", "sessctl_eq"}, {"a word of sessctl's messages", "table"}, {"another word", "connecting"},
+			}, setPassword, dsn("sessctl_eq"), dsn("sessctl_other"))
+			t.Logf("%d runs with a password equal to a name: nothing of sessctl's own masked, the password never printed", runs)
+		})
 		t.Logf("%d runs, the password never printed", runSecretCases(t, fill(cases, forms[0].name, forms[1].name, forms[2].name)))
 	})
 
@@ -320,6 +376,16 @@ func TestSecretsNeverPrinted(t *testing.T) {
 			t.Log("unreadable file: not tested, root reads every file")
 		}
 		t.Logf("%d runs, the password never printed", runSecretCases(t, fill(cases, forms[0].name)))
+
+		// A password in a file: URI equal to the dialect, the schema, the
+		// table, the database file, or a word of sessctl's.
+		file := filepath.Join(dir, "cache.db")
+		conn := func(pw string) string { return "file:" + file + "?password=" + url.QueryEscape(pw) }
+		runs := runEqualPasswords(t, "sqlite", "main", "SessionData", []equalPassword{
+			{"the dialect", "sqlite"}, {"the schema", "main"}, {"the table", "SessionData"}, {"the database file", "cache.db"},
+			{"a word of sessctl's messages", "table"}, {"another word", "expired"},
+		}, func(string) {}, conn, nil)
+		t.Logf("%d runs with a password equal to a name: nothing of sessctl's own masked, the password never printed", runs)
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,6 +28,20 @@ type Conn struct {
 	Warnings []string
 	// Path is the SQLite database file ("" for other dialects).
 	Path string
+	// ReadOnly opens the database so that nothing can be written to it,
+	// its folder included (SQLite: mode=ro and query_only; the other
+	// engines' sessions are read-only by the grants of their user). The
+	// string sets it (Microsoft.Data.Sqlite's Mode=ReadOnly, mode=ro,
+	// immutable=1), and so does a command that only reads (purge
+	// --dry-run): see WithReadOnly.
+	ReadOnly bool
+}
+
+// WithReadOnly is a copy of c that opens the database read-only.
+func (c *Conn) WithReadOnly() *Conn {
+	cc := *c
+	cc.ReadOnly = true
+	return &cc
 }
 
 // Parse parses raw with the dialect named dialect, or, when dialect is "",
@@ -92,6 +107,9 @@ func Detect(raw string) (Dialect, error) {
 	if len(candidates) == 0 {
 		candidates = maybe
 	}
+	if len(candidates) == 0 && len(rc.pairs) > 0 {
+		return detectWithUnknown(rc)
+	}
 	switch len(candidates) {
 	case 1:
 		return registry[candidates[0]], nil
@@ -107,6 +125,80 @@ func Detect(raw string) (Dialect, error) {
 		return nil, fmt.Errorf("%w is ambiguous: it could be for %s; pass %s",
 			ErrConnString, strings.Join(candidates, " or "), strings.Join(flags, " or "))
 	}
+}
+
+// adoKeys tell, for each dialect that takes Key=Value;… strings, whether
+// its client (Npgsql, SqlClient, MySqlConnector, Microsoft.Data.Sqlite)
+// has a setting of that name.
+var adoKeys = map[string]func(key string) bool{
+	"postgres": func(k string) bool { _, ok := npgsqlKeys[k]; return ok },
+	"sqlserver": func(k string) bool {
+		_, ok := sqlClientKeys[k]
+		return ok || sqlClientSpecial[k]
+	},
+	"mysql":  func(k string) bool { _, ok := mysqlConnectorKeys[k]; return ok },
+	"sqlite": func(k string) bool { return sqliteADOKeys[k] },
+}
+
+// adoClients names each dialect's client, for messages.
+var adoClients = map[string]string{
+	"postgres": "Npgsql", "sqlserver": "SqlClient", "mysql": "MySqlConnector", "sqlite": "Microsoft.Data.Sqlite",
+}
+
+// detectWithUnknown reads a Key=Value;… string that no dialect claims
+// because it has a setting none of them knows (a typo, or a setting
+// sessctl does not take): the dialect that would claim it without its
+// unknown settings is the one it is for, and its ParseConn names the
+// setting, as it does under --dialect. When several would, the error
+// names the setting.
+func detectWithUnknown(rc *rawConn) (Dialect, error) {
+	var sure, maybe []string
+	for _, name := range List() {
+		known, ok := adoKeys[name]
+		if !ok {
+			continue
+		}
+		var kept []pair
+		for _, p := range rc.pairs {
+			if known(p.Key) {
+				kept = append(kept, p)
+			}
+		}
+		if len(kept) == 0 || len(kept) == len(rc.pairs) {
+			continue
+		}
+		switch registry[name].claim(&rawConn{raw: rc.raw, scheme: rc.scheme, pairs: kept}) {
+		case surely:
+			sure = append(sure, name)
+		case possibly:
+			maybe = append(maybe, name)
+		}
+	}
+	candidates := sure
+	if len(candidates) == 0 {
+		candidates = maybe
+	}
+	if len(candidates) == 1 {
+		return registry[candidates[0]], nil
+	}
+	var unknown pair
+	for _, p := range rc.pairs {
+		if !slices.ContainsFunc(List(), func(n string) bool { return adoKeys[n] != nil && adoKeys[n](p.Key) }) {
+			unknown = p
+			break
+		}
+	}
+	if len(candidates) == 0 || unknown.Key == "" {
+		return nil, fmt.Errorf("%w not recognised: %s is a setting of none of Npgsql, SqlClient, MySqlConnector "+
+			"and Microsoft.Data.Sqlite that sessctl knows; check its spelling, or pass --dialect", ErrConnString, unknown.name())
+	}
+	clients := make([]string, len(candidates))
+	flags := make([]string, len(candidates))
+	for i, c := range candidates {
+		clients[i], flags[i] = adoClients[c], "--dialect "+c
+	}
+	return nil, fmt.Errorf("%w not recognised: %s is not a setting of %s that sessctl knows; "+
+		"remove it, or pass %s to be told more", ErrConnString, unknown.name(), strings.Join(clients, " or "), strings.Join(flags, " or "))
 }
 
 // certainty is how surely a string belongs to a dialect.
@@ -126,8 +218,12 @@ type rawConn struct {
 	// pairs are raw's Key=Value;… pairs, when it reads as an ADO.NET
 	// string and not as a libpq one.
 	pairs []pair
-	// libpq is set when raw reads as libpq key=value words.
+	// libpq is set when raw reads as libpq key=value words, every keyword
+	// one libpq knows.
 	libpq bool
+	// libpqShape is set when raw reads as libpq key=value words, at least
+	// one keyword libpq's, but not all: a libpq string with a typo.
+	libpqShape bool
 }
 
 var schemeRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*):`)
@@ -137,9 +233,21 @@ func newRawConn(raw string) *rawConn {
 	if m := schemeRE.FindStringSubmatch(rc.raw); m != nil {
 		rc.scheme = strings.ToLower(m[1])
 	}
-	if isLibpq(rc.raw) {
-		rc.libpq = true
-		return rc
+	if words, ok := libpqWords(rc.raw); ok {
+		known := 0
+		for _, w := range words {
+			if libpqKeywords[w.key] {
+				known++
+			}
+		}
+		switch {
+		case known == len(words):
+			rc.libpq = true
+			return rc
+		case known > 0:
+			rc.libpqShape = true
+			return rc
+		}
 	}
 	if strings.Contains(rc.raw, "=") && !strings.Contains(rc.raw, "://") {
 		if pairs, err := parseADO(rc.raw); err == nil && len(pairs) > 0 {
@@ -320,23 +428,96 @@ var libpqKeywords = map[string]bool{
 	"default_query_exec_mode": true, "statement_cache_capacity": true, "description_cache_capacity": true,
 }
 
-var libpqWordRE = regexp.MustCompile(`^\s*([a-z_]+)\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`)
+// libpqWord is one keyword = value of a libpq string.
+type libpqWord struct {
+	key, value string
+	// quoted is set when the value was written in quotes.
+	quoted bool
+}
 
-// isLibpq reports whether s is libpq's key=value form: lower-case known
-// keywords, separated by white space, no ';'.
+// libpqWords reads s as libpq's keyword = value form, as libpq and pgx
+// read it: lower-case keywords; values separated by white space, quoted
+// with ' when they hold any, a backslash escaping the next character. ok
+// is false when s is not of that form: not a word, a quote left open, a
+// URL; and when an unquoted value holds a ';' that ends it ("host=h;" or
+// "host=h;port=5432"): that is a Key=Value;… string in lower case. A ';'
+// inside a value (password=ab;cd, password='ab;cd') is the value's.
+func libpqWords(s string) ([]libpqWord, bool) {
+	if strings.Contains(s, "://") {
+		return nil, false
+	}
+	var words []libpqWord
+	i := 0
+	skip := func() {
+		for i < len(s) && isLibpqSpace(s[i]) {
+			i++
+		}
+	}
+	for skip(); i < len(s); skip() {
+		start := i
+		for i < len(s) && (s[i] >= 'a' && s[i] <= 'z' || s[i] == '_') {
+			i++
+		}
+		w := libpqWord{key: s[start:i]}
+		skip()
+		if w.key == "" || i >= len(s) || s[i] != '=' {
+			return nil, false
+		}
+		i++
+		skip()
+		var v strings.Builder
+		if i < len(s) && s[i] == '\'' {
+			w.quoted = true
+			for i++; ; i++ {
+				if i >= len(s) {
+					return nil, false // the quote is never closed
+				}
+				if s[i] == '\\' && i+1 < len(s) {
+					i++
+				} else if s[i] == '\'' {
+					i++
+					break
+				}
+				v.WriteByte(s[i])
+			}
+		} else {
+			for ; i < len(s) && !isLibpqSpace(s[i]); i++ {
+				if s[i] == '\\' && i+1 < len(s) {
+					i++
+				}
+				v.WriteByte(s[i])
+			}
+			if val := v.String(); strings.HasSuffix(val, ";") || adoRestRE.MatchString(val) {
+				return nil, false
+			}
+		}
+		w.value = v.String()
+		words = append(words, w)
+	}
+	return words, len(words) > 0
+}
+
+// adoRestRE finds, in an unquoted libpq value, a ';' and what reads as
+// the next setting of a Key=Value;… string.
+var adoRestRE = regexp.MustCompile(`;[^;=]*=`)
+
+// isLibpqSpace is the white space that ends a libpq value: libpq's and
+// pgx's, which include \v and \f.
+func isLibpqSpace(b byte) bool { return strings.IndexByte(" \t\n\r\v\f", b) >= 0 }
+
+// isLibpq reports whether s is libpq's keyword = value form with every
+// keyword one libpq knows.
 func isLibpq(s string) bool {
-	if strings.Contains(s, ";") || strings.Contains(s, "://") {
+	words, ok := libpqWords(s)
+	if !ok {
 		return false
 	}
-	rest, n := s, 0
-	for strings.TrimSpace(rest) != "" {
-		m := libpqWordRE.FindStringSubmatchIndex(rest)
-		if m == nil || !libpqKeywords[rest[m[2]:m[3]]] {
+	for _, w := range words {
+		if !libpqKeywords[w.key] {
 			return false
 		}
-		rest, n = rest[m[1]:], n+1
 	}
-	return n > 0
+	return true
 }
 
 // quoteLibpq quotes a value for a libpq key=value string: one with any of

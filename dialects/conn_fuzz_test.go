@@ -33,6 +33,24 @@ var connSeeds = []string{
 	"mysql://u:pw@h:3306/d", "mysql://u:p%2Fw@tcp(h:3306)/d", "mysql://u:%zz@h/d",
 	"sqlite:app.db", "file:app.db?mode=ro", "file:a%zz.db", "Data Source=app.db;Mode=ReadOnly", "app.db", "./dir/app",
 	"", " ", ";", "=", "==", "'", `"`, "a=b", "://", "?", "@", "@tcp(", "\x00", "\xff", "Password=\"", "Password=''x",
+	// Npgsql's host forms, libpq's quoting, settings honoured or refused,
+	// unknown settings in detected forms.
+	"Host=127.0.0.1:5432;Database=d;Username=u;Password=pw", "Host=h1:5432,h2:5433;Database=d;Username=u",
+	"Host=h1, h2;Port=5433;Username=u", "Host=[::1]:5432;Username=u", "Host=::1;Port=6432", "Host=[fe80::1]:7000,10.0.0.2",
+	"Host=h1:notaport;Password=pw", "Host=h1,,h2", "Host=[::1]:x", "Host=/var/run/postgresql;Port=5433",
+	"Host=h1,h2;Target Session Attributes=ReadWrite", "Host=h;Target Session Attributes=PreferPrimary",
+	"Host=h;Require Auth=ScramSHA256,!md5;Channel Binding=Require", "Host=h;GSS Encryption Mode=Require;Password=pw",
+	"Host=h;Check Certificate Revocation=true", "Host=h;Database=d;Username=u;Frob=1;Password=pw",
+	"host=h dbname=d user=u password='ab;cd'", "host=h password='a b;c\\'d' dbname=d", "host=h password=ab;cd dbname=d",
+	"host=h dbnmae=d password=pw", "host=h password=Summer fall=2024", "host=h;port=5432", "host=h; dbname=d",
+	"host=::1,127.0.0.1 port=1,2 user=u dbname=d", "postgres://u:pw@[::1]:5432,[::2]:5433/d",
+	"Server=h;Port=3306;Uid=u;Pwd=pw;TlsVersion=Tls1.2,Tls1.3;SslMode=Required", "Server=h;Port=3306;Uid=u;TlsCipherSuites=x",
+	"Server=[::1];Port=3306;Uid=u;Pwd=pw", "u:pw@tcp([::1]:3306)/d?x-migrations-table=m", "mysql://u:pw@h/d?x-tls-ca=/ca.pem",
+	"Server=h;Database=d;User Id=u;Password=pw;User Instance=True", "Server=h;Database=d;User Id=u;Frob=1;Password=pw",
+	"sqlserver://sa:pw@[::1]?database=d",
+	"Data Source=app.db;Mode=ReadWrite", "Data Source=app.db;Mode=Memory", "Data Source=app.db;Foreign Keys=True",
+	"Data Source=app.db;Recursive Triggers=yes", "Data Source=app.db;Frob=1", "file:app.db?immutable=1", "file:app.db?mode=memory",
+	":memory:", "Data Source=:memory:",
 }
 
 // hermetic reports whether parsing raw touches only what a fuzz worker
@@ -135,6 +153,11 @@ func FuzzConnSecrets(f *testing.F) {
 	f.Add(3, "u;s\"er", "pw", "h,1433", "d'b")
 	f.Add(7, "user", "pw", "[::1]:3306", "d/b")
 	f.Add(2, "user", "pw", "h", "")
+	f.Add(2, "user", "pw", "h1:5432,h2:5433", "db")
+	f.Add(2, "user", "pw", "[::1]:5432", "db")
+	f.Add(1, "user", "ab;cd", "h", "db")
+	f.Add(1, "user", "a b", "h1,h2", "db")
+	f.Add(6, "user", "pw", "[::1]", "db")
 	f.Fuzz(func(t *testing.T, form int, user, password, host, db string) {
 		raw, dn := dialecttest.ConnString(form, user, password, host, db)
 		if !hermetic(raw) {

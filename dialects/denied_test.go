@@ -49,8 +49,8 @@ func TestDenied(t *testing.T) {
 		{"sqlserver", mssql.Error{Number: 229}, true, "GRANT CREATE TABLE"},
 		{"sqlserver", mssql.Error{Number: 1088}, true, "GRANT CREATE TABLE"},
 		{"sqlserver", mssql.Error{Number: 1205}, false, ""},
-		{"sqlite", sqliteCode(8), true, "mode=ro"},
-		{"sqlite", sqliteCode(8 | 3<<8), true, "mode=ro"}, // SQLITE_READONLY_ROLLBACK
+		{"sqlite", sqliteCode(8), true, "read-only"},
+		{"sqlite", sqliteCode(8 | 3<<8), true, "read-only"}, // SQLITE_READONLY_ROLLBACK
 		{"sqlite", sqliteCode(5), false, ""},
 		{"postgres", errors.New("permission denied"), false, ""},
 	} {
@@ -61,6 +61,18 @@ func TestDenied(t *testing.T) {
 		}
 		if !ok {
 			continue
+		}
+		if tc.dialect == "sqlite" {
+			// Through a connection opened read-only, the message names the
+			// setting that did it.
+			ro, err := sql.Open("sqlite", "file::memory:?_pragma=query_only(1)")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msg, _ := d.Denied(context.Background(), ro, tc.err, "create", n); !strings.Contains(msg, "Mode=ReadOnly") || !strings.Contains(msg, "mode=ro") {
+				t.Errorf("sqlite.Denied(%v) through a read-only connection = %q: does not name Mode=ReadOnly and mode=ro", tc.err, msg)
+			}
+			ro.Close()
 		}
 		for _, op := range []string{"drop", "verify", "purge"} {
 			if msg, _ := d.Denied(context.Background(), q, tc.err, op, n); !strings.Contains(msg, op) && !strings.Contains(msg, "read") {

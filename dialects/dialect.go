@@ -274,6 +274,15 @@ type Yielder interface {
 	YieldPause() time.Duration
 }
 
+// Dropper is a Dialect with something to tidy away after a drop (SQLite:
+// the lock file beside the database, once its last cache table is gone and
+// no sessctl holds a lock in it). Dropped runs after the table and its
+// version table are dropped; an error leaves only something harmless
+// behind.
+type Dropper interface {
+	Dropped(ctx context.Context, q Querier, n Names) error
+}
+
 // Names are the quoted and unquoted names of one cache table's objects.
 type Names struct {
 	Schema       string // as typed

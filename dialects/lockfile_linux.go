@@ -2,28 +2,23 @@ package dialects
 
 import (
 	"errors"
-	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
 )
 
-// lockFileByte takes an exclusive lock on one byte of the file at path,
-// without waiting. Open-file-description locks conflict even between two
-// descriptors of one process, and the kernel drops them when the process
-// ends.
-func lockFileByte(path string, offset int64) (func() error, bool, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, false, fmt.Errorf("opening the lock file: %w", err)
-	}
-	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0, Start: offset, Len: 1}
+// tryLockRange takes an exclusive lock on length bytes of f from start
+// (length 0: to the end, however far the file grows), without waiting.
+// Open-file-description locks conflict even between two descriptors of
+// one process, and the kernel drops them when the file is closed or the
+// process ends.
+func tryLockRange(f *os.File, start, length int64) (bool, error) {
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0, Start: start, Len: length}
 	if err := unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLK, &lk); err != nil {
-		f.Close()
 		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EACCES) {
-			return nil, false, nil
+			return false, nil
 		}
-		return nil, false, fmt.Errorf("locking %s: %w", path, err)
+		return false, err
 	}
-	return f.Close, true, nil
+	return true, nil
 }

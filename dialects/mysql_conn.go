@@ -1,10 +1,13 @@
 package dialects
 
 import (
+	"cmp"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
@@ -72,7 +75,9 @@ var mysqlConnectorKeys = map[string]string{
 	// AllowPublicKeyRetrieval=true lets MySqlConnector do.
 	"allow public key retrieval": "accepted", "allowpublickeyretrieval": "accepted",
 	// MySqlConnector's own behaviour: nothing to translate.
-	"tls version": "", "tlsversion": "", "tls-version": "", "tls cipher suites": "", "tlsciphersuites": "",
+	"tls version": "tlsversion", "tlsversion": "tlsversion", "tls-version": "tlsversion",
+	"tls cipher suites": "refuse", "tlsciphersuites": "refuse",
+	"server rsa public key file": "serverpubkey", "serverrsapublickeyfile": "serverpubkey",
 	"pooling": "", "connection lifetime": "", "connectionlifetime": "", "connection reset": "", "connectionreset": "",
 	"defer connection reset": "", "deferconnectionreset": "", "connection idle ping time": "", "connectionidlepingtime": "",
 	"connection idle timeout": "", "connectionidletimeout": "", "minimum pool size": "", "min pool size": "",
@@ -88,10 +93,21 @@ var mysqlConnectorKeys = map[string]string{
 	"interactive session": "", "interactivesession": "", "interactive": "", "keep alive": "", "keepalive": "",
 	"no backslash escapes": "", "nobackslashescapes": "", "old guids": "", "oldguids": "",
 	"persist security info": "", "persistsecurityinfo": "", "pipelining": "",
-	"server redirection mode": "", "serverredirectionmode": "", "server rsa public key file": "",
-	"serverrsapublickeyfile": "", "server spn": "", "serverspn": "", "treat tiny as boolean": "",
+	"server redirection mode": "", "serverredirectionmode": "", "server spn": "", "serverspn": "", "treat tiny as boolean": "",
 	"treattinyasboolean": "", "use affected rows": "", "useaffectedrows": "", "use xa transactions": "",
 	"usexatransactions": "",
+}
+
+// mysqlIgnoredWhy says why sessctl may ignore a MySqlConnector setting:
+// it changes neither what is written nor who connects where.
+var mysqlIgnoredWhy = map[string]string{
+	"character set": "sessctl speaks utf8mb4, in which every name it writes is what was typed",
+	"charset":       "sessctl speaks utf8mb4, in which every name it writes is what was typed",
+	"characterset":  "sessctl speaks utf8mb4, in which every name it writes is what was typed",
+	"server spn":    "it names the server for Kerberos logins, which sessctl does not make",
+	"serverspn":     "it names the server for Kerberos logins, which sessctl does not make",
+	"load balance":  "sessctl connects to the first server listed",
+	"loadbalance":   "sessctl connects to the first server listed",
 }
 
 // mysqlConnectorOnly are settings that neither SqlClient nor Npgsql has:
@@ -291,6 +307,9 @@ func parseMySQLDSN(dsn string) (*gomysql.Config, error) {
 // mysqlDSNConfig reads a go-sql-driver DSN, dropping golang-migrate's own
 // x- parameters, which the driver would send to the server as variables.
 func mysqlDSNConfig(dsn string) (*gomysql.Config, []string, error) {
+	if err := refuseMigrateParams(dsn); err != nil {
+		return nil, nil, err
+	}
 	cfg, err := parseMySQLDSN(dsn)
 	if err != nil {
 		return nil, nil, err
@@ -302,11 +321,35 @@ func dropMigrateParams(cfg *gomysql.Config) []string {
 	var warnings []string
 	for k := range cfg.Params {
 		if strings.HasPrefix(k, "x-") {
-			warnings = append(warnings, fmt.Sprintf("ignoring golang-migrate parameter %q: sessctl keeps its version table beside the cache table", k))
+			warnings = append(warnings, fmt.Sprintf("ignoring golang-migrate parameter %q: it only concerns golang-migrate's own runs", k))
 			delete(cfg.Params, k)
 		}
 	}
 	return warnings
+}
+
+// refuseMigrateParams refuses the golang-migrate parameters that would
+// change what is written or to whom sessctl connects, were they honoured:
+// where the version is recorded, and the TLS settings of its custom tls=
+// configurations. The others (x-no-lock, x-statement-timeout) only tune
+// golang-migrate's runs, and sessctl locks and times out on its own.
+func refuseMigrateParams(dsn string) error {
+	i := strings.LastIndex(dsn, "?")
+	if i < 0 {
+		return nil
+	}
+	for kv := range strings.SplitSeq(dsn[i+1:], "&") {
+		k, _, _ := strings.Cut(kv, "=")
+		switch {
+		case k == "x-migrations-table":
+			return fmt.Errorf("%w: MySQL: x-migrations-table: sessctl records its version in TABLE_migrations beside the cache table, "+
+				"whatever golang-migrate is told; remove the parameter", ErrConnString)
+		case strings.HasPrefix(k, "x-tls-"):
+			return fmt.Errorf("%w: MySQL: %s: sessctl does not read golang-migrate's TLS parameters; use tls=true "+
+				"(the system's CAs) or tls=skip-verify, or a MySqlConnector string with SslMode, SslCa, SslCert and SslKey", ErrConnString, k)
+		}
+	}
+	return nil
 }
 
 // mysqlURLConfig reads mysql://user:password@host:port/database?params, and
@@ -337,6 +380,9 @@ func mysqlURLConfig(raw string) (*gomysql.Config, []string, error) {
 		// '?' or '#' in the password is the start of the password.
 		return nil, nil, fmt.Errorf("%w: MySQL URL does not parse; percent-encode any / ? # @ : %% in the user and password", ErrConnString)
 	}
+	if err := refuseMigrateParams("/?" + u.RawQuery); err != nil {
+		return nil, nil, err
+	}
 	cfg, err := parseMySQLDSN("/?" + u.RawQuery)
 	if err != nil {
 		return nil, nil, err
@@ -364,6 +410,8 @@ func mysqlConnectorConfig(pairs []pair) (*gomysql.Config, []string, []string, er
 		host, port, protocol, pipe   string
 		sslMode                      = "preferred" // MySqlConnector's default
 		sslCA, sslCert, sslKey, cert string
+		minV, maxV                   uint16
+		err                          error
 	)
 	for _, p := range pairs {
 		to, ok := mysqlConnectorKeys[p.Key]
@@ -371,7 +419,21 @@ func mysqlConnectorConfig(pairs []pair) (*gomysql.Config, []string, []string, er
 		case !ok:
 			return nil, nil, nil, fmt.Errorf("%w: %s is not a MySqlConnector setting sessctl knows; remove it or use a mysql:// URL", ErrConnString, p.name())
 		case to == "":
-			warnings = append(warnings, fmt.Sprintf("ignoring MySqlConnector setting %q: it only concerns MySqlConnector itself", p.Key))
+			why := mysqlIgnoredWhy[p.Key]
+			if why == "" {
+				why = "it only concerns MySqlConnector itself"
+			}
+			warnings = append(warnings, fmt.Sprintf("ignoring MySqlConnector setting %q: %s", p.Key, why))
+		case to == "refuse":
+			return nil, nil, nil, fmt.Errorf("%w: %q: sessctl cannot restrict TLS cipher suites (it negotiates Go's); remove it", ErrConnString, p.Key)
+		case to == "tlsversion":
+			if minV, maxV, err = mysqlTLSVersions(p.Value); err != nil {
+				return nil, nil, nil, err
+			}
+		case to == "serverpubkey":
+			if err := mysqlServerPubKey(cfg, p.Value); err != nil {
+				return nil, nil, nil, err
+			}
 		case to == "server":
 			host = p.Value
 		case to == "port":
@@ -429,10 +491,58 @@ func mysqlConnectorConfig(pairs []pair) (*gomysql.Config, []string, []string, er
 	if err := mysqlConnectorAddress(cfg, host, port, protocol, pipe, &warnings); err != nil {
 		return nil, nil, nil, err
 	}
-	if err := mysqlConnectorTLS(cfg, sslMode, sslCA, sslCert, sslKey); err != nil {
+	if err := mysqlConnectorTLS(cfg, sslMode, sslCA, sslCert, sslKey, minV, maxV); err != nil {
 		return nil, nil, nil, err
 	}
 	return cfg, warnings, secrets, nil
+}
+
+// mysqlTLSVersions reads MySqlConnector's TlsVersion, a list of the TLS
+// versions it may use (Tls1.2, TLS 1.3, TLSv1.2, …), as the lowest and
+// highest.
+func mysqlTLSVersions(v string) (minV, maxV uint16, err error) {
+	versions := map[string]uint16{"10": tls.VersionTLS10, "11": tls.VersionTLS11, "12": tls.VersionTLS12, "13": tls.VersionTLS13}
+	for _, part := range strings.Split(v, ",") {
+		k := strings.ToLower(strings.NewReplacer(" ", "", ".", "", "v", "").Replace(part))
+		ver, ok := versions[strings.TrimPrefix(k, "tls")]
+		if !ok || !strings.HasPrefix(k, "tls") {
+			return 0, 0, fmt.Errorf("%w: TlsVersion %q: use a list of Tls1.2 and Tls1.3 (or Tls1.0, Tls1.1)", ErrConnString, v)
+		}
+		if minV == 0 || ver < minV {
+			minV = ver
+		}
+		maxV = max(maxV, ver)
+	}
+	return minV, maxV, nil
+}
+
+// mysqlServerPubKey makes cfg encrypt the password for the server's RSA
+// key in the PEM file at path (MySqlConnector's ServerRsaPublicKeyFile),
+// rather than fetching the key from the server.
+func mysqlServerPubKey(cfg *gomysql.Config, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("%w: ServerRsaPublicKeyFile: %v", ErrConnString, err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return fmt.Errorf("%w: ServerRsaPublicKeyFile %s holds no PEM key", ErrConnString, path)
+	}
+	key, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		if k, err1 := x509.ParsePKCS1PublicKey(block.Bytes); err1 == nil {
+			key, err = k, nil
+		}
+	}
+	rsaKey, ok := key.(*rsa.PublicKey)
+	if err != nil || !ok {
+		return fmt.Errorf("%w: ServerRsaPublicKeyFile %s holds no RSA public key", ErrConnString, path)
+	}
+	h := sha256.Sum256(block.Bytes)
+	name := "sessctl-" + hex.EncodeToString(h[:8])
+	gomysql.RegisterServerPubKey(name, rsaKey)
+	cfg.ServerPubKey = name
+	return nil
 }
 
 // mysqlConnectorAddress sets where cfg connects: MySqlConnector takes a
@@ -462,6 +572,7 @@ func mysqlConnectorAddress(cfg *gomysql.Config, host, port, protocol, pipe strin
 	if port == "" {
 		port = "3306"
 	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]") // [::1]: an IPv6 address
 	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 		return fmt.Errorf("%w: Port %q is not a port number", ErrConnString, port)
 	}
@@ -473,8 +584,8 @@ func mysqlConnectorAddress(cfg *gomysql.Config, host, port, protocol, pipe strin
 // A mode that needs a CA file or client certificate gets a TLS config of
 // its own, registered under a name derived from its settings so that the
 // DSN can name it.
-func mysqlConnectorTLS(cfg *gomysql.Config, mode, caFile, certFile, keyFile string) error {
-	if caFile == "" && certFile == "" && keyFile == "" && mode != "verify-ca" {
+func mysqlConnectorTLS(cfg *gomysql.Config, mode, caFile, certFile, keyFile string, minV, maxV uint16) error {
+	if caFile == "" && certFile == "" && keyFile == "" && mode != "verify-ca" && minV == 0 {
 		cfg.TLSConfig = mode
 		return nil
 	}
@@ -482,7 +593,7 @@ func mysqlConnectorTLS(cfg *gomysql.Config, mode, caFile, certFile, keyFile stri
 		cfg.TLSConfig = mode
 		return nil
 	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	tc := &tls.Config{MinVersion: cmp.Or(minV, tls.VersionTLS12), MaxVersion: maxV}
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
 		if err != nil {
@@ -516,7 +627,7 @@ func mysqlConnectorTLS(cfg *gomysql.Config, mode, caFile, certFile, keyFile stri
 			tc.ServerName = host
 		}
 	}
-	h := sha256.Sum256([]byte(strings.Join([]string{mode, caFile, certFile, keyFile, cfg.Addr}, "\x00")))
+	h := sha256.Sum256([]byte(strings.Join([]string{mode, caFile, certFile, keyFile, cfg.Addr, strconv.Itoa(int(minV)), strconv.Itoa(int(maxV))}, "\x00")))
 	name := "sessctl-" + hex.EncodeToString(h[:8])
 	if err := gomysql.RegisterTLSConfig(name, tc); err != nil {
 		return fmt.Errorf("%w: TLS settings: %v", ErrConnString, err)

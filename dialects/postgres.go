@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -106,6 +108,10 @@ var npgsqlKeys = map[string]string{
 	"target session attributes": "target_session_attrs", "options": "options",
 	"kerberos service name": "krbsrvname", "krbsrvname": "krbsrvname",
 	"gss encryption mode": "gssencmode", "channel binding": "channel_binding",
+	"ssl negotiation": "sslnegotiation", "require auth": "require_auth",
+	// Refused when true (sessctl cannot check revocation); false is
+	// Npgsql's default.
+	"check certificate revocation": "check certificate revocation",
 	// Npgsql's own behaviour: nothing to translate.
 	"pooling": "", "minimum pool size": "", "maximum pool size": "", "min pool size": "", "max pool size": "",
 	"connection idle lifetime": "", "connection pruning interval": "", "connection lifetime": "",
@@ -117,7 +123,17 @@ var npgsqlKeys = map[string]string{
 	"server compatibility mode": "", "persist security info": "", "read buffer size": "",
 	"write buffer size": "", "socket receive buffer size": "", "socket send buffer size": "",
 	"encoding": "", "client encoding": "", "timezone": "", "load balance hosts": "",
-	"host recheck seconds": "", "check certificate revocation": "", "array nullability mode": "",
+	"host recheck seconds": "", "array nullability mode": "",
+}
+
+// npgsqlIgnoredWhy says why sessctl may ignore an Npgsql setting: it
+// changes neither what is written nor who connects where.
+var npgsqlIgnoredWhy = map[string]string{
+	"trust server certificate": "with it, Npgsql skips checking the server's certificate; sessctl checks it as SSL Mode says, or fails",
+	"load balance hosts":       "sessctl tries the hosts in the order given, one of the orders Npgsql may pick",
+	"encoding":                 "sessctl speaks UTF-8, as PostgreSQL clients through pgx do",
+	"client encoding":          "sessctl speaks UTF-8, as PostgreSQL clients through pgx do",
+	"timezone":                 "sessctl compares times with time zones, which the session's zone does not change",
 }
 
 // npgsqlOnly are settings no SQL Server or MySQL client uses.
@@ -138,8 +154,8 @@ func (postgres) claim(rc *rawConn) certainty {
 	switch {
 	case rc.scheme == "postgres" || rc.scheme == "postgresql":
 		return surely
-	case rc.libpq:
-		return surely
+	case rc.libpq, rc.libpqShape:
+		return surely // libpq's form is PostgreSQL's alone; a typo is ParseConn's to name
 	case len(rc.pairs) == 0:
 		return never
 	}
@@ -168,6 +184,9 @@ func (p postgres) ParseConn(raw string) (*Conn, error) {
 	rc := newRawConn(raw)
 	dsn := rc.raw
 	var warnings []string
+	if rc.libpqShape {
+		return nil, libpqUnknownKeyword(rc.raw)
+	}
 	if rc.scheme != "postgres" && rc.scheme != "postgresql" && !rc.libpq {
 		if len(rc.pairs) == 0 {
 			return nil, fmt.Errorf("%w: not a PostgreSQL connection string: use postgres://user@host/db, "+
@@ -187,11 +206,53 @@ func (p postgres) ParseConn(raw string) (*Conn, error) {
 		Dialect:  p,
 		Driver:   "pgx/v5",
 		DSN:      dsn,
-		Display:  fmt.Sprintf("postgres://%s@%s:%d/%s", url.User(cfg.User).String(), cfg.Host, cfg.Port, cfg.Database),
+		Display:  pgDisplay(cfg),
 		Secrets:  pgSecrets(raw, cfg.Password),
 		Warnings: warnings,
 	}
 	return c, nil
+}
+
+// pgDisplay is cfg as a URL without its password, every host pgx will try
+// in its place, an IPv6 address in brackets: postgres://u@h1:5432,[::1]:5433/db.
+func pgDisplay(cfg *pgx.ConnConfig) string {
+	var hosts []string
+	add := func(host string, port uint16) {
+		var h string
+		if strings.HasPrefix(host, "/") { // a Unix socket's folder
+			h = host + ":" + strconv.Itoa(int(port))
+		} else {
+			h = net.JoinHostPort(host, strconv.Itoa(int(port)))
+		}
+		if !slices.Contains(hosts, h) { // sslmode=prefer tries each host twice
+			hosts = append(hosts, h)
+		}
+	}
+	add(cfg.Host, cfg.Port)
+	for _, f := range cfg.Fallbacks {
+		add(f.Host, f.Port)
+	}
+	return fmt.Sprintf("postgres://%s@%s/%s", url.User(cfg.User).String(), strings.Join(hosts, ","), cfg.Database)
+}
+
+// libpqUnknownKeyword is the error for a libpq string with a keyword libpq
+// does not have, naming it; unless it comes after an unquoted password,
+// which a space would have ended early: then it may be the password's rest.
+func libpqUnknownKeyword(raw string) error {
+	words, _ := libpqWords(raw)
+	afterPassword := false
+	for _, w := range words {
+		if !libpqKeywords[w.key] {
+			if afterPassword {
+				return fmt.Errorf("%w: PostgreSQL: a setting after the password is not a libpq keyword "+
+					"(a password that holds a space must be quoted: password='…')", ErrConnString)
+			}
+			return fmt.Errorf("%w: PostgreSQL: %q is not a libpq keyword sessctl knows (host, port, dbname, user, password, sslmode, …); "+
+				"check its spelling", ErrConnString, w.key)
+		}
+		afterPassword = afterPassword || (w.key == "password" || w.key == "sslpassword") && !w.quoted
+	}
+	return fmt.Errorf("%w: PostgreSQL: not a libpq string", ErrConnString)
 }
 
 // pgSecrets are the forms of the password, and the whole string when it
@@ -215,22 +276,47 @@ func pgParseMessage(err error) string {
 			}
 			return inner.Error()
 		}
+		// pgx's own reason ("invalid port"), without the string it quotes
+		// before it.
+		if msg := pce.Error(); strings.HasPrefix(msg, "cannot parse `") {
+			if i := strings.LastIndex(msg, "`: "); i >= 0 && i+3 < len(msg) {
+				return "the connection string does not parse: " + msg[i+3:]
+			}
+		}
 	}
 	return "the connection string does not parse"
 }
 
 // npgsqlToLibpq rewrites Npgsql's Key=Value; settings as a libpq string for
-// pgx's own parser.
+// pgx's own parser. Every setting is translated, refused, or, if it
+// changes neither what is written nor who connects where, ignored with a
+// warning.
 func npgsqlToLibpq(pairs []pair) (string, []string, error) {
 	kv := map[string]string{}
 	var warnings []string
+	var host, port string
+	var hasHost, hasPort bool
 	for _, pr := range pairs {
 		to, ok := npgsqlKeys[pr.Key]
 		switch {
 		case !ok:
 			return "", nil, fmt.Errorf("%w: %s is not an Npgsql setting sessctl knows; remove it or use a postgres:// URL", ErrConnString, pr.name())
 		case to == "":
-			warnings = append(warnings, fmt.Sprintf("ignoring Npgsql setting %q: it only concerns Npgsql itself", pr.Key))
+			why := npgsqlIgnoredWhy[pr.Key]
+			if why == "" {
+				why = "it only concerns Npgsql itself"
+			}
+			warnings = append(warnings, fmt.Sprintf("ignoring Npgsql setting %q: %s", pr.Key, why))
+			continue
+		case to == "check certificate revocation":
+			on, err := strconv.ParseBool(strings.TrimSpace(pr.Value))
+			if err != nil {
+				return "", nil, fmt.Errorf("%w: Check Certificate Revocation %q: use true or false", ErrConnString, pr.Value)
+			}
+			if on {
+				return "", nil, fmt.Errorf("%w: Check Certificate Revocation=true: sessctl cannot check certificate revocation lists; "+
+					"remove it to connect without that check", ErrConnString)
+			}
 			continue
 		case to == "sslmode":
 			m, ok := npgsqlSSLModes[strings.ToLower(strings.ReplaceAll(pr.Value, " ", ""))]
@@ -239,18 +325,157 @@ func npgsqlToLibpq(pairs []pair) (string, []string, error) {
 			}
 			kv[to] = m
 			continue
+		case to == "channel_binding" || to == "sslnegotiation":
+			kv[to] = strings.ToLower(strings.TrimSpace(pr.Value)) // libpq's and pgx's spelling
+			continue
+		case to == "gssencmode":
+			switch strings.ToLower(strings.TrimSpace(pr.Value)) {
+			case "disable", "prefer":
+				warnings = append(warnings, fmt.Sprintf("ignoring Npgsql setting %q=%s: sessctl does not use GSS encryption, "+
+					"so it connects as Npgsql does when the server offers none (SSL Mode still applies)", pr.Key, pr.Value))
+				continue
+			}
+			return "", nil, fmt.Errorf("%w: GSS Encryption Mode=%s: sessctl cannot encrypt with GSSAPI; use SSL Mode=Require (or VerifyFull) instead", ErrConnString, pr.Value)
+		case to == "require_auth":
+			a, err := npgsqlRequireAuth(pr.Value)
+			if err != nil {
+				return "", nil, err
+			}
+			kv[to] = a
+			continue
+		case to == "target_session_attrs":
+			a, err := npgsqlTargetSessionAttrs(pr.Value)
+			if err != nil {
+				return "", nil, err
+			}
+			kv[to] = a
+			continue
+		case to == "host":
+			host, hasHost = pr.Value, true
+			continue
 		case to == "port":
-			if _, err := strconv.ParseUint(pr.Value, 10, 16); err != nil {
+			if _, err := strconv.ParseUint(strings.TrimSpace(pr.Value), 10, 16); err != nil {
 				return "", nil, fmt.Errorf("%w: Port %q is not a port number", ErrConnString, pr.Value)
 			}
+			port, hasPort = strings.TrimSpace(pr.Value), true
+			continue
 		}
 		kv[to] = pr.Value
+	}
+	if hasHost {
+		hosts, ports, err := npgsqlHosts(host, port)
+		if err != nil {
+			return "", nil, err
+		}
+		kv["host"] = hosts
+		if ports != "" {
+			kv["port"] = ports
+		}
+	} else if hasPort {
+		kv["port"] = port
 	}
 	words := make([]string, 0, len(kv))
 	for _, k := range sortedKeys(kv) {
 		words = append(words, k+"="+quoteLibpq(kv[k]))
 	}
 	return strings.Join(words, " "), warnings, nil
+}
+
+// npgsqlHosts turns Npgsql's Host and Port into libpq's host and port
+// lists. Host is one host or several, separated by commas, each a name,
+// an address (IPv6 in brackets when a port follows: [::1]:5432) or a Unix
+// socket's folder, and each may end in :port, as Npgsql reads it; a host
+// without one takes Port, and without Port, PostgreSQL's default.
+func npgsqlHosts(hostList, port string) (hosts, ports string, err error) {
+	var hs, ps []string
+	perHost := false
+	for _, h := range strings.Split(hostList, ",") {
+		h = strings.TrimSpace(h)
+		if h == "" {
+			return "", "", fmt.Errorf("%w: Host %q names an empty host", ErrConnString, hostList)
+		}
+		p := port
+		if !strings.HasPrefix(h, "/") && !strings.HasPrefix(h, "@") {
+			name, hp, ok, err := npgsqlSplitHostPort(h)
+			if err != nil {
+				return "", "", err
+			}
+			if ok {
+				h, p, perHost = name, hp, true
+			}
+			h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+		}
+		if strings.ContainsAny(h, ",") || h == "" {
+			return "", "", fmt.Errorf("%w: Host %q names an empty host", ErrConnString, hostList)
+		}
+		hs, ps = append(hs, h), append(ps, p)
+	}
+	if !perHost {
+		return strings.Join(hs, ","), port, nil
+	}
+	return strings.Join(hs, ","), strings.Join(ps, ","), nil
+}
+
+// npgsqlSplitHostPort splits host:port as Npgsql does: at the last ':',
+// unless the host is an IPv6 address without brackets (::1, fe80::1),
+// whose colons are its own.
+func npgsqlSplitHostPort(h string) (host, port string, ok bool, err error) {
+	sep := strings.LastIndex(h, ":")
+	if sep < 0 {
+		return h, "", false, nil
+	}
+	other := strings.LastIndex(h[:sep], ":")
+	ipv6End := strings.LastIndex(h, "]")
+	if other >= 0 && !(sep > ipv6End && other < ipv6End) {
+		return h, "", false, nil // a bare IPv6 address
+	}
+	if _, perr := strconv.ParseUint(h[sep+1:], 10, 16); perr != nil {
+		return "", "", false, fmt.Errorf("%w: Host %q: what follows the last ':' is not a port number "+
+			"(write an IPv6 address with a port as [::1]:5432)", ErrConnString, h)
+	}
+	return h[:sep], h[sep+1:], true, nil
+}
+
+// npgsqlRequireAuth maps Npgsql's Require Auth list (Password, MD5, GSS,
+// SSPI, ScramSHA256, None, each maybe negated with !) to libpq's
+// require_auth, which pgx implements.
+func npgsqlRequireAuth(v string) (string, error) {
+	names := map[string]string{"password": "password", "md5": "md5", "gss": "gss", "sspi": "sspi",
+		"scramsha256": "scram-sha-256", "none": "none"}
+	var out []string
+	for _, m := range strings.Split(v, ",") {
+		m = strings.ToLower(strings.NewReplacer(" ", "", "-", "").Replace(m))
+		neg := strings.HasPrefix(m, "!")
+		name, ok := names[strings.TrimPrefix(m, "!")]
+		if !ok {
+			return "", fmt.Errorf("%w: Require Auth %q: use a list of Password, MD5, GSS, SSPI, ScramSHA256 and None", ErrConnString, v)
+		}
+		if neg {
+			name = "!" + name
+		}
+		out = append(out, name)
+	}
+	return strings.Join(out, ","), nil
+}
+
+// npgsqlTargetSessionAttrs maps Npgsql's Target Session Attributes to
+// libpq's target_session_attrs, which pgx implements (and so honours).
+func npgsqlTargetSessionAttrs(v string) (string, error) {
+	folded := strings.ToLower(strings.NewReplacer(" ", "", "-", "", "_", "").Replace(v))
+	switch folded {
+	case "any", "primary", "standby":
+		return folded, nil
+	case "readwrite":
+		return "read-write", nil
+	case "readonly":
+		return "read-only", nil
+	case "preferstandby":
+		return "prefer-standby", nil
+	case "preferprimary":
+		return "", fmt.Errorf("%w: Target Session Attributes=%s: sessctl (through pgx, as libpq) cannot prefer a primary; "+
+			"use Primary to require one, or Any", ErrConnString, v)
+	}
+	return "", fmt.Errorf("%w: Target Session Attributes %q: use Any, Primary, Standby, PreferStandby, ReadWrite or ReadOnly", ErrConnString, v)
 }
 
 // Open opens a pool on conn. A statement whose context ends is cancelled

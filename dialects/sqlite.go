@@ -64,8 +64,17 @@ func sqliteRetry(ctx context.Context, fn func() error) error {
 	}
 }
 
-// sqliteNow is the database clock in the table's unit.
-const sqliteNow = `CAST(unixepoch('subsec') * 1000000 AS INTEGER)`
+// sqliteNow is the database clock in the table's unit, microseconds since
+// the Unix epoch (SQLite's clock has milliseconds). It is written for
+// SQLite 3.37, the first with STRICT tables, so that purge --script runs
+// in every sqlite3 shell that can hold the table: unixepoch() came in
+// 3.38, and its 'subsec' modifier in 3.42 (before, it makes NULL, and a
+// DELETE by it deletes nothing). Every strftime('now') of one statement
+// reads the same instant.
+const sqliteNow = `((CAST(strftime('%s', 'now') AS INTEGER) * 1000 + CAST(substr(strftime('%f', 'now'), 4) AS INTEGER)) * 1000)`
+
+// sqliteNowFmt is sqliteNow inside a fmt format.
+var sqliteNowFmt = strings.ReplaceAll(sqliteNow, "%", "%%")
 
 func (sqlite) Name() string          { return "sqlite" }
 func (sqlite) DefaultSchema() string { return "main" }
@@ -127,10 +136,11 @@ func hasSQLiteExtension(p string) bool {
 	return false
 }
 
-// sqliteADOKeys are Microsoft.Data.Sqlite's settings; only the file matters.
+// sqliteADOKeys are Microsoft.Data.Sqlite's settings.
 var sqliteADOKeys = map[string]bool{
 	"data source": true, "datasource": true, "filename": true, "mode": true, "cache": true,
-	"foreign keys": true, "recursive triggers": true, "default timeout": true, "pooling": true,
+	"foreign keys": true, "recursive triggers": true, "default timeout": true, "command timeout": true,
+	"pooling": true, "password": true,
 }
 
 func (sqlite) claim(rc *rawConn) certainty {
@@ -164,36 +174,61 @@ func (s sqlite) ParseConn(raw string) (*Conn, error) {
 	rc := newRawConn(raw)
 	var path, query string
 	var warnings []string
+	q := url.Values{}
 	switch {
 	case rc.scheme == "sqlite":
 		rest := strings.TrimPrefix(rc.raw[len("sqlite:"):], "//")
 		path, query, _ = strings.Cut(rest, "?")
 	case rc.scheme == "file":
-		p, q, _ := strings.Cut(rc.raw[len("file:"):], "?")
+		p, qs, _ := strings.Cut(rc.raw[len("file:"):], "?")
 		var err error
 		if path, err = url.PathUnescape(p); err != nil {
 			return nil, fmt.Errorf("%w: SQLite file: URI: %v", ErrConnString, err)
 		}
-		query = q
+		query = qs
 	case len(rc.pairs) > 0:
 		for _, p := range rc.pairs {
-			switch {
-			case !sqliteADOKeys[p.Key]:
+			if !sqliteADOKeys[p.Key] {
 				return nil, fmt.Errorf("%w: %s is not a SQLite setting sessctl knows", ErrConnString, p.name())
-			case p.Key == "data source" || p.Key == "datasource" || p.Key == "filename":
+			}
+			w, err := sqliteADOSetting(p, q)
+			if err != nil {
+				return nil, err
+			}
+			if p.Key == "data source" || p.Key == "datasource" || p.Key == "filename" {
 				path = p.Value
-			default:
-				warnings = append(warnings, fmt.Sprintf("ignoring SQLite setting %q", p.Key))
+			}
+			if w != "" {
+				warnings = append(warnings, w)
 			}
 		}
+		query = q.Encode()
 	default:
 		path = rc.raw
 	}
 	if path == "" {
 		return nil, fmt.Errorf("%w: no SQLite database file named", ErrConnString)
 	}
-	if _, err := url.ParseQuery(query); err != nil {
+	params, err := url.ParseQuery(query)
+	if err != nil {
 		return nil, fmt.Errorf("%w: SQLite URI parameters: %v", ErrConnString, err)
+	}
+	readOnly := false
+	switch m := params.Get("mode"); m {
+	case "", "rw", "rwc":
+	case "ro":
+		readOnly = true
+	case "memory":
+		return nil, fmt.Errorf("%w: SQLite mode=memory (Mode=Memory) is a database that vanishes when sessctl ends; "+
+			"name the app's database file", ErrConnString)
+	default:
+		return nil, fmt.Errorf("%w: SQLite mode=%q: use ro, rw or rwc (Mode=ReadOnly, ReadWrite or ReadWriteCreate)", ErrConnString, m)
+	}
+	if on, err := strconv.ParseBool(cmpOr(params.Get("immutable"), "0")); err != nil || on {
+		readOnly = true // SQLite writes nothing to an immutable database, and takes no locks on it
+	}
+	if path == ":memory:" {
+		return nil, fmt.Errorf("%w: SQLite :memory: is a database that vanishes when sessctl ends; name the app's database file", ErrConnString)
 	}
 	return &Conn{
 		Dialect:  s,
@@ -203,7 +238,60 @@ func (s sqlite) ParseConn(raw string) (*Conn, error) {
 		Secrets:  SecretsOf(raw),
 		Warnings: warnings,
 		Path:     path,
+		ReadOnly: readOnly,
 	}, nil
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// sqliteADOSetting applies one Microsoft.Data.Sqlite setting to the URI
+// parameters q, or refuses it; it returns a warning for one it ignores.
+// Ignored are only those that change neither what is written nor which
+// file: timeouts, pooling, a cache shared within one process.
+func sqliteADOSetting(p pair, q url.Values) (string, error) {
+	v := strings.TrimSpace(p.Value)
+	switch p.Key {
+	case "data source", "datasource", "filename":
+		return "", nil
+	case "mode":
+		switch strings.ToLower(v) {
+		case "readwritecreate", "":
+			q.Set("mode", "rwc")
+		case "readwrite":
+			q.Set("mode", "rw")
+		case "readonly":
+			q.Set("mode", "ro")
+		case "memory":
+			q.Set("mode", "memory") // refused by ParseConn, with the reason
+		default:
+			return "", fmt.Errorf("%w: SQLite Mode %q: use ReadWriteCreate, ReadWrite or ReadOnly", ErrConnString, p.Value)
+		}
+		return "", nil
+	case "foreign keys", "recursive triggers":
+		// Both change what a DELETE writes: ON DELETE actions of other
+		// tables' foreign keys, and triggers that fire triggers.
+		if v == "" {
+			return "", nil // SQLite's default, as in Microsoft.Data.Sqlite
+		}
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return "", fmt.Errorf("%w: SQLite %s %q: use True or False", ErrConnString, p.Key, p.Value)
+		}
+		pragma := strings.ReplaceAll(p.Key, " ", "_")
+		q.Add("_pragma", fmt.Sprintf("%s(%d)", pragma, map[bool]int{false: 0, true: 1}[on]))
+		return "", nil
+	case "password":
+		return "", fmt.Errorf("%w: \"password\" is not a SQLite setting sessctl knows: it opens a database encrypted with SQLCipher, "+
+			"which sessctl cannot read", ErrConnString)
+	case "cache":
+		return fmt.Sprintf("ignoring SQLite setting %q: it only changes how connections in one process share a cache", p.Key), nil
+	}
+	return fmt.Sprintf("ignoring SQLite setting %q: it only concerns Microsoft.Data.Sqlite itself", p.Key), nil
 }
 
 // sqliteURI is a file: URI for path: SQLite decodes %XX in it, so '%', '?'
@@ -216,21 +304,31 @@ func sqliteURI(path, query string) string {
 // Open opens the file with a busy timeout, so that a writer waits for
 // another instead of failing, and BEGIN IMMEDIATE, so that a transaction
 // takes the write lock up front and cannot deadlock on upgrading it. Unless
-// create is set, a missing file is an error, not a new empty database.
+// create is set, a missing file is an error, not a new empty database; so
+// it is with create too when the string says mode=rw or ro. A read-only
+// conn opens mode=ro with query_only: SQLite then writes nothing, not
+// even a journal, and TryLock knows to make no lock file.
 func (sqlite) Open(conn *Conn, create bool) (*sql.DB, error) {
 	q, _ := url.ParseQuery(conn.DSN)
 	q.Set("_busy_timeout", strconv.FormatInt(sqliteBusyTimeout.Milliseconds(), 10))
 	q.Set("_txlock", "immediate")
-	if q.Get("mode") == "" {
-		if create {
-			q.Set("mode", "rwc")
-		} else {
-			q.Set("mode", "rw")
-		}
+	mode := q.Get("mode")
+	switch {
+	case conn.ReadOnly:
+		q.Set("mode", "ro")
+		q.Add("_pragma", "query_only(1)")
+	case mode == "" && create:
+		q.Set("mode", "rwc")
+	case mode == "":
+		q.Set("mode", "rw")
 	}
-	if conn.Path != ":memory:" && q.Get("mode") != "memory" && !create {
-		if _, err := os.Stat(conn.Path); errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(conn.Path); errors.Is(err, os.ErrNotExist) {
+		switch {
+		case !create:
 			return nil, fmt.Errorf("SQLite database file %s does not exist; `sessctl create` makes it", conn.Path)
+		case q.Get("mode") != "rwc":
+			return nil, fmt.Errorf("SQLite database file %s does not exist, and the connection string opens it without creating it "+
+				"(Mode=ReadWrite or ReadOnly, mode=rw or ro): leave Mode out, or use ReadWriteCreate, for create to make it", conn.Path)
 		}
 	}
 	return sql.Open("sqlite", sqliteURI(conn.Path, q.Encode()))
@@ -246,15 +344,39 @@ func (sqlite) Disconnected(error) bool { return false }
 // may not write.
 const sqliteReadOnly = 8
 
-// Denied: SQLITE_READONLY. SQLite has no users: a file opened with mode=ro,
-// or one the process may not write, is how it refuses a privilege.
-func (sqlite) Denied(_ context.Context, _ Querier, err error, op string, n Names) (string, bool) {
+// Denied: SQLITE_READONLY. SQLite has no users: a file opened read-only
+// (Mode=ReadOnly, mode=ro), or one the process may not write, is how it
+// refuses a privilege.
+func (sqlite) Denied(ctx context.Context, q Querier, err error, op string, n Names) (string, bool) {
 	var se interface{ Code() int }
 	if !errors.As(err, &se) || se.Code()&0xff != sqliteReadOnly {
 		return "", false
 	}
-	return fmt.Sprintf("the database file is read-only (mode=ro in the connection string, or a file or folder this user may not write): "+
-		"%s needs to write it; open it without mode=ro, as a user that may write the file and its folder", op), true
+	return sqliteReadOnlyMessage(ctx, q, op, n), true
+}
+
+// sqliteReadOnlyMessage says that the database is read-only, and why: the
+// connection string opened it so, or the file (or its folder) may not be
+// written by this user.
+func sqliteReadOnlyMessage(ctx context.Context, q Querier, op string, n Names) string {
+	var queryOnly bool
+	if q.QueryRowContext(ctx, `PRAGMA query_only`).Scan(&queryOnly) == nil && queryOnly {
+		return fmt.Sprintf("the database file is read-only: the connection string opens it read-only (Mode=ReadOnly, mode=ro or immutable=1), "+
+			"and %s needs to write it; leave that out to %s", op, op)
+	}
+	file := "the database file"
+	var path string
+	if q.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = ?`, n.Schema).Scan(&path) == nil && path != "" {
+		file = path
+	}
+	why := "this user may not write it or its folder, or it is on a read-only file system"
+	if path != "" {
+		if werr := writable(path); werr != nil {
+			why = werr.Error()
+		}
+	}
+	return fmt.Sprintf("the database file is read-only (%s), and %s needs to write it: run %s as a user that may write %s and its folder",
+		why, op, op, file)
 }
 
 func (sqlite) SchemaExists(_ context.Context, _ Querier, schema string) (bool, error) {
@@ -443,10 +565,23 @@ func (s sqlite) MigrateDriver(conn *Conn, n Names) (database.Driver, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A file or folder this user may not write is refused before anything
+	// is made, the lock file included (SQLite would say only that it is
+	// unable to open the database file).
+	readOnly, err := sqliteCannotWrite(context.Background(), db, n, "create")
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	// Opened read-only, the version table is refused here, and Denied
+	// says why.
 	drv, err := sqlitemigrate.WithInstance(db, &sqlitemigrate.Config{MigrationsTable: s.Quote(n.VersionTable)})
 	if err != nil {
 		db.Close()
 		return nil, err
+	}
+	if readOnly {
+		return drv, nil // it can write nothing, so it needs no lock, and makes no lock file
 	}
 	path, offset, err := lockFileOf(db, n)
 	if err != nil {
@@ -472,7 +607,7 @@ func lockFileOf(q Querier, n Names) (string, int64, error) {
 	}
 	h := fnv.New32a()
 	h.Write([]byte(n.Schema + "\x00" + strings.ToLower(n.Table)))
-	return path + ".sessctl-lock", int64(h.Sum32()), nil
+	return path + lockFileSuffix, int64(h.Sum32()), nil
 }
 
 // sqliteCreateLock is golang-migrate's SQLite driver with a migration lock
@@ -576,18 +711,37 @@ func (s sqlite) TemplateData(n Names) map[string]string {
 
 // TryLock: SQLite has no named locks, so the purge lock is an OS lock on one
 // byte, chosen by the table's name, of a lock file beside the database. The
-// OS releases it when the process ends, however it ends. Holding it, conn
-// waits for other writers in steps of sqliteBusyStep (see sqliteRetry);
-// unlock restores its busy timeout.
-func (sqlite) TryLock(ctx context.Context, conn *sql.Conn, n Names) (func() error, bool, error) {
+// OS releases it when the process ends, however it ends. A connection that
+// cannot write (opened read-only: a dry run, Mode=ReadOnly) deletes
+// nothing, so it needs no lock, and makes no lock file; a purge through it
+// fails at its first DELETE, saying the file is read-only. So does one of
+// a file this user may not write, before it makes a lock file. Holding it,
+// conn waits for other writers in steps of sqliteBusyStep (see
+// sqliteRetry); unlock restores its busy timeout.
+func (s sqlite) TryLock(ctx context.Context, conn *sql.Conn, n Names) (func() error, bool, error) {
 	path, offset, err := lockFileOf(conn, n)
 	if err != nil {
 		return nil, false, err
 	}
-	unlock, ok := func() error { return nil }, true
+	unlock := func() error { return nil }
 	if path != "" { // in memory, no other process can see it
-		if unlock, ok, err = lockFileByte(path, offset); err != nil || !ok {
-			return unlock, ok, err
+		readOnly, err := sqliteCannotWrite(ctx, conn, n, "purge")
+		if err != nil && !readOnly {
+			return nil, false, err
+		}
+		if !readOnly {
+			release, ok, err := lockFileByte(path, offset)
+			if !ok || err != nil {
+				return release, ok, err
+			}
+			unlock = func() error {
+				err := release()
+				// The table may have gone while the purge ran (a drop, which
+				// left the lock file as this purge held it): the last one out
+				// removes it.
+				removeUnusedLockFile(context.WithoutCancel(ctx), conn, n)
+				return err
+			}
 		}
 	}
 	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = "+strconv.FormatInt(sqliteBusyStep.Milliseconds(), 10)); err != nil {
@@ -597,6 +751,65 @@ func (sqlite) TryLock(ctx context.Context, conn *sql.Conn, n Names) (func() erro
 		_, err := conn.ExecContext(context.Background(), "PRAGMA busy_timeout = "+strconv.FormatInt(sqliteBusyTimeout.Milliseconds(), 10))
 		return errors.Join(err, unlock())
 	}, true, nil
+}
+
+// sqliteCannotWrite reports whether q was opened read-only (readOnly), or
+// else, as an error, why op could not write the database: the file, or its
+// folder (outside WAL mode, where a write needs a journal beside the
+// file), may not be written.
+func sqliteCannotWrite(ctx context.Context, q Querier, n Names, op string) (readOnly bool, err error) {
+	var queryOnly bool
+	if err := q.QueryRowContext(ctx, `PRAGMA query_only`).Scan(&queryOnly); err != nil {
+		return false, fmt.Errorf("reading how the database is opened: %w", err)
+	}
+	if queryOnly {
+		return true, nil
+	}
+	var file string
+	if err := q.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = ?`, n.Schema).Scan(&file); err != nil || file == "" {
+		return false, err
+	}
+	if err := writable(file); err != nil {
+		return false, fmt.Errorf("%w: %s", ErrPermission, sqliteReadOnlyMessage(ctx, q, op, n))
+	}
+	var journal string
+	if err := q.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&journal); err == nil && !strings.EqualFold(journal, "wal") {
+		if err := writable(filepath.Dir(file)); err != nil {
+			return false, fmt.Errorf("%w: the database's folder is read-only (%v): %s writes the database, for which SQLite "+
+				"writes a journal beside it (and sessctl its lock file); run %s as a user that may write the folder", ErrPermission, err, op, op)
+		}
+	}
+	return false, nil
+}
+
+var _ Dropper = sqlite{}
+
+// Dropped removes the lock file when the dropped table was the last cache
+// table of its database, and no sessctl holds a lock in it.
+func (sqlite) Dropped(ctx context.Context, q Querier, n Names) error {
+	return removeUnusedLockFile(ctx, q, n)
+}
+
+// lockFileSuffix ends the name of the lock file beside a database.
+const lockFileSuffix = ".sessctl-lock"
+
+// removeUnusedLockFile removes the lock file of n's database unless a table
+// there could still be sessctl's (one with an "ExpiresAtTime" column, or a
+// version table), or a sessctl holds a lock in it.
+func removeUnusedLockFile(ctx context.Context, q Querier, n Names) error {
+	path, _, err := lockFileOf(q, n)
+	if err != nil || path == "" {
+		return err
+	}
+	var left int
+	err = q.QueryRowContext(ctx, `SELECT count(*) FROM `+sqlite{}.Quote(n.Schema)+`.sqlite_master AS m
+		WHERE m.type = 'table' AND (m.name LIKE '%\_migrations' ESCAPE '\'
+			OR EXISTS (SELECT 1 FROM pragma_table_info(m.name, ?) WHERE name = 'ExpiresAtTime' COLLATE NOCASE))`, n.Schema).Scan(&left)
+	if err != nil || left > 0 {
+		return err
+	}
+	_, err = removeLockFile(path)
+	return err
 }
 
 // MaxBatchSize: SQLite locks the whole database for one writer, whatever
@@ -619,10 +832,10 @@ func (sqlite) YieldPause() time.Duration { return 100 * time.Millisecond }
 // SQLite reads a bare double-quoted name that is no column as a string, so
 // on a table without "ExpiresAtTime" the test would match nothing and a
 // purge of the wrong table would succeed instead of failing.
-const sqliteDeleteSQL = `DELETE FROM %[1]s
+var sqliteDeleteSQL = `DELETE FROM %[1]s
 WHERE rowid IN (
     SELECT rowid FROM %[1]s
-    WHERE %[1]s."ExpiresAtTime" < ` + sqliteNow + ` - %[2]s
+    WHERE %[1]s."ExpiresAtTime" < ` + sqliteNowFmt + ` - %[2]s
     ORDER BY %[1]s."ExpiresAtTime"
     LIMIT %[3]s)`
 
@@ -655,20 +868,20 @@ func (s sqlite) StoredRows(ctx context.Context, q Querier, n Names) (int64, erro
 // ?4, and returns their rowids. Its parameters are the rowid after which
 // it starts, the last rowid of the range, the grace in microseconds, and
 // the most rows it deletes.
-const sqliteWalkSQL = `DELETE FROM %[1]s
+var sqliteWalkSQL = `DELETE FROM %[1]s
 WHERE rowid IN (
     SELECT rowid FROM %[1]s
     WHERE rowid > ?1 AND rowid <= ?2
-      AND %[1]s."ExpiresAtTime" < ` + sqliteNow + ` - ?3
+      AND %[1]s."ExpiresAtTime" < ` + sqliteNowFmt + ` - ?3
     ORDER BY rowid
     LIMIT ?4)
 RETURNING rowid`
 
 // sqliteWalkRangeSQL is sqliteWalkSQL when the limit cannot bind: one
 // pass over the range, a quarter faster.
-const sqliteWalkRangeSQL = `DELETE FROM %[1]s
+var sqliteWalkRangeSQL = `DELETE FROM %[1]s
 WHERE rowid > ?1 AND rowid <= ?2
-  AND %[1]s."ExpiresAtTime" < ` + sqliteNow + ` - ?3`
+  AND %[1]s."ExpiresAtTime" < ` + sqliteNowFmt + ` - ?3`
 
 // DeleteExpiredFrom walks span rowids at a time; a position is a rowid.
 func (s sqlite) DeleteExpiredFrom(ctx context.Context, q Querier, n Names, grace time.Duration, from string, span, limit int) (deleted int64, next string, err error) {

@@ -69,12 +69,12 @@ var sqlClientKeys = map[string]string{
 	"connect retry interval": "", "connectretryinterval": "", "command timeout": "",
 	"ip address preference": "", "ipaddresspreference": "", "current language": "", "language": "",
 	"replication": "", "network library": "", "network": "", "net": "", "column encryption setting": "",
-	"attestation protocol": "", "enclave attestation url": "", "context connection": "", "user instance": "",
+	"attestation protocol": "", "enclave attestation url": "", "context connection": "",
 }
 
 // sqlClientSpecial are settings handled by hand rather than translated.
 var sqlClientSpecial = map[string]bool{
-	"integrated security": true, "trusted_connection": true,
+	"integrated security": true, "trusted_connection": true, "user instance": true,
 	"attachdbfilename": true, "attach db filename": true, "extended properties": true, "initial file name": true,
 }
 
@@ -244,6 +244,16 @@ func sqlClientToMSDSN(pairs []pair) (string, []string, error) {
 					"use a SQL login (User Id=…;Password=…) or Azure AD (Authentication=Active Directory Default)", ErrConnString, p.Key)
 			}
 			continue
+		case "user instance":
+			on, err := parseSQLClientBool(p.Value)
+			if err != nil {
+				return "", nil, fmt.Errorf("%w: %s=%q: use true or false", ErrConnString, p.Key, p.Value)
+			}
+			if on {
+				return "", nil, fmt.Errorf("%w: User Instance=True connects to a SQL Express instance started for the user, "+
+					"which sessctl cannot start; connect to the server itself", ErrConnString)
+			}
+			continue
 		case "attachdbfilename", "attach db filename", "extended properties", "initial file name":
 			return "", nil, fmt.Errorf("%w: %s attaches a database file to LocalDB or SQL Express, which sessctl cannot do: "+
 				"attach it once, then name it with Database=…", ErrConnString, p.Key)
@@ -368,12 +378,16 @@ func sqlServerSecrets(raw string, params map[string]string) []string {
 
 // sqlServerDisplay is the connection as a sqlserver:// URL without secrets.
 func sqlServerDisplay(cfg msdsn.Config, fedauth string) string {
-	u := url.URL{Scheme: "sqlserver", Host: cfg.Host}
+	host := strings.TrimSuffix(strings.TrimPrefix(cfg.Host, "["), "]")
+	u := url.URL{Scheme: "sqlserver", Host: host}
+	if strings.Contains(host, ":") {
+		u.Host = "[" + host + "]" // an IPv6 address
+	}
 	if cfg.User != "" {
 		u.User = url.User(cfg.User)
 	}
 	if cfg.Port != 0 {
-		u.Host = net.JoinHostPort(cfg.Host, strconv.FormatUint(cfg.Port, 10))
+		u.Host = net.JoinHostPort(host, strconv.FormatUint(cfg.Port, 10))
 	}
 	if cfg.Instance != "" {
 		u.Path = "/" + cfg.Instance

@@ -3,6 +3,7 @@ package schema
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -22,6 +23,8 @@ type ConnectOptions struct {
 	// Wait retries until the database accepts a connection, up to this
 	// long, for CI jobs that start before their database.
 	Wait time.Duration
+	// WaitFlag names the setting Wait came from (--wait), for messages.
+	WaitFlag string
 	// Retry is called before each retry with the error that caused it.
 	Retry func(err error, left time.Duration)
 }
@@ -29,22 +32,40 @@ type ConnectOptions struct {
 // retryEvery is how often Connect retries while it waits.
 const retryEvery = time.Second
 
-// Connect opens conn and checks that the database answers.
+// Connect opens conn and checks that the database answers. When ctx ends
+// first, the error says why (its cause: a signal, --timeout) and what the
+// last attempt got from the database; when Wait runs out, it says so and
+// what the last attempt got.
 func Connect(ctx context.Context, conn *dialects.Conn, opts ConnectOptions) (*DB, error) {
 	db, err := conn.Dialect.Open(conn, opts.Create)
 	if err != nil {
 		return nil, err
 	}
-	deadline := time.Now().Add(opts.Wait)
-	for {
+	start := time.Now()
+	deadline := start.Add(opts.Wait)
+	// last is the last attempt's error that the database or the network
+	// gave, not a deadline's or a cancellation's: what there is to fix.
+	var last error
+	for attempt := 1; ; attempt++ {
 		err = db.PingContext(ctx)
 		if err == nil {
 			return &DB{DB: db, Source: conn}, nil
 		}
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			last = err
+		}
 		left := time.Until(deadline)
-		if left <= 0 || ctx.Err() != nil || conn.Dialect.Permanent(err) {
+		switch {
+		case ctx.Err() != nil:
+			db.Close()
+			return nil, connectStopped(ctx, conn, opts, attempt, start, last)
+		case conn.Dialect.Permanent(err) || opts.Wait <= 0:
 			db.Close()
 			return nil, fmt.Errorf("connecting to %s: %w", conn.Display, err)
+		case left <= 0:
+			db.Close()
+			return nil, fmt.Errorf("connecting to %s: still failing when %s ran out, after %s: %w",
+				conn.Display, waitName(opts), plural(attempt, "attempt"), err)
 		}
 		if opts.Retry != nil {
 			opts.Retry(err, left)
@@ -52,8 +73,46 @@ func Connect(ctx context.Context, conn *dialects.Conn, opts ConnectOptions) (*DB
 		select {
 		case <-ctx.Done():
 			db.Close()
-			return nil, fmt.Errorf("connecting to %s: %w", conn.Display, ctx.Err())
+			return nil, connectStopped(ctx, conn, opts, attempt, start, last)
 		case <-time.After(min(retryEvery, left)):
 		}
 	}
+}
+
+// connectStopped says that ctx ended while Connect tried: its cause (a
+// signal, --timeout), whether it was still waiting for the database, and
+// what the last attempt got, which is what to fix.
+func connectStopped(ctx context.Context, conn *dialects.Conn, opts ConnectOptions, attempts int, start time.Time, last error) error {
+	cause := context.Cause(ctx)
+	if cause == nil {
+		cause = ctx.Err()
+	}
+	waiting := ""
+	if opts.Wait > 0 {
+		waiting = fmt.Sprintf(" while waiting for the database (%s)", waitName(opts))
+	}
+	switch {
+	case last == nil && attempts == 1:
+		return fmt.Errorf("connecting to %s: %w%s, %s into the first attempt, which the database had not answered",
+			conn.Display, cause, waiting, time.Since(start).Round(time.Millisecond))
+	case last == nil:
+		return fmt.Errorf("connecting to %s: %w%s, after %s that the database did not answer",
+			conn.Display, cause, waiting, plural(attempts, "attempt"))
+	}
+	return fmt.Errorf("connecting to %s: %w%s, after %s; the last attempt failed: %w",
+		conn.Display, cause, waiting, plural(attempts, "attempt"), last)
+}
+
+func waitName(opts ConnectOptions) string {
+	if opts.WaitFlag != "" {
+		return fmt.Sprintf("%s %s", opts.WaitFlag, opts.Wait)
+	}
+	return fmt.Sprintf("the wait of %s", opts.Wait)
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

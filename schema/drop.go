@@ -77,6 +77,9 @@ func drop(ctx context.Context, db *DB, t *Table, opts DropOptions) (*DropResult,
 	if _, err := db.ExecContext(ctx, script); err != nil {
 		return nil, fmt.Errorf("dropping %s: %w", t, err)
 	}
+	if d, ok := t.Dialect.(dialects.Dropper); ok {
+		_ = d.Dropped(ctx, db, t.Names) // what it leaves is harmless
+	}
 	res.Status = DropDropped
 	return res, nil
 }

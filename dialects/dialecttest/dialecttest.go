@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -80,12 +81,38 @@ func Get(t testing.TB, name string) Server {
 	return Server{Dialect: d, DSN: dsn, Schema: schema}
 }
 
+// tools are the commands some tests run, and the Debian package of each.
+// SESSCTL_TEST_REQUIRE names them as it names dialects, so that CI fails
+// where one is missing instead of skipping those tests.
+var tools = map[string]string{"sqlite3": "sqlite3"}
+
+// Tool returns the path of the command name, one of tools. Without it, t
+// skips, naming the package to install; or fails, when SESSCTL_TEST_REQUIRE
+// names it.
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	pkg, ok := tools[name]
+	if !ok {
+		t.Fatalf("dialecttest: %q is not a tool tests know", name)
+	}
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path
+	}
+	if Required(name) {
+		t.Fatalf("%s is required by %s=%s but is not installed (apt-get install -y %s)", name, RequireEnv, os.Getenv(RequireEnv), pkg)
+	}
+	t.Skipf("no %s command: install the %s package (apt-get install -y %s) to run this test", name, pkg, pkg)
+	return ""
+}
+
 // Each runs fn as a subtest for every dialect, named after it. A dialect
-// that SESSCTL_TEST_REQUIRE names but sessctl does not know fails it.
+// that SESSCTL_TEST_REQUIRE names but sessctl does not know (nor is a
+// tool) fails it.
 func Each(t *testing.T, fn func(t *testing.T, s Server)) {
 	t.Helper()
 	for _, r := range strings.Split(os.Getenv(RequireEnv), ",") {
-		if r = strings.TrimSpace(r); r != "" {
+		if r = strings.TrimSpace(r); r != "" && tools[r] == "" {
 			if _, err := dialects.Lookup(r); err != nil {
 				t.Fatalf("%s names %q: %v", RequireEnv, r, err)
 			}

@@ -4,6 +4,6 @@
 DELETE FROM "main"."SessionData"
 WHERE rowid IN (
     SELECT rowid FROM "main"."SessionData"
-    WHERE "main"."SessionData"."ExpiresAtTime" < CAST(unixepoch('subsec') * 1000000 AS INTEGER) - 300000000
+    WHERE "main"."SessionData"."ExpiresAtTime" < ((CAST(strftime('%s', 'now') AS INTEGER) * 1000 + CAST(substr(strftime('%f', 'now'), 4) AS INTEGER)) * 1000) - 300000000
     ORDER BY "main"."SessionData"."ExpiresAtTime"
     LIMIT 1000);
