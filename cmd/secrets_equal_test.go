@@ -39,7 +39,7 @@ func equalRuns() []equalRun {
 			equalRun{args: with("purge"), code: 0},
 			equalRun{args: with("purge", "--dry-run"), code: 0},
 			equalRun{args: with("verify"), table: "NoSuchTable", code: ExitIncompatible},
-			equalRun{args: with("purge"), table: "NoSuchTable", code: ExitFailed},
+			equalRun{args: with("purge"), table: "NoSuchTable", code: ExitIncompatible},
 			equalRun{args: with("drop", "--yes"), code: 0},
 			equalRun{args: with("drop", "--yes"), code: ExitFailed},
 		)

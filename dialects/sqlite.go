@@ -361,8 +361,8 @@ func (sqlite) Denied(ctx context.Context, q Querier, err error, op string, n Nam
 func sqliteReadOnlyMessage(ctx context.Context, q Querier, op string, n Names) string {
 	var queryOnly bool
 	if q.QueryRowContext(ctx, `PRAGMA query_only`).Scan(&queryOnly) == nil && queryOnly {
-		return fmt.Sprintf("the database file is read-only: the connection string opens it read-only (Mode=ReadOnly, mode=ro or immutable=1), "+
-			"and %s needs to write it; leave that out to %s", op, op)
+		return fmt.Sprintf("the database file is read-only: the connection string opens it read-only, and %s needs to write it; "+
+			"open it without mode=ro (Mode=ReadOnly, immutable=1) to %s", op, op)
 	}
 	file := "the database file"
 	var path string
