@@ -2,8 +2,10 @@ package dialects
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,6 +15,7 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/golang-migrate/migrate/v4/database"
 	sqlservermigrate "github.com/golang-migrate/migrate/v4/database/sqlserver"
@@ -336,24 +339,48 @@ func (c *sqlserverCatalog) column(id int, name string) string {
 }
 
 // index is the name of an index as T-SQL names it, which sys.indexes calls
-// name: on Babelfish without the table's name and the hash that follow it,
-// and sessctl's own name in its case, since Babelfish's names are the same
-// in any case.
+// name. Babelfish stores the index ix of table t as ix+t+md5(ix), all in
+// lower case, and when that is longer than PostgreSQL's 63 bytes, as its
+// first 31 bytes and the MD5 of the whole: the first is undone for any
+// index, the second for sessctl's own. And since Babelfish's names are the
+// same in any case, sessctl's own name reads in its case.
 func (c *sqlserverCatalog) index(name string, n Names) string {
 	if !c.engine.Babelfish {
 		return name
 	}
-	const hash = 32 // hex digits of an MD5
-	if k := len(name) - hash; k > 0 && strings.Trim(name[k:], "0123456789abcdef") == "" {
-		base := name[:k]
-		if t := len(base) - len(c.table); t > 0 && strings.EqualFold(base[t:], c.table) {
-			name = base[:t]
+	md5hex := func(s string) string { h := md5.Sum([]byte(s)); return hex.EncodeToString(h[:]) }
+	table := strings.ToLower(c.table)
+	const digits = 2 * md5.Size
+	if k := len(name) - digits; k > len(table) && strings.HasSuffix(name[:k], table) {
+		if ix := name[:k-len(table)]; md5hex(ix) == name[k:] {
+			name = ix
+		}
+	}
+	if own := strings.ToLower(n.ExpiryIndex); len(name) == bbfMaxName {
+		full := own + table + md5hex(own)
+		if cut := bbfMaxName - digits; len(full) > bbfMaxName && name == clipBytes(full, cut)+md5hex(full) {
+			name = own
 		}
 	}
 	if strings.EqualFold(name, n.ExpiryIndex) {
 		return n.ExpiryIndex
 	}
 	return name
+}
+
+// bbfMaxName is the most bytes of a PostgreSQL name.
+const bbfMaxName = 63
+
+// clipBytes is the longest prefix of s of at most n bytes that ends
+// between characters.
+func clipBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // filtered is the SQL that says whether index i has a WHERE clause.
@@ -602,6 +629,11 @@ func sqlserverLockResource(n Names) string {
 
 // TryLock takes an exclusive application lock owned by the session, so it
 // lasts across the purge's transactions and ends with the connection.
+// Every negative status is "not acquired": SQL Server answers -1 to a
+// lock another session holds, and stock Babelfish (Aurora's too) -999.
+// And a connection that was refused the lock leaves the pool: stock
+// Babelfish crashes at the fifth failed sp_getapplock on one connection,
+// so none ever asks twice on one.
 func (sqlserver) TryLock(ctx context.Context, conn *sql.Conn, n Names) (func() error, bool, error) {
 	resource := sqlserverLockResource(n)
 	var status int
@@ -611,17 +643,22 @@ SELECT @status;`, resource).Scan(&status)
 	if err != nil {
 		return nil, false, fmt.Errorf("taking the purge lock: %w", err)
 	}
-	switch {
-	case status == -1: // timed out at once: another session holds it
+	if status < 0 {
+		discard(conn)
 		return nil, false, nil
-	case status < 0:
-		return nil, false, fmt.Errorf("taking the purge lock: sp_getapplock returned %d", status)
 	}
 	unlock := func() error {
 		_, err := conn.ExecContext(context.Background(), `EXEC sp_releaseapplock @Resource = @p1, @LockOwner = 'Session';`, resource)
 		return err
 	}
 	return unlock, true, nil
+}
+
+// discard closes conn and drops its connection from the pool, instead of
+// returning it there: database/sql closes a connection whose Raw says
+// driver.ErrBadConn.
+func discard(conn *sql.Conn) {
+	conn.Raw(func(any) error { return driver.ErrBadConn })
 }
 
 // sqlserverCutoff is "now" by the server's clock less the grace: a second
