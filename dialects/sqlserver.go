@@ -339,33 +339,36 @@ func (c *sqlserverCatalog) column(id int, name string) string {
 }
 
 // index is the name of an index as T-SQL names it, which sys.indexes calls
-// name. Babelfish stores the index ix of table t as ix+t+md5(ix), all in
-// lower case, and when that is longer than PostgreSQL's 63 bytes, as its
-// first 31 bytes and the MD5 of the whole: the first is undone for any
-// index, the second for sessctl's own. And since Babelfish's names are the
-// same in any case, sessctl's own name reads in its case.
+// name. Babelfish stores the index ix of table t as bbfIndexName(ix, t),
+// in lower case: the name read is the ix that gives it. Since Babelfish's
+// names are the same in any case, sessctl's own name reads in its case.
 func (c *sqlserverCatalog) index(name string, n Names) string {
 	if !c.engine.Babelfish {
 		return name
 	}
-	md5hex := func(s string) string { h := md5.Sum([]byte(s)); return hex.EncodeToString(h[:]) }
 	table := strings.ToLower(c.table)
-	const digits = 2 * md5.Size
-	if k := len(name) - digits; k > len(table) && strings.HasSuffix(name[:k], table) {
-		if ix := name[:k-len(table)]; md5hex(ix) == name[k:] {
-			name = ix
-		}
-	}
-	if own := strings.ToLower(n.ExpiryIndex); len(name) == bbfMaxName {
-		full := own + table + md5hex(own)
-		if cut := bbfMaxName - digits; len(full) > bbfMaxName && name == clipBytes(full, cut)+md5hex(full) {
-			name = own
+	for k := 1; k <= len(name)-2*md5.Size; k++ {
+		if utf8.RuneStart(name[k]) && bbfIndexName(name[:k], table) == name {
+			name = name[:k]
+			break
 		}
 	}
 	if strings.EqualFold(name, n.ExpiryIndex) {
 		return n.ExpiryIndex
 	}
 	return name
+}
+
+// bbfIndexName is the name Babelfish stores index ix of table t under
+// (lower case both): ix+t+md5(ix), or, when that is longer than
+// PostgreSQL's 63 bytes, its first 31 bytes and the MD5 of the whole.
+func bbfIndexName(ix, t string) string {
+	md5hex := func(s string) string { h := md5.Sum([]byte(s)); return hex.EncodeToString(h[:]) }
+	full := ix + t + md5hex(ix)
+	if len(full) <= bbfMaxName {
+		return full
+	}
+	return clipBytes(full, bbfMaxName-2*md5.Size) + md5hex(full)
 }
 
 // bbfMaxName is the most bytes of a PostgreSQL name.

@@ -2,6 +2,7 @@ package dialecttest
 
 import (
 	"database/sql"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -37,4 +38,36 @@ func (s Server) BabelfishSkip(t testing.TB, db *sql.DB, divergence string) {
 	if s.Babelfish(t, db) {
 		t.Skipf("skipped on Babelfish for PostgreSQL, the SQL Server stand-in: %s (tds/README.md, divergences)", divergence)
 	}
+}
+
+// Collation is the name the catalog reports for a column declared with
+// the SQL Server collation name. Babelfish reports its own collations,
+// bbf_unicode_cp1_cs_as for SQL_Latin1_General_CP1_CS_AS and so on (tds/
+// README.md, divergences: "collations are reported as bbf_unicode_cp1_cs_as
+// / bbf_unicode_cp1_ci_as").
+func (s Server) Collation(t testing.TB, db *sql.DB, name string) string {
+	t.Helper()
+	if !s.Babelfish(t, db) {
+		return name
+	}
+	switch strings.ToUpper(name) {
+	case "SQL_LATIN1_GENERAL_CP1_CS_AS", "LATIN1_GENERAL_CS_AS":
+		return "bbf_unicode_cp1_cs_as"
+	case "SQL_LATIN1_GENERAL_CP1_CI_AS", "LATIN1_GENERAL_CI_AS":
+		return "bbf_unicode_cp1_ci_as"
+	}
+	t.Fatalf("dialecttest: no Babelfish name known for collation %s", name)
+	return ""
+}
+
+// IndexName is the name the catalog reads for an index made as name.
+// Babelfish keeps index names in lower case only (tds/README.md,
+// divergences: "sys.indexes ... give names lower-cased"), so sessctl reads
+// them so; its own expiry index, whose name it knows, reads in its case.
+func (s Server) IndexName(t testing.TB, db *sql.DB, name string) string {
+	t.Helper()
+	if s.Babelfish(t, db) {
+		return strings.ToLower(name)
+	}
+	return name
 }
