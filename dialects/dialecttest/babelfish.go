@@ -66,7 +66,7 @@ func (s Server) Collation(t testing.TB, db *sql.DB, name string) string {
 // them so; its own expiry index, whose name it knows, reads in its case.
 func (s Server) IndexName(t testing.TB, db *sql.DB, name string) string {
 	t.Helper()
-	if s.Babelfish(t, db) {
+	if s.Babelfish(t, db) && name != s.Dialect.Names(s.Schema, "t").ExpiryIndex {
 		return strings.ToLower(name)
 	}
 	return name
