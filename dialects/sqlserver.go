@@ -194,6 +194,10 @@ const (
 func (s sqlserver) Denied(ctx context.Context, q Querier, err error, op string, n Names) (string, bool) {
 	switch mssqlNumber(err) {
 	case mssqlPermissionDenied, mssqlShowplanDenied, mssqlObjectNotFoundOrDenied, mssqlDropDenied:
+	case bbfError:
+		if !s.lacks(ctx, q, op, n) {
+			return "", false
+		}
 	default:
 		return "", false
 	}
@@ -217,6 +221,39 @@ func (s sqlserver) Denied(ctx context.Context, q Querier, err error, op string, 
 	}
 	return fmt.Sprintf("user %s may not read %s: GRANT SELECT ON %s TO %s; GRANT SELECT ON %s TO %s; GRANT VIEW DEFINITION ON SCHEMA::%s TO %s",
 		u, table, table, u, s.versionTable(n), u, schema, u), true
+}
+
+// bbfError is the number Babelfish gives the errors it has no SQL Server
+// number for, a refused privilege among them (its text is PostgreSQL's,
+// which sessctl does not read).
+const bbfError = 33557097
+
+// lacks asks the server, with HAS_PERMS_BY_NAME, whether this user lacks a
+// permission op needs on the table of n: how a refused privilege is told
+// on Babelfish, whose error has no number of its own (bbfError). An
+// unanswered question is no answer.
+func (s sqlserver) lacks(ctx context.Context, q Querier, op string, n Names) bool {
+	e, err := sqlserverEngineOf(ctx, q)
+	if err != nil || !e.Babelfish {
+		return false
+	}
+	table, schema := s.qualified(n), n.Schema
+	var checks []string
+	switch op {
+	case OpCreateSchema:
+		checks = []string{`HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'CREATE SCHEMA')`}
+	case "create":
+		checks = []string{`HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'CREATE TABLE')`, `HAS_PERMS_BY_NAME(@p2, N'SCHEMA', N'ALTER')`}
+	case "drop":
+		checks = []string{`HAS_PERMS_BY_NAME(@p1, N'OBJECT', N'ALTER')`}
+	case "purge":
+		checks = []string{`HAS_PERMS_BY_NAME(@p1, N'OBJECT', N'SELECT')`, `HAS_PERMS_BY_NAME(@p1, N'OBJECT', N'DELETE')`}
+	default:
+		checks = []string{`HAS_PERMS_BY_NAME(@p1, N'OBJECT', N'SELECT')`}
+	}
+	var has int
+	err = q.QueryRowContext(ctx, `SELECT CASE WHEN `+strings.Join(checks, " = 1 AND ")+` = 1 THEN 1 ELSE 0 END`, table, schema).Scan(&has)
+	return err == nil && has == 0
 }
 
 func (sqlserver) SchemaExists(ctx context.Context, q Querier, schema string) (bool, error) {
