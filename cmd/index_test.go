@@ -20,6 +20,9 @@ type oddIndex struct {
 	usable  bool   // the purge's range scan can read it
 	reason  string // what verify's finding says of it
 	inPlace bool   // verify's fix mends it where it stands
+	// bbfCreate, when set, is the divergence of Babelfish (tds/README.md)
+	// that keeps create from building a usable index beside it there.
+	bbfCreate string
 	// make builds it as index on table.
 	make func(t *testing.T, s dialecttest.Server, db *sql.DB, table, index string)
 }
@@ -78,8 +81,10 @@ func oddIndexes(t *testing.T, s dialecttest.Server, db *sql.DB) []oddIndex {
 		}
 	case "sqlserver":
 		return []oddIndex{
-			{name: "filtered", reason: "filtered", make: execIndex(`CREATE INDEX %[1]s ON %[2]s ([ExpiresAtTime]) WHERE [SlidingExpirationInSeconds] IS NULL`)},
+			{name: "filtered", reason: "filtered", bbfCreate: "sys.indexes.has_filter is always 0, so the migration's guard, " +
+				"which reads it as SQL Server needs, takes the filtered index for a usable one", make: execIndex(`CREATE INDEX %[1]s ON %[2]s ([ExpiresAtTime]) WHERE [SlidingExpirationInSeconds] IS NULL`)},
 			{name: "disabled-ours", ours: true, reason: "disabled", inPlace: true, make: func(t *testing.T, s dialecttest.Server, db *sql.DB, table, index string) {
+				s.BabelfishSkip(t, db, "ALTER INDEX (… DISABLE, … REBUILD) is not supported, so no index is ever disabled there")
 				execIndex(`CREATE INDEX %[1]s ON %[2]s ([ExpiresAtTime])`)(t, s, db, table, index)
 				execIndex(`ALTER INDEX %[1]s ON %[2]s DISABLE`)(t, s, db, table, index)
 			}},
@@ -125,7 +130,7 @@ func TestOnlyAUsableIndexCounts(t *testing.T) {
 					c.make(t, s, db, table, index)
 
 					r := must(t, 0, "verify", "-o", "json", s.DSN, s.Schema, table)
-					finding := findingOn(t, r, "index "+s.Dialect.Quote(index))
+					finding := findingOn(t, r, "index "+s.Dialect.Quote(s.IndexName(t, db, index)))
 					switch {
 					case c.usable && len(r.json(t)["findings"].([]any)) != 0:
 						t.Errorf("verify of a table with a usable %s index: %s", c.name, r.stdout)
@@ -155,6 +160,9 @@ func TestOnlyAUsableIndexCounts(t *testing.T) {
 						wantVerified(t, s, table)
 						wantExpiryIndexes(t, s, db, table, 1, 0)
 						continue
+					}
+					if c.bbfCreate != "" {
+						s.BabelfishSkip(t, db, c.bbfCreate)
 					}
 					r = must(t, 0, "create", "-o", "json", s.DSN, s.Schema, table)
 					if m := r.json(t); m["status"] != "repaired" {

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"database/sql"
 	"fmt"
 	"net/url"
 	"os"
@@ -23,7 +24,8 @@ import (
 // version table (GET_LOCK needs none). SQLite has no users: its analogue
 // is the file opened read-only, with mode=ro in a file: URI, where verify
 // works and purge, which deletes, is refused like create and drop. SQL
-// Server is skipped: its least-privilege user needs a server login.
+// Server: a login, and a user for it in the database with the same grants
+// as in PostgreSQL (sp_getapplock needs none).
 func TestLeastPrivilege(t *testing.T) {
 	dialecttest.Each(t, func(t *testing.T, s dialecttest.Server) {
 		t.Parallel()
@@ -94,8 +96,42 @@ func TestLeastPrivilege(t *testing.T) {
 		case "sqlite":
 			dsn = "file:" + s.DSN + "?mode=ro"
 			user = "read-only"
+		case "sqlserver":
+			const pw = "Pw-least-privilege-1"
+			login := d.Quote(user)
+			for _, q := range []string{
+				"CREATE LOGIN " + login + " WITH PASSWORD = " + d.QuoteLiteral(pw),
+				"CREATE USER " + login + " FOR LOGIN " + login,
+				"GRANT SELECT, INSERT, UPDATE, DELETE ON " + s.Qualified(table) + " TO " + login,
+				"GRANT SELECT ON " + s.Qualified(n.VersionTable) + " TO " + login,
+			} {
+				if _, err := db.Exec(q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+				switch {
+				case strings.HasPrefix(q, "CREATE LOGIN"):
+					t.Cleanup(func() { dropLogin(t, db, login) })
+				case strings.HasPrefix(q, "CREATE USER"):
+					t.Cleanup(func() {
+						// Babelfish keeps a user with grants (a PostgreSQL role
+						// that owns privileges): revoke them first.
+						for _, o := range []string{s.Qualified(table), s.Qualified(n.VersionTable)} {
+							db.Exec("REVOKE ALL ON " + o + " FROM " + login)
+						}
+						if _, err := db.Exec("DROP USER " + login); err != nil {
+							t.Errorf("dropping user %s: %v", login, err)
+						}
+					})
+				}
+			}
+			u, err := url.Parse(s.DSN)
+			if err != nil {
+				t.Skipf("the SQL Server test DSN is not a sqlserver:// URL, which this test needs to log in as another user: %v", err)
+			}
+			u.User = url.UserPassword(user, pw)
+			dsn = u.String()
 		default:
-			t.Skipf("no least-privilege login for %s in this test: it needs a server login made with CREATE LOGIN, which the test DSN may not be allowed to make", d.Name())
+			t.Fatalf("no least-privilege user for %s in this test", d.Name())
 		}
 
 		if r := must(t, 0, "verify", dsn, s.Schema, table); !strings.Contains(r.stdout, "ok") {
@@ -331,4 +367,19 @@ func adviceOf(msg string) []string {
 		}
 	}
 	return out
+}
+
+// dropLogin drops a SQL Server login once the sessions of the sessctl
+// runs that used it have ended on the server, which may take a moment
+// after those processes exit: DROP LOGIN refuses a login with a session.
+func dropLogin(t *testing.T, db *sql.DB, login string) {
+	t.Helper()
+	var err error
+	for range 50 {
+		if _, err = db.Exec("DROP LOGIN " + login); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Errorf("dropping login %s: %v", login, err)
 }

@@ -61,6 +61,9 @@ func (a *app) printVerify(tg *target, r *schema.Report) {
 		if r.Version != nil {
 			version = "version " + itoa(*r.Version)
 		}
+		if r.Engine != "" {
+			version += ", checked on " + r.Engine
+		}
 		fmt.Fprintf(a.stdout, "%s: %s (%s)\n", tg.table, r.Status, version)
 		for _, f := range r.Findings {
 			fmt.Fprintf(a.stdout, "  %s: %s\n", f.Severity, f.Message)

@@ -274,6 +274,15 @@ type Yielder interface {
 	YieldPause() time.Duration
 }
 
+// EngineNamer is a Dialect whose one protocol is spoken by more than one
+// server (SQL Server's: SQL Server, Azure SQL, Babelfish for PostgreSQL),
+// which verify names in its report.
+type EngineNamer interface {
+	// Engine names the server q reaches ("SQL Server", "Babelfish for
+	// PostgreSQL 4.3.0"). It only reads.
+	Engine(ctx context.Context, q Querier) (string, error)
+}
+
 // Dropper is a Dialect with something to tidy away after a drop (SQLite:
 // the lock file beside the database, once its last cache table is gone and
 // no sessctl holds a lock in it). Dropped runs after the table and its

@@ -2,8 +2,10 @@ package dialects
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,6 +15,7 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/golang-migrate/migrate/v4/database"
 	sqlservermigrate "github.com/golang-migrate/migrate/v4/database/sqlserver"
@@ -191,6 +194,10 @@ const (
 func (s sqlserver) Denied(ctx context.Context, q Querier, err error, op string, n Names) (string, bool) {
 	switch mssqlNumber(err) {
 	case mssqlPermissionDenied, mssqlShowplanDenied, mssqlObjectNotFoundOrDenied, mssqlDropDenied:
+	case bbfError:
+		if !s.lacks(ctx, q, op, n) {
+			return "", false
+		}
 	default:
 		return "", false
 	}
@@ -216,9 +223,42 @@ func (s sqlserver) Denied(ctx context.Context, q Querier, err error, op string, 
 		u, table, table, u, s.versionTable(n), u, schema, u), true
 }
 
+// bbfError is the number Babelfish gives the errors it has no SQL Server
+// number for, a refused privilege among them (its text is PostgreSQL's,
+// which sessctl does not read).
+const bbfError = 33557097
+
+// lacks asks the server, with HAS_PERMS_BY_NAME, whether this user lacks a
+// permission op needs on the table of n: how a refused privilege is told
+// on Babelfish, whose error has no number of its own (bbfError). An
+// unanswered question is no answer.
+func (s sqlserver) lacks(ctx context.Context, q Querier, op string, n Names) bool {
+	e, err := sqlserverEngineOf(ctx, q)
+	if err != nil || !e.Babelfish {
+		return false
+	}
+	table, schema := s.qualified(n), n.Schema
+	var checks []string
+	switch op {
+	case OpCreateSchema:
+		checks = []string{`HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'CREATE SCHEMA')`}
+	case "create":
+		checks = []string{`HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'CREATE TABLE')`, `HAS_PERMS_BY_NAME(@p2, N'SCHEMA', N'ALTER')`}
+	case "drop":
+		checks = []string{`HAS_PERMS_BY_NAME(@p1, N'OBJECT', N'ALTER')`}
+	case "purge":
+		checks = []string{`HAS_PERMS_BY_NAME(@p1, N'OBJECT', N'SELECT')`, `HAS_PERMS_BY_NAME(@p1, N'OBJECT', N'DELETE')`}
+	default:
+		checks = []string{`HAS_PERMS_BY_NAME(@p1, N'OBJECT', N'SELECT')`}
+	}
+	var has int
+	err = q.QueryRowContext(ctx, `SELECT CASE WHEN `+strings.Join(checks, " = 1 AND ")+` = 1 THEN 1 ELSE 0 END`, table, schema).Scan(&has)
+	return err == nil && has == 0
+}
+
 func (sqlserver) SchemaExists(ctx context.Context, q Querier, schema string) (bool, error) {
 	var n int
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM sys.schemas WHERE name = @p1`, schema).Scan(&n)
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM sys.schemas WHERE schema_id = SCHEMA_ID(@p1)`, schema).Scan(&n)
 	return n > 0, err
 }
 
@@ -228,19 +268,21 @@ func (s sqlserver) CreateSchemaSQL(schema string) string {
 		s.QuoteLiteral(schema), s.QuoteLiteral("CREATE SCHEMA "+s.Quote(schema)))
 }
 
-// sqlserverObjectQuery finds a schema's object by name. sys.objects shows
-// only what the user may see; the app's user sees its own table.
+// sqlserverObjectQuery finds a schema's object by its quoted two-part name
+// (@p1), as the server itself resolves names: OBJECT_ID compares them as
+// the database's collation does, on both engines. It sees only what the
+// user may see; the app's user sees its own table.
 const sqlserverObjectQuery = `
-SELECT o.object_id, RTRIM(o.type), o.name
+SELECT o.object_id, RTRIM(o.type), CAST(o.name AS nvarchar(128))
 FROM sys.objects AS o
-JOIN sys.schemas AS s ON s.schema_id = o.schema_id
-WHERE s.name = @p1 AND o.name = @p2`
+WHERE o.object_id = OBJECT_ID(@p1)`
 
 // sqlserverColumnsQuery reads each column's base type (an alias type reads
 // as the system type it stands for), its length in bytes (-1: max), and
 // whether an insert that leaves it out still works.
 const sqlserverColumnsQuery = `
-SELECT c.name,
+SELECT c.column_id,
+       CAST(c.name AS nvarchar(128)),
        COALESCE(bt.name, t.name),
        c.max_length,
        c.is_nullable,
@@ -257,26 +299,164 @@ ORDER BY c.column_id`
 // decides whether a purge can read it: its type, whether it is filtered,
 // and whether it is disabled. Hypothetical indexes (the Database Engine
 // Tuning Advisor's) are no indexes and are left out. Included columns and
-// columnstore indexes have key_ordinal 0.
+// columnstore indexes have key_ordinal 0. %s is whether the index is
+// filtered: sqlserverCatalog.filtered.
 const sqlserverIndexesQuery = `
-SELECT i.name, i.is_primary_key, i.is_unique, c.name, i.type, i.type_desc, i.has_filter, i.is_disabled
+SELECT CAST(i.name AS nvarchar(128)), i.is_primary_key, i.is_unique, ic.column_id, CAST(c.name AS nvarchar(128)),
+       i.type, i.type_desc, CAST(%s AS bit), i.is_disabled
 FROM sys.indexes AS i
 JOIN sys.index_columns AS ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id
 JOIN sys.columns AS c ON c.object_id = ic.object_id AND c.column_id = ic.column_id
 WHERE i.object_id = @p1 AND i.is_hypothetical = 0 AND ic.key_ordinal > 0
 ORDER BY i.index_id, ic.key_ordinal`
 
+// sqlserverCatalog reads names from the catalog as they are stored, on
+// both engines: the one place that knows how Babelfish's catalog differs
+// (tds/README.md's divergence table). SQL Server's sys views give names
+// exactly. Babelfish's give them lower-cased, an index's name followed by
+// its table's and a hash, and as varchar, so that characters outside code
+// page 1252 read as '?' (rows 1 and 2). So every name is read CAST to
+// nvarchar, which keeps its characters on both; on Babelfish a column's
+// name comes from INFORMATION_SCHEMA.COLUMNS, which keeps its case, by its
+// position (ORDINAL_POSITION is column_id there), and an index's name
+// loses its suffix; and since sys.indexes.has_filter is always 0 there
+// (row 8), a filtered index is told by its predicate in pg_index.
+type sqlserverCatalog struct {
+	engine sqlserverEngine
+	// table is the table's name as sys.objects gives it.
+	table string
+	// columns are the columns' names as stored, by column_id; nil on SQL
+	// Server, whose sys.columns gives them so.
+	columns map[int]string
+}
+
+func (s sqlserver) catalog(ctx context.Context, q Querier) (*sqlserverCatalog, error) {
+	e, err := sqlserverEngineOf(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return &sqlserverCatalog{engine: e}, nil
+}
+
+// object finds the object n names in schema n.Schema: its id, its type
+// (U, V, ...) and its name as stored (info.Name).
+func (c *sqlserverCatalog) object(ctx context.Context, q Querier, schema, name string) (id int64, kind, stored string, err error) {
+	s := sqlserver{}
+	if err = q.QueryRowContext(ctx, sqlserverObjectQuery, s.Quote(schema)+"."+s.Quote(name)).Scan(&id, &kind, &stored); err != nil {
+		return 0, "", "", err
+	}
+	c.table = stored
+	if !c.engine.Babelfish {
+		return id, kind, stored, nil
+	}
+	rows, err := q.QueryContext(ctx, `SELECT ORDINAL_POSITION, COLUMN_NAME, TABLE_NAME FROM INFORMATION_SCHEMA.COLUMNS
+WHERE TABLE_SCHEMA = @p1 AND TABLE_NAME = @p2`, schema, name)
+	if err != nil {
+		return 0, "", "", err
+	}
+	defer rows.Close()
+	c.columns = map[int]string{}
+	for rows.Next() {
+		var pos int
+		var col string
+		if err := rows.Scan(&pos, &col, &stored); err != nil {
+			return 0, "", "", err
+		}
+		c.columns[pos] = col
+	}
+	return id, kind, stored, rows.Err()
+}
+
+// column is the name as stored of column id, which sys.columns calls name.
+func (c *sqlserverCatalog) column(id int, name string) string {
+	if stored, ok := c.columns[id]; ok {
+		return stored
+	}
+	return name
+}
+
+// index is the name of an index as T-SQL names it, which sys.indexes calls
+// name. Babelfish stores the index ix of table t as bbfIndexName(ix, t),
+// in lower case: the name read is the ix that gives it. Since Babelfish's
+// names are the same in any case, sessctl's own name reads in its case.
+func (c *sqlserverCatalog) index(name string, n Names) string {
+	if !c.engine.Babelfish {
+		return name
+	}
+	table := strings.ToLower(c.table)
+	for k := 1; k <= len(name)-2*md5.Size; k++ {
+		if utf8.RuneStart(name[k]) && bbfIndexName(name[:k], table) == name {
+			name = name[:k]
+			break
+		}
+	}
+	if strings.EqualFold(name, n.ExpiryIndex) {
+		return n.ExpiryIndex
+	}
+	return name
+}
+
+// bbfIndexName is the name Babelfish stores index ix of table t under
+// (lower case both): ix+t+md5(ix), or, when that is longer than
+// PostgreSQL's 63 bytes, its first 31 bytes and the MD5 of the whole.
+func bbfIndexName(ix, t string) string {
+	md5hex := func(s string) string { h := md5.Sum([]byte(s)); return hex.EncodeToString(h[:]) }
+	full := ix + t + md5hex(ix)
+	if len(full) <= bbfMaxName {
+		return full
+	}
+	return clipBytes(full, bbfMaxName-2*md5.Size) + md5hex(full)
+}
+
+// bbfMaxName is the most bytes of a PostgreSQL name.
+const bbfMaxName = 63
+
+// clipBytes is the longest prefix of s of at most n bytes that ends
+// between characters.
+func clipBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// filtered is the SQL that says whether index i has a WHERE clause.
+func (c *sqlserverCatalog) filtered() string {
+	if !c.engine.Babelfish {
+		return "i.has_filter"
+	}
+	return `CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_index AS x JOIN pg_catalog.pg_class AS xc ON xc.oid = x.indexrelid
+        WHERE x.indrelid = i.object_id AND CAST(xc.relname AS nvarchar(128)) = CAST(i.name AS nvarchar(128))
+          AND x.indpred IS NOT NULL) THEN 1 ELSE 0 END`
+}
+
 func (s sqlserver) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, error) {
+	info, err := s.InspectTable(ctx, q, n)
+	if err != nil {
+		return nil, err
+	}
+	return info, s.inspectVersion(ctx, q, n, info)
+}
+
+var _ TableInspector = sqlserver{}
+
+func (s sqlserver) InspectTable(ctx context.Context, q Querier, n Names) (*TableInfo, error) {
 	info := &TableInfo{Kind: KindMissing}
-	var id int64
-	var kind string
-	err := q.QueryRowContext(ctx, sqlserverObjectQuery, n.Schema, n.Table).Scan(&id, &kind, &info.Name)
+	cat, err := s.catalog(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("reading the catalog for %s: %w", s.qualified(n), err)
+	}
+	id, kind, name, err := cat.object(ctx, q, n.Schema, n.Table)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return info, s.inspectVersion(ctx, q, n, info)
+		return info, nil
 	case err != nil:
 		return nil, fmt.Errorf("reading the catalog for %s: %w", s.qualified(n), err)
 	}
+	info.Name = name
 	switch kind {
 	case "U":
 		info.Kind = KindTable
@@ -285,16 +465,16 @@ func (s sqlserver) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo,
 	default:
 		info.Kind = KindOther
 	}
-	if err := s.inspectColumns(ctx, q, id, info); err != nil {
+	if err := s.inspectColumns(ctx, q, cat, id, info); err != nil {
 		return nil, fmt.Errorf("reading the columns of %s: %w", s.qualified(n), err)
 	}
-	if err := s.inspectIndexes(ctx, q, id, n, info); err != nil {
+	if err := s.inspectIndexes(ctx, q, cat, id, n, info); err != nil {
 		return nil, fmt.Errorf("reading the indexes of %s: %w", s.qualified(n), err)
 	}
-	return info, s.inspectVersion(ctx, q, n, info)
+	return info, nil
 }
 
-func (sqlserver) inspectColumns(ctx context.Context, q Querier, id int64, info *TableInfo) error {
+func (sqlserver) inspectColumns(ctx context.Context, q Querier, cat *sqlserverCatalog, id int64, info *TableInfo) error {
 	rows, err := q.QueryContext(ctx, sqlserverColumnsQuery, id)
 	if err != nil {
 		return err
@@ -302,10 +482,11 @@ func (sqlserver) inspectColumns(ctx context.Context, q Querier, id int64, info *
 	defer rows.Close()
 	for rows.Next() {
 		var c Column
-		var bytes int
-		if err := rows.Scan(&c.Name, &c.Type, &bytes, &c.Nullable, &c.HasDefault, &c.Collation); err != nil {
+		var colID, bytes int
+		if err := rows.Scan(&colID, &c.Name, &c.Type, &bytes, &c.Nullable, &c.HasDefault, &c.Collation); err != nil {
 			return err
 		}
+		c.Name = cat.column(colID, c.Name)
 		c.Type = strings.ToLower(c.Type)
 		c.Length = sqlserverLength(c.Type, bytes)
 		info.Columns = append(info.Columns, c)
@@ -329,8 +510,8 @@ func sqlserverLength(typ string, bytes int) int {
 	return 0
 }
 
-func (s sqlserver) inspectIndexes(ctx context.Context, q Querier, id int64, n Names, info *TableInfo) error {
-	rows, err := q.QueryContext(ctx, sqlserverIndexesQuery, id)
+func (s sqlserver) inspectIndexes(ctx context.Context, q Querier, cat *sqlserverCatalog, id int64, n Names, info *TableInfo) error {
+	rows, err := q.QueryContext(ctx, fmt.Sprintf(sqlserverIndexesQuery, cat.filtered()), id)
 	if err != nil {
 		return err
 	}
@@ -338,11 +519,12 @@ func (s sqlserver) inspectIndexes(ctx context.Context, q Querier, id int64, n Na
 	var disabledOther []string
 	for rows.Next() {
 		var name, col, typeDesc string
-		var typ int
+		var typ, colID int
 		var primary, unique, filtered, disabled bool
-		if err := rows.Scan(&name, &primary, &unique, &col, &typ, &typeDesc, &filtered, &disabled); err != nil {
+		if err := rows.Scan(&name, &primary, &unique, &colID, &col, &typ, &typeDesc, &filtered, &disabled); err != nil {
 			return err
 		}
+		name, col = cat.index(name, n), cat.column(colID, col)
 		ix := info.addIndexColumn(name, primary, unique, col)
 		if len(ix.Columns) == 1 {
 			ix.Unusable, ix.Fix = s.unusable(n, name, typ, typeDesc, filtered, disabled)
@@ -383,7 +565,7 @@ func (s sqlserver) unusable(n Names, name string, typ int, typeDesc string, filt
 func (s sqlserver) inspectVersion(ctx context.Context, q Querier, n Names, info *TableInfo) error {
 	var id int64
 	var kind, name string
-	err := q.QueryRowContext(ctx, sqlserverObjectQuery, n.Schema, n.VersionTable).Scan(&id, &kind, &name)
+	err := q.QueryRowContext(ctx, sqlserverObjectQuery, s.versionTable(n)).Scan(&id, &kind, &name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -487,6 +669,11 @@ func sqlserverLockResource(n Names) string {
 
 // TryLock takes an exclusive application lock owned by the session, so it
 // lasts across the purge's transactions and ends with the connection.
+// Every negative status is "not acquired": SQL Server answers -1 to a
+// lock another session holds, and stock Babelfish (Aurora's too) -999.
+// And a connection that was refused the lock leaves the pool: stock
+// Babelfish crashes at the fifth failed sp_getapplock on one connection,
+// so none ever asks twice on one.
 func (sqlserver) TryLock(ctx context.Context, conn *sql.Conn, n Names) (func() error, bool, error) {
 	resource := sqlserverLockResource(n)
 	var status int
@@ -496,17 +683,22 @@ SELECT @status;`, resource).Scan(&status)
 	if err != nil {
 		return nil, false, fmt.Errorf("taking the purge lock: %w", err)
 	}
-	switch {
-	case status == -1: // timed out at once: another session holds it
+	if status < 0 {
+		discard(conn)
 		return nil, false, nil
-	case status < 0:
-		return nil, false, fmt.Errorf("taking the purge lock: sp_getapplock returned %d", status)
 	}
 	unlock := func() error {
 		_, err := conn.ExecContext(context.Background(), `EXEC sp_releaseapplock @Resource = @p1, @LockOwner = 'Session';`, resource)
 		return err
 	}
 	return unlock, true, nil
+}
+
+// discard closes conn and drops its connection from the pool, instead of
+// returning it there: database/sql closes a connection whose Raw says
+// driver.ErrBadConn.
+func discard(conn *sql.Conn) {
+	conn.Raw(func(any) error { return driver.ErrBadConn })
 }
 
 // sqlserverCutoff is "now" by the server's clock less the grace: a second

@@ -16,6 +16,10 @@ type DB struct {
 	Source *dialects.Conn
 }
 
+// Pool is the pool itself, for what a dialect learns once per pool (SQL
+// Server: which engine it is).
+func (db *DB) Pool() *sql.DB { return db.DB }
+
 // ConnectOptions say how Connect connects.
 type ConnectOptions struct {
 	// Create lets SQLite make a new database file (create only).

@@ -287,7 +287,7 @@ func TestSQLServerCaseInsensitiveIDFails(t *testing.T) {
 	}
 	found := false
 	for _, f := range r.Findings {
-		if f.Severity == schema.SeverityError && strings.Contains(f.Message, "SQL_Latin1_General_CP1_CI_AS") {
+		if f.Severity == schema.SeverityError && strings.Contains(f.Message, e.s.Collation(t, e.raw, "SQL_Latin1_General_CP1_CI_AS")) {
 			found = true
 		}
 	}
@@ -331,7 +331,7 @@ func TestSQLServerKeepsExpiryIndexOfAnotherName(t *testing.T) {
 	q := e.s.Qualified(e.t.Table)
 	e.exec(t, "DROP INDEX Index_ExpiresAtTime ON "+q, "CREATE INDEX IX_Expiry ON "+q+" (ExpiresAtTime, Id)")
 	res := e.create(t, schema.CreateOptions{})
-	if res.Status != schema.CreateAdopted || !strings.Contains(strings.Join(res.Actions, "\n"), "IX_Expiry") {
+	if res.Status != schema.CreateAdopted || !strings.Contains(strings.Join(res.Actions, "\n"), "["+e.s.IndexName(t, e.raw, "IX_Expiry")+"]") {
 		t.Errorf("create: %+v", res)
 	}
 	if info := e.inspect(t); expiryIndexes(info) != 1 {

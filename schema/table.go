@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/golang-migrate/migrate/v4/database"
 
@@ -80,10 +81,25 @@ func (t *Table) denied(ctx context.Context, q dialects.Querier, op string, err e
 		cause = me.OrigErr
 	}
 	if msg, ok := t.Dialect.Denied(context.WithoutCancel(ctx), q, cause, op, t.Names); ok {
-		return fmt.Errorf("%w: %s (%w)", dialects.ErrPermission, msg, err)
+		text := err.Error()
+		if me != nil && me.OrigErr != nil {
+			// Without the statement golang-migrate adds, lines of it.
+			text = strings.Replace(text, me.Error(), me.OrigErr.Error(), 1)
+		}
+		return &deniedError{msg: fmt.Sprintf("%s: %s (%s)", dialects.ErrPermission, msg, text), err: err}
 	}
 	return err
 }
+
+// deniedError is a refused privilege: what to grant, and the error that
+// said so.
+type deniedError struct {
+	msg string
+	err error
+}
+
+func (e *deniedError) Error() string   { return e.msg }
+func (e *deniedError) Unwrap() []error { return []error{dialects.ErrPermission, e.err} }
 
 // quoted quotes a derived or column name for messages.
 func (t *Table) quoted(name string) string { return t.Dialect.Quote(name) }

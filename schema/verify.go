@@ -35,10 +35,14 @@ const (
 
 // Report is the outcome of verify.
 type Report struct {
-	Status   string    `json:"status"`
-	Schema   string    `json:"schema"`
-	Table    string    `json:"table"`
-	Dialect  string    `json:"dialect"`
+	Status  string `json:"status"`
+	Schema  string `json:"schema"`
+	Table   string `json:"table"`
+	Dialect string `json:"dialect"`
+	// Engine is the server verify checked, where the dialect's protocol
+	// has more than one (dialects.EngineNamer): "SQL Server", "Babelfish
+	// for PostgreSQL 4.3.0".
+	Engine   string    `json:"engine,omitempty"`
 	Version  *int64    `json:"version"`
 	Latest   uint      `json:"latest_version"`
 	Findings []Finding `json:"findings"`
@@ -58,7 +62,16 @@ func verify(ctx context.Context, db *DB, t *Table, strict bool) (*Report, error)
 	if err != nil {
 		return nil, err
 	}
-	return t.report(info, strict)
+	r, err := t.report(info, strict)
+	if err != nil {
+		return nil, err
+	}
+	if en, ok := t.Dialect.(dialects.EngineNamer); ok {
+		if r.Engine, err = en.Engine(ctx, db); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
 }
 
 // report is verify's judgement of the table info describes: the one place

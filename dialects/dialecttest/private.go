@@ -345,8 +345,8 @@ func (p *Private) Restart(t testing.TB) {
 }
 
 func (p *Private) shutdownSignal() syscall.Signal {
-	if p.dialect.Name() == "postgres" {
-		return syscall.SIGINT // fast shutdown
+	if p.dialect.Name() == "postgres" || p.dialect.Name() == "sqlserver" {
+		return syscall.SIGINT // fast shutdown (the TDS server is PostgreSQL underneath)
 	}
 	return syscall.SIGTERM
 }
