@@ -291,6 +291,9 @@ func (s sqlserver) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo,
 	if err := s.inspectIndexes(ctx, q, id, n, info); err != nil {
 		return nil, fmt.Errorf("reading the indexes of %s: %w", s.qualified(n), err)
 	}
+	if err := s.tempBabelfishNames(ctx, q, n, info); err != nil {
+		return nil, err
+	}
 	return info, s.inspectVersion(ctx, q, n, info)
 }
 
