@@ -177,7 +177,7 @@ func TestSQLServerProviderConformance(t *testing.T) {
 	e.create(t, schema.CreateOptions{})
 	exercise(t, sqlServerProvider{db: e.raw, table: e.t.String()})
 
-	adopted := newSQLServerEnv(t, "ConformAdopted")
+	adopted := e.other(t, "ConformAdopted")
 	adopted.dotnetCreate(t)
 	p := sqlServerProvider{db: adopted.raw, table: adopted.t.String()}
 	exercise(t, p)
