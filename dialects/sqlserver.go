@@ -554,11 +554,13 @@ WHERE [Id] IN (
     ORDER BY %[5]s
 ) AND [ExpiresAtTime] < %[3]s;`
 
-// sqlserverOrder is the purge's order; sqlserverOrderPast the same, with
-// the key as a tie-break, for a batch that goes on past a held row.
+// sqlserverOrder is the purge's order: the oldest first, the key breaking
+// ties, so that a batch that goes on past a held row (sqlserverPast) goes
+// on in the order the batch before it took. On SQL Server it is the expiry
+// index's own order, as a nonclustered index carries the clustered key.
 const (
-	sqlserverOrder     = "[ExpiresAtTime]"
-	sqlserverOrderPast = "[ExpiresAtTime], [Id]"
+	sqlserverOrder     = "[ExpiresAtTime], [Id]"
+	sqlserverOrderPast = sqlserverOrder
 	// sqlserverPast is the position after the row (@p4, @p5) in
 	// sqlserverOrderPast.
 	sqlserverPast = "\n      AND ([ExpiresAtTime] > @p4 OR ([ExpiresAtTime] = @p4 AND [Id] > @p5))"
@@ -790,35 +792,6 @@ WHERE [ExpiresAtTime] < `+cutoff+` ORDER BY `+sqlserverOrderPast, limit, sec, us
 		}
 	}
 	return count, nil
-}
-
-var _ Interrupter = sqlserver{}
-
-// SessionID: only Babelfish needs the Interrupter. SQL Server stops a
-// statement at go-mssqldb's attention, and the session lives on; Babelfish
-// 4.3 does not confirm an attention (the driver gives up after 5 s and
-// drops the connection, while the server runs on), so there the statement
-// is stopped by KILL. On SQL Server this returns an error, and the cutter
-// falls back to the context, that is the attention.
-func (sqlserver) SessionID(ctx context.Context, conn *sql.Conn) (int64, error) {
-	bbf, err := sqlserverBabelfish(ctx, conn)
-	if err != nil {
-		return 0, err
-	}
-	if !bbf {
-		return 0, errors.New("SQL Server stops a statement at the driver's attention")
-	}
-	var id int64
-	err = conn.QueryRowContext(ctx, `SELECT CAST(@@SPID AS bigint)`).Scan(&id)
-	return id, err
-}
-
-// Interrupt (Babelfish): KILL ends the session, and with it the statement,
-// its transaction and the purge lock; the purge reports the cut, and every
-// batch before it stands.
-func (sqlserver) Interrupt(ctx context.Context, db *sql.DB, id int64) error {
-	_, err := db.ExecContext(ctx, "KILL "+strconv.FormatInt(id, 10))
-	return err
 }
 
 func (s sqlserver) CountExpired(ctx context.Context, q Querier, n Names, grace time.Duration) (int64, time.Time, error) {

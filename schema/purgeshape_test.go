@@ -144,9 +144,7 @@ func TestPurgePartitionedTable(t *testing.T) {
 			}
 			reseed := func() {
 				seedInterleaved(t, s, db, table, "", 10, 300, 300)
-				if _, err := db.Exec("ANALYZE " + s.Qualified(table)); err != nil {
-					t.Fatal(err)
-				}
+				analyze(t, s, db, table)
 			}
 			reseed()
 			res, err := schema.Purge(ctx, connect(t, s, false), tb, schema.PurgeOptions{DryRun: true})
