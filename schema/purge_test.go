@@ -401,3 +401,45 @@ func left(res *schema.PurgeResult) int64 {
 	}
 	return *res.Remaining
 }
+
+// TestPurgeDryRunDeletesNothing: a dry run, and the dialect's explain of a
+// batch under it, delete no row on any engine, even where the engine
+// ignores the way of explaining without running (Babelfish: tds/README.md,
+// "SET SHOWPLAN_TEXT ON"); and the purge after it deletes what it counted.
+func TestPurgeDryRunDeletesNothing(t *testing.T) {
+	dialecttest.Each(t, func(t *testing.T, s dialecttest.Server) {
+		ctx := context.Background()
+		db := s.Open(t)
+		table := dialecttest.Table("DryNothing")
+		s.DropAtCleanup(t, db, table)
+		tb := create(t, s, table, schema.CreateOptions{})
+		s.Seed(t, db, table, "old", 30, 10, -time.Hour)
+		s.Seed(t, db, table, "live", 7, 10, time.Hour)
+
+		for _, o := range []schema.PurgeOptions{{DryRun: true}, {DryRun: true, BatchSize: 5}, {DryRun: true, Order: schema.OrderStorage}} {
+			res, err := schema.Purge(ctx, connect(t, s, false), tb, o)
+			if err != nil || res.Status != schema.PurgeDryRun || res.Deleted != 0 || left(res) != 30 {
+				t.Errorf("dry run %+v: %+v, %v; want 30 expired counted, none deleted", o, res, err)
+			}
+			if n := s.Count(t, db, table, "old"); n != 30 {
+				t.Fatalf("dry run %+v deleted %d expired rows", o, 30-n)
+			}
+		}
+		pdb := connect(t, s, false)
+		conn, err := pdb.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if _, err := s.Dialect.ExplainPurge(ctx, conn, tb.Names, 0, 1000); err != nil {
+			t.Errorf("explain: %v", err)
+		}
+		if n := s.Count(t, db, table, "old"); n != 30 {
+			t.Fatalf("ExplainPurge deleted %d expired rows", 30-n)
+		}
+		res, err := schema.Purge(ctx, pdb, tb, schema.PurgeOptions{})
+		if err != nil || res.Deleted != 30 || s.Count(t, db, table, "live") != 7 {
+			t.Errorf("purge after the dry runs: %+v, %v; want 30 deleted, 7 live kept", res, err)
+		}
+	})
+}
