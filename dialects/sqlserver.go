@@ -848,17 +848,29 @@ func (s sqlserver) ExplainPurge(ctx context.Context, q Querier, n Names, grace t
 	}
 	defer rows.Close()
 	var all, plan []string
+	echo := false
 	for {
 		for rows.Next() {
 			var line string
 			if err := rows.Scan(&line); err != nil {
 				return "", err
 			}
+			// Babelfish echoes each statement, a row a line, before its
+			// plan, whose first line gives the cost; and ends with its
+			// parse time.
+			switch {
+			case strings.HasPrefix(line, "Query Text:"):
+				echo = true
+			case strings.HasPrefix(line, "Babelfish T-SQL Batch Parsing Time"):
+				continue
+			case echo && strings.Contains(line, "(cost="):
+				echo = false
+			}
+			if echo {
+				continue
+			}
 			for _, l := range strings.Split(strings.TrimRight(line, "\r\n"), "\n") {
 				l = strings.TrimRight(l, " \r")
-				if strings.HasPrefix(l, "Query Text:") {
-					continue // Babelfish's echo of each statement
-				}
 				all = append(all, l)
 				if strings.Contains(l, "|--") {
 					plan = append(plan, l)
