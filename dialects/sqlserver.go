@@ -555,16 +555,16 @@ WHERE [Id] IN (
 ) AND [ExpiresAtTime] < %[3]s;`
 
 // sqlserverOrder is the purge's order: the oldest first, the key breaking
-// ties, so that a batch that goes on past a held row (sqlserverPast) goes
-// on in the order the batch before it took. On SQL Server it is the expiry
-// index's own order, as a nonclustered index carries the clustered key.
-const (
-	sqlserverOrder     = "[ExpiresAtTime], [Id]"
-	sqlserverOrderPast = sqlserverOrder
-	// sqlserverPast is the position after the row (@p4, @p5) in
-	// sqlserverOrderPast.
-	sqlserverPast = "\n      AND ([ExpiresAtTime] > @p4 OR ([ExpiresAtTime] = @p4 AND [Id] > @p5))"
-)
+// ties. On SQL Server it is the expiry index's own order, as a
+// nonclustered index carries the clustered key.
+const sqlserverOrder = "[ExpiresAtTime], [Id]"
+
+// sqlserverHeldTable lists, for the session, the rows its purge found
+// held (see DeleteExpired): a temporary table, which ends with the session.
+const sqlserverHeldTable = "#sessctl_held"
+
+// sqlserverNotHeld leaves the rows sqlserverHeldTable lists out of a batch.
+const sqlserverNotHeld = "\n      AND [Id] NOT IN (SELECT [Id] FROM " + sqlserverHeldTable + ")"
 
 // sqlserverLockTimeoutMS bounds how long a purge statement waits for a lock
 // an app session holds (SET LOCK_TIMEOUT): well under minStopGrace, so that
@@ -611,38 +611,30 @@ func (sqlserver) MaxBatchSize() int { return sqlserverMaxBatch }
 // A statement that waited its LOCK_TIMEOUT for a row an app session holds
 // (Babelfish, which ignores READPAST) was rolled back whole; it is tried
 // again with half as many rows, until one row alone times out: that row is
-// held, and the statements after it go on past it, in (ExpiresAtTime, Id)
-// order, as READPAST would have. Rows held so are left for the next run,
-// and counted by CountHeld.
+// held, and is listed in the session's sqlserverHeldTable, which the
+// session's statements from then on leave out, as READPAST would have.
+// Rows held so are left for the next run, and counted by CountHeld.
 func (s sqlserver) DeleteExpired(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (int64, error) {
 	sec, us := sqlserverCutoff(grace)
-	cutoff := sqlserverCutoffSQL("@p2", "@p3")
-	query := sqlserverPrelude + fmt.Sprintf(sqlserverDeleteSQL, s.qualified(n), "@p1", cutoff, "", sqlserverOrder)
-	past := sqlserverPrelude + fmt.Sprintf(sqlserverDeleteSQL, s.qualified(n), "@p1", cutoff, sqlserverPast, sqlserverOrderPast)
+	query := sqlserverPrelude + s.deleteHeldAware(n, "@p1", sqlserverCutoffSQL("@p2", "@p3"))
 	var total int64
-	var at *sqlserverKey // the last held row passed, or nil
 	most := int64(sqlserverMaxBatch)
 	for total < int64(limit) {
 		want := min(int64(limit)-total, most)
-		args := []any{want, sec, us}
-		stmt := query
-		if at != nil {
-			stmt, args = past, append(args, at.expires, at.id)
-		}
-		deleted, err := s.deleteOnce(ctx, q, stmt, args)
+		deleted, err := s.deleteOnce(ctx, q, query, []any{want, sec, us})
 		if sqlserverLockTimedOut(err) && ctx.Err() == nil {
 			if want > 1 {
 				most = max(want/2, 1)
 				continue
 			}
-			next, ok, kerr := s.nextExpired(ctx, q, n, sec, us, at)
-			if kerr != nil {
-				return total, kerr
+			found, err := s.noteHeld(ctx, q, n, sec, us)
+			if err != nil {
+				return total, err
 			}
-			if !ok {
+			if !found {
 				break
 			}
-			at, most = next, sqlserverMaxBatch
+			most = sqlserverMaxBatch
 			continue
 		}
 		if err != nil {
@@ -657,31 +649,30 @@ func (s sqlserver) DeleteExpired(ctx context.Context, q Querier, n Names, grace 
 	return total, nil
 }
 
-// sqlserverKey is a row's place in sqlserverOrderPast.
-type sqlserverKey struct {
-	expires time.Time
-	id      string
+// deleteHeldAware is one batch, leaving out the rows sqlserverHeldTable
+// lists where the session has one.
+func (s sqlserver) deleteHeldAware(n Names, rows, cutoff string) string {
+	t := s.qualified(n)
+	return "IF OBJECT_ID(N'tempdb.." + sqlserverHeldTable + "') IS NULL\n" +
+		fmt.Sprintf(sqlserverDeleteSQL, t, rows, cutoff, "", sqlserverOrder) +
+		"\nELSE\n" + fmt.Sprintf(sqlserverDeleteSQL, t, rows, cutoff, sqlserverNotHeld, sqlserverOrder)
 }
 
-// nextExpired is the key of the first expired row after at (or the
-// first), read without waiting for row locks.
-func (s sqlserver) nextExpired(ctx context.Context, q Querier, n Names, sec, us int32, at *sqlserverKey) (*sqlserverKey, bool, error) {
-	where, args := "", []any{sec, us}
-	if at != nil {
-		where = "\n  AND ([ExpiresAtTime] > @p3 OR ([ExpiresAtTime] = @p3 AND [Id] > @p4))"
-		args = append(args, at.expires, at.id)
-	}
-	var k sqlserverKey
-	err := q.QueryRowContext(ctx, `SELECT TOP (1) [ExpiresAtTime], [Id] FROM `+s.qualified(n)+` WITH (READUNCOMMITTED)
-WHERE [ExpiresAtTime] < `+sqlserverCutoffSQL("@p1", "@p2")+where+`
-ORDER BY `+sqlserverOrderPast, args...).Scan(&k.expires, &k.id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, false, nil
-	}
+// noteHeld lists in sqlserverHeldTable the first expired row it does not
+// list yet, the one a batch of one row waited for; found is false when
+// there is none. It reads without waiting for row locks.
+func (s sqlserver) noteHeld(ctx context.Context, q Querier, n Names, sec, us int32) (found bool, err error) {
+	res, err := q.ExecContext(ctx, `IF OBJECT_ID(N'tempdb..`+sqlserverHeldTable+`') IS NULL
+    CREATE TABLE `+sqlserverHeldTable+` ([Id] nvarchar(449) COLLATE SQL_Latin1_General_CP1_CS_AS NOT NULL PRIMARY KEY);
+INSERT INTO `+sqlserverHeldTable+` ([Id])
+SELECT TOP (1) [Id] FROM `+s.qualified(n)+` WITH (READUNCOMMITTED)
+WHERE [ExpiresAtTime] < `+sqlserverCutoffSQL("@p1", "@p2")+sqlserverNotHeld+`
+ORDER BY `+sqlserverOrder+`;`, sec, us)
 	if err != nil {
-		return nil, false, fmt.Errorf("finding the row after one an app session holds: %w", err)
+		return false, fmt.Errorf("noting a row an app session holds: %w", err)
 	}
-	return &k, true, nil
+	added, err := res.RowsAffected()
+	return added > 0, err
 }
 
 // deleteOnce runs one DELETE, again when it was chosen as a deadlock
@@ -763,8 +754,14 @@ func (s sqlserver) probeHeld(ctx context.Context, q Querier, n Names, sec, us in
 	if held, err := try(all, limit, sec, us); err != nil || !held {
 		return 0, err
 	}
-	rows, err := session.QueryContext(ctx, `SELECT TOP (@p1) [Id] FROM `+s.qualified(n)+` WITH (READUNCOMMITTED)
-WHERE [ExpiresAtTime] < `+cutoff+` ORDER BY `+sqlserverOrderPast, limit, sec, us)
+	// The rows to try one by one: those the session's batches found held,
+	// when they found any; else the oldest.
+	rows, err := session.QueryContext(ctx, `IF OBJECT_ID(N'tempdb..`+sqlserverHeldTable+`') IS NULL
+    SELECT TOP (@p1) [Id] FROM `+s.qualified(n)+` WITH (READUNCOMMITTED)
+    WHERE [ExpiresAtTime] < `+cutoff+` ORDER BY `+sqlserverOrder+`
+ELSE
+    SELECT TOP (@p1) [Id] FROM `+s.qualified(n)+` WITH (READUNCOMMITTED)
+    WHERE [ExpiresAtTime] < `+cutoff+` AND [Id] IN (SELECT [Id] FROM `+sqlserverHeldTable+`) ORDER BY `+sqlserverOrder+`;`, limit, sec, us)
 	if err != nil {
 		return 0, err
 	}
