@@ -335,12 +335,18 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 
 	// Counted, not assumed: a batch skips rows an app session holds, and
 	// a walk leaves what expires while it runs. After a cut, counting
-	// would wait for the lock that held the statement up.
-	if cut.cause() == nil {
-		if left, _, err := t.Dialect.CountExpired(run, conn, t.Names, opts.Grace); err == nil {
+	// would wait for the lock that held the statement up. The cutter is
+	// done with (it would cancel a count that began just before the
+	// deadline passed: the deadline bounds the batches, not the count); the
+	// count has a context of its own, bounded by the same grace.
+	if !res.Cut {
+		cut.stop()
+		count, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopGrace(target))
+		defer cancel()
+		if left, _, err := t.Dialect.CountExpired(count, conn, t.Names, opts.Grace); err == nil {
 			res.Remaining = &left
 		}
-		t.countHeld(run, conn, opts, res, size)
+		t.countHeld(count, conn, opts, res, size)
 	}
 	res.tally(start)
 	if res.Status == PurgeInterrupted {
