@@ -489,11 +489,27 @@ func (postgres) Open(conn *Conn, _ bool) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: PostgreSQL: %v", ErrConnString, pgParseMessage(err))
 	}
+	cfg.RuntimeParams["search_path"] = pgSearchPath
 	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: pgCancelDeadline}
 	}
 	return stdlib.OpenDB(*cfg), nil
 }
+
+// pgSearchPath is the search_path of every session sessctl opens, set in
+// the startup message after the connection string's own settings: a
+// search_path there, libpq's options=-csearch_path=…, Npgsql's Search
+// Path and ALTER ROLE … SET search_path all give way to it (the server
+// applies a setting of the startup message after its options, and over
+// the role's and the database's defaults). sessctl names every table with
+// its schema, so it needs no path, and a schema listed before pg_catalog
+// with its own now(), make_interval or "<" would otherwise change its
+// clock, and so which rows a purge deletes. (A trigger on the cache table
+// that names tables or functions without their schema runs with this path
+// too; give its function a SET search_path of its own.) The printed
+// scripts, which run with the DBA's path, name pg_catalog's clock and
+// operators themselves.
+const pgSearchPath = "pg_catalog, pg_temp"
 
 // pgCancelDeadline is how long pgx waits for the server to end a statement
 // it asked to cancel before it closes the connection.
@@ -914,11 +930,11 @@ func (postgres) MaxBatchSize() int { return 0 }
 const pgDeleteSQL = `DELETE FROM %[1]s
 WHERE ctid = ANY (ARRAY (
     SELECT ctid FROM %[1]s
-    WHERE "ExpiresAtTime" < now() - make_interval(secs => %[2]s)
+    WHERE "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => %[2]s))
     ORDER BY "ExpiresAtTime"
     LIMIT %[3]s
     FOR UPDATE SKIP LOCKED))
-  AND "ExpiresAtTime" < now() - make_interval(secs => %[2]s)`
+  AND "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => %[2]s))`
 
 func (p postgres) DeleteExpired(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (int64, error) {
 	res, err := q.ExecContext(ctx, fmt.Sprintf(pgDeleteSQL, p.qualified(n), "$1", "$2"), grace.Seconds(), limit)
@@ -935,7 +951,7 @@ var _ HeldCounter = postgres{}
 // and releases them as it ends.
 const pgHeldSQL = `WITH oldest AS (
     SELECT ctid FROM %[1]s
-    WHERE "ExpiresAtTime" < now() - make_interval(secs => $1)
+    WHERE "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1))
     ORDER BY "ExpiresAtTime"
     LIMIT $2),
 free AS (
@@ -978,10 +994,10 @@ const pgWalkSQL = `WITH batch AS (
     WHERE ctid = ANY (ARRAY (
         SELECT ctid FROM %[1]s
         WHERE ctid > $1::tid AND ctid < $2::tid
-          AND "ExpiresAtTime" < now() - make_interval(secs => $3)
+          AND "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $3))
         LIMIT $4
         FOR UPDATE SKIP LOCKED))
-      AND "ExpiresAtTime" < now() - make_interval(secs => $3)
+      AND "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $3))
     RETURNING ctid)
 SELECT count(*), coalesce(max(ctid)::text, '') FROM batch`
 
@@ -995,7 +1011,7 @@ SELECT count(*), coalesce(max(ctid)::text, '') FROM batch`
 // deleted again by pgWalkSQL, skipping the rows held.
 const pgWalkRangeSQL = `DELETE FROM %[1]s
 WHERE ctid > $1::tid AND ctid < $2::tid
-  AND "ExpiresAtTime" < now() - make_interval(secs => $3)`
+  AND "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $3))`
 
 // pgWalkLockWait is the session's lock_timeout while it walks.
 const pgWalkLockWait = "250ms"
@@ -1107,20 +1123,20 @@ var (
 // partition's read a TID scan.)
 const pgPartitionedDeleteSQL = `WITH batch AS MATERIALIZED (
     SELECT tableoid, ctid FROM %[1]s
-    WHERE "ExpiresAtTime" < now() - make_interval(secs => %[2]s)
+    WHERE "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => %[2]s))
     ORDER BY "ExpiresAtTime"
     LIMIT %[3]s
     FOR UPDATE SKIP LOCKED)
 DELETE FROM %[1]s
 WHERE ctid = ANY (ARRAY (SELECT ctid FROM batch))
   AND (tableoid, ctid) IN (SELECT tableoid, ctid FROM batch)
-  AND "ExpiresAtTime" < now() - make_interval(secs => %[2]s)`
+  AND "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => %[2]s))`
 
 // pgPartitionedHeldSQL is pgHeldSQL for a partitioned table: rows by
 // partition and ctid, as in pgPartitionedDeleteSQL.
 const pgPartitionedHeldSQL = `WITH oldest AS MATERIALIZED (
     SELECT tableoid, ctid FROM %[1]s
-    WHERE "ExpiresAtTime" < now() - make_interval(secs => $1)
+    WHERE "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1))
     ORDER BY "ExpiresAtTime"
     LIMIT $2),
 free AS (
@@ -1285,7 +1301,7 @@ func (p postgres) CountExpired(ctx context.Context, q Querier, n Names, grace ti
 	var minusInfinity bool
 	err := q.QueryRowContext(ctx, `SELECT count(*), min("ExpiresAtTime") FILTER (WHERE isfinite("ExpiresAtTime")),
 		coalesce(bool_or("ExpiresAtTime" = '-infinity'), false) FROM `+p.qualified(n)+
-		` WHERE "ExpiresAtTime" < now() - make_interval(secs => $1)`, pgOnce, grace.Seconds()).Scan(&count, &oldest, &minusInfinity)
+		` WHERE "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1))`, pgOnce, grace.Seconds()).Scan(&count, &oldest, &minusInfinity)
 	if minusInfinity {
 		return count, MinusInfinity, err
 	}
@@ -1302,13 +1318,10 @@ func (p postgres) PurgeScript(n Names, grace time.Duration, limit int) string {
 	return fmt.Sprintf(`-- Deletes the rows of %[1]s that expired over %[2]s ago, %[3]d at a time,
 -- each batch its own transaction. Run it outside a transaction block.
 DO %[4]s
-DECLARE
-    deleted bigint;
 BEGIN
     LOOP
         %[5]s;
-        GET DIAGNOSTICS deleted = ROW_COUNT;
-        EXIT WHEN deleted = 0;
+        EXIT WHEN NOT FOUND;
         COMMIT;
     END LOOP;
 END
