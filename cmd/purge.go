@@ -200,8 +200,12 @@ func (a *app) purgeText(tg *target, res *schema.PurgeResult) {
 	case res.Remaining == nil:
 	case res.Status != schema.PurgeDone:
 		a.resultf("stopped (%s) with %s left", res.Status, plural(*res.Remaining, "expired row"))
-	case *res.Remaining > 0:
-		a.resultf("%s left for the next run: held by an app session, or expired while the purge ran", plural(*res.Remaining, "expired row"))
+	case *res.Remaining > res.Kept.ByTrigger:
+		a.resultf("%s left for the next run: held by an app session, or expired while the purge ran", plural(*res.Remaining-res.Kept.ByTrigger, "expired row"))
+	}
+	if res.Kept.ByTrigger > 0 {
+		a.resultf("a trigger, rule or row-level security policy on %s kept %s: the database did not delete them when asked; "+
+			"every run leaves them until it lets them go", tg.table, plural(res.Kept.ByTrigger, "expired row"))
 	}
 	if res.Cut {
 		a.resultf("stopped (%s) while a statement waited for a lock another session holds: its batch was rolled back", res.Status)

@@ -39,6 +39,10 @@ var (
 	// ErrPermission: the database refused the user a privilege the
 	// command needs. The error says which, and how to grant it.
 	ErrPermission = errors.New("permission denied")
+	// ErrCannotWalk: a walk in storage order cannot delete from this
+	// table (PostgreSQL: a rule ON DELETE refuses the statement a walk
+	// uses); purge goes on in expiry order. Nothing was deleted.
+	ErrCannotWalk = errors.New("cannot walk this table")
 )
 
 // OpCreateSchema is create --create-schema making the schema (MySQL: the

@@ -1016,6 +1016,9 @@ WHERE ctid > $1::tid AND ctid < $2::tid
 // pgWalkLockWait is the session's lock_timeout while it walks.
 const pgWalkLockWait = "250ms"
 
+// pgFeatureNotSupported is SQLSTATE 0A000.
+const pgFeatureNotSupported = "0A000"
+
 // pgLockNotAvailable is SQLSTATE 55P03, a lock_timeout run out.
 const pgLockNotAvailable = "55P03"
 
@@ -1082,6 +1085,11 @@ func (p postgres) walkHeap(ctx context.Context, q Querier, table string, blocks,
 	var last string
 	if err := q.QueryRowContext(ctx, fmt.Sprintf(pgWalkSQL, table), from, fmt.Sprintf("(%d,0)", end),
 		grace.Seconds(), limit).Scan(&deleted, &last); err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == pgFeatureNotSupported {
+			// A rule ON DELETE: PostgreSQL refuses DELETE … RETURNING.
+			return 0, "", fmt.Errorf("%w %s: %w", ErrCannotWalk, table, err)
+		}
 		return 0, "", err
 	}
 	switch {

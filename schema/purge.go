@@ -94,6 +94,16 @@ type PurgeOptions struct {
 	Abort <-chan struct{}
 }
 
+// KeptRows are expired rows a purge reached and left, by cause.
+type KeptRows struct {
+	// ByTrigger counts the rows that a trigger skipped (PostgreSQL: a
+	// BEFORE DELETE trigger that returns NULL; SQLite: RAISE(IGNORE)),
+	// a rule (DO INSTEAD) or a row-level security policy kept: counted at
+	// the end, among the rows that had expired when a batch first deleted
+	// fewer than it asked for, less those an app session held.
+	ByTrigger int64 `json:"by_trigger_or_rule"`
+}
+
 // PurgeResult says what Purge did.
 type PurgeResult struct {
 	Status        string  `json:"status"`
@@ -114,6 +124,10 @@ type PurgeResult struct {
 	// than wait for them. Counted among the oldest expired rows at the
 	// end; nil when the run was skipped, or a statement had to be cut.
 	Held *int64 `json:"held"`
+	// Kept counts the expired rows that batches reached and the database
+	// did not delete, and why; the same shape in every report, failed
+	// runs' too.
+	Kept KeptRows `json:"kept"`
 	// Cut is set when a statement that waited (for a lock another session
 	// held) was cut, its batch rolled back, to honour a signal, --timeout
 	// or --max-duration.
@@ -243,6 +257,15 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 	}
 	w.on = canWalk && opts.Order == OrderStorage
 	decided := w.on || !canWalk || opts.Order == OrderExpiry || !adaptive && opts.Order == OrderAuto
+	// short is when a batch on the expiry index first deleted fewer rows
+	// than it asked for: a trigger, rule or policy may have kept some of
+	// them, so batches go on, deleting only what had expired by then,
+	// until one deletes none. (Rows an app session holds are passed over
+	// before the limit counts.) Kept rows stay the oldest: each batch
+	// then asks for skip more rows than it may delete, the rows earlier
+	// batches reached and did not delete, so that it reaches past them.
+	var short time.Time
+	var skip int64
 	for {
 		if ctx.Err() != nil {
 			res.Status = PurgeInterrupted
@@ -277,10 +300,24 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 			grace := opts.Grace
 			if res.Walked {
 				grace += t0.Sub(w.start)
+			} else if !short.IsZero() {
+				grace += t0.Sub(short)
 			}
-			n, err = t.Dialect.DeleteExpired(run, conn, t.Names, grace, limit)
+			window := limit
+			if ceiling > 0 {
+				skip = min(skip, int64(max(ceiling-limit, 0)))
+			}
+			window += int(min(skip, math.MaxInt32-int64(limit)))
+			n, err = t.Dialect.DeleteExpired(run, conn, t.Names, grace, window)
+			if err == nil && (n < int64(limit) || skip > 0) {
+				skip = int64(window) - n
+			}
 		}
 		took := time.Since(t0)
+		if walking && errors.Is(err, dialects.ErrCannotWalk) {
+			w.on = false // on in expiry order, from where the walk began
+			continue
+		}
 		if err != nil && cut.cause() != nil {
 			res.Deleted += n // what committed before the statement cut
 			res.Status, res.Cut = cut.status(), true
@@ -307,8 +344,12 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 			if adaptive {
 				w.span = nextBatchSize(w.span, int64(w.span), took, target, 0)
 			}
-		case n < int64(limit):
+		case n == 0:
 			res.Status = PurgeDone
+		case n < int64(limit):
+			if short.IsZero() && !res.Walked {
+				short = t0
+			}
 		default:
 			if adaptive {
 				size = nextBatchSize(size, n, took, target, ceiling)
@@ -341,12 +382,34 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 			res.Remaining = &left
 		}
 		t.countHeld(run, conn, opts, res, size)
+		since := short
+		if res.Walked {
+			since = w.start
+		}
+		t.countKept(run, conn, opts, res, since)
 	}
 	res.tally(start)
 	if res.Status == PurgeInterrupted {
 		return res, cut.end(res, t, start, nil)
 	}
 	return res, nil
+}
+
+// countKept counts, into res.Kept, the rows that had expired when a batch
+// first came back short (since) that are still there and not held by an
+// app session: a trigger, a rule or a row-level security policy kept them.
+func (t *Table) countKept(ctx context.Context, conn *sql.Conn, opts PurgeOptions, res *PurgeResult, since time.Time) {
+	if since.IsZero() || res.Status != PurgeDone || res.Remaining == nil || *res.Remaining == 0 {
+		return
+	}
+	n, _, err := t.Dialect.CountExpired(ctx, conn, t.Names, opts.Grace+time.Since(since))
+	if err != nil {
+		return
+	}
+	if res.Held != nil {
+		n -= *res.Held
+	}
+	res.Kept.ByTrigger = max(n, 0)
 }
 
 // DefaultPause is the pause between batches on d when none is asked for:
