@@ -66,7 +66,9 @@ func TestPurgeGoesOnPastRowsATriggerKeeps(t *testing.T) {
 					}
 				}
 				if s.Dialect.Name() == "postgres" && way == "trigger" {
-					t.Cleanup(func() { db.Exec(`DROP FUNCTION IF EXISTS ` + s.Dialect.Quote(s.Schema) + "." + s.Dialect.Quote(strings.ToLower(table)+"_keep") + `() CASCADE`) })
+					t.Cleanup(func() {
+						db.Exec(`DROP FUNCTION IF EXISTS ` + s.Dialect.Quote(s.Schema) + "." + s.Dialect.Quote(strings.ToLower(table)+"_keep") + `() CASCADE`)
+					})
 				}
 				// Kept rows among the oldest and in the middle, fewer
 				// than a batch at each place.
@@ -92,4 +94,3 @@ func TestPurgeGoesOnPastRowsATriggerKeeps(t *testing.T) {
 		}
 	})
 }
-
