@@ -155,6 +155,7 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 			res.Error = a.redact.errorText(err)
 		}
 		res.Plan = a.redact.redact(res.Plan) // the database's words
+		res.Kept.ForeignKey = a.redact.redact(res.Kept.ForeignKey)
 		a.endProgress()
 		a.printResult(res, func() { a.purgeText(tg, res) })
 	}
@@ -200,8 +201,17 @@ func (a *app) purgeText(tg *target, res *schema.PurgeResult) {
 	case res.Remaining == nil:
 	case res.Status != schema.PurgeDone:
 		a.resultf("stopped (%s) with %s left", res.Status, plural(*res.Remaining, "expired row"))
-	case *res.Remaining > res.Kept.ByTrigger:
-		a.resultf("%s left for the next run: held by an app session, or expired while the purge ran", plural(*res.Remaining-res.Kept.ByTrigger, "expired row"))
+	case *res.Remaining > res.Kept.ByTrigger+res.Kept.ByForeignKey:
+		a.resultf("%s left for the next run: held by an app session, or expired while the purge ran",
+			plural(*res.Remaining-res.Kept.ByTrigger-res.Kept.ByForeignKey, "expired row"))
+	}
+	if k := res.Kept; k.ByForeignKey > 0 {
+		fk := "a foreign key"
+		if k.ForeignKey != "" {
+			fk = "the foreign key " + k.ForeignKey
+		}
+		a.resultf("kept %s that %s references: the database refuses to delete them, so purge passed over them and deleted the rest; "+
+			"they stay until the rows referencing them go (or the key says ON DELETE CASCADE or SET NULL)", plural(k.ByForeignKey, "expired row"), fk)
 	}
 	if res.Kept.ByTrigger > 0 {
 		a.resultf("a trigger, rule or row-level security policy on %s kept %s: the database did not delete them when asked; "+

@@ -102,6 +102,13 @@ type KeptRows struct {
 	// the end, among the rows that had expired when a batch first deleted
 	// fewer than it asked for, less those an app session held.
 	ByTrigger int64 `json:"by_trigger_or_rule"`
+	// ByForeignKey counts the rows another table's foreign key references
+	// (without ON DELETE CASCADE or SET NULL): the database refuses to
+	// delete them, and a batch holding one is refused whole, so purge
+	// finds them one by one and passes over them. ForeignKey names the
+	// first such foreign key met, where the database says ("" on SQLite).
+	ByForeignKey int64  `json:"by_foreign_key"`
+	ForeignKey   string `json:"foreign_key,omitempty"`
 }
 
 // PurgeResult says what Purge did.
@@ -266,6 +273,8 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 	// batches reached and did not delete, so that it reaches past them.
 	var short time.Time
 	var skip int64
+	var iso *isolation // once a foreign key refused a batch
+	var more bool
 	for {
 		if ctx.Err() != nil {
 			res.Status = PurgeInterrupted
@@ -303,14 +312,18 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 			} else if !short.IsZero() {
 				grace += t0.Sub(short)
 			}
-			window := limit
-			if ceiling > 0 {
-				skip = min(skip, int64(max(ceiling-limit, 0)))
-			}
-			window += int(min(skip, math.MaxInt32-int64(limit)))
-			n, err = t.Dialect.DeleteExpired(run, conn, t.Names, grace, window)
-			if err == nil && (n < int64(limit) || skip > 0) {
-				skip = int64(window) - n
+			if iso != nil {
+				n, more, err = t.isolatedBatch(run, conn, iso, grace, limit, res)
+			} else {
+				window := limit
+				if ceiling > 0 {
+					skip = min(skip, int64(max(ceiling-limit, 0)))
+				}
+				window += int(min(skip, math.MaxInt32-int64(limit)))
+				n, err = t.Dialect.DeleteExpired(run, conn, t.Names, grace, window)
+				if err == nil && (n < int64(limit) || skip > 0) {
+					skip = int64(window) - n
+				}
 			}
 		}
 		took := time.Since(t0)
@@ -318,12 +331,31 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 			w.on = false // on in expiry order, from where the walk began
 			continue
 		}
+		// A foreign key that references an expired row refuses every
+		// batch that reaches it, rolled back whole: from here on, rows
+		// go by Id, and those it refuses are found and passed over.
+		if _, referenced := referencedBy(t.Dialect, err); referenced && iso == nil && cut.cause() == nil {
+			if d, ok := t.Dialect.(dialects.IDDeleter); ok {
+				iso = &isolation{d: d, seen: map[string]bool{}}
+				w.on = false
+				if short.IsZero() && !res.Walked {
+					short = t0
+				}
+				continue
+			}
+		}
 		if err != nil && cut.cause() != nil {
 			res.Deleted += n // what committed before the statement cut
 			res.Status, res.Cut = cut.status(), true
 			break
 		}
 		if err != nil {
+			if fk, referenced := referencedBy(t.Dialect, err); referenced {
+				return res, t.fail(res, start, fmt.Errorf("purging %s after %d rows: a foreign key%s of another table references an expired row, "+
+					"so %s refuses every batch that holds it, and purge cannot pass over such rows on %s: delete or re-point the rows that "+
+					"reference it, or give the foreign key ON DELETE CASCADE or SET NULL: %w",
+					t, res.Deleted, prefixed(" ", fk), t.Dialect.Name(), t.Dialect.Name(), err))
+			}
 			if !t.Dialect.Disconnected(err) {
 				err = t.explainFailure(run, conn, fmt.Errorf("purging %s after %d rows: %w", t, res.Deleted, err))
 			}
@@ -343,6 +375,10 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 		case walking:
 			if adaptive {
 				w.span = nextBatchSize(w.span, int64(w.span), took, target, 0)
+			}
+		case iso != nil:
+			if !more {
+				res.Status = PurgeDone
 			}
 		case n == 0:
 			res.Status = PurgeDone
@@ -399,7 +435,7 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 // first came back short (since) that are still there and not held by an
 // app session: a trigger, a rule or a row-level security policy kept them.
 func (t *Table) countKept(ctx context.Context, conn *sql.Conn, opts PurgeOptions, res *PurgeResult, since time.Time) {
-	if since.IsZero() || res.Status != PurgeDone || res.Remaining == nil || *res.Remaining == 0 {
+	if since.IsZero() || res.Status != PurgeDone || res.Remaining == nil || *res.Remaining <= res.Kept.ByForeignKey {
 		return
 	}
 	n, _, err := t.Dialect.CountExpired(ctx, conn, t.Names, opts.Grace+time.Since(since))
@@ -409,7 +445,25 @@ func (t *Table) countKept(ctx context.Context, conn *sql.Conn, opts PurgeOptions
 	if res.Held != nil {
 		n -= *res.Held
 	}
+	n -= res.Kept.ByForeignKey
 	res.Kept.ByTrigger = max(n, 0)
+}
+
+// prefixed is s after p, or "" when s is.
+func prefixed(p, s string) string {
+	if s == "" {
+		return ""
+	}
+	return p + s
+}
+
+// referencedBy reports whether err is a batch refused because a foreign
+// key references one of its rows, naming the key where it can.
+func referencedBy(d dialects.Dialect, err error) (string, bool) {
+	if r, ok := d.(dialects.Referencer); ok && err != nil {
+		return r.Referenced(err)
+	}
+	return "", false
 }
 
 // DefaultPause is the pause between batches on d when none is asked for:
