@@ -282,4 +282,3 @@ func quotedAfter(msg, word string) (string, bool) {
 	}
 	return rest[:j], true
 }
-
