@@ -45,6 +45,13 @@ var (
 	ErrCannotWalk = errors.New("cannot walk this table")
 )
 
+// StatementCanceller is a migration driver (Dialect.MigrateDriver's) that
+// can have the server cancel the statement its session runs, from another
+// session q: create calls it when it gives up on a migration in flight.
+type StatementCanceller interface {
+	CancelStatement(ctx context.Context, q Querier) error
+}
+
 // OpCreateSchema is create --create-schema making the schema (MySQL: the
 // database), for Denied.
 const OpCreateSchema = "create schema"

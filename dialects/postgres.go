@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-migrate/migrate/v4/database"
@@ -781,6 +782,7 @@ type pgMigrator struct {
 	db     *sql.DB // one session
 	n      Names
 	closed chan struct{}
+	pid    atomic.Int32 // the session's backend, once known
 
 	mu     sync.Mutex
 	driver database.Driver // golang-migrate's, once the lock is held
@@ -803,6 +805,11 @@ func (d *pgMigrator) Lock() error {
 	if err != nil {
 		return err
 	}
+	var pid int32
+	if err := d.db.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		return fmt.Errorf("taking the create lock: %w", err)
+	}
+	d.pid.Store(pid)
 	for {
 		var got bool
 		if err := d.db.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1::bigint)`, id).Scan(&got); err != nil {
@@ -828,6 +835,22 @@ func (d *pgMigrator) Lock() error {
 	}
 	d.driver = drv
 	return drv.Lock()
+}
+
+var _ StatementCanceller = (*pgMigrator)(nil)
+
+// CancelStatement asks the server, on q, to cancel what the migration
+// session runs: golang-migrate's driver runs a migration with no context,
+// and a CREATE INDEX CONCURRENTLY would otherwise run on in the server
+// after sessctl gave up, unseen, holding the lock. Cancelled, it leaves an
+// invalid index, which the next create drops and builds again.
+func (d *pgMigrator) CancelStatement(ctx context.Context, q Querier) error {
+	pid := d.pid.Load()
+	if pid == 0 {
+		return nil
+	}
+	_, err := q.ExecContext(ctx, `SELECT pg_cancel_backend($1)`, pgOnce, pid)
+	return err
 }
 
 // Close ends a wait for the lock, and the session, which releases it.
@@ -1395,12 +1418,18 @@ func (p postgres) TemplateData(n Names) map[string]string {
 
 var _ Adopter = postgres{}
 
-// AdoptData builds the expiry index of a partitioned table without
-// CONCURRENTLY, which PostgreSQL refuses there ("cannot create index on
-// partitioned table concurrently"): a plain CREATE INDEX on the parent
-// builds one on every partition, holding off writes while it does.
+// AdoptData builds the expiry index without CONCURRENTLY on a table
+// create makes in this run, and on a partitioned table. A new table has
+// no rows and no app writing to it yet, so nothing is held off; and
+// CREATE INDEX CONCURRENTLY waits for every transaction of the database
+// that holds a snapshot, so one app session left idle in a transaction
+// would stall the create of a new table for as long as it stays so.
+// PostgreSQL refuses CONCURRENTLY on a partitioned table ("cannot create
+// index on partitioned table concurrently"): a plain CREATE INDEX on the
+// parent builds one on every partition, holding off writes while it does.
+// Adopting a plain table that is there keeps CONCURRENTLY.
 func (postgres) AdoptData(info *TableInfo) map[string]string {
-	if info.Partitioned {
+	if info.Partitioned || info.Kind == KindMissing {
 		return map[string]string{"Concurrently": ""}
 	}
 	return nil

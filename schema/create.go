@@ -306,6 +306,16 @@ func migrateUp(ctx context.Context, db *DB, t *Table, ms []migrations.Migration,
 		case err = <-done:
 		case <-time.After(wait):
 			err = nil
+			// The migration in flight runs on: have the server cancel
+			// it, rather than leave it running unseen (see
+			// dialects.StatementCanceller).
+			if c, ok := st.driver.Load().(dialects.StatementCanceller); ok && wait > 0 {
+				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopWait)
+				if cerr := c.CancelStatement(cctx, db); cerr != nil {
+					err = fmt.Errorf("the migration in flight could not be cancelled, and may run on in the server: %w", cerr)
+				}
+				cancel()
+			}
 		}
 		if err == nil || errors.Is(err, migrate.ErrNoChange) {
 			err = context.Cause(ctx)
@@ -326,8 +336,9 @@ func migrateUp(ctx context.Context, db *DB, t *Table, ms []migrations.Migration,
 
 // upState is what a run of golang-migrate's Up has done so far.
 type upState struct {
-	locked atomic.Bool // it holds the migration lock
-	ran    atomic.Bool // it has applied a migration
+	locked atomic.Bool  // it holds the migration lock
+	ran    atomic.Bool  // it has applied a migration
+	driver atomic.Value // its database.Driver, once made
 
 	mu   sync.Mutex
 	done []string // what the checks under the lock did, for the report
@@ -356,6 +367,7 @@ func runUp(conn *dialects.Conn, t *Table, ms []migrations.Migration, src source.
 	if err != nil {
 		return fmt.Errorf("preparing the version table %s: %w", t.quoted(t.VersionTable), err)
 	}
+	st.driver.Store(drv)
 	m, err := migrate.NewWithInstance("iofs", src, t.Dialect.Name(), &redo{Driver: drv, prev: previous(ms), st: st, check: check})
 	if err != nil {
 		drv.Close()
