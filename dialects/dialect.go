@@ -45,6 +45,17 @@ var (
 	ErrCannotWalk = errors.New("cannot walk this table")
 )
 
+// Scripter is a dialect whose printed create script (create --script
+// --idempotent) renders the migrations otherwise than create runs them,
+// as a script cannot look at the table first.
+type Scripter interface {
+	// ScriptData overrides template data for the script.
+	ScriptData() map[string]string
+	// ScriptNote is a comment printed before the migration of version v
+	// in the script, or "".
+	ScriptNote(v uint) string
+}
+
 // StatementCanceller is a migration driver (Dialect.MigrateDriver's) that
 // can have the server cancel the statement its session runs, from another
 // session q: create calls it when it gives up on a migration in flight.

@@ -1436,3 +1436,23 @@ func (postgres) AdoptData(info *TableInfo) map[string]string {
 }
 
 func (postgres) ScriptSeparator() string { return "" }
+
+var _ Scripter = postgres{}
+
+// ScriptData: the script builds the expiry index plainly. It cannot look
+// at the table it runs over, and PostgreSQL refuses CONCURRENTLY on a
+// partitioned one; see ScriptNote.
+func (postgres) ScriptData() map[string]string { return map[string]string{"Concurrently": ""} }
+
+func (postgres) ScriptNote(v uint) string {
+	if v != 2 {
+		return ""
+	}
+	return `-- In this script the index is built with a plain CREATE INDEX, which holds
+-- off the app's writes to the table while it builds: PostgreSQL refuses
+-- CONCURRENTLY on a partitioned table, and a script cannot tell whether the
+-- table is one. On a plain table that holds rows, a DBA may write
+-- CREATE INDEX CONCURRENTLY instead (run outside a transaction block), as
+-- sessctl create does.
+`
+}
