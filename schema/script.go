@@ -2,9 +2,9 @@ package schema
 
 import (
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
-	"maps"
 	"time"
 
 	"github.com/sessctl/sessctl/dialects"
