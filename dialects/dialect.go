@@ -288,6 +288,19 @@ type Interrupter interface {
 	Interrupt(ctx context.Context, db *sql.DB, id int64) error
 }
 
+// Waiter is a dialect that can ask the server what a session's statement
+// is waiting for, from another session.
+type Waiter interface {
+	// WaitSession is the server's id of conn's session where the driver
+	// knows it without asking the server (ok false otherwise: then the
+	// Interrupter's SessionID, if any, is used).
+	WaitSession(conn *sql.Conn) (id int64, ok bool)
+	// WaitingFor says what session id's statement waits for, from db:
+	// "waiting for a row lock" and the like, or "" when it is not waiting
+	// for a lock.
+	WaitingFor(ctx context.Context, db *sql.DB, id int64) (string, error)
+}
+
 // Yielder is a Dialect whose app sessions wait for a purge batch by polling
 // for the lock it holds: batches back to back leave them too short a gap to
 // catch it free, and they starve until the purge ends. Purge pauses

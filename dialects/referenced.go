@@ -2,6 +2,7 @@ package dialects
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 
 	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
 	mssql "github.com/microsoft/go-mssqldb"
 )
 
@@ -281,4 +283,60 @@ func quotedAfter(msg, word string) (string, bool) {
 		return "", false
 	}
 	return rest[:j], true
+}
+
+var (
+	_ Waiter = postgres{}
+	_ Waiter = mysql{}
+)
+
+// WaitSession: pgx has the backend's pid from the startup.
+func (postgres) WaitSession(conn *sql.Conn) (int64, bool) {
+	var pid uint32
+	if err := conn.Raw(func(dc any) error {
+		if c, ok := dc.(*stdlib.Conn); ok {
+			pid = c.Conn().PgConn().PID()
+		}
+		return nil
+	}); err != nil || pid == 0 {
+		return 0, false
+	}
+	return int64(pid), true
+}
+
+// WaitingFor reads pg_stat_activity: a wait_event_type of Lock is a wait
+// for a heavyweight lock, which wait_event says the kind of.
+func (postgres) WaitingFor(ctx context.Context, db *sql.DB, id int64) (string, error) {
+	var typ, event sql.NullString
+	err := db.QueryRowContext(ctx, `SELECT wait_event_type, wait_event FROM pg_catalog.pg_stat_activity WHERE pid = $1`, pgOnce, id).Scan(&typ, &event)
+	if err != nil || typ.String != "Lock" {
+		return "", ignoreNoRows(err)
+	}
+	switch event.String {
+	case "relation":
+		return "waiting for a table lock", nil
+	case "tuple", "transactionid":
+		return "waiting for a row lock", nil
+	}
+	return "waiting for a lock (" + event.String + ")", nil
+}
+
+// WaitSession: MySQL's id is asked for (Interrupter.SessionID).
+func (mysql) WaitSession(*sql.Conn) (int64, bool) { return 0, false }
+
+// WaitingFor reads InnoDB's transactions (a row lock) and the process
+// list, whose state names a table or metadata lock.
+func (mysql) WaitingFor(ctx context.Context, db *sql.DB, id int64) (string, error) {
+	var state string
+	err := db.QueryRowContext(ctx, `SELECT COALESCE(
+		(SELECT 'waiting for a row lock' FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = ? AND trx_state = 'LOCK WAIT' LIMIT 1),
+		(SELECT LOWER(STATE) FROM information_schema.PROCESSLIST WHERE ID = ? AND STATE LIKE '%lock%' LIMIT 1), '')`, id, id).Scan(&state)
+	return state, ignoreNoRows(err)
+}
+
+func ignoreNoRows(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	return err
 }

@@ -135,10 +135,16 @@ type PurgeResult struct {
 	// did not delete, and why; the same shape in every report, failed
 	// runs' too.
 	Kept KeptRows `json:"kept"`
-	// Cut is set when a statement that waited (for a lock another session
+	// Cut is set when a statement still running a grace after the stop
+	// (waiting, say, for a lock another session
 	// held) was cut, its batch rolled back, to honour a signal, --timeout
 	// or --max-duration.
 	Cut bool `json:"cut,omitempty"`
+	// CutWhile says what the cut statement was doing, as the server told
+	// it just before: "waiting for a row lock", "waiting for table
+	// metadata lock", …; "" when the server did not say it was waiting
+	// (it was running, or the dialect cannot ask).
+	CutWhile string `json:"cut_while,omitempty"`
 	// Error says what stopped a failed run.
 	Error string `json:"error,omitempty"`
 	// Oldest is the oldest expiry left (dry run).
@@ -346,7 +352,7 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 		}
 		if err != nil && cut.cause() != nil {
 			res.Deleted += n // what committed before the statement cut
-			res.Status, res.Cut = cut.status(), true
+			cut.mark(res)
 			break
 		}
 		if err != nil {
@@ -393,7 +399,7 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 			if !decided {
 				decided = true
 				if w.on, err = t.backlog(run, conn, opts, res); err != nil && cut.cause() != nil {
-					res.Status, res.Cut = cut.status(), true
+					cut.mark(res)
 				} else if err != nil {
 					return res, t.fail(res, start, err)
 				}
