@@ -51,8 +51,10 @@ func TestLifecycle(t *testing.T) {
 		}
 		r = must(t, 0, args("purge", "--batch-size", "7", "-o", "json")...)
 		m = r.json(t)
-		if m["deleted"] != float64(50) || m["batches"] != float64(8) || m["status"] != "done" || m["remaining"] != float64(0) {
-			t.Errorf("purge: %s, want 50 deleted in 8 batches, done, 0 remaining", r.stdout)
+		// 7 batches of 7, one of 1, and one that deletes none (a short
+		// batch may be a trigger's doing, so purge goes on).
+		if m["deleted"] != float64(50) || m["batches"] != float64(9) || m["status"] != "done" || m["remaining"] != float64(0) {
+			t.Errorf("purge: %s, want 50 deleted in 9 batches, done, 0 remaining", r.stdout)
 		}
 		if n := s.Count(t, db, table, "old"); n != 0 {
 			t.Errorf("%d expired rows left after purge", n)

@@ -220,7 +220,7 @@ func (r *redactor) errorText(err error) string {
 // ownSentinels are sessctl's errors.New values.
 var ownSentinels = []error{
 	dialects.ErrInvalidName, dialects.ErrUnknownDialect, dialects.ErrConnString, dialects.ErrSchemaMissing, dialects.ErrPermission,
-	schema.ErrNotCacheTable, schema.ErrTableMissing, schema.ErrIncompatible, schema.ErrInterrupted,
+	schema.ErrNotCacheTable, schema.ErrTableMissing, schema.ErrIncompatible, schema.ErrInterrupted, schema.ErrNameTaken,
 	errSignal, errTimeout,
 }
 

@@ -44,9 +44,9 @@ forward while a batch runs is kept. A second purge of the same table skips
 and exits 0, so overlapping cron runs are harmless. On a terminal it shows
 its progress. Rows an app session holds are passed over, not waited for, and
 counted in the report. On Ctrl-C or SIGTERM it finishes the batch in flight,
-reports, and exits 130; a statement that waits for a lock is cut a second or
-so after the signal, --timeout or --max-duration, its batch rolled back, and a
-second signal cuts it at once. It first checks the table as verify does, and deletes nothing (exit 3)
+reports, and exits 130; a statement still running a second or so after the
+signal, --timeout or --max-duration (such as one waiting for a lock) is cut,
+its batch rolled back, and a second signal cuts it at once. It first checks the table as verify does, and deletes nothing (exit 3)
 from one that is missing or not a compatible cache table.
 
 ` + exitCodesHelp,
@@ -126,7 +126,7 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 	ctx, cancel := a.context(ctx)
 	defer cancel()
 	if !opts.dryRun {
-		a.noticeStop("finishing the batch in flight (cut within a second or so if it waits for a lock), then reporting; " +
+		a.noticeStop("finishing the batch in flight (cut if still running a second or so from now, as when it waits for a lock), then reporting; " +
 			"interrupt again to abort it at once")
 	}
 	db, err := a.connect(ctx, tg.readOnlyIf(opts.dryRun), false) // a dry run cannot write
@@ -155,6 +155,7 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 			res.Error = a.redact.errorText(err)
 		}
 		res.Plan = a.redact.redact(res.Plan) // the database's words
+		res.Kept.ForeignKey = a.redact.redact(res.Kept.ForeignKey)
 		a.endProgress()
 		a.printResult(res, func() { a.purgeText(tg, res) })
 	}
@@ -200,11 +201,28 @@ func (a *app) purgeText(tg *target, res *schema.PurgeResult) {
 	case res.Remaining == nil:
 	case res.Status != schema.PurgeDone:
 		a.resultf("stopped (%s) with %s left", res.Status, plural(*res.Remaining, "expired row"))
-	case *res.Remaining > 0:
-		a.resultf("%s left for the next run: held by an app session, or expired while the purge ran", plural(*res.Remaining, "expired row"))
+	case *res.Remaining > res.Kept.ByTrigger+res.Kept.ByForeignKey:
+		a.resultf("%s left for the next run: held by an app session, or expired while the purge ran",
+			plural(*res.Remaining-res.Kept.ByTrigger-res.Kept.ByForeignKey, "expired row"))
 	}
-	if res.Cut {
-		a.resultf("stopped (%s) while a statement waited for a lock another session holds: its batch was rolled back", res.Status)
+	if k := res.Kept; k.ByForeignKey > 0 {
+		fk := "a foreign key"
+		if k.ForeignKey != "" {
+			fk = "the foreign key " + k.ForeignKey
+		}
+		a.resultf("kept %s that %s references: the database refuses to delete them, so purge passed over them and deleted the rest; "+
+			"they stay until the rows referencing them go (or the key says ON DELETE CASCADE or SET NULL)", plural(k.ByForeignKey, "expired row"), fk)
+	}
+	if res.Kept.ByTrigger > 0 {
+		a.resultf("a trigger, rule or row-level security policy on %s kept %s: the database did not delete them when asked; "+
+			"every run leaves them until it lets them go", tg.table, plural(res.Kept.ByTrigger, "expired row"))
+	}
+	switch {
+	case res.Cut && res.CutWhile != "":
+		a.resultf("stopped (%s): a statement %s that another session holds was cut, its batch rolled back", res.Status, res.CutWhile)
+	case res.Cut:
+		a.resultf("stopped (%s): a statement still running after the grace a batch has once told to stop (a second, or twice --batch-time) "+
+			"was cut, its batch rolled back", res.Status)
 	}
 	if res.Held != nil && *res.Held > 0 {
 		a.resultf("left %s that another session holds (an app's open transaction): not waited for; the next run takes them once they are free",

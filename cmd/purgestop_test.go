@@ -319,9 +319,10 @@ func purgeStopsWhileWaiting(t *testing.T, s dialecttest.Server, kind, stop strin
 		t.Errorf("--timeout: stderr %q does not name --timeout", errb.String())
 	}
 	var rep struct {
-		Status  string
-		Deleted int64
-		Cut     bool
+		Status   string
+		Deleted  int64
+		Cut      bool
+		CutWhile string `json:"cut_while"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("%s: no JSON report: %v\n%s", stop, err, out.String())
@@ -332,6 +333,11 @@ func purgeStopsWhileWaiting(t *testing.T, s dialecttest.Server, kind, stop strin
 	}
 	if rep.Status != wantStatus || !rep.Cut || rep.Deleted != 0 {
 		t.Errorf("%s: report %+v, want status %s, cut, nothing deleted", stop, rep, wantStatus)
+	}
+	// The server saw it wait for the blocker's lock (SQLite waits in
+	// sessctl's own steps, which no other session can see).
+	if s.Dialect.Name() != "sqlite" && !strings.Contains(rep.CutWhile, "lock") {
+		t.Errorf("%s: the report says the cut statement was %q, want it waiting for the blocker's lock", stop, rep.CutWhile)
 	}
 	// Nothing of the purge is left on the server, waiting to delete
 	// once the lock goes.

@@ -39,7 +39,29 @@ var (
 	// ErrPermission: the database refused the user a privilege the
 	// command needs. The error says which, and how to grant it.
 	ErrPermission = errors.New("permission denied")
+	// ErrCannotWalk: a walk in storage order cannot delete from this
+	// table (PostgreSQL: a rule ON DELETE refuses the statement a walk
+	// uses); purge goes on in expiry order. Nothing was deleted.
+	ErrCannotWalk = errors.New("cannot walk this table")
 )
+
+// Scripter is a dialect whose printed create script (create --script
+// --idempotent) renders the migrations otherwise than create runs them,
+// as a script cannot look at the table first.
+type Scripter interface {
+	// ScriptData overrides template data for the script.
+	ScriptData() map[string]string
+	// ScriptNote is a comment printed before the migration of version v
+	// in the script, or "".
+	ScriptNote(v uint) string
+}
+
+// StatementCanceller is a migration driver (Dialect.MigrateDriver's) that
+// can have the server cancel the statement its session runs, from another
+// session q: create calls it when it gives up on a migration in flight.
+type StatementCanceller interface {
+	CancelStatement(ctx context.Context, q Querier) error
+}
 
 // OpCreateSchema is create --create-schema making the schema (MySQL: the
 // database), for Denied.
@@ -264,6 +286,19 @@ type Interrupter interface {
 	// session lives on: the statement fails, its own work rolled back,
 	// and a transaction it was in is left for its client to roll back.
 	Interrupt(ctx context.Context, db *sql.DB, id int64) error
+}
+
+// Waiter is a dialect that can ask the server what a session's statement
+// is waiting for, from another session.
+type Waiter interface {
+	// WaitSession is the server's id of conn's session where the driver
+	// knows it without asking the server (ok false otherwise: then the
+	// Interrupter's SessionID, if any, is used).
+	WaitSession(conn *sql.Conn) (id int64, ok bool)
+	// WaitingFor says what session id's statement waits for, from db:
+	// "waiting for a row lock" and the like, or "" when it is not waiting
+	// for a lock.
+	WaitingFor(ctx context.Context, db *sql.DB, id int64) (string, error)
 }
 
 // Yielder is a Dialect whose app sessions wait for a purge batch by polling

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-migrate/migrate/v4/database"
@@ -489,11 +490,27 @@ func (postgres) Open(conn *Conn, _ bool) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: PostgreSQL: %v", ErrConnString, pgParseMessage(err))
 	}
+	cfg.RuntimeParams["search_path"] = pgSearchPath
 	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: pgCancelDeadline}
 	}
 	return stdlib.OpenDB(*cfg), nil
 }
+
+// pgSearchPath is the search_path of every session sessctl opens, set in
+// the startup message after the connection string's own settings: a
+// search_path there, libpq's options=-csearch_path=…, Npgsql's Search
+// Path and ALTER ROLE … SET search_path all give way to it (the server
+// applies a setting of the startup message after its options, and over
+// the role's and the database's defaults). sessctl names every table with
+// its schema, so it needs no path, and a schema listed before pg_catalog
+// with its own now(), make_interval or "<" would otherwise change its
+// clock, and so which rows a purge deletes. (A trigger on the cache table
+// that names tables or functions without their schema runs with this path
+// too; give its function a SET search_path of its own.) The printed
+// scripts, which run with the DBA's path, name pg_catalog's clock and
+// operators themselves.
+const pgSearchPath = "pg_catalog, pg_temp"
 
 // pgCancelDeadline is how long pgx waits for the server to end a statement
 // it asked to cancel before it closes the connection.
@@ -765,6 +782,7 @@ type pgMigrator struct {
 	db     *sql.DB // one session
 	n      Names
 	closed chan struct{}
+	pid    atomic.Int32 // the session's backend, once known
 
 	mu     sync.Mutex
 	driver database.Driver // golang-migrate's, once the lock is held
@@ -787,6 +805,11 @@ func (d *pgMigrator) Lock() error {
 	if err != nil {
 		return err
 	}
+	var pid int32
+	if err := d.db.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		return fmt.Errorf("taking the create lock: %w", err)
+	}
+	d.pid.Store(pid)
 	for {
 		var got bool
 		if err := d.db.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1::bigint)`, id).Scan(&got); err != nil {
@@ -812,6 +835,22 @@ func (d *pgMigrator) Lock() error {
 	}
 	d.driver = drv
 	return drv.Lock()
+}
+
+var _ StatementCanceller = (*pgMigrator)(nil)
+
+// CancelStatement asks the server, on q, to cancel what the migration
+// session runs: golang-migrate's driver runs a migration with no context,
+// and a CREATE INDEX CONCURRENTLY would otherwise run on in the server
+// after sessctl gave up, unseen, holding the lock. Cancelled, it leaves an
+// invalid index, which the next create drops and builds again.
+func (d *pgMigrator) CancelStatement(ctx context.Context, q Querier) error {
+	pid := d.pid.Load()
+	if pid == 0 {
+		return nil
+	}
+	_, err := q.ExecContext(ctx, `SELECT pg_cancel_backend($1)`, pgOnce, pid)
+	return err
 }
 
 // Close ends a wait for the lock, and the session, which releases it.
@@ -914,11 +953,11 @@ func (postgres) MaxBatchSize() int { return 0 }
 const pgDeleteSQL = `DELETE FROM %[1]s
 WHERE ctid = ANY (ARRAY (
     SELECT ctid FROM %[1]s
-    WHERE "ExpiresAtTime" < now() - make_interval(secs => %[2]s)
+    WHERE "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => %[2]s))
     ORDER BY "ExpiresAtTime"
     LIMIT %[3]s
     FOR UPDATE SKIP LOCKED))
-  AND "ExpiresAtTime" < now() - make_interval(secs => %[2]s)`
+  AND "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => %[2]s))`
 
 func (p postgres) DeleteExpired(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (int64, error) {
 	res, err := q.ExecContext(ctx, fmt.Sprintf(pgDeleteSQL, p.qualified(n), "$1", "$2"), grace.Seconds(), limit)
@@ -935,7 +974,7 @@ var _ HeldCounter = postgres{}
 // and releases them as it ends.
 const pgHeldSQL = `WITH oldest AS (
     SELECT ctid FROM %[1]s
-    WHERE "ExpiresAtTime" < now() - make_interval(secs => $1)
+    WHERE "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1))
     ORDER BY "ExpiresAtTime"
     LIMIT $2),
 free AS (
@@ -978,10 +1017,10 @@ const pgWalkSQL = `WITH batch AS (
     WHERE ctid = ANY (ARRAY (
         SELECT ctid FROM %[1]s
         WHERE ctid > $1::tid AND ctid < $2::tid
-          AND "ExpiresAtTime" < now() - make_interval(secs => $3)
+          AND "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $3))
         LIMIT $4
         FOR UPDATE SKIP LOCKED))
-      AND "ExpiresAtTime" < now() - make_interval(secs => $3)
+      AND "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $3))
     RETURNING ctid)
 SELECT count(*), coalesce(max(ctid)::text, '') FROM batch`
 
@@ -995,10 +1034,13 @@ SELECT count(*), coalesce(max(ctid)::text, '') FROM batch`
 // deleted again by pgWalkSQL, skipping the rows held.
 const pgWalkRangeSQL = `DELETE FROM %[1]s
 WHERE ctid > $1::tid AND ctid < $2::tid
-  AND "ExpiresAtTime" < now() - make_interval(secs => $3)`
+  AND "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $3))`
 
 // pgWalkLockWait is the session's lock_timeout while it walks.
 const pgWalkLockWait = "250ms"
+
+// pgFeatureNotSupported is SQLSTATE 0A000.
+const pgFeatureNotSupported = "0A000"
 
 // pgLockNotAvailable is SQLSTATE 55P03, a lock_timeout run out.
 const pgLockNotAvailable = "55P03"
@@ -1066,6 +1108,11 @@ func (p postgres) walkHeap(ctx context.Context, q Querier, table string, blocks,
 	var last string
 	if err := q.QueryRowContext(ctx, fmt.Sprintf(pgWalkSQL, table), from, fmt.Sprintf("(%d,0)", end),
 		grace.Seconds(), limit).Scan(&deleted, &last); err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == pgFeatureNotSupported {
+			// A rule ON DELETE: PostgreSQL refuses DELETE … RETURNING.
+			return 0, "", fmt.Errorf("%w %s: %w", ErrCannotWalk, table, err)
+		}
 		return 0, "", err
 	}
 	switch {
@@ -1107,20 +1154,20 @@ var (
 // partition's read a TID scan.)
 const pgPartitionedDeleteSQL = `WITH batch AS MATERIALIZED (
     SELECT tableoid, ctid FROM %[1]s
-    WHERE "ExpiresAtTime" < now() - make_interval(secs => %[2]s)
+    WHERE "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => %[2]s))
     ORDER BY "ExpiresAtTime"
     LIMIT %[3]s
     FOR UPDATE SKIP LOCKED)
 DELETE FROM %[1]s
 WHERE ctid = ANY (ARRAY (SELECT ctid FROM batch))
   AND (tableoid, ctid) IN (SELECT tableoid, ctid FROM batch)
-  AND "ExpiresAtTime" < now() - make_interval(secs => %[2]s)`
+  AND "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => %[2]s))`
 
 // pgPartitionedHeldSQL is pgHeldSQL for a partitioned table: rows by
 // partition and ctid, as in pgPartitionedDeleteSQL.
 const pgPartitionedHeldSQL = `WITH oldest AS MATERIALIZED (
     SELECT tableoid, ctid FROM %[1]s
-    WHERE "ExpiresAtTime" < now() - make_interval(secs => $1)
+    WHERE "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1))
     ORDER BY "ExpiresAtTime"
     LIMIT $2),
 free AS (
@@ -1285,7 +1332,7 @@ func (p postgres) CountExpired(ctx context.Context, q Querier, n Names, grace ti
 	var minusInfinity bool
 	err := q.QueryRowContext(ctx, `SELECT count(*), min("ExpiresAtTime") FILTER (WHERE isfinite("ExpiresAtTime")),
 		coalesce(bool_or("ExpiresAtTime" = '-infinity'), false) FROM `+p.qualified(n)+
-		` WHERE "ExpiresAtTime" < now() - make_interval(secs => $1)`, pgOnce, grace.Seconds()).Scan(&count, &oldest, &minusInfinity)
+		` WHERE "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1))`, pgOnce, grace.Seconds()).Scan(&count, &oldest, &minusInfinity)
 	if minusInfinity {
 		return count, MinusInfinity, err
 	}
@@ -1302,13 +1349,10 @@ func (p postgres) PurgeScript(n Names, grace time.Duration, limit int) string {
 	return fmt.Sprintf(`-- Deletes the rows of %[1]s that expired over %[2]s ago, %[3]d at a time,
 -- each batch its own transaction. Run it outside a transaction block.
 DO %[4]s
-DECLARE
-    deleted bigint;
 BEGIN
     LOOP
         %[5]s;
-        GET DIAGNOSTICS deleted = ROW_COUNT;
-        EXIT WHEN deleted = 0;
+        EXIT WHEN NOT FOUND;
         COMMIT;
     END LOOP;
 END
@@ -1374,15 +1418,41 @@ func (p postgres) TemplateData(n Names) map[string]string {
 
 var _ Adopter = postgres{}
 
-// AdoptData builds the expiry index of a partitioned table without
-// CONCURRENTLY, which PostgreSQL refuses there ("cannot create index on
-// partitioned table concurrently"): a plain CREATE INDEX on the parent
-// builds one on every partition, holding off writes while it does.
+// AdoptData builds the expiry index without CONCURRENTLY on a table
+// create makes in this run, and on a partitioned table. A new table has
+// no rows and no app writing to it yet, so nothing is held off; and
+// CREATE INDEX CONCURRENTLY waits for every transaction of the database
+// that holds a snapshot, so one app session left idle in a transaction
+// would stall the create of a new table for as long as it stays so.
+// PostgreSQL refuses CONCURRENTLY on a partitioned table ("cannot create
+// index on partitioned table concurrently"): a plain CREATE INDEX on the
+// parent builds one on every partition, holding off writes while it does.
+// Adopting a plain table that is there keeps CONCURRENTLY.
 func (postgres) AdoptData(info *TableInfo) map[string]string {
-	if info.Partitioned {
+	if info.Partitioned || info.Kind == KindMissing {
 		return map[string]string{"Concurrently": ""}
 	}
 	return nil
 }
 
 func (postgres) ScriptSeparator() string { return "" }
+
+var _ Scripter = postgres{}
+
+// ScriptData: the script builds the expiry index plainly. It cannot look
+// at the table it runs over, and PostgreSQL refuses CONCURRENTLY on a
+// partitioned one; see ScriptNote.
+func (postgres) ScriptData() map[string]string { return map[string]string{"Concurrently": ""} }
+
+func (postgres) ScriptNote(v uint) string {
+	if v != 2 {
+		return ""
+	}
+	return `-- In this script the index is built with a plain CREATE INDEX, which holds
+-- off the app's writes to the table while it builds: PostgreSQL refuses
+-- CONCURRENTLY on a partitioned table, and a script cannot tell whether the
+-- table is one. On a plain table that holds rows, a DBA may write
+-- CREATE INDEX CONCURRENTLY instead (run outside a transaction block), as
+-- sessctl create does.
+`
+}

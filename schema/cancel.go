@@ -52,16 +52,22 @@ type cutter struct {
 	once   sync.Once
 	wg     sync.WaitGroup
 
-	mu  sync.Mutex
-	why error // why it cut; nil until it does
+	mu    sync.Mutex
+	why   error  // why it cut; nil until it does
+	while string // what the server said the statement was waiting for as it was cut
 }
 
 func (t *Table) newCutter(ctx context.Context, db *sql.DB, conn *sql.Conn, deadline time.Time, grace time.Duration, abort <-chan struct{}) *cutter {
 	run, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	c := &cutter{run: run, cancel: cancel, done: make(chan struct{})}
 	interrupt := func() {}
+	session, known := int64(0), false
+	if w, ok := t.Dialect.(dialects.Waiter); ok {
+		session, known = w.WaitSession(conn)
+	}
 	if ir, ok := t.Dialect.(dialects.Interrupter); ok {
 		if id, err := ir.SessionID(ctx, conn); err == nil {
+			session, known = id, true
 			interrupt = func() {
 				ictx, icancel := context.WithTimeout(context.WithoutCancel(ctx), interruptTimeout)
 				defer icancel()
@@ -105,8 +111,14 @@ func (t *Table) newCutter(ctx context.Context, db *sql.DB, conn *sql.Conn, deadl
 		if why == nil {
 			why = context.Canceled
 		}
+		while := ""
+		if w, ok := t.Dialect.(dialects.Waiter); ok && known {
+			wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), interruptTimeout)
+			while, _ = w.WaitingFor(wctx, db, session)
+			wcancel()
+		}
 		c.mu.Lock()
-		c.why = why
+		c.why, c.while = why, while
 		c.mu.Unlock()
 		interrupt()
 		cancel()
@@ -119,6 +131,14 @@ func (c *cutter) cause() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.why
+}
+
+// mark ends res as cut: its status, and what the statement was doing.
+func (c *cutter) mark(res *PurgeResult) {
+	res.Status, res.Cut = c.status(), true
+	c.mu.Lock()
+	res.CutWhile = c.while
+	c.mu.Unlock()
 }
 
 // status is the purge status a cut statement ends the run with.
@@ -143,7 +163,7 @@ func (c *cutter) end(res *PurgeResult, t *Table, start time.Time, err error) err
 		return err
 	}
 	if c.cause() != nil {
-		res.Status, res.Cut = c.status(), true
+		c.mark(res)
 	}
 	res.tally(start)
 	if res.Status == PurgeBounded {

@@ -83,6 +83,9 @@ func create(ctx context.Context, db *DB, t *Table, opts CreateOptions) (*CreateR
 		return nil, fmt.Errorf("%w: %s is a WITHOUT ROWID table, and purge deletes rows by rowid: sessctl will not adopt it; "+
 			"`sessctl verify` shows how to make it again with a rowid", ErrNotCacheTable, t)
 	}
+	if err := t.refuseHeldNames(ctx, db, before); err != nil {
+		return nil, err
+	}
 	latest, err := t.LatestVersion()
 	if err != nil {
 		return nil, err
@@ -181,6 +184,68 @@ func ensureSchema(ctx context.Context, db *DB, t *Table, create bool, res *Creat
 	return nil
 }
 
+// refuseHeldNames fails, before anything is sent, when a name create
+// would give an object (the primary key of a table it makes, the expiry
+// index of a table that has no usable one) is held by another object in
+// its namespace: the statement would fail half-way through the migration,
+// or, with IF NOT EXISTS, do nothing, and the version would promise what
+// is not there. The table's own index on ExpiresAtTime under that name is
+// create's to mend, not another object.
+func (t *Table) refuseHeldNames(ctx context.Context, db *DB, before *dialects.TableInfo) error {
+	nh, ok := t.Dialect.(dialects.NameHolder)
+	if !ok {
+		return nil
+	}
+	var names []string
+	if before.Kind == dialects.KindMissing {
+		names = append(names, t.Names.PrimaryKey)
+	}
+	if _, ok := before.ExpiryIndex(); !ok {
+		names = append(names, t.Names.ExpiryIndex)
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	held, err := nh.NamesHeld(ctx, db, t.Names, names)
+	if err != nil {
+		return fmt.Errorf("looking for objects named as %s's primary key and index would be: %w", t, err)
+	}
+	d := t.Dialect
+	for _, h := range held {
+		if h.Kind == "index" && h.Table == t.Names.Table && before.Kind != dialects.KindMissing && ownExpiryIndex(before, h.Name) {
+			continue
+		}
+		what := "primary key"
+		if !strings.EqualFold(h.Name, t.Names.PrimaryKey) {
+			what = "expiry index"
+		}
+		holder := fmt.Sprintf("the %s %s", h.Kind, d.Quote(h.Name))
+		if h.Table != "" {
+			holder += " of table " + d.Quote(h.Table)
+		}
+		scope := "schema"
+		if d.Name() == "sqlite" {
+			scope = "database"
+		}
+		return fmt.Errorf("%w: create of %s would name its %s %s, but %s already holds that name in %s "+
+			"(on %s an index's name is unique in its %s, not only in its table): rename that object, "+
+			"or create the table under another name or in another schema; nothing was changed",
+			ErrNameTaken, t, what, d.Quote(h.Name), holder, d.Quote(t.Schema), d.Name(), scope)
+	}
+	return nil
+}
+
+// ownExpiryIndex reports whether info's table has an index named name
+// whose first key column is ExpiresAtTime (usable or not: create mends it).
+func ownExpiryIndex(info *dialects.TableInfo, name string) bool {
+	for _, ix := range info.Indexes {
+		if strings.EqualFold(ix.Name, name) && len(ix.Columns) > 0 && ix.Columns[0] == dialects.ColExpiresAtTime {
+			return true
+		}
+	}
+	return false
+}
+
 // refuseForeign fails when what stands under the table's name is not a
 // cache table: a view, or a table whose columns the provider cannot use.
 func refuseForeign(t *Table, info *dialects.TableInfo, verb string) error {
@@ -241,6 +306,16 @@ func migrateUp(ctx context.Context, db *DB, t *Table, ms []migrations.Migration,
 		case err = <-done:
 		case <-time.After(wait):
 			err = nil
+			// The migration in flight runs on: have the server cancel
+			// it, rather than leave it running unseen (see
+			// dialects.StatementCanceller).
+			if c, ok := st.driver.Load().(dialects.StatementCanceller); ok && wait > 0 {
+				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopWait)
+				if cerr := c.CancelStatement(cctx, db); cerr != nil {
+					err = fmt.Errorf("the migration in flight could not be cancelled, and may run on in the server: %w", cerr)
+				}
+				cancel()
+			}
 		}
 		if err == nil || errors.Is(err, migrate.ErrNoChange) {
 			err = context.Cause(ctx)
@@ -261,8 +336,9 @@ func migrateUp(ctx context.Context, db *DB, t *Table, ms []migrations.Migration,
 
 // upState is what a run of golang-migrate's Up has done so far.
 type upState struct {
-	locked atomic.Bool // it holds the migration lock
-	ran    atomic.Bool // it has applied a migration
+	locked atomic.Bool  // it holds the migration lock
+	ran    atomic.Bool  // it has applied a migration
+	driver atomic.Value // its database.Driver, once made
 
 	mu   sync.Mutex
 	done []string // what the checks under the lock did, for the report
@@ -291,6 +367,7 @@ func runUp(conn *dialects.Conn, t *Table, ms []migrations.Migration, src source.
 	if err != nil {
 		return fmt.Errorf("preparing the version table %s: %w", t.quoted(t.VersionTable), err)
 	}
+	st.driver.Store(drv)
 	m, err := migrate.NewWithInstance("iofs", src, t.Dialect.Name(), &redo{Driver: drv, prev: previous(ms), st: st, check: check})
 	if err != nil {
 		drv.Close()

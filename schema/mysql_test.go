@@ -139,8 +139,10 @@ func TestMySQLCycle(t *testing.T) {
 		t.Errorf("the purge batch's plan does not use the expiry index:\n%s", pr.Plan)
 	}
 	pr, err = schema.Purge(ctx, m.db, m.table, schema.PurgeOptions{BatchSize: 7})
-	if err != nil || pr.Deleted != 30 || pr.Batches != 5 {
-		t.Fatalf("purge: %+v, %v; want 30 rows deleted in 5 batches", pr, err)
+	// 4 batches of 7, one of 2, and one that deletes none: a short
+	// batch may be a trigger's doing, so purge goes on until one is empty.
+	if err != nil || pr.Deleted != 30 || pr.Batches != 6 {
+		t.Fatalf("purge: %+v, %v; want 30 rows deleted in 6 batches", pr, err)
 	}
 	if n := m.s.Count(t, m.raw, m.table.Table, "live"); n != 10 {
 		t.Errorf("purge left %d of 10 live rows", n)

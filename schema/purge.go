@@ -94,6 +94,23 @@ type PurgeOptions struct {
 	Abort <-chan struct{}
 }
 
+// KeptRows are expired rows a purge reached and left, by cause.
+type KeptRows struct {
+	// ByTrigger counts the rows that a trigger skipped (PostgreSQL: a
+	// BEFORE DELETE trigger that returns NULL; SQLite: RAISE(IGNORE)),
+	// a rule (DO INSTEAD) or a row-level security policy kept: counted at
+	// the end, among the rows that had expired when a batch first deleted
+	// fewer than it asked for, less those an app session held.
+	ByTrigger int64 `json:"by_trigger_or_rule"`
+	// ByForeignKey counts the rows another table's foreign key references
+	// (without ON DELETE CASCADE or SET NULL): the database refuses to
+	// delete them, and a batch holding one is refused whole, so purge
+	// finds them one by one and passes over them. ForeignKey names the
+	// first such foreign key met, where the database says ("" on SQLite).
+	ByForeignKey int64  `json:"by_foreign_key"`
+	ForeignKey   string `json:"foreign_key,omitempty"`
+}
+
 // PurgeResult says what Purge did.
 type PurgeResult struct {
 	Status        string  `json:"status"`
@@ -114,10 +131,20 @@ type PurgeResult struct {
 	// than wait for them. Counted among the oldest expired rows at the
 	// end; nil when the run was skipped, or a statement had to be cut.
 	Held *int64 `json:"held"`
-	// Cut is set when a statement that waited (for a lock another session
+	// Kept counts the expired rows that batches reached and the database
+	// did not delete, and why; the same shape in every report, failed
+	// runs' too.
+	Kept KeptRows `json:"kept"`
+	// Cut is set when a statement still running a grace after the stop
+	// (waiting, say, for a lock another session
 	// held) was cut, its batch rolled back, to honour a signal, --timeout
 	// or --max-duration.
 	Cut bool `json:"cut,omitempty"`
+	// CutWhile says what the cut statement was doing, as the server told
+	// it just before: "waiting for a row lock", "waiting for table
+	// metadata lock", …; "" when the server did not say it was waiting
+	// (it was running, or the dialect cannot ask).
+	CutWhile string `json:"cut_while,omitempty"`
 	// Error says what stopped a failed run.
 	Error string `json:"error,omitempty"`
 	// Oldest is the oldest expiry left (dry run).
@@ -243,6 +270,17 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 	}
 	w.on = canWalk && opts.Order == OrderStorage
 	decided := w.on || !canWalk || opts.Order == OrderExpiry || !adaptive && opts.Order == OrderAuto
+	// short is when a batch on the expiry index first deleted fewer rows
+	// than it asked for: a trigger, rule or policy may have kept some of
+	// them, so batches go on, deleting only what had expired by then,
+	// until one deletes none. (Rows an app session holds are passed over
+	// before the limit counts.) Kept rows stay the oldest: each batch
+	// then asks for skip more rows than it may delete, the rows earlier
+	// batches reached and did not delete, so that it reaches past them.
+	var short time.Time
+	var skip int64
+	var iso *isolation // once a foreign key refused a batch
+	var more bool
 	for {
 		if ctx.Err() != nil {
 			res.Status = PurgeInterrupted
@@ -277,16 +315,53 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 			grace := opts.Grace
 			if res.Walked {
 				grace += t0.Sub(w.start)
+			} else if !short.IsZero() {
+				grace += t0.Sub(short)
 			}
-			n, err = t.Dialect.DeleteExpired(run, conn, t.Names, grace, limit)
+			if iso != nil {
+				n, more, err = t.isolatedBatch(run, conn, iso, grace, limit, res)
+			} else {
+				window := limit
+				if ceiling > 0 {
+					skip = min(skip, int64(max(ceiling-limit, 0)))
+				}
+				window += int(min(skip, math.MaxInt32-int64(limit)))
+				n, err = t.Dialect.DeleteExpired(run, conn, t.Names, grace, window)
+				if err == nil && (n < int64(limit) || skip > 0) {
+					skip = int64(window) - n
+				}
+			}
 		}
 		took := time.Since(t0)
+		if walking && errors.Is(err, dialects.ErrCannotWalk) {
+			w.on = false // on in expiry order, from where the walk began
+			continue
+		}
+		// A foreign key that references an expired row refuses every
+		// batch that reaches it, rolled back whole: from here on, rows
+		// go by Id, and those it refuses are found and passed over.
+		if _, referenced := referencedBy(t.Dialect, err); referenced && iso == nil && cut.cause() == nil {
+			if d, ok := t.Dialect.(dialects.IDDeleter); ok {
+				iso = &isolation{d: d, seen: map[string]bool{}}
+				w.on = false
+				if short.IsZero() && !res.Walked {
+					short = t0
+				}
+				continue
+			}
+		}
 		if err != nil && cut.cause() != nil {
 			res.Deleted += n // what committed before the statement cut
-			res.Status, res.Cut = cut.status(), true
+			cut.mark(res)
 			break
 		}
 		if err != nil {
+			if fk, referenced := referencedBy(t.Dialect, err); referenced {
+				return res, t.fail(res, start, fmt.Errorf("purging %s after %d rows: a foreign key%s of another table references an expired row, "+
+					"so %s refuses every batch that holds it, and purge cannot pass over such rows on %s: delete or re-point the rows that "+
+					"reference it, or give the foreign key ON DELETE CASCADE or SET NULL: %w",
+					t, res.Deleted, prefixed(" ", fk), t.Dialect.Name(), t.Dialect.Name(), err))
+			}
 			if !t.Dialect.Disconnected(err) {
 				err = t.explainFailure(run, conn, fmt.Errorf("purging %s after %d rows: %w", t, res.Deleted, err))
 			}
@@ -307,8 +382,16 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 			if adaptive {
 				w.span = nextBatchSize(w.span, int64(w.span), took, target, 0)
 			}
-		case n < int64(limit):
+		case iso != nil:
+			if !more {
+				res.Status = PurgeDone
+			}
+		case n == 0:
 			res.Status = PurgeDone
+		case n < int64(limit):
+			if short.IsZero() && !res.Walked {
+				short = t0
+			}
 		default:
 			if adaptive {
 				size = nextBatchSize(size, n, took, target, ceiling)
@@ -316,7 +399,7 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 			if !decided {
 				decided = true
 				if w.on, err = t.backlog(run, conn, opts, res); err != nil && cut.cause() != nil {
-					res.Status, res.Cut = cut.status(), true
+					cut.mark(res)
 				} else if err != nil {
 					return res, t.fail(res, start, err)
 				}
@@ -347,12 +430,52 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 			res.Remaining = &left
 		}
 		t.countHeld(count, conn, opts, res, size)
+		since := short
+		if res.Walked {
+			since = w.start
+		}
+		t.countKept(count, conn, opts, res, since)
 	}
 	res.tally(start)
 	if res.Status == PurgeInterrupted {
 		return res, cut.end(res, t, start, nil)
 	}
 	return res, nil
+}
+
+// countKept counts, into res.Kept, the rows that had expired when a batch
+// first came back short (since) that are still there and not held by an
+// app session: a trigger, a rule or a row-level security policy kept them.
+func (t *Table) countKept(ctx context.Context, conn *sql.Conn, opts PurgeOptions, res *PurgeResult, since time.Time) {
+	if since.IsZero() || res.Status != PurgeDone || res.Remaining == nil || *res.Remaining <= res.Kept.ByForeignKey {
+		return
+	}
+	n, _, err := t.Dialect.CountExpired(ctx, conn, t.Names, opts.Grace+time.Since(since))
+	if err != nil {
+		return
+	}
+	if res.Held != nil {
+		n -= *res.Held
+	}
+	n -= res.Kept.ByForeignKey
+	res.Kept.ByTrigger = max(n, 0)
+}
+
+// prefixed is s after p, or "" when s is.
+func prefixed(p, s string) string {
+	if s == "" {
+		return ""
+	}
+	return p + s
+}
+
+// referencedBy reports whether err is a batch refused because a foreign
+// key references one of its rows, naming the key where it can.
+func referencedBy(d dialects.Dialect, err error) (string, bool) {
+	if r, ok := d.(dialects.Referencer); ok && err != nil {
+		return r.Referenced(err)
+	}
+	return "", false
 }
 
 // DefaultPause is the pause between batches on d when none is asked for:

@@ -2,10 +2,12 @@ package schema
 
 import (
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/migrations"
 )
 
@@ -23,7 +25,12 @@ func CreateScript(t *Table, idempotent bool) (string, error) {
 	if !idempotent {
 		return migrations.Script(t.Dialect.Name(), migrations.Create, t.templateData())
 	}
-	ms, err := migrations.Up(t.Dialect.Name(), t.templateData())
+	data := t.templateData()
+	sc, scripted := t.Dialect.(dialects.Scripter)
+	if scripted {
+		maps.Copy(data, sc.ScriptData())
+	}
+	ms, err := migrations.Up(t.Dialect.Name(), data)
 	if err != nil {
 		return "", err
 	}
@@ -31,7 +38,6 @@ func CreateScript(t *Table, idempotent bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	data := t.templateData()
 	data["Version"] = strconv.FormatUint(uint64(latest), 10)
 	version, err := migrations.Script(t.Dialect.Name(), migrations.Version, data)
 	if err != nil {
@@ -39,7 +45,11 @@ func CreateScript(t *Table, idempotent bool) (string, error) {
 	}
 	var b strings.Builder
 	for _, m := range ms {
-		fmt.Fprintf(&b, "-- migration %d: %s\n%s%s\n", m.Version, m.Name, m.SQL, t.Dialect.ScriptSeparator())
+		note := ""
+		if scripted {
+			note = sc.ScriptNote(m.Version)
+		}
+		fmt.Fprintf(&b, "-- migration %d: %s\n%s%s%s\n", m.Version, m.Name, note, m.SQL, t.Dialect.ScriptSeparator())
 	}
 	fmt.Fprintf(&b, "-- version %d: %s\n%s%s", latest, migrations.Version, version, t.Dialect.ScriptSeparator())
 	return b.String(), nil

@@ -28,6 +28,9 @@ var (
 	// ErrInterrupted: a signal stopped the command; what was done is
 	// consistent.
 	ErrInterrupted = errors.New("interrupted")
+	// ErrNameTaken: create would make an object (a primary key, an
+	// index) under a name that another object holds; nothing was sent.
+	ErrNameTaken = errors.New("name taken")
 )
 
 // Table is one cache table in one dialect.

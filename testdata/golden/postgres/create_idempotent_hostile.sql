@@ -13,6 +13,12 @@ CREATE TABLE IF NOT EXISTS "public"."Sess""ion]Da`ta'; DROP TABLE y; --" (
 );
 
 -- migration 2: 2_create_expiry_index.up.sql
+-- In this script the index is built with a plain CREATE INDEX, which holds
+-- off the app's writes to the table while it builds: PostgreSQL refuses
+-- CONCURRENTLY on a partitioned table, and a script cannot tell whether the
+-- table is one. On a plain table that holds rows, a DBA may write
+-- CREATE INDEX CONCURRENTLY instead (run outside a transaction block), as
+-- sessctl create does.
 -- The index every purge batch reads, built CONCURRENTLY so that the app
 -- goes on writing to a populated table while it builds. CREATE INDEX
 -- CONCURRENTLY cannot run in a transaction or a DO block, so this file is
@@ -21,7 +27,7 @@ CREATE TABLE IF NOT EXISTS "public"."Sess""ion]Da`ta'; DROP TABLE y; --" (
 -- B-tree without a predicate whose first key column is "ExpiresAtTime")
 -- is there under any name, and first drops an unusable index under this
 -- name, such as the invalid one a build that was cancelled leaves.
-CREATE INDEX CONCURRENTLY IF NOT EXISTS "Sess""ion]Da`ta'; DROP TABLE y; --_ExpiresAtTime_idx" ON "public"."Sess""ion]Da`ta'; DROP TABLE y; --" ("ExpiresAtTime");
+CREATE INDEX  IF NOT EXISTS "Sess""ion]Da`ta'; DROP TABLE y; --_ExpiresAtTime_idx" ON "public"."Sess""ion]Da`ta'; DROP TABLE y; --" ("ExpiresAtTime");
 
 -- version 2: version.sql
 -- Records the version as golang-migrate's pgx driver does, in the same
