@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -35,6 +36,16 @@ type Conn struct {
 	// immutable=1), and so does a command that only reads (purge
 	// --dry-run): see WithReadOnly.
 	ReadOnly bool
+	// ConnectTimeout bounds one connection attempt to one host, as the
+	// string sets it (libpq connect_timeout, Npgsql Timeout, MySqlConnector
+	// Connection Timeout, SqlClient Connect Timeout); 0 when it sets none.
+	ConnectTimeout time.Duration
+	// TimeoutSetting is the setting of this form of string that sets
+	// ConnectTimeout, as users type it, for messages ("" for SQLite).
+	TimeoutSetting string
+	// Hosts is how many hosts one attempt may try in turn, each bounded
+	// by ConnectTimeout (PostgreSQL host lists); 0 means 1.
+	Hosts int
 }
 
 // WithReadOnly is a copy of c that opens the database read-only.

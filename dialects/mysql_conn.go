@@ -24,10 +24,6 @@ import (
 // DSNs, mysql:// URLs, and the MySqlConnector strings .NET apps keep in
 // appsettings.json, all turned into one go-sql-driver Config.
 
-// mysqlDialTimeout bounds a connection attempt when the string sets none,
-// so that --wait retries instead of hanging on an unreachable host.
-const mysqlDialTimeout = 10 * time.Second
-
 // mysqlDSNMarkers are the parts of a go-sql-driver DSN that no other form
 // of connection string has.
 var mysqlDSNMarkers = []string{"@tcp(", "@tcp4(", "@tcp6(", "@unix(", "@/"}
@@ -221,6 +217,10 @@ func (m mysql) ParseConn(raw string) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	timeout, setting := cfg.Timeout, "timeout"
+	if rc.scheme != "mysql" && (isMySqlConnector(rc) || len(rc.pairs) > 0 && !isMySQLDSN(rc.raw)) {
+		setting = "Connection Timeout"
+	}
 	warnings = append(warnings, mysqlSessionSettings(cfg)...)
 	if err := checkMySQLDSN(cfg); err != nil {
 		return nil, err
@@ -236,6 +236,9 @@ func (m mysql) ParseConn(raw string) (*Conn, error) {
 		Display:  mysqlDisplay(cfg),
 		Secrets:  secrets,
 		Warnings: warnings,
+
+		ConnectTimeout: timeout,
+		TimeoutSetting: setting,
 	}, nil
 }
 
@@ -267,7 +270,7 @@ func mysqlSessionSettings(cfg *gomysql.Config) []string {
 	cfg.ParseTime = true
 	cfg.MultiStatements = true
 	if cfg.Timeout == 0 {
-		cfg.Timeout = mysqlDialTimeout
+		cfg.Timeout = DefaultConnectTimeout
 	}
 	return warnings
 }

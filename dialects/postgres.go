@@ -203,12 +203,18 @@ func (p postgres) ParseConn(raw string) (*Conn, error) {
 		return nil, fmt.Errorf("%w: PostgreSQL: %v", ErrConnString, pgParseMessage(err))
 	}
 	c := &Conn{
-		Dialect:  p,
-		Driver:   "pgx/v5",
-		DSN:      dsn,
-		Display:  pgDisplay(cfg),
-		Secrets:  pgSecrets(raw, cfg.Password),
-		Warnings: warnings,
+		Dialect:        p,
+		Driver:         "pgx/v5",
+		DSN:            dsn,
+		Display:        pgDisplay(cfg),
+		Secrets:        pgSecrets(raw, cfg.Password),
+		Warnings:       warnings,
+		ConnectTimeout: cfg.ConnectTimeout,
+		TimeoutSetting: "connect_timeout",
+		Hosts:          1 + len(cfg.Fallbacks),
+	}
+	if rc.scheme != "postgres" && rc.scheme != "postgresql" && !rc.libpq {
+		c.TimeoutSetting = "Timeout"
 	}
 	return c, nil
 }
@@ -488,6 +494,11 @@ func (postgres) Open(conn *Conn, _ bool) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(conn.DSN)
 	if err != nil {
 		return nil, fmt.Errorf("%w: PostgreSQL: %v", ErrConnString, pgParseMessage(err))
+	}
+	if cfg.ConnectTimeout == 0 {
+		// pgx bounds each host of a list by it: one host that never
+		// answers does not keep it from the next.
+		cfg.ConnectTimeout = DefaultConnectTimeout
 	}
 	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: pgCancelDeadline}
