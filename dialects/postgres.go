@@ -628,7 +628,49 @@ func (p postgres) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, 
 	if err != nil {
 		return nil, err
 	}
+	if err := p.inspectPrivileges(ctx, q, n, info); err != nil {
+		return nil, err
+	}
 	return info, p.inspectVersion(ctx, q, n, info)
+}
+
+// inspectPrivileges reads which of the privileges the app's provider needs
+// the current role lacks, on the table and its schema.
+func (p postgres) inspectPrivileges(ctx context.Context, q Querier, n Names, info *TableInfo) error {
+	var user string
+	var usage bool
+	var has [4]bool
+	err := q.QueryRowContext(ctx, `SELECT current_user, has_schema_privilege(s.oid, 'USAGE'),
+       COALESCE(has_table_privilege(c.oid, 'SELECT'), false), COALESCE(has_table_privilege(c.oid, 'INSERT'), false),
+       COALESCE(has_table_privilege(c.oid, 'UPDATE'), false), COALESCE(has_table_privilege(c.oid, 'DELETE'), false)
+  FROM pg_catalog.pg_namespace s LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = s.oid AND c.relname = $2
+ WHERE s.nspname = $1`, pgOnce, n.Schema, n.Table).Scan(&user, &usage, &has[0], &has[1], &has[2], &has[3])
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the privileges on %s: %w", p.qualified(n), err)
+	}
+	info.User = p.Quote(user)
+	var grants []string
+	if !usage {
+		info.MissingPrivileges = append(info.MissingPrivileges, "USAGE on schema "+p.Quote(n.Schema))
+		grants = append(grants, "GRANT USAGE ON SCHEMA "+p.Quote(n.Schema)+" TO "+info.User+";")
+	}
+	if info.Kind == KindTable {
+		var table []string
+		for i, priv := range []string{"SELECT", "INSERT", "UPDATE", "DELETE"} {
+			if !has[i] {
+				table = append(table, priv)
+			}
+		}
+		if len(table) > 0 {
+			info.MissingPrivileges = append(info.MissingPrivileges, strings.Join(table, ", ")+" on "+p.qualified(n))
+			grants = append(grants, "GRANT "+strings.Join(table, ", ")+" ON "+p.qualified(n)+" TO "+info.User+";")
+		}
+	}
+	info.PrivilegeGrant = strings.Join(grants, " ")
+	return nil
 }
 
 var _ TableInspector = postgres{}
@@ -732,7 +774,17 @@ func (p postgres) inspectVersion(ctx context.Context, q Querier, n Names, info *
 	v, err := readVersion(ctx, q, p.Quote(n.Schema)+"."+p.Quote(n.VersionTable))
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "42501" {
-		info.Notes = append(info.Notes, fmt.Sprintf("the version table %s exists but this user may not read it", p.Quote(n.VersionTable)))
+		info.VersionUnreadable = true
+		role := info.User
+		if role == "" {
+			role = "CURRENT_USER"
+		}
+		info.VersionGrant = "GRANT SELECT ON " + p.Quote(n.Schema) + "." + p.Quote(n.VersionTable) + " TO " + role + ";"
+		if !strings.Contains(info.PrivilegeGrant, "GRANT USAGE") {
+			// The version table's schema is the table's: USAGE, if missing, is granted with the table's privileges.
+		} else {
+			info.VersionGrant = "GRANT USAGE ON SCHEMA " + p.Quote(n.Schema) + " TO " + role + "; " + info.VersionGrant
+		}
 		return nil
 	}
 	if err != nil {
@@ -1160,7 +1212,7 @@ func (p pgPartitioned) DeleteExpired(ctx context.Context, q Querier, n Names, gr
 // whether they are tables (a foreign table has no heap to walk).
 const pgLeavesSQL = `SELECT c.oid::int8, s.nspname, c.relname, c.relkind = 'r',
        pg_relation_size(c.oid) / current_setting('block_size')::int, current_setting('block_size')::int,
-       has_table_privilege(c.oid, 'SELECT') AND has_table_privilege(c.oid, 'UPDATE') AND has_table_privilege(c.oid, 'DELETE')
+       COALESCE(has_table_privilege(c.oid, 'SELECT'), false) AND COALESCE(has_table_privilege(c.oid, 'UPDATE'), false) AND COALESCE(has_table_privilege(c.oid, 'DELETE'), false)
 FROM pg_catalog.pg_partition_tree($1::regclass) AS l
 JOIN pg_catalog.pg_class c ON c.oid = l.relid
 JOIN pg_catalog.pg_namespace s ON s.oid = c.relnamespace
@@ -1247,8 +1299,8 @@ func (p pgPartitioned) StoredRows(ctx context.Context, q Querier, n Names) (int6
 	var walkable bool
 	var version int
 	err := q.QueryRowContext(ctx, `SELECT coalesce(sum(greatest(c.reltuples, 0)), 0),
-		coalesce(bool_and(c.relkind = 'r' AND has_table_privilege(c.oid, 'SELECT') AND has_table_privilege(c.oid, 'UPDATE')
-			AND has_table_privilege(c.oid, 'DELETE')), false),
+		coalesce(bool_and(c.relkind = 'r' AND COALESCE(has_table_privilege(c.oid, 'SELECT'), false) AND COALESCE(has_table_privilege(c.oid, 'UPDATE'), false)
+			AND COALESCE(has_table_privilege(c.oid, 'DELETE'), false)), false),
 		current_setting('server_version_num')::int
 		FROM pg_catalog.pg_partition_tree($1::regclass) AS l JOIN pg_catalog.pg_class c ON c.oid = l.relid
 		WHERE l.isleaf`, p.qualified(n)).Scan(&rows, &walkable, &version)

@@ -131,8 +131,23 @@ type TableInfo struct {
 	// when it does not or has no row.
 	VersionTable bool
 	Version      *Version
+	// VersionUnreadable: the version table may be there, but this user may
+	// not read it, so the version is unknown; VersionGrant is the statement
+	// that lets it.
+	VersionUnreadable bool
+	VersionGrant      string
 	// Notes are engine-specific observations for verify (warnings).
 	Notes []string
+
+	// User is the user the catalog was read as, quoted as a GRANT names it.
+	// MissingPrivileges are the privileges the app's cache provider needs
+	// (SELECT, INSERT, UPDATE and DELETE on the table; PostgreSQL: USAGE on
+	// its schema) that this user lacks, and PrivilegeGrant the statements
+	// that give them; nil where the engine has no users (SQLite) or the
+	// privileges could not be told (MySQL roles).
+	User              string
+	MissingPrivileges []string
+	PrivilegeGrant    string
 
 	// Partitioned is set for a table whose rows live in partitions of
 	// their own (PostgreSQL's declarative partitioning): its storage
