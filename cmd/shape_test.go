@@ -142,6 +142,41 @@ func TestSQLiteStorageIsChecked(t *testing.T) {
 		}
 	})
 
+	// A time written as text in a table with no expiry index is found too,
+	// and create will not adopt the table until it is mended.
+	t.Run("text expiry without an index", func(t *testing.T) {
+		for _, text := range []string{"'2001-01-01 00:00:00'", "'soon'", "x'31'", "''"} {
+			table := dialecttest.Table("TextNoIdx")
+			s.DropAtCleanup(t, db, table)
+			if _, err := db.Exec(fmt.Sprintf(layout, s.Qualified(table))); err != nil {
+				t.Fatal(err)
+			}
+			s.Seed(t, db, table, "old", 3, 10, -time.Hour)
+			s.Seed(t, db, table, "live", 3, 10, time.Hour)
+			if _, err := db.Exec(`INSERT INTO ` + s.Qualified(table) + ` VALUES ('text', x'00', ` + text + `, NULL, NULL)`); err != nil {
+				t.Fatal(err)
+			}
+			r := must(t, 3, "verify", "-o", "json", s.DSN, s.Schema, table)
+			f := findingOn(t, r, "column "+s.Dialect.Quote("ExpiresAtTime"))
+			if f == nil || f["severity"] != "error" || !strings.Contains(f["message"].(string), "text or a blob") {
+				t.Fatalf("verify of a text expiry %s without an index: %s", text, r.stdout)
+			}
+			must(t, 3, "purge", s.DSN, s.Schema, table)
+			r = must(t, 1, "create", s.DSN, s.Schema, table)
+			if !strings.Contains(r.stderr, "text or a blob") || !strings.Contains(r.stderr, "DELETE FROM") {
+				t.Errorf("create over a table with a text expiry said %q, want the problem and its fix", r.stderr)
+			}
+			fix := f["fix"].(string)
+			if _, err := db.Exec(fix[strings.Index(fix, "DELETE FROM"):]); err != nil {
+				t.Fatal(err)
+			}
+			must(t, 0, "create", s.DSN, s.Schema, table)
+			if r := must(t, 0, "purge", "-o", "json", s.DSN, s.Schema, table); r.json(t)["deleted"] != float64(3) {
+				t.Errorf("purge after the fix: %s", r.stdout)
+			}
+		}
+	})
+
 	t.Run("not strict", func(t *testing.T) {
 		table := dialecttest.Table("Loose")
 		s.DropAtCleanup(t, db, table)

@@ -426,8 +426,8 @@ func (s sqlite) inspect(ctx context.Context, q Querier, n Names) (*TableInfo, er
 // for a table that is not, whether a row holds an expiry that is text or a
 // blob: the largest ExpiresAtTime is one if any is (SQLite sorts numbers
 // before text, text before blobs), and with a usable expiry index finding
-// it is one probe. Without one it would read the whole table, so it is
-// left to the "no index" warning.
+// it is one probe. Without one, a scan that stops at the first such row
+// (the whole table when there is none, as every purge of it reads).
 func (s sqlite) inspectStorage(ctx context.Context, q Querier, n Names, info *TableInfo) error {
 	var withoutRowID, strict bool
 	if err := q.QueryRowContext(ctx, `SELECT wr, strict FROM pragma_table_list WHERE schema = ? AND name = ?`,
@@ -435,10 +435,14 @@ func (s sqlite) inspectStorage(ctx context.Context, q Querier, n Names, info *Ta
 		return err
 	}
 	info.WithoutRowID, info.NotStrict = withoutRowID, !strict
-	if _, indexed := info.ExpiryIndex(); !info.NotStrict || !indexed {
-		return nil
+	if !info.NotStrict {
+		return nil // a STRICT table refuses a text in an INTEGER column
 	}
 	expiry := s.qualified(n) + `."ExpiresAtTime"`
+	if _, indexed := info.ExpiryIndex(); !indexed {
+		return q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+s.qualified(n)+
+			` WHERE typeof(`+expiry+`) IN ('text', 'blob') LIMIT 1)`).Scan(&info.NonIntegerExpiry)
+	}
 	var typ string
 	if err := q.QueryRowContext(ctx, `SELECT typeof((SELECT max(`+expiry+`) FROM `+s.qualified(n)+`))`).Scan(&typ); err != nil {
 		return err
