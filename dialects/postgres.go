@@ -200,7 +200,7 @@ func (p postgres) ParseConn(raw string) (*Conn, error) {
 	}
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("%w: PostgreSQL: %v", ErrConnString, pgParseMessage(err))
+		return nil, fmt.Errorf("%w: PostgreSQL: %v", ErrConnString, pgParseMessage(err, SecretsOf(raw)))
 	}
 	c := &Conn{
 		Dialect:        p,
@@ -271,22 +271,23 @@ func pgSecrets(raw, password string) []string {
 	return addSecret(s, raw, password, url.QueryEscape(password), url.PathEscape(password))
 }
 
-// pgParseMessage is pgx's reason, without the connection string it quotes.
-func pgParseMessage(err error) string {
+// pgParseMessage is pgx's reason, without the connection string it quotes,
+// and with secrets masked in pgx's words (not in sessctl's).
+func pgParseMessage(err error, secrets []string) string {
 	var pce *pgconn.ParseConfigError
 	if errors.As(err, &pce) {
 		if inner := errors.Unwrap(pce); inner != nil {
 			var ue *url.Error
 			if errors.As(inner, &ue) {
-				return "the URL does not parse: " + ue.Err.Error()
+				return "the URL does not parse: " + Scrub(ue.Err.Error(), secrets)
 			}
-			return inner.Error()
+			return Scrub(inner.Error(), secrets)
 		}
 		// pgx's own reason ("invalid port"), without the string it quotes
 		// before it.
 		if msg := pce.Error(); strings.HasPrefix(msg, "cannot parse `") {
 			if i := strings.LastIndex(msg, "`: "); i >= 0 && i+3 < len(msg) {
-				return "the connection string does not parse: " + msg[i+3:]
+				return "the connection string does not parse: " + Scrub(msg[i+3:], secrets)
 			}
 		}
 	}
@@ -317,7 +318,7 @@ func npgsqlToLibpq(pairs []pair) (string, []string, error) {
 		case to == "check certificate revocation":
 			on, err := strconv.ParseBool(strings.TrimSpace(pr.Value))
 			if err != nil {
-				return "", nil, fmt.Errorf("%w: Check Certificate Revocation %q: use true or false", ErrConnString, pr.Value)
+				return "", nil, fmt.Errorf("%w: Check Certificate Revocation %s: use true or false", ErrConnString, pr.shown())
 			}
 			if on {
 				return "", nil, fmt.Errorf("%w: Check Certificate Revocation=true: sessctl cannot check certificate revocation lists; "+
@@ -327,7 +328,7 @@ func npgsqlToLibpq(pairs []pair) (string, []string, error) {
 		case to == "sslmode":
 			m, ok := npgsqlSSLModes[strings.ToLower(strings.ReplaceAll(pr.Value, " ", ""))]
 			if !ok {
-				return "", nil, fmt.Errorf("%w: SSL Mode %q: use Disable, Allow, Prefer, Require, VerifyCA or VerifyFull", ErrConnString, pr.Value)
+				return "", nil, fmt.Errorf("%w: SSL Mode %s: use Disable, Allow, Prefer, Require, VerifyCA or VerifyFull", ErrConnString, pr.shown())
 			}
 			kv[to] = m
 			continue
@@ -341,7 +342,7 @@ func npgsqlToLibpq(pairs []pair) (string, []string, error) {
 					"so it connects as Npgsql does when the server offers none (SSL Mode still applies)", pr.Key, pr.Value))
 				continue
 			}
-			return "", nil, fmt.Errorf("%w: GSS Encryption Mode=%s: sessctl cannot encrypt with GSSAPI; use SSL Mode=Require (or VerifyFull) instead", ErrConnString, pr.Value)
+			return "", nil, fmt.Errorf("%w: GSS Encryption Mode=%s: sessctl cannot encrypt with GSSAPI; use SSL Mode=Require (or VerifyFull) instead", ErrConnString, pr.shown())
 		case to == "require_auth":
 			a, err := npgsqlRequireAuth(pr.Value)
 			if err != nil {
@@ -361,7 +362,7 @@ func npgsqlToLibpq(pairs []pair) (string, []string, error) {
 			continue
 		case to == "port":
 			if _, err := strconv.ParseUint(strings.TrimSpace(pr.Value), 10, 16); err != nil {
-				return "", nil, fmt.Errorf("%w: Port %q is not a port number", ErrConnString, pr.Value)
+				return "", nil, fmt.Errorf("%w: Port %s is not a port number", ErrConnString, pr.shown())
 			}
 			port, hasPort = strings.TrimSpace(pr.Value), true
 			continue
@@ -398,7 +399,7 @@ func npgsqlHosts(hostList, port string) (hosts, ports string, err error) {
 	for _, h := range strings.Split(hostList, ",") {
 		h = strings.TrimSpace(h)
 		if h == "" {
-			return "", "", fmt.Errorf("%w: Host %q names an empty host", ErrConnString, hostList)
+			return "", "", fmt.Errorf("%w: Host %s names an empty host", ErrConnString, showValue(hostList))
 		}
 		p := port
 		if !strings.HasPrefix(h, "/") && !strings.HasPrefix(h, "@") {
@@ -412,7 +413,7 @@ func npgsqlHosts(hostList, port string) (hosts, ports string, err error) {
 			h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
 		}
 		if strings.ContainsAny(h, ",") || h == "" {
-			return "", "", fmt.Errorf("%w: Host %q names an empty host", ErrConnString, hostList)
+			return "", "", fmt.Errorf("%w: Host %s names an empty host", ErrConnString, showValue(hostList))
 		}
 		hs, ps = append(hs, h), append(ps, p)
 	}
@@ -454,7 +455,7 @@ func npgsqlRequireAuth(v string) (string, error) {
 		neg := strings.HasPrefix(m, "!")
 		name, ok := names[strings.TrimPrefix(m, "!")]
 		if !ok {
-			return "", fmt.Errorf("%w: Require Auth %q: use a list of Password, MD5, GSS, SSPI, ScramSHA256 and None", ErrConnString, v)
+			return "", fmt.Errorf("%w: Require Auth %s: use a list of Password, MD5, GSS, SSPI, ScramSHA256 and None", ErrConnString, showValue(v))
 		}
 		if neg {
 			name = "!" + name
@@ -479,9 +480,9 @@ func npgsqlTargetSessionAttrs(v string) (string, error) {
 		return "prefer-standby", nil
 	case "preferprimary":
 		return "", fmt.Errorf("%w: Target Session Attributes=%s: sessctl (through pgx, as libpq) cannot prefer a primary; "+
-			"use Primary to require one, or Any", ErrConnString, v)
+			"use Primary to require one, or Any", ErrConnString, showValue(v))
 	}
-	return "", fmt.Errorf("%w: Target Session Attributes %q: use Any, Primary, Standby, PreferStandby, ReadWrite or ReadOnly", ErrConnString, v)
+	return "", fmt.Errorf("%w: Target Session Attributes %s: use Any, Primary, Standby, PreferStandby, ReadWrite or ReadOnly", ErrConnString, showValue(v))
 }
 
 // Open opens a pool on conn. A statement whose context ends is cancelled
@@ -493,7 +494,7 @@ func npgsqlTargetSessionAttrs(v string) (string, error) {
 func (postgres) Open(conn *Conn, _ bool) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(conn.DSN)
 	if err != nil {
-		return nil, fmt.Errorf("%w: PostgreSQL: %v", ErrConnString, pgParseMessage(err))
+		return nil, fmt.Errorf("%w: PostgreSQL: %v", ErrConnString, pgParseMessage(err, conn.Secrets))
 	}
 	if cfg.ConnectTimeout == 0 {
 		// pgx bounds each host of a list by it: one host that never

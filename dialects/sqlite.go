@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -222,7 +223,7 @@ func (s sqlite) ParseConn(raw string) (*Conn, error) {
 		return nil, fmt.Errorf("%w: SQLite mode=memory (Mode=Memory) is a database that vanishes when sessctl ends; "+
 			"name the app's database file", ErrConnString)
 	default:
-		return nil, fmt.Errorf("%w: SQLite mode=%q: use ro, rw or rwc (Mode=ReadOnly, ReadWrite or ReadWriteCreate)", ErrConnString, m)
+		return nil, fmt.Errorf("%w: SQLite mode=%s: use ro, rw or rwc (Mode=ReadOnly, ReadWrite or ReadWriteCreate)", ErrConnString, showValue(m))
 	}
 	if on, err := strconv.ParseBool(cmpOr(params.Get("immutable"), "0")); err != nil || on {
 		readOnly = true // SQLite writes nothing to an immutable database, and takes no locks on it
@@ -269,7 +270,7 @@ func sqliteADOSetting(p pair, q url.Values) (string, error) {
 		case "memory":
 			q.Set("mode", "memory") // refused by ParseConn, with the reason
 		default:
-			return "", fmt.Errorf("%w: SQLite Mode %q: use ReadWriteCreate, ReadWrite or ReadOnly", ErrConnString, p.Value)
+			return "", fmt.Errorf("%w: SQLite Mode %s: use ReadWriteCreate, ReadWrite or ReadOnly", ErrConnString, p.shown())
 		}
 		return "", nil
 	case "foreign keys", "recursive triggers":
@@ -280,7 +281,7 @@ func sqliteADOSetting(p pair, q url.Values) (string, error) {
 		}
 		on, err := strconv.ParseBool(v)
 		if err != nil {
-			return "", fmt.Errorf("%w: SQLite %s %q: use True or False", ErrConnString, p.Key, p.Value)
+			return "", fmt.Errorf("%w: SQLite %s %s: use True or False", ErrConnString, p.Key, p.shown())
 		}
 		pragma := strings.ReplaceAll(p.Key, " ", "_")
 		q.Add("_pragma", fmt.Sprintf("%s(%d)", pragma, map[bool]int{false: 0, true: 1}[on]))
@@ -435,7 +436,7 @@ func (s sqlite) inspectStorage(ctx context.Context, q Querier, n Names, info *Ta
 		return err
 	}
 	info.WithoutRowID, info.NotStrict = withoutRowID, !strict
-	if !info.NotStrict {
+	if !info.NotStrict || !slices.ContainsFunc(info.Columns, func(c Column) bool { return strings.EqualFold(c.Name, ColExpiresAtTime) }) {
 		return nil // a STRICT table refuses a text in an INTEGER column
 	}
 	expiry := s.qualified(n) + `."ExpiresAtTime"`

@@ -245,7 +245,7 @@ func sqlClientToMSDSN(pairs []pair) (string, []string, error) {
 		case "integrated security", "trusted_connection":
 			on, err := parseSQLClientBool(p.Value)
 			if err != nil {
-				return "", nil, fmt.Errorf("%w: %s=%q: use true or false", ErrConnString, p.Key, p.Value)
+				return "", nil, fmt.Errorf("%w: %s=%s: use true or false", ErrConnString, p.Key, p.shown())
 			}
 			if on && runtime.GOOS != "windows" {
 				return "", nil, fmt.Errorf("%w: %s (Windows authentication) works only on Windows: "+
@@ -255,7 +255,7 @@ func sqlClientToMSDSN(pairs []pair) (string, []string, error) {
 		case "user instance":
 			on, err := parseSQLClientBool(p.Value)
 			if err != nil {
-				return "", nil, fmt.Errorf("%w: %s=%q: use true or false", ErrConnString, p.Key, p.Value)
+				return "", nil, fmt.Errorf("%w: %s=%s: use true or false", ErrConnString, p.Key, p.shown())
 			}
 			if on {
 				return "", nil, fmt.Errorf("%w: User Instance=True connects to a SQL Express instance started for the user, "+
