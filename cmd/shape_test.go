@@ -230,3 +230,41 @@ func TestSQLiteStorageIsChecked(t *testing.T) {
 		}
 	})
 }
+
+// TestSQLiteColumnCase: SQLite matches column names in any case, as MySQL
+// does, so a table whose columns differ from the provider's only in case
+// (what some tools make) is a cache table: verify passes it, with no fix
+// that adds a column it has, create adopts it and purge purges it.
+func TestSQLiteColumnCase(t *testing.T) {
+	s := dialecttest.Get(t, "sqlite")
+	db := s.Open(t)
+	for _, cols := range [][5]string{
+		{"id", "value", "expiresattime", "slidingexpirationinseconds", "absoluteexpiration"},
+		{"ID", "VALUE", "EXPIRESATTIME", "SLIDINGEXPIRATIONINSECONDS", "ABSOLUTEEXPIRATION"},
+		{"Id", "value", "ExpiresAtTime", "slidingExpirationInSeconds", "AbsoluteExpiration"},
+	} {
+		table := dialecttest.Table("Case")
+		s.DropAtCleanup(t, db, table)
+		q := fmt.Sprintf(`CREATE TABLE %s (%q TEXT NOT NULL COLLATE BINARY PRIMARY KEY, %q BLOB NOT NULL, %q INTEGER NOT NULL,
+			%q INTEGER, %q INTEGER) STRICT`, s.Qualified(table), cols[0], cols[1], cols[2], cols[3], cols[4])
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		if _, err := db.Exec(`CREATE INDEX ` + s.Dialect.Quote(table+"_exp") + ` ON ` + s.Dialect.Quote(table) + ` (` + s.Dialect.Quote(cols[2]) + `)`); err != nil {
+			t.Fatal(err)
+		}
+		r := must(t, 0, "verify", "-o", "json", s.DSN, s.Schema, table)
+		for _, f := range findingsOf(t, r) {
+			if f["object"] != "version "+s.Dialect.Quote(table+"_migrations") {
+				t.Errorf("verify of a table with columns %v: %v", cols, f)
+			}
+		}
+		must(t, 0, "create", s.DSN, s.Schema, table)
+		must(t, 0, "verify", "--strict", s.DSN, s.Schema, table)
+		s.Seed(t, db, table, "old", 4, 10, -time.Hour)
+		s.Seed(t, db, table, "live", 2, 10, time.Hour)
+		if r := must(t, 0, "purge", "-o", "json", s.DSN, s.Schema, table); r.json(t)["deleted"] != float64(4) {
+			t.Errorf("purge of a table with columns %v: %s", cols, r.stdout)
+		}
+	}
+}

@@ -551,14 +551,7 @@ func (m mysql) inspectColumns(ctx context.Context, q Querier, t *mysqlTable, inf
 
 // canonicalColumn is the provider's name for a column MySQL would take for
 // it: column names match in any case.
-func (m mysql) canonicalColumn(name string) string {
-	for _, c := range m.Columns() {
-		if strings.EqualFold(name, c.Name) {
-			return c.Name
-		}
-	}
-	return name
-}
+func (m mysql) canonicalColumn(name string) string { return canonicalColumn(m, name) }
 
 func (m mysql) inspectIndexes(ctx context.Context, q Querier, t *mysqlTable, n Names, info *TableInfo) error {
 	rows, err := q.QueryContext(ctx, mysqlIndexesQuery, t.schema, t.schema, t.name, t.name)

@@ -452,7 +452,7 @@ func (s sqlite) inspectStorage(ctx context.Context, q Querier, n Names, info *Ta
 	return nil
 }
 
-func (sqlite) inspectColumns(ctx context.Context, q Querier, n Names, info *TableInfo) error {
+func (s sqlite) inspectColumns(ctx context.Context, q Querier, n Names, info *TableInfo) error {
 	rows, err := q.QueryContext(ctx, `SELECT name, type, "notnull", dflt_value IS NOT NULL, pk
 		FROM pragma_table_info(?, ?) ORDER BY cid`, n.Table, n.Schema)
 	if err != nil {
@@ -472,6 +472,7 @@ func (sqlite) inspectColumns(ctx context.Context, q Querier, n Names, info *Tabl
 		if err := rows.Scan(&c.Name, &declared, &notNull, &c.HasDefault, &pos); err != nil {
 			return err
 		}
+		c.Name = canonicalColumn(s, c.Name)
 		c.Type, c.Length = splitDeclaredType(declared)
 		c.Nullable = !notNull
 		info.Columns = append(info.Columns, c)
@@ -519,6 +520,7 @@ func (s sqlite) inspectIndexes(ctx context.Context, q Querier, n Names, info *Ta
 		if err := rows.Scan(&name, &unique, &primary, &partial, &col, &coll); err != nil {
 			return err
 		}
+		col = canonicalColumn(s, col)
 		ix := info.addIndexColumn(name, primary, unique, col)
 		if len(ix.Columns) == 1 {
 			switch {

@@ -233,6 +233,18 @@ func readVersion(ctx context.Context, q Querier, qualified string) (*Version, er
 	return &v, nil
 }
 
+// canonicalColumn is the provider's name for a column that an engine whose
+// column names match in any case (MySQL, SQLite) would take for it, as
+// d's Columns spell it; other names are returned as they are.
+func canonicalColumn(d Dialect, name string) string {
+	for _, c := range d.Columns() {
+		if strings.EqualFold(name, c.Name) {
+			return c.Name
+		}
+	}
+	return name
+}
+
 // quoteWith quotes ident between open and close, doubling every close
 // character inside it.
 func quoteWith(ident, open, close string) string {
