@@ -3,9 +3,11 @@ package dialects
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"math"
 	"net/url"
 	"os"
@@ -332,7 +334,96 @@ func (sqlite) Open(conn *Conn, create bool) (*sql.DB, error) {
 				"(Mode=ReadWrite or ReadOnly, mode=rw or ro): leave Mode out, or use ReadWriteCreate, for create to make it", conn.Path)
 		}
 	}
-	return sql.Open("sqlite", sqliteURI(conn.Path, q.Encode()))
+	db, err := sql.Open("sqlite", sqliteURI(conn.Path, q.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	drv := db.Driver()
+	db.Close()
+	return sql.OpenDB(sqliteConnector{drv: drv, dsn: sqliteURI(conn.Path, q.Encode()), path: conn.Path}), nil
+}
+
+// sqliteConnector opens connections as the driver does, and says what to
+// do when SQLite cannot open a file in WAL mode because it may not make
+// the files it reads one with.
+type sqliteConnector struct {
+	drv  driver.Driver
+	dsn  string
+	path string
+}
+
+func (c sqliteConnector) Driver() driver.Driver { return c.drv }
+
+func (c sqliteConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.drv.Open(c.dsn)
+	if err != nil {
+		return nil, explainSQLiteOpen(err, c.path)
+	}
+	// SQLite opens a WAL file's -shm and -wal at the first read: read the
+	// schema now, so that a failure to is explained.
+	if q, ok := conn.(driver.QueryerContext); ok && sqliteWAL(c.path) {
+		rows, err := q.QueryContext(ctx, `SELECT count(*) FROM sqlite_master`, nil)
+		if err == nil {
+			err = rows.Close()
+		}
+		if err != nil {
+			conn.Close()
+			return nil, explainSQLiteOpen(err, c.path)
+		}
+	}
+	return conn, nil
+}
+
+// sqliteCantOpen is SQLITE_CANTOPEN's primary result code.
+const sqliteCantOpen = 14
+
+// walError is a file in WAL mode that SQLite could not open, with what to
+// do about it.
+type walError struct {
+	err  error
+	path string
+	why  string
+}
+
+func (e *walError) Error() string {
+	return fmt.Sprintf("SQLite database file %s is in WAL mode, and SQLite cannot read it without making %s-shm and %s-wal beside it, "+
+		"which it may not (%s): for a command that only reads (verify, purge --dry-run), open it immutable, file:%s?immutable=1 "+
+		"(only while no app writes it: SQLite then reads it without locks); for the others, let this user write the folder "+
+		"(SQLite error: %v)", e.path, e.path, e.path, e.why, e.path, e.err)
+}
+
+func (e *walError) Unwrap() error { return e.err }
+
+// explainSQLiteOpen explains SQLITE_CANTOPEN for a file in WAL mode whose
+// folder this user may not write, and returns any other error as it is.
+func explainSQLiteOpen(err error, path string) error {
+	var se interface{ Code() int }
+	if !errors.As(err, &se) || se.Code()&0xff != sqliteCantOpen || !sqliteWAL(path) {
+		return err
+	}
+	if _, serr := os.Stat(path + "-shm"); serr == nil {
+		return err // it is there: something else is wrong
+	}
+	werr := writable(filepath.Dir(path))
+	if werr == nil {
+		return err
+	}
+	return &walError{err: err, path: path, why: werr.Error()}
+}
+
+// sqliteWAL reports whether the database file at path is in WAL mode: its
+// header's file format versions (bytes 18 and 19) are 2.
+func sqliteWAL(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var h [20]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil {
+		return false
+	}
+	return string(h[:16]) == "SQLite format 3\x00" && h[18] == 2 && h[19] == 2
 }
 
 func (sqlite) Permanent(error) bool { return true }
