@@ -55,7 +55,8 @@ func TestRedact(t *testing.T) {
 		"password=pw dbname=x": "password=*** dbname=x",
 		"expected pwd, upward": "expected pwd, upward",
 		"pw":                   "***",
-		"xx a-longer-secretyy": "xx ***yy",
+		"xx a-longer-secretyy": "xx a-longer-secretyy", // inside a longer word: not the secret
+		"xx a-longer-secret.":  "xx ***.",
 		"the pw is pw.":        "the *** is ***.",
 		"überpw pwé":           "überpw pwé",
 	} {

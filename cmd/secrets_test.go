@@ -232,6 +232,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 			runs := runEqualPasswords(t, "postgres", "public", "SessionData", []equalPassword{
 				{"the dialect", "postgres"}, {"the schema", "public"}, {"the table", "SessionData"}, {"the database", "cachedb"},
 				{"the user", "sessctl_eq"}, {"a word of sessctl's messages", "table"}, {"another word", "connecting"},
+				{"a word of sessctl's advice", "remove"}, {"a part of a driver's word", "connect"}, {"a letter", "a"},
 			}, setPassword, conn("cachedb"), badConn)
 			t.Logf("%d runs with a password equal to a name: nothing of sessctl's own masked, the password never printed", runs)
 		})
@@ -312,6 +313,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 			runs := runEqualPasswords(t, "mysql", "cachedb", "SessionData", []equalPassword{
 				{"the dialect", "mysql"}, {"the schema and database", "cachedb"}, {"the table", "SessionData"},
 				{"the user", "sessctl_eq"}, {"a word of sessctl's messages", "table"}, {"another word", "connecting"},
+				{"a word of sessctl's advice", "remove"}, {"a part of a driver's word", "connect"}, {"a letter", "a"},
 			}, setPassword, dsn("sessctl_eq"), dsn("sessctl_other"))
 			t.Logf("%d runs with a password equal to a name: nothing of sessctl's own masked, the password never printed", runs)
 		})
@@ -384,6 +386,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		runs := runEqualPasswords(t, "sqlite", "main", "SessionData", []equalPassword{
 			{"the dialect", "sqlite"}, {"the schema", "main"}, {"the table", "SessionData"}, {"the database file", "cache.db"},
 			{"a word of sessctl's messages", "table"}, {"another word", "expired"},
+			{"a word of sessctl's advice", "remove"}, {"a part of a driver's word", "connect"}, {"a letter", "a"},
 		}, func(string) {}, conn, nil)
 		t.Logf("%d runs with a password equal to a name: nothing of sessctl's own masked, the password never printed", runs)
 	})

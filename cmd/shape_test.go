@@ -142,6 +142,41 @@ func TestSQLiteStorageIsChecked(t *testing.T) {
 		}
 	})
 
+	// A time written as text in a table with no expiry index is found too,
+	// and create will not adopt the table until it is mended.
+	t.Run("text expiry without an index", func(t *testing.T) {
+		for _, text := range []string{"'2001-01-01 00:00:00'", "'soon'", "x'31'", "''"} {
+			table := dialecttest.Table("TextNoIdx")
+			s.DropAtCleanup(t, db, table)
+			if _, err := db.Exec(fmt.Sprintf(layout, s.Qualified(table))); err != nil {
+				t.Fatal(err)
+			}
+			s.Seed(t, db, table, "old", 3, 10, -time.Hour)
+			s.Seed(t, db, table, "live", 3, 10, time.Hour)
+			if _, err := db.Exec(`INSERT INTO ` + s.Qualified(table) + ` VALUES ('text', x'00', ` + text + `, NULL, NULL)`); err != nil {
+				t.Fatal(err)
+			}
+			r := must(t, 3, "verify", "-o", "json", s.DSN, s.Schema, table)
+			f := findingOn(t, r, "column "+s.Dialect.Quote("ExpiresAtTime"))
+			if f == nil || f["severity"] != "error" || !strings.Contains(f["message"].(string), "text or a blob") {
+				t.Fatalf("verify of a text expiry %s without an index: %s", text, r.stdout)
+			}
+			must(t, 3, "purge", s.DSN, s.Schema, table)
+			r = must(t, 1, "create", s.DSN, s.Schema, table)
+			if !strings.Contains(r.stderr, "text or a blob") || !strings.Contains(r.stderr, "DELETE FROM") {
+				t.Errorf("create over a table with a text expiry said %q, want the problem and its fix", r.stderr)
+			}
+			fix := f["fix"].(string)
+			if _, err := db.Exec(fix[strings.Index(fix, "DELETE FROM"):]); err != nil {
+				t.Fatal(err)
+			}
+			must(t, 0, "create", s.DSN, s.Schema, table)
+			if r := must(t, 0, "purge", "-o", "json", s.DSN, s.Schema, table); r.json(t)["deleted"] != float64(3) {
+				t.Errorf("purge after the fix: %s", r.stdout)
+			}
+		}
+	})
+
 	t.Run("not strict", func(t *testing.T) {
 		table := dialecttest.Table("Loose")
 		s.DropAtCleanup(t, db, table)
@@ -194,4 +229,42 @@ func TestSQLiteStorageIsChecked(t *testing.T) {
 			t.Errorf("%d of 5 rows kept through the rebuild", n)
 		}
 	})
+}
+
+// TestSQLiteColumnCase: SQLite matches column names in any case, as MySQL
+// does, so a table whose columns differ from the provider's only in case
+// (what some tools make) is a cache table: verify passes it, with no fix
+// that adds a column it has, create adopts it and purge purges it.
+func TestSQLiteColumnCase(t *testing.T) {
+	s := dialecttest.Get(t, "sqlite")
+	db := s.Open(t)
+	for _, cols := range [][5]string{
+		{"id", "value", "expiresattime", "slidingexpirationinseconds", "absoluteexpiration"},
+		{"ID", "VALUE", "EXPIRESATTIME", "SLIDINGEXPIRATIONINSECONDS", "ABSOLUTEEXPIRATION"},
+		{"Id", "value", "ExpiresAtTime", "slidingExpirationInSeconds", "AbsoluteExpiration"},
+	} {
+		table := dialecttest.Table("Case")
+		s.DropAtCleanup(t, db, table)
+		q := fmt.Sprintf(`CREATE TABLE %s (%q TEXT NOT NULL COLLATE BINARY PRIMARY KEY, %q BLOB NOT NULL, %q INTEGER NOT NULL,
+			%q INTEGER, %q INTEGER) STRICT`, s.Qualified(table), cols[0], cols[1], cols[2], cols[3], cols[4])
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		if _, err := db.Exec(`CREATE INDEX ` + s.Dialect.Quote(table+"_exp") + ` ON ` + s.Dialect.Quote(table) + ` (` + s.Dialect.Quote(cols[2]) + `)`); err != nil {
+			t.Fatal(err)
+		}
+		r := must(t, 0, "verify", "-o", "json", s.DSN, s.Schema, table)
+		for _, f := range findingsOf(t, r) {
+			if f["object"] != "version "+s.Dialect.Quote(table+"_migrations") {
+				t.Errorf("verify of a table with columns %v: %v", cols, f)
+			}
+		}
+		must(t, 0, "create", s.DSN, s.Schema, table)
+		must(t, 0, "verify", "--strict", s.DSN, s.Schema, table)
+		s.Seed(t, db, table, "old", 4, 10, -time.Hour)
+		s.Seed(t, db, table, "live", 2, 10, time.Hour)
+		if r := must(t, 0, "purge", "-o", "json", s.DSN, s.Schema, table); r.json(t)["deleted"] != float64(4) {
+			t.Errorf("purge of a table with columns %v: %s", cols, r.stdout)
+		}
+	}
 }

@@ -296,3 +296,49 @@ func TestSQLiteLockFileKeptWhileHeld(t *testing.T) {
 		t.Error("the lock file outlived the purge that held it and the drop of the last table")
 	}
 }
+
+// TestSQLiteWALInReadOnlyFolder: a database in WAL mode in a folder no
+// one may write (where SQLite cannot make its -shm and -wal files) gets a
+// message that says so and how to read it: immutable=1, which then works
+// for the commands that only read; the others are told to let the user
+// write the folder. Nothing appears in the folder.
+func TestSQLiteWALInReadOnlyFolder(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"wal.db", "with space.db"} {
+		path := filepath.Join(dir, name)
+		seedSQLite(t, path, "SessionData", 3, 2)
+		db, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mode string
+		if err := db.QueryRow(`PRAGMA journal_mode=WAL`).Scan(&mode); err != nil || mode != "wal" {
+			t.Fatalf("journal_mode=WAL: %q, %v", mode, err)
+		}
+		db.Close()
+	}
+	how := readOnlyFolder(t, dir)
+	if how == "" {
+		t.Skip("no way to make a folder read-only here (not root's chmod, no chattr, no bind mount)")
+	}
+	before := folderState(t, dir)
+	for _, name := range []string{"wal.db", "with space.db"} {
+		path := filepath.Join(dir, name)
+		for _, args := range [][]string{{"verify"}, {"purge", "--dry-run"}, {"purge"}} {
+			r := must(t, 1, append(args, path, "main", "SessionData")...)
+			for _, want := range []string{"WAL mode", "immutable=1", "write the folder"} {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("%v of a WAL file in a folder made read-only by %s said %q, want it to say %q", args, how, r.stderr, want)
+				}
+			}
+		}
+		immutable := "file:" + strings.ReplaceAll(path, " ", "%20") + "?immutable=1"
+		must(t, 0, "verify", immutable, "main", "SessionData")
+		if r := must(t, 0, "purge", "--dry-run", "-o", "json", immutable, "main", "SessionData"); r.json(t)["remaining"] != float64(3) {
+			t.Errorf("purge --dry-run of the immutable file: %s", r.stdout)
+		}
+	}
+	if after := folderState(t, dir); after != before {
+		t.Errorf("the read-only folder changed:\n%s\nthen\n%s", before, after)
+	}
+}

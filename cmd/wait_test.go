@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -67,5 +68,81 @@ func TestTimeoutInTheFirstAttempt(t *testing.T) {
 	r := sessctl(t, nil, "verify", "--timeout", "1s", fmt.Sprintf("postgres://u@127.0.0.1:%d/db?sslmode=disable", silent), "public", "SessionData")
 	if r.code != ExitFailed || !strings.Contains(r.stderr, "timed out after 1s (--timeout)") || !strings.Contains(r.stderr, "first attempt") {
 		t.Errorf("a server that never answers: exit %d, said\n%s\nwant exit 1 saying --timeout ended the first attempt", r.code, r.stderr)
+	}
+}
+
+// silentPort is a port that accepts connections and reads from them
+// forever, never answering: a proxy whose database is gone, a service
+// that is not the database.
+func silentPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestUnansweredAttemptIsBounded: an attempt that the server never
+// answers ends when the connection string's own connect timeout says, in
+// every form that has one, and the message names the cause, the setting
+// and --wait; not when --timeout (here a safety net) ends the command.
+func TestUnansweredAttemptIsBounded(t *testing.T) {
+	port := silentPort(t)
+	for _, tc := range []struct{ conn, schema, setting string }{
+		{fmt.Sprintf("postgres://u@127.0.0.1:%d/db?sslmode=disable&connect_timeout=2", port), "public", "connect_timeout"},
+		{fmt.Sprintf("host=127.0.0.1 port=%d dbname=db user=u sslmode=disable connect_timeout=2", port), "public", "connect_timeout"},
+		{fmt.Sprintf("Host=127.0.0.1;Port=%d;Database=db;Username=u;SSL Mode=Disable;Timeout=2", port), "public", "Timeout"},
+		{fmt.Sprintf("u:pw@tcp(127.0.0.1:%d)/db?timeout=2s", port), "db", "timeout"},
+		{fmt.Sprintf("Server=127.0.0.1;Port=%d;Database=db;User ID=u;Password=pw;Connection Timeout=2;SslMode=None", port), "db", "Connection Timeout"},
+		{fmt.Sprintf("sqlserver://sa:pw@127.0.0.1:%d?database=db&encrypt=disable&connection+timeout=2", port), "dbo", "connection timeout"},
+		{fmt.Sprintf("Server=127.0.0.1,%d;Database=db;User Id=sa;Password=pw;Encrypt=False;Connect Timeout=2", port), "dbo", "Connect Timeout"},
+	} {
+		t.Run(tc.setting, func(t *testing.T) {
+			r := sessctl(t, nil, "verify", "--timeout", "40s", tc.conn, tc.schema, "SessionData")
+			for _, want := range []string{"did not answer within 2s", tc.setting, "--wait"} {
+				if r.code != ExitFailed || !strings.Contains(r.stderr, want) {
+					t.Errorf("%s: exit %d, said\n%s\nwant exit 1 saying %q", tc.conn, r.code, r.stderr, want)
+				}
+			}
+			if strings.Contains(r.stderr, "--timeout") {
+				t.Errorf("%s: the attempt was not bounded by %s: --timeout ended it\n%s", tc.conn, tc.setting, r.stderr)
+			}
+		})
+	}
+}
+
+// TestUnansweredAttemptWithinWait: with no connect timeout in the string,
+// an attempt is bounded by what is left of --wait, and retried until it
+// runs out; the message says so, on every dialect with a server.
+func TestUnansweredAttemptWithinWait(t *testing.T) {
+	port := silentPort(t)
+	for _, tc := range []struct{ conn, schema string }{
+		{fmt.Sprintf("postgres://u@127.0.0.1:%d/db?sslmode=disable", port), "public"},
+		{fmt.Sprintf("Host=127.0.0.1;Port=%d;Database=db;Username=u;SSL Mode=Disable", port), "public"},
+		{fmt.Sprintf("u:pw@tcp(127.0.0.1:%d)/db", port), "db"},
+		{fmt.Sprintf("sqlserver://sa:pw@127.0.0.1:%d?database=db&encrypt=disable", port), "dbo"},
+	} {
+		t.Run("", func(t *testing.T) {
+			r := sessctl(t, nil, "verify", "--wait", "3s", "--timeout", "40s", tc.conn, tc.schema, "SessionData")
+			for _, want := range []string{"still failing when --wait 3s ran out", "did not answer within", "what was left of --wait 3s"} {
+				if r.code != ExitFailed || !strings.Contains(r.stderr, want) {
+					t.Errorf("%s: exit %d, said\n%s\nwant exit 1 saying %q", tc.conn, r.code, r.stderr, want)
+				}
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package dialects
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -8,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -35,6 +37,16 @@ type Conn struct {
 	// immutable=1), and so does a command that only reads (purge
 	// --dry-run): see WithReadOnly.
 	ReadOnly bool
+	// ConnectTimeout bounds one connection attempt to one host, as the
+	// string sets it (libpq connect_timeout, Npgsql Timeout, MySqlConnector
+	// Connection Timeout, SqlClient Connect Timeout); 0 when it sets none.
+	ConnectTimeout time.Duration
+	// TimeoutSetting is the setting of this form of string that sets
+	// ConnectTimeout, as users type it, for messages ("" for SQLite).
+	TimeoutSetting string
+	// Hosts is how many hosts one attempt may try in turn, each bounded
+	// by ConnectTimeout (PostgreSQL host lists); 0 means 1.
+	Hosts int
 }
 
 // WithReadOnly is a copy of c that opens the database read-only.
@@ -75,19 +87,48 @@ type maskedError struct {
 func (e *maskedError) Error() string { return e.msg }
 func (e *maskedError) Unwrap() error { return e.err }
 
-// masked masks, in err's message, every secret SecretsOf finds in raw. A
-// parser's message may quote the value of a setting it cannot read, and
-// in a string with a typo ("Port=5432 password=…", a ';' missing) that
-// value holds the password.
+// masked masks, in the quoted values of err's message, every secret
+// SecretsOf finds in raw, and nothing of sessctl's own words. The parsers
+// quote no value that holds a secret (see pair.shown), so this is a net
+// under them: a string with a typo ("Port=5432 password=…", a ';'
+// missing) has the password inside another setting's value.
 func masked(err error, raw string) error {
 	if err == nil {
 		return nil
 	}
 	msg := err.Error()
-	if m := Scrub(msg, SecretsOf(raw)); m != msg {
+	secrets := SecretsOf(raw)
+	m := quotedRE.ReplaceAllStringFunc(msg, func(q string) string { return Scrub(q, secrets) })
+	if m != msg {
 		return &maskedError{msg: m, err: err}
 	}
 	return err
+}
+
+// quotedRE matches a value as %q quotes it.
+var quotedRE = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+// hiddenValue stands in a message for a value that may hold a secret.
+const hiddenValue = "(its value, not shown: it may hold the password)"
+
+// shown is the pair's value quoted for a message, or hiddenValue when it
+// may hold a secret: it comes after a password that an unquoted ';' may
+// have cut, or holds a password=… itself (a ';' missing before it).
+func (p pair) shown() string {
+	if p.AfterSecret {
+		return hiddenValue
+	}
+	return showValue(p.Value)
+}
+
+// showValue is v quoted for a message, or hiddenValue when it holds what
+// reads as a password setting.
+func showValue(v string) string {
+	l := strings.ToLower(v)
+	if libpqPasswordRE.MatchString(l) || strings.Contains(l, "password") || strings.Contains(l, "pwd") {
+		return hiddenValue
+	}
+	return strconv.Quote(v)
 }
 
 // Detect returns the one dialect whose connection-string form raw has. An
@@ -109,6 +150,9 @@ func Detect(raw string) (Dialect, error) {
 	}
 	if len(candidates) == 0 && len(rc.pairs) > 0 {
 		return detectWithUnknown(rc)
+	}
+	if len(candidates) == 0 && rc.quoteSecret {
+		return nil, errQuoteSecret
 	}
 	switch len(candidates) {
 	case 1:
@@ -224,6 +268,9 @@ type rawConn struct {
 	// libpqShape is set when raw reads as libpq key=value words, at least
 	// one keyword libpq's, but not all: a libpq string with a typo.
 	libpqShape bool
+	// quoteSecret is set when raw reads as Key=Value; settings but for
+	// text after a password that an unquoted ';' in it would leave.
+	quoteSecret bool
 }
 
 var schemeRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*):`)
@@ -250,9 +297,11 @@ func newRawConn(raw string) *rawConn {
 		}
 	}
 	if strings.Contains(rc.raw, "=") && !strings.Contains(rc.raw, "://") {
-		if pairs, err := parseADO(rc.raw); err == nil && len(pairs) > 0 {
+		pairs, err := parseADO(rc.raw)
+		if err == nil && len(pairs) > 0 {
 			rc.pairs = pairs
 		}
+		rc.quoteSecret = errors.Is(err, errQuoteSecret)
 	}
 	return rc
 }
@@ -279,6 +328,11 @@ func (p pair) name() string {
 	}
 	return settingName(p.Key)
 }
+
+// errQuoteSecret: text with no '=' after a password, which an unquoted ';'
+// in it would leave. It shows nothing of the string.
+var errQuoteSecret = fmt.Errorf("%w: the text after a ';' in the password is not a setting (it has no '='): "+
+	"a password that holds ';' must be quoted, as Password=\"…\" or Password='…' (a quote inside it doubled)", ErrConnString)
 
 // afterSecretName stands in messages for a setting that may be the rest of
 // a password.
@@ -312,6 +366,12 @@ func parseADO(s string) ([]pair, error) {
 		}
 		return settingName(strings.TrimSpace(key))
 	}
+	noEquals := func(key string) error {
+		if afterSecret {
+			return errQuoteSecret
+		}
+		return fmt.Errorf("%w: %s has no '='", ErrConnString, unnamed(key))
+	}
 	i := 0
 	for i < len(s) {
 		// skip separators and white space
@@ -324,7 +384,7 @@ func parseADO(s string) ([]pair, error) {
 		var key strings.Builder
 		for {
 			if i >= len(s) {
-				return nil, fmt.Errorf("%w: %s has no '='", ErrConnString, unnamed(key.String()))
+				return nil, noEquals(key.String())
 			}
 			if s[i] == '=' {
 				if i+1 < len(s) && s[i+1] == '=' {
@@ -336,7 +396,7 @@ func parseADO(s string) ([]pair, error) {
 				break
 			}
 			if s[i] == ';' {
-				return nil, fmt.Errorf("%w: %s has no '='", ErrConnString, unnamed(key.String()))
+				return nil, noEquals(key.String())
 			}
 			key.WriteByte(s[i])
 			i++
@@ -597,32 +657,29 @@ func SecretsOf(raw string) []string {
 	return out
 }
 
-// ShortSecret is the length under which Scrub masks a secret only where it
-// stands alone, not inside a word: a password "p" must not turn every "p"
-// of a message into "***", and a secret that short shows up in a message
-// only as a token of its own (user:p@host, password=p).
-const ShortSecret = 6
-
-// Scrub masks secrets in msg, the longest first, so that a secret holding
-// another is masked whole.
+// Scrub masks secrets in msg where each stands as a whole token, the
+// longest first, so that a secret holding another is masked whole. A
+// secret inside a longer word is not that secret, and is left: a password
+// "connect" must not make "connection refused" "***ion refused". Drivers
+// quote a password, when they do, as a token of its own (user:pw@host,
+// password=pw, 'pw').
 func Scrub(msg string, secrets []string) string {
 	sorted := append([]string(nil), secrets...)
 	sort.SliceStable(sorted, func(i, j int) bool { return len(sorted[i]) > len(sorted[j]) })
 	for _, s := range sorted {
-		switch {
-		case s == "":
-		case len(s) >= ShortSecret:
-			msg = strings.ReplaceAll(msg, s, "***")
-		default:
+		if s != "" {
 			msg = replaceStandalone(msg, s, "***")
 		}
 	}
 	return msg
 }
 
-// replaceStandalone replaces each occurrence of old in s that no letter or
-// digit of s touches on either side.
+// replaceStandalone replaces each occurrence of old in s that is not part
+// of a longer word: where old begins (ends) with a letter or digit, no
+// letter or digit of s touches it on that side.
 func replaceStandalone(s, old, repl string) string {
+	first, _ := utf8.DecodeRuneInString(old)
+	last, _ := utf8.DecodeLastRuneInString(old)
 	var b strings.Builder
 	done := 0 // s[:done] is written
 	for from := 0; ; {
@@ -633,7 +690,7 @@ func replaceStandalone(s, old, repl string) string {
 		i := from + j
 		before, _ := utf8.DecodeLastRuneInString(s[:i])
 		after, _ := utf8.DecodeRuneInString(s[i+len(old):])
-		if i > 0 && isWordRune(before) || i+len(old) < len(s) && isWordRune(after) {
+		if i > 0 && isWordRune(first) && isWordRune(before) || i+len(old) < len(s) && isWordRune(last) && isWordRune(after) {
 			from = i + 1
 			continue
 		}

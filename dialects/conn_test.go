@@ -326,7 +326,13 @@ func TestScrub(t *testing.T) {
 		{"postgres://u:p@h/db: refused", []string{"p"}, "postgres://u:***@h/db: refused"},
 		{"password=pw; pw was wrong", []string{"pw"}, "password=***; *** was wrong"},
 		{"xpp p", []string{"p"}, "xpp ***"}, // a skipped match is no word boundary for the next
-		{"a-longer-secret and a-longer-secretly", []string{"a-longer-secret"}, "*** and ***ly"},
+		// A secret inside a longer word is not that secret: whole tokens only.
+		{"a-longer-secret and a-longer-secretly", []string{"a-longer-secret"}, "*** and a-longer-secretly"},
+		{"dial tcp: connect: connection refused", []string{"connect"}, "dial tcp: ***: connection refused"},
+		{"password 'remove' rejected; removed", []string{"remove"}, "password '***' rejected; removed"},
+		// A secret whose edge is not a letter or digit ends a word there.
+		{"x-pw- and -pw-x", []string{"-pw-"}, "x*** and ***x"},
+		{"u:Bbf_Passw0rd@host", []string{"Bbf_Passw0rd"}, "u:***@host"},
 		{"ab abc", []string{"ab", "abc"}, "*** ***"},
 	} {
 		if got := Scrub(tc.msg, tc.secrets); got != tc.want {

@@ -63,6 +63,12 @@ type StatementCanceller interface {
 	CancelStatement(ctx context.Context, q Querier) error
 }
 
+// DefaultConnectTimeout bounds one connection attempt (to one host) when
+// the connection string sets no bound of its own: the .NET providers'
+// default (Npgsql Timeout, MySqlConnector Connection Timeout and SqlClient
+// Connect Timeout are all 15 seconds).
+const DefaultConnectTimeout = 15 * time.Second
+
 // OpCreateSchema is create --create-schema making the schema (MySQL: the
 // database), for Denied.
 const OpCreateSchema = "create schema"

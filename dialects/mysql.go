@@ -414,7 +414,68 @@ func (m mysql) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, err
 	if err != nil {
 		return nil, err
 	}
+	if err := m.inspectPrivileges(ctx, q, n, info); err != nil {
+		return nil, err
+	}
 	return info, m.inspectVersion(ctx, q, n, info)
+}
+
+// mysqlGrantee is CURRENT_USER() as information_schema's GRANTEE spells it:
+// 'user'@'host'.
+const mysqlGrantee = `CONCAT('''', SUBSTRING(CURRENT_USER(), 1, CHAR_LENGTH(CURRENT_USER()) - CHAR_LENGTH(SUBSTRING_INDEX(CURRENT_USER(), '@', -1)) - 1),
+       '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')`
+
+// inspectPrivileges reads which of the privileges the app's provider needs
+// on the table the current user lacks, from its global, database and
+// table grants. A user with a role active is not judged: a role's grants
+// are not listed as the user's.
+func (m mysql) inspectPrivileges(ctx context.Context, q Querier, n Names, info *TableInfo) error {
+	if info.Kind != KindTable {
+		return nil
+	}
+	var current string
+	var role sql.NullString
+	if err := q.QueryRowContext(ctx, `SELECT CURRENT_USER(), CURRENT_ROLE()`).Scan(&current, &role); err != nil {
+		return nil // MySQL 5.7 has no roles, nor CURRENT_ROLE(): not judged
+	}
+	if role.Valid && role.String != "" && !strings.EqualFold(role.String, "NONE") {
+		return nil
+	}
+	rows, err := q.QueryContext(ctx, `SELECT PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = `+mysqlGrantee+`
+UNION SELECT PRIVILEGE_TYPE FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = `+mysqlGrantee+` AND ? LIKE TABLE_SCHEMA
+UNION SELECT PRIVILEGE_TYPE FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = `+mysqlGrantee+` AND TABLE_SCHEMA = ? AND TABLE_NAME = ?`,
+		n.Schema, n.Schema, info.Name)
+	if err != nil {
+		return fmt.Errorf("reading the privileges on %s: %w", m.qualified(n), err)
+	}
+	defer rows.Close()
+	has := map[string]bool{}
+	for rows.Next() {
+		var priv string
+		if err := rows.Scan(&priv); err != nil {
+			return err
+		}
+		has[strings.ToUpper(priv)] = true
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	user, host := current, ""
+	if i := strings.LastIndexByte(current, '@'); i >= 0 {
+		user, host = current[:i], current[i+1:]
+	}
+	info.User = m.Quote(user) + "@" + m.Quote(host)
+	var missing []string
+	for _, priv := range []string{"SELECT", "INSERT", "UPDATE", "DELETE"} {
+		if !has[priv] {
+			missing = append(missing, priv)
+		}
+	}
+	if len(missing) > 0 {
+		info.MissingPrivileges = []string{strings.Join(missing, ", ") + " on " + m.qualified(n)}
+		info.PrivilegeGrant = "GRANT " + strings.Join(missing, ", ") + " ON " + m.qualified(n) + " TO " + info.User + ";"
+	}
+	return nil
 }
 
 var _ TableInspector = mysql{}
@@ -490,14 +551,7 @@ func (m mysql) inspectColumns(ctx context.Context, q Querier, t *mysqlTable, inf
 
 // canonicalColumn is the provider's name for a column MySQL would take for
 // it: column names match in any case.
-func (m mysql) canonicalColumn(name string) string {
-	for _, c := range m.Columns() {
-		if strings.EqualFold(name, c.Name) {
-			return c.Name
-		}
-	}
-	return name
-}
+func (m mysql) canonicalColumn(name string) string { return canonicalColumn(m, name) }
 
 func (m mysql) inspectIndexes(ctx context.Context, q Querier, t *mysqlTable, n Names, info *TableInfo) error {
 	rows, err := q.QueryContext(ctx, mysqlIndexesQuery, t.schema, t.schema, t.name, t.name)
@@ -594,8 +648,14 @@ func (m mysql) inspectVersion(ctx context.Context, q Querier, n Names, info *Tab
 		case mysqlErrNoSuchTable, mysqlErrUnknownDB:
 			return nil
 		case mysqlErrTableAccess:
-			info.Notes = append(info.Notes, fmt.Sprintf("this user may not read the version table %s, if there is one: "+
-				"grant it SELECT on that table to see the version", m.Quote(n.VersionTable)))
+			// MySQL refuses a table the user has no privilege on before
+			// it looks whether it is there.
+			account := info.User
+			if account == "" {
+				account = "CURRENT_USER"
+			}
+			info.VersionUnreadable = true
+			info.VersionGrant = "GRANT SELECT ON " + m.Quote(n.Schema) + "." + m.Quote(n.VersionTable) + " TO " + account + ";"
 			return nil
 		}
 	}

@@ -24,10 +24,6 @@ import (
 // DSNs, mysql:// URLs, and the MySqlConnector strings .NET apps keep in
 // appsettings.json, all turned into one go-sql-driver Config.
 
-// mysqlDialTimeout bounds a connection attempt when the string sets none,
-// so that --wait retries instead of hanging on an unreachable host.
-const mysqlDialTimeout = 10 * time.Second
-
 // mysqlDSNMarkers are the parts of a go-sql-driver DSN that no other form
 // of connection string has.
 var mysqlDSNMarkers = []string{"@tcp(", "@tcp4(", "@tcp6(", "@unix(", "@/"}
@@ -221,6 +217,10 @@ func (m mysql) ParseConn(raw string) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	timeout, setting := cfg.Timeout, "timeout"
+	if rc.scheme != "mysql" && (isMySqlConnector(rc) || len(rc.pairs) > 0 && !isMySQLDSN(rc.raw)) {
+		setting = "Connection Timeout"
+	}
 	warnings = append(warnings, mysqlSessionSettings(cfg)...)
 	if err := checkMySQLDSN(cfg); err != nil {
 		return nil, err
@@ -236,6 +236,9 @@ func (m mysql) ParseConn(raw string) (*Conn, error) {
 		Display:  mysqlDisplay(cfg),
 		Secrets:  secrets,
 		Warnings: warnings,
+
+		ConnectTimeout: timeout,
+		TimeoutSetting: setting,
 	}, nil
 }
 
@@ -267,7 +270,7 @@ func mysqlSessionSettings(cfg *gomysql.Config) []string {
 	cfg.ParseTime = true
 	cfg.MultiStatements = true
 	if cfg.Timeout == 0 {
-		cfg.Timeout = mysqlDialTimeout
+		cfg.Timeout = DefaultConnectTimeout
 	}
 	return warnings
 }
@@ -299,7 +302,8 @@ func parseMySQLDSN(dsn string) (*gomysql.Config, error) {
 	}
 	cfg, err := gomysql.ParseDSN(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("%w: MySQL DSN: %v (the form is user:password@tcp(host:3306)/database?param=value)", ErrConnString, err)
+		return nil, fmt.Errorf("%w: MySQL DSN: %s (the form is user:password@tcp(host:3306)/database?param=value)", ErrConnString,
+			Scrub(err.Error(), SecretsOf(dsn))) // go-sql-driver's words
 	}
 	return cfg, nil
 }
@@ -451,7 +455,7 @@ func mysqlConnectorConfig(pairs []pair) (*gomysql.Config, []string, []string, er
 		case to == "sslmode":
 			m, ok := mysqlConnectorSSLModes[strings.ToLower(strings.ReplaceAll(p.Value, " ", ""))]
 			if !ok {
-				return nil, nil, nil, fmt.Errorf("%w: SslMode %q: use None, Preferred, Required, VerifyCA or VerifyFull", ErrConnString, p.Value)
+				return nil, nil, nil, fmt.Errorf("%w: SslMode %s: use None, Preferred, Required, VerifyCA or VerifyFull", ErrConnString, p.shown())
 			}
 			sslMode = m
 		case to == "sslca":
@@ -471,13 +475,13 @@ func mysqlConnectorConfig(pairs []pair) (*gomysql.Config, []string, []string, er
 		case to == "timeout":
 			s, err := strconv.ParseUint(p.Value, 10, 31)
 			if err != nil {
-				return nil, nil, nil, fmt.Errorf("%w: %s %q is not a number of seconds", ErrConnString, p.Key, p.Value)
+				return nil, nil, nil, fmt.Errorf("%w: %s %s is not a number of seconds", ErrConnString, p.Key, p.shown())
 			}
 			cfg.Timeout = time.Duration(s) * time.Second
 		case to == "compress":
 			on, err := strconv.ParseBool(p.Value)
 			if err != nil {
-				return nil, nil, nil, fmt.Errorf("%w: %s %q: use true or false", ErrConnString, p.Key, p.Value)
+				return nil, nil, nil, fmt.Errorf("%w: %s %s: use true or false", ErrConnString, p.Key, p.shown())
 			}
 			if err := cfg.Apply(gomysql.EnableCompression(on)); err != nil {
 				return nil, nil, nil, fmt.Errorf("%w: %s: %v", ErrConnString, p.Key, err)
@@ -506,7 +510,7 @@ func mysqlTLSVersions(v string) (minV, maxV uint16, err error) {
 		k := strings.ToLower(strings.NewReplacer(" ", "", ".", "", "v", "").Replace(part))
 		ver, ok := versions[strings.TrimPrefix(k, "tls")]
 		if !ok || !strings.HasPrefix(k, "tls") {
-			return 0, 0, fmt.Errorf("%w: TlsVersion %q: use a list of Tls1.2 and Tls1.3 (or Tls1.0, Tls1.1)", ErrConnString, v)
+			return 0, 0, fmt.Errorf("%w: TlsVersion %s: use a list of Tls1.2 and Tls1.3 (or Tls1.0, Tls1.1)", ErrConnString, showValue(v))
 		}
 		if minV == 0 || ver < minV {
 			minV = ver
@@ -553,7 +557,7 @@ func mysqlConnectorAddress(cfg *gomysql.Config, host, port, protocol, pipe strin
 	case "unix":
 		cfg.Net = "unix"
 	default:
-		return fmt.Errorf("%w: Protocol %q: sessctl connects by TCP or a Unix socket only", ErrConnString, protocol)
+		return fmt.Errorf("%w: Protocol %s: sessctl connects by TCP or a Unix socket only", ErrConnString, showValue(protocol))
 	}
 	if pipe != "" {
 		*warnings = append(*warnings, "ignoring Pipe Name: sessctl does not use named pipes")
@@ -574,7 +578,7 @@ func mysqlConnectorAddress(cfg *gomysql.Config, host, port, protocol, pipe strin
 	}
 	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]") // [::1]: an IPv6 address
 	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return fmt.Errorf("%w: Port %q is not a port number", ErrConnString, port)
+		return fmt.Errorf("%w: Port %s is not a port number", ErrConnString, showValue(port))
 	}
 	cfg.Net, cfg.Addr = "tcp", net.JoinHostPort(host, port)
 	return nil

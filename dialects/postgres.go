@@ -201,15 +201,21 @@ func (p postgres) ParseConn(raw string) (*Conn, error) {
 	}
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("%w: PostgreSQL: %v", ErrConnString, pgParseMessage(err))
+		return nil, fmt.Errorf("%w: PostgreSQL: %v", ErrConnString, pgParseMessage(err, SecretsOf(raw)))
 	}
 	c := &Conn{
-		Dialect:  p,
-		Driver:   "pgx/v5",
-		DSN:      dsn,
-		Display:  pgDisplay(cfg),
-		Secrets:  pgSecrets(raw, cfg.Password),
-		Warnings: warnings,
+		Dialect:        p,
+		Driver:         "pgx/v5",
+		DSN:            dsn,
+		Display:        pgDisplay(cfg),
+		Secrets:        pgSecrets(raw, cfg.Password),
+		Warnings:       warnings,
+		ConnectTimeout: cfg.ConnectTimeout,
+		TimeoutSetting: "connect_timeout",
+		Hosts:          1 + len(cfg.Fallbacks),
+	}
+	if rc.scheme != "postgres" && rc.scheme != "postgresql" && !rc.libpq {
+		c.TimeoutSetting = "Timeout"
 	}
 	return c, nil
 }
@@ -266,22 +272,23 @@ func pgSecrets(raw, password string) []string {
 	return addSecret(s, raw, password, url.QueryEscape(password), url.PathEscape(password))
 }
 
-// pgParseMessage is pgx's reason, without the connection string it quotes.
-func pgParseMessage(err error) string {
+// pgParseMessage is pgx's reason, without the connection string it quotes,
+// and with secrets masked in pgx's words (not in sessctl's).
+func pgParseMessage(err error, secrets []string) string {
 	var pce *pgconn.ParseConfigError
 	if errors.As(err, &pce) {
 		if inner := errors.Unwrap(pce); inner != nil {
 			var ue *url.Error
 			if errors.As(inner, &ue) {
-				return "the URL does not parse: " + ue.Err.Error()
+				return "the URL does not parse: " + Scrub(ue.Err.Error(), secrets)
 			}
-			return inner.Error()
+			return Scrub(inner.Error(), secrets)
 		}
 		// pgx's own reason ("invalid port"), without the string it quotes
 		// before it.
 		if msg := pce.Error(); strings.HasPrefix(msg, "cannot parse `") {
 			if i := strings.LastIndex(msg, "`: "); i >= 0 && i+3 < len(msg) {
-				return "the connection string does not parse: " + msg[i+3:]
+				return "the connection string does not parse: " + Scrub(msg[i+3:], secrets)
 			}
 		}
 	}
@@ -312,7 +319,7 @@ func npgsqlToLibpq(pairs []pair) (string, []string, error) {
 		case to == "check certificate revocation":
 			on, err := strconv.ParseBool(strings.TrimSpace(pr.Value))
 			if err != nil {
-				return "", nil, fmt.Errorf("%w: Check Certificate Revocation %q: use true or false", ErrConnString, pr.Value)
+				return "", nil, fmt.Errorf("%w: Check Certificate Revocation %s: use true or false", ErrConnString, pr.shown())
 			}
 			if on {
 				return "", nil, fmt.Errorf("%w: Check Certificate Revocation=true: sessctl cannot check certificate revocation lists; "+
@@ -322,7 +329,7 @@ func npgsqlToLibpq(pairs []pair) (string, []string, error) {
 		case to == "sslmode":
 			m, ok := npgsqlSSLModes[strings.ToLower(strings.ReplaceAll(pr.Value, " ", ""))]
 			if !ok {
-				return "", nil, fmt.Errorf("%w: SSL Mode %q: use Disable, Allow, Prefer, Require, VerifyCA or VerifyFull", ErrConnString, pr.Value)
+				return "", nil, fmt.Errorf("%w: SSL Mode %s: use Disable, Allow, Prefer, Require, VerifyCA or VerifyFull", ErrConnString, pr.shown())
 			}
 			kv[to] = m
 			continue
@@ -336,7 +343,7 @@ func npgsqlToLibpq(pairs []pair) (string, []string, error) {
 					"so it connects as Npgsql does when the server offers none (SSL Mode still applies)", pr.Key, pr.Value))
 				continue
 			}
-			return "", nil, fmt.Errorf("%w: GSS Encryption Mode=%s: sessctl cannot encrypt with GSSAPI; use SSL Mode=Require (or VerifyFull) instead", ErrConnString, pr.Value)
+			return "", nil, fmt.Errorf("%w: GSS Encryption Mode=%s: sessctl cannot encrypt with GSSAPI; use SSL Mode=Require (or VerifyFull) instead", ErrConnString, pr.shown())
 		case to == "require_auth":
 			a, err := npgsqlRequireAuth(pr.Value)
 			if err != nil {
@@ -356,7 +363,7 @@ func npgsqlToLibpq(pairs []pair) (string, []string, error) {
 			continue
 		case to == "port":
 			if _, err := strconv.ParseUint(strings.TrimSpace(pr.Value), 10, 16); err != nil {
-				return "", nil, fmt.Errorf("%w: Port %q is not a port number", ErrConnString, pr.Value)
+				return "", nil, fmt.Errorf("%w: Port %s is not a port number", ErrConnString, pr.shown())
 			}
 			port, hasPort = strings.TrimSpace(pr.Value), true
 			continue
@@ -393,7 +400,7 @@ func npgsqlHosts(hostList, port string) (hosts, ports string, err error) {
 	for _, h := range strings.Split(hostList, ",") {
 		h = strings.TrimSpace(h)
 		if h == "" {
-			return "", "", fmt.Errorf("%w: Host %q names an empty host", ErrConnString, hostList)
+			return "", "", fmt.Errorf("%w: Host %s names an empty host", ErrConnString, showValue(hostList))
 		}
 		p := port
 		if !strings.HasPrefix(h, "/") && !strings.HasPrefix(h, "@") {
@@ -407,7 +414,7 @@ func npgsqlHosts(hostList, port string) (hosts, ports string, err error) {
 			h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
 		}
 		if strings.ContainsAny(h, ",") || h == "" {
-			return "", "", fmt.Errorf("%w: Host %q names an empty host", ErrConnString, hostList)
+			return "", "", fmt.Errorf("%w: Host %s names an empty host", ErrConnString, showValue(hostList))
 		}
 		hs, ps = append(hs, h), append(ps, p)
 	}
@@ -449,7 +456,7 @@ func npgsqlRequireAuth(v string) (string, error) {
 		neg := strings.HasPrefix(m, "!")
 		name, ok := names[strings.TrimPrefix(m, "!")]
 		if !ok {
-			return "", fmt.Errorf("%w: Require Auth %q: use a list of Password, MD5, GSS, SSPI, ScramSHA256 and None", ErrConnString, v)
+			return "", fmt.Errorf("%w: Require Auth %s: use a list of Password, MD5, GSS, SSPI, ScramSHA256 and None", ErrConnString, showValue(v))
 		}
 		if neg {
 			name = "!" + name
@@ -474,9 +481,9 @@ func npgsqlTargetSessionAttrs(v string) (string, error) {
 		return "prefer-standby", nil
 	case "preferprimary":
 		return "", fmt.Errorf("%w: Target Session Attributes=%s: sessctl (through pgx, as libpq) cannot prefer a primary; "+
-			"use Primary to require one, or Any", ErrConnString, v)
+			"use Primary to require one, or Any", ErrConnString, showValue(v))
 	}
-	return "", fmt.Errorf("%w: Target Session Attributes %q: use Any, Primary, Standby, PreferStandby, ReadWrite or ReadOnly", ErrConnString, v)
+	return "", fmt.Errorf("%w: Target Session Attributes %s: use Any, Primary, Standby, PreferStandby, ReadWrite or ReadOnly", ErrConnString, showValue(v))
 }
 
 // Open opens a pool on conn. A statement whose context ends is cancelled
@@ -488,7 +495,12 @@ func npgsqlTargetSessionAttrs(v string) (string, error) {
 func (postgres) Open(conn *Conn, _ bool) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(conn.DSN)
 	if err != nil {
-		return nil, fmt.Errorf("%w: PostgreSQL: %v", ErrConnString, pgParseMessage(err))
+		return nil, fmt.Errorf("%w: PostgreSQL: %v", ErrConnString, pgParseMessage(err, conn.Secrets))
+	}
+	if cfg.ConnectTimeout == 0 {
+		// pgx bounds each host of a list by it: one host that never
+		// answers does not keep it from the next.
+		cfg.ConnectTimeout = DefaultConnectTimeout
 	}
 	cfg.RuntimeParams["search_path"] = pgSearchPath
 	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
@@ -634,7 +646,49 @@ func (p postgres) Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, 
 	if err != nil {
 		return nil, err
 	}
+	if err := p.inspectPrivileges(ctx, q, n, info); err != nil {
+		return nil, err
+	}
 	return info, p.inspectVersion(ctx, q, n, info)
+}
+
+// inspectPrivileges reads which of the privileges the app's provider needs
+// the current role lacks, on the table and its schema.
+func (p postgres) inspectPrivileges(ctx context.Context, q Querier, n Names, info *TableInfo) error {
+	var user string
+	var usage bool
+	var has [4]bool
+	err := q.QueryRowContext(ctx, `SELECT current_user, has_schema_privilege(s.oid, 'USAGE'),
+       COALESCE(has_table_privilege(c.oid, 'SELECT'), false), COALESCE(has_table_privilege(c.oid, 'INSERT'), false),
+       COALESCE(has_table_privilege(c.oid, 'UPDATE'), false), COALESCE(has_table_privilege(c.oid, 'DELETE'), false)
+  FROM pg_catalog.pg_namespace s LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = s.oid AND c.relname = $2
+ WHERE s.nspname = $1`, pgOnce, n.Schema, n.Table).Scan(&user, &usage, &has[0], &has[1], &has[2], &has[3])
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the privileges on %s: %w", p.qualified(n), err)
+	}
+	info.User = p.Quote(user)
+	var grants []string
+	if !usage {
+		info.MissingPrivileges = append(info.MissingPrivileges, "USAGE on schema "+p.Quote(n.Schema))
+		grants = append(grants, "GRANT USAGE ON SCHEMA "+p.Quote(n.Schema)+" TO "+info.User+";")
+	}
+	if info.Kind == KindTable {
+		var table []string
+		for i, priv := range []string{"SELECT", "INSERT", "UPDATE", "DELETE"} {
+			if !has[i] {
+				table = append(table, priv)
+			}
+		}
+		if len(table) > 0 {
+			info.MissingPrivileges = append(info.MissingPrivileges, strings.Join(table, ", ")+" on "+p.qualified(n))
+			grants = append(grants, "GRANT "+strings.Join(table, ", ")+" ON "+p.qualified(n)+" TO "+info.User+";")
+		}
+	}
+	info.PrivilegeGrant = strings.Join(grants, " ")
+	return nil
 }
 
 var _ TableInspector = postgres{}
@@ -738,7 +792,17 @@ func (p postgres) inspectVersion(ctx context.Context, q Querier, n Names, info *
 	v, err := readVersion(ctx, q, p.Quote(n.Schema)+"."+p.Quote(n.VersionTable))
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "42501" {
-		info.Notes = append(info.Notes, fmt.Sprintf("the version table %s exists but this user may not read it", p.Quote(n.VersionTable)))
+		info.VersionUnreadable = true
+		role := info.User
+		if role == "" {
+			role = "CURRENT_USER"
+		}
+		info.VersionGrant = "GRANT SELECT ON " + p.Quote(n.Schema) + "." + p.Quote(n.VersionTable) + " TO " + role + ";"
+		if !strings.Contains(info.PrivilegeGrant, "GRANT USAGE") {
+			// The version table's schema is the table's: USAGE, if missing, is granted with the table's privileges.
+		} else {
+			info.VersionGrant = "GRANT USAGE ON SCHEMA " + p.Quote(n.Schema) + " TO " + role + "; " + info.VersionGrant
+		}
 		return nil
 	}
 	if err != nil {
@@ -1196,7 +1260,7 @@ func (p pgPartitioned) DeleteExpired(ctx context.Context, q Querier, n Names, gr
 // whether they are tables (a foreign table has no heap to walk).
 const pgLeavesSQL = `SELECT c.oid::int8, s.nspname, c.relname, c.relkind = 'r',
        pg_relation_size(c.oid) / current_setting('block_size')::int, current_setting('block_size')::int,
-       has_table_privilege(c.oid, 'SELECT') AND has_table_privilege(c.oid, 'UPDATE') AND has_table_privilege(c.oid, 'DELETE')
+       COALESCE(has_table_privilege(c.oid, 'SELECT'), false) AND COALESCE(has_table_privilege(c.oid, 'UPDATE'), false) AND COALESCE(has_table_privilege(c.oid, 'DELETE'), false)
 FROM pg_catalog.pg_partition_tree($1::regclass) AS l
 JOIN pg_catalog.pg_class c ON c.oid = l.relid
 JOIN pg_catalog.pg_namespace s ON s.oid = c.relnamespace
@@ -1283,8 +1347,8 @@ func (p pgPartitioned) StoredRows(ctx context.Context, q Querier, n Names) (int6
 	var walkable bool
 	var version int
 	err := q.QueryRowContext(ctx, `SELECT coalesce(sum(greatest(c.reltuples, 0)), 0),
-		coalesce(bool_and(c.relkind = 'r' AND has_table_privilege(c.oid, 'SELECT') AND has_table_privilege(c.oid, 'UPDATE')
-			AND has_table_privilege(c.oid, 'DELETE')), false),
+		coalesce(bool_and(c.relkind = 'r' AND COALESCE(has_table_privilege(c.oid, 'SELECT'), false) AND COALESCE(has_table_privilege(c.oid, 'UPDATE'), false)
+			AND COALESCE(has_table_privilege(c.oid, 'DELETE'), false)), false),
 		current_setting('server_version_num')::int
 		FROM pg_catalog.pg_partition_tree($1::regclass) AS l JOIN pg_catalog.pg_class c ON c.oid = l.relid
 		WHERE l.isleaf`, p.qualified(n)).Scan(&rows, &walkable, &version)

@@ -3,13 +3,16 @@ package dialects
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"math"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -222,7 +225,7 @@ func (s sqlite) ParseConn(raw string) (*Conn, error) {
 		return nil, fmt.Errorf("%w: SQLite mode=memory (Mode=Memory) is a database that vanishes when sessctl ends; "+
 			"name the app's database file", ErrConnString)
 	default:
-		return nil, fmt.Errorf("%w: SQLite mode=%q: use ro, rw or rwc (Mode=ReadOnly, ReadWrite or ReadWriteCreate)", ErrConnString, m)
+		return nil, fmt.Errorf("%w: SQLite mode=%s: use ro, rw or rwc (Mode=ReadOnly, ReadWrite or ReadWriteCreate)", ErrConnString, showValue(m))
 	}
 	if on, err := strconv.ParseBool(cmpOr(params.Get("immutable"), "0")); err != nil || on {
 		readOnly = true // SQLite writes nothing to an immutable database, and takes no locks on it
@@ -269,7 +272,7 @@ func sqliteADOSetting(p pair, q url.Values) (string, error) {
 		case "memory":
 			q.Set("mode", "memory") // refused by ParseConn, with the reason
 		default:
-			return "", fmt.Errorf("%w: SQLite Mode %q: use ReadWriteCreate, ReadWrite or ReadOnly", ErrConnString, p.Value)
+			return "", fmt.Errorf("%w: SQLite Mode %s: use ReadWriteCreate, ReadWrite or ReadOnly", ErrConnString, p.shown())
 		}
 		return "", nil
 	case "foreign keys", "recursive triggers":
@@ -280,7 +283,7 @@ func sqliteADOSetting(p pair, q url.Values) (string, error) {
 		}
 		on, err := strconv.ParseBool(v)
 		if err != nil {
-			return "", fmt.Errorf("%w: SQLite %s %q: use True or False", ErrConnString, p.Key, p.Value)
+			return "", fmt.Errorf("%w: SQLite %s %s: use True or False", ErrConnString, p.Key, p.shown())
 		}
 		pragma := strings.ReplaceAll(p.Key, " ", "_")
 		q.Add("_pragma", fmt.Sprintf("%s(%d)", pragma, map[bool]int{false: 0, true: 1}[on]))
@@ -331,7 +334,96 @@ func (sqlite) Open(conn *Conn, create bool) (*sql.DB, error) {
 				"(Mode=ReadWrite or ReadOnly, mode=rw or ro): leave Mode out, or use ReadWriteCreate, for create to make it", conn.Path)
 		}
 	}
-	return sql.Open("sqlite", sqliteURI(conn.Path, q.Encode()))
+	db, err := sql.Open("sqlite", sqliteURI(conn.Path, q.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	drv := db.Driver()
+	db.Close()
+	return sql.OpenDB(sqliteConnector{drv: drv, dsn: sqliteURI(conn.Path, q.Encode()), path: conn.Path}), nil
+}
+
+// sqliteConnector opens connections as the driver does, and says what to
+// do when SQLite cannot open a file in WAL mode because it may not make
+// the files it reads one with.
+type sqliteConnector struct {
+	drv  driver.Driver
+	dsn  string
+	path string
+}
+
+func (c sqliteConnector) Driver() driver.Driver { return c.drv }
+
+func (c sqliteConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.drv.Open(c.dsn)
+	if err != nil {
+		return nil, explainSQLiteOpen(err, c.path)
+	}
+	// SQLite opens a WAL file's -shm and -wal at the first read: read the
+	// schema now, so that a failure to is explained.
+	if q, ok := conn.(driver.QueryerContext); ok && sqliteWAL(c.path) {
+		rows, err := q.QueryContext(ctx, `SELECT count(*) FROM sqlite_master`, nil)
+		if err == nil {
+			err = rows.Close()
+		}
+		if err != nil {
+			conn.Close()
+			return nil, explainSQLiteOpen(err, c.path)
+		}
+	}
+	return conn, nil
+}
+
+// sqliteCantOpen is SQLITE_CANTOPEN's primary result code.
+const sqliteCantOpen = 14
+
+// walError is a file in WAL mode that SQLite could not open, with what to
+// do about it.
+type walError struct {
+	err  error
+	path string
+	why  string
+}
+
+func (e *walError) Error() string {
+	return fmt.Sprintf("SQLite database file %s is in WAL mode, and SQLite cannot read it without making %s-shm and %s-wal beside it, "+
+		"which it may not (%s): for a command that only reads (verify, purge --dry-run), open it immutable, file:%s?immutable=1 "+
+		"(only while no app writes it: SQLite then reads it without locks); for the others, let this user write the folder "+
+		"(SQLite error: %v)", e.path, e.path, e.path, e.why, e.path, e.err)
+}
+
+func (e *walError) Unwrap() error { return e.err }
+
+// explainSQLiteOpen explains SQLITE_CANTOPEN for a file in WAL mode whose
+// folder this user may not write, and returns any other error as it is.
+func explainSQLiteOpen(err error, path string) error {
+	var se interface{ Code() int }
+	if !errors.As(err, &se) || se.Code()&0xff != sqliteCantOpen || !sqliteWAL(path) {
+		return err
+	}
+	if _, serr := os.Stat(path + "-shm"); serr == nil {
+		return err // it is there: something else is wrong
+	}
+	werr := writable(filepath.Dir(path))
+	if werr == nil {
+		return err
+	}
+	return &walError{err: err, path: path, why: werr.Error()}
+}
+
+// sqliteWAL reports whether the database file at path is in WAL mode: its
+// header's file format versions (bytes 18 and 19) are 2.
+func sqliteWAL(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var h [20]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil {
+		return false
+	}
+	return string(h[:16]) == "SQLite format 3\x00" && h[18] == 2 && h[19] == 2
 }
 
 func (sqlite) Permanent(error) bool { return true }
@@ -426,8 +518,8 @@ func (s sqlite) inspect(ctx context.Context, q Querier, n Names) (*TableInfo, er
 // for a table that is not, whether a row holds an expiry that is text or a
 // blob: the largest ExpiresAtTime is one if any is (SQLite sorts numbers
 // before text, text before blobs), and with a usable expiry index finding
-// it is one probe. Without one it would read the whole table, so it is
-// left to the "no index" warning.
+// it is one probe. Without one, a scan that stops at the first such row
+// (the whole table when there is none, as every purge of it reads).
 func (s sqlite) inspectStorage(ctx context.Context, q Querier, n Names, info *TableInfo) error {
 	var withoutRowID, strict bool
 	if err := q.QueryRowContext(ctx, `SELECT wr, strict FROM pragma_table_list WHERE schema = ? AND name = ?`,
@@ -435,10 +527,14 @@ func (s sqlite) inspectStorage(ctx context.Context, q Querier, n Names, info *Ta
 		return err
 	}
 	info.WithoutRowID, info.NotStrict = withoutRowID, !strict
-	if _, indexed := info.ExpiryIndex(); !info.NotStrict || !indexed {
-		return nil
+	if !info.NotStrict || !slices.ContainsFunc(info.Columns, func(c Column) bool { return strings.EqualFold(c.Name, ColExpiresAtTime) }) {
+		return nil // a STRICT table refuses a text in an INTEGER column
 	}
 	expiry := s.qualified(n) + `."ExpiresAtTime"`
+	if _, indexed := info.ExpiryIndex(); !indexed {
+		return q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+s.qualified(n)+
+			` WHERE typeof(`+expiry+`) IN ('text', 'blob') LIMIT 1)`).Scan(&info.NonIntegerExpiry)
+	}
 	var typ string
 	if err := q.QueryRowContext(ctx, `SELECT typeof((SELECT max(`+expiry+`) FROM `+s.qualified(n)+`))`).Scan(&typ); err != nil {
 		return err
@@ -447,7 +543,7 @@ func (s sqlite) inspectStorage(ctx context.Context, q Querier, n Names, info *Ta
 	return nil
 }
 
-func (sqlite) inspectColumns(ctx context.Context, q Querier, n Names, info *TableInfo) error {
+func (s sqlite) inspectColumns(ctx context.Context, q Querier, n Names, info *TableInfo) error {
 	rows, err := q.QueryContext(ctx, `SELECT name, type, "notnull", dflt_value IS NOT NULL, pk
 		FROM pragma_table_info(?, ?) ORDER BY cid`, n.Table, n.Schema)
 	if err != nil {
@@ -467,6 +563,7 @@ func (sqlite) inspectColumns(ctx context.Context, q Querier, n Names, info *Tabl
 		if err := rows.Scan(&c.Name, &declared, &notNull, &c.HasDefault, &pos); err != nil {
 			return err
 		}
+		c.Name = canonicalColumn(s, c.Name)
 		c.Type, c.Length = splitDeclaredType(declared)
 		c.Nullable = !notNull
 		info.Columns = append(info.Columns, c)
@@ -514,6 +611,7 @@ func (s sqlite) inspectIndexes(ctx context.Context, q Querier, n Names, info *Ta
 		if err := rows.Scan(&name, &unique, &primary, &partial, &col, &coll); err != nil {
 			return err
 		}
+		col = canonicalColumn(s, col)
 		ix := info.addIndexColumn(name, primary, unique, col)
 		if len(ix.Columns) == 1 {
 			switch {

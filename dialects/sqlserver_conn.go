@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	mssql "github.com/microsoft/go-mssqldb"
@@ -217,6 +219,12 @@ func (s sqlserver) ParseConn(raw string) (*Conn, error) {
 		Display:  sqlServerDisplay(cfg, fedauth),
 		Secrets:  secrets,
 		Warnings: warnings,
+
+		ConnectTimeout: cfg.ConnTimeout,
+		TimeoutSetting: "connection timeout",
+	}
+	if rc.scheme != "sqlserver" {
+		c.TimeoutSetting = "Connect Timeout"
 	}
 	if fedauth != "" {
 		c.Driver = azuread.DriverName
@@ -237,7 +245,7 @@ func sqlClientToMSDSN(pairs []pair) (string, []string, error) {
 		case "integrated security", "trusted_connection":
 			on, err := parseSQLClientBool(p.Value)
 			if err != nil {
-				return "", nil, fmt.Errorf("%w: %s=%q: use true or false", ErrConnString, p.Key, p.Value)
+				return "", nil, fmt.Errorf("%w: %s=%s: use true or false", ErrConnString, p.Key, p.shown())
 			}
 			if on && runtime.GOOS != "windows" {
 				return "", nil, fmt.Errorf("%w: %s (Windows authentication) works only on Windows: "+
@@ -247,7 +255,7 @@ func sqlClientToMSDSN(pairs []pair) (string, []string, error) {
 		case "user instance":
 			on, err := parseSQLClientBool(p.Value)
 			if err != nil {
-				return "", nil, fmt.Errorf("%w: %s=%q: use true or false", ErrConnString, p.Key, p.Value)
+				return "", nil, fmt.Errorf("%w: %s=%s: use true or false", ErrConnString, p.Key, p.shown())
 			}
 			if on {
 				return "", nil, fmt.Errorf("%w: User Instance=True connects to a SQL Express instance started for the user, "+
@@ -417,19 +425,80 @@ func (sqlserver) Open(conn *Conn, _ bool) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: SQL Server: %s", ErrConnString, Scrub(err.Error(), conn.Secrets))
 	}
+	if mc, ok := c.(*mssql.Connector); ok && mc.Dialer == nil {
+		keepAlive := 30 * time.Second // go-mssqldb's default dialer's
+		if cfg, err := msdsn.Parse(conn.DSN); err == nil && cfg.KeepAlive != 0 {
+			keepAlive = cfg.KeepAlive
+		}
+		mc.Dialer = watchedDialer{&net.Dialer{KeepAlive: keepAlive}}
+	}
 	return sql.OpenDB(explainingConnector{c}), nil
 }
 
 // explainingConnector adds to a failed connection what to change when the
-// failure is TLS's.
+// failure is TLS's, and ends a connection attempt when its context ends
+// (see watchedDialer).
 type explainingConnector struct{ driver.Connector }
 
 func (c explainingConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	conn, err := c.Connector.Connect(ctx)
+	w := &connectWatch{ctx: ctx}
+	conn, err := c.Connector.Connect(context.WithValue(ctx, connectWatchKey{}, w))
+	if !w.done() && err == nil {
+		conn.Close()
+		err = ctx.Err()
+	}
 	if err != nil {
 		return nil, explainConnectError(err)
 	}
 	return conn, nil
+}
+
+// watchedDialer dials as go-mssqldb's own dialer does, and closes a
+// connection whose login outlives the context of the Connect it is for:
+// go-mssqldb reads the server's answers during login without regard to
+// the context, forever when the string sets no connection timeout (a port
+// that accepts connections and never answers).
+type watchedDialer struct{ nd *net.Dialer }
+
+// connectWatchKey holds, in the context go-mssqldb passes to the dialer,
+// the *connectWatch of the Connect the dial is for.
+type connectWatchKey struct{}
+
+func (d watchedDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := d.nd.DialContext(ctx, network, addr)
+	if err == nil {
+		if w, ok := ctx.Value(connectWatchKey{}).(*connectWatch); ok {
+			w.watch(c)
+		}
+	}
+	return c, err
+}
+
+// connectWatch closes the connections dialed for one Connect if its
+// context ends before Connect returns.
+type connectWatch struct {
+	ctx   context.Context
+	mu    sync.Mutex
+	stops []func() bool
+}
+
+func (w *connectWatch) watch(c net.Conn) {
+	stop := context.AfterFunc(w.ctx, func() { c.Close() })
+	w.mu.Lock()
+	w.stops = append(w.stops, stop)
+	w.mu.Unlock()
+}
+
+// done stops watching; false when the context ended first and closed a
+// connection.
+func (w *connectWatch) done() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ok := true
+	for _, stop := range w.stops {
+		ok = stop() && ok
+	}
+	return ok
 }
 
 // certificateError is a TLS failure with what to do about it.

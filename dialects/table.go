@@ -131,8 +131,23 @@ type TableInfo struct {
 	// when it does not or has no row.
 	VersionTable bool
 	Version      *Version
+	// VersionUnreadable: the version table may be there, but this user may
+	// not read it, so the version is unknown; VersionGrant is the statement
+	// that lets it.
+	VersionUnreadable bool
+	VersionGrant      string
 	// Notes are engine-specific observations for verify (warnings).
 	Notes []string
+
+	// User is the user the catalog was read as, quoted as a GRANT names it.
+	// MissingPrivileges are the privileges the app's cache provider needs
+	// (SELECT, INSERT, UPDATE and DELETE on the table; PostgreSQL: USAGE on
+	// its schema) that this user lacks, and PrivilegeGrant the statements
+	// that give them; nil where the engine has no users (SQLite) or the
+	// privileges could not be told (MySQL roles).
+	User              string
+	MissingPrivileges []string
+	PrivilegeGrant    string
 
 	// Partitioned is set for a table whose rows live in partitions of
 	// their own (PostgreSQL's declarative partitioning): its storage
@@ -216,6 +231,18 @@ func readVersion(ctx context.Context, q Querier, qualified string) (*Version, er
 		return nil, err
 	}
 	return &v, nil
+}
+
+// canonicalColumn is the provider's name for a column that an engine whose
+// column names match in any case (MySQL, SQLite) would take for it, as
+// d's Columns spell it; other names are returned as they are.
+func canonicalColumn(d Dialect, name string) string {
+	for _, c := range d.Columns() {
+		if strings.EqualFold(name, c.Name) {
+			return c.Name
+		}
+	}
+	return name
 }
 
 // quoteWith quotes ident between open and close, doubling every close

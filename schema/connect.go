@@ -51,10 +51,15 @@ func Connect(ctx context.Context, conn *dialects.Conn, opts ConnectOptions) (*DB
 	// gave, not a deadline's or a cancellation's: what there is to fix.
 	var last error
 	for attempt := 1; ; attempt++ {
-		err = db.PingContext(ctx)
+		bound, capped := attemptBound(conn), ""
+		if left := time.Until(deadline); opts.Wait > 0 && left > 0 && left < bound {
+			bound, capped = left, waitName(opts)
+		}
+		err = ping(ctx, db, conn, bound, capped)
 		if err == nil {
 			return &DB{DB: db, Source: conn}, nil
 		}
+		var unanswered *unansweredError
 		if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 			last = err
 		}
@@ -63,6 +68,10 @@ func Connect(ctx context.Context, conn *dialects.Conn, opts ConnectOptions) (*DB
 		case ctx.Err() != nil:
 			db.Close()
 			return nil, connectStopped(ctx, conn, opts, attempt, start, last)
+		case errors.As(err, &unanswered) && opts.Wait <= 0:
+			db.Close()
+			return nil, fmt.Errorf("connecting to %s: %w; the host and port may not be the database's, "+
+				"or it is starting or overloaded: pass --wait to keep trying", conn.Display, err)
 		case conn.Dialect.Permanent(err) || opts.Wait <= 0:
 			db.Close()
 			return nil, fmt.Errorf("connecting to %s: %w", conn.Display, err)
@@ -81,6 +90,59 @@ func Connect(ctx context.Context, conn *dialects.Conn, opts ConnectOptions) (*DB
 		case <-time.After(min(retryEvery, left)):
 		}
 	}
+}
+
+// attemptBound is how long one attempt may take: the string's own connect
+// timeout, else DefaultConnectTimeout, for each host it may try in turn.
+func attemptBound(conn *dialects.Conn) time.Duration {
+	per := conn.ConnectTimeout
+	if per <= 0 {
+		per = dialects.DefaultConnectTimeout
+	}
+	return per * time.Duration(max(conn.Hosts, 1))
+}
+
+// errUnanswered ends an attempt that ran out of its bound.
+var errUnanswered = errors.New("connection attempt unanswered")
+
+// ping is one attempt, ended after bound. An attempt that ran out of it,
+// not ctx, is an *unansweredError.
+func ping(ctx context.Context, db *sql.DB, conn *dialects.Conn, bound time.Duration, capped string) error {
+	actx, cancel := context.WithTimeoutCause(ctx, bound, errUnanswered)
+	defer cancel()
+	err := db.PingContext(actx)
+	if err != nil && ctx.Err() == nil && actx.Err() != nil {
+		return &unansweredError{bound: bound, capped: capped, conn: conn}
+	}
+	return err
+}
+
+// unansweredError is an attempt that the database did not answer within
+// its bound: a host that drops packets, a port that accepts connections
+// and never speaks, a server too busy to finish the handshake.
+type unansweredError struct {
+	bound  time.Duration
+	capped string // the wait whose rest cut bound short, if it did
+	conn   *dialects.Conn
+}
+
+func (e *unansweredError) Error() string {
+	hosts := ""
+	if e.conn.Hosts > 1 {
+		hosts = fmt.Sprintf(" for %d hosts", e.conn.Hosts)
+	}
+	switch {
+	case e.capped != "":
+		return fmt.Sprintf("the database did not answer within %s%s, what was left of %s",
+			e.bound.Round(time.Millisecond), hosts, e.capped)
+	case e.conn.ConnectTimeout > 0:
+		return fmt.Sprintf("the database did not answer within %s%s (the connection string's %s)",
+			e.bound, hosts, e.conn.TimeoutSetting)
+	case e.conn.TimeoutSetting != "":
+		return fmt.Sprintf("the database did not answer within %s%s (sessctl's bound for one attempt; "+
+			"the connection string's %s sets another)", e.bound, hosts, e.conn.TimeoutSetting)
+	}
+	return fmt.Sprintf("the database did not answer within %s", e.bound)
 }
 
 // connectStopped says that ctx ended while Connect tried: its cause (a

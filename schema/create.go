@@ -83,6 +83,16 @@ func create(ctx context.Context, db *DB, t *Table, opts CreateOptions) (*CreateR
 		return nil, fmt.Errorf("%w: %s is a WITHOUT ROWID table, and purge deletes rows by rowid: sessctl will not adopt it; "+
 			"`sessctl verify` shows how to make it again with a rowid", ErrNotCacheTable, t)
 	}
+	if before.NonIntegerExpiry {
+		fix := ""
+		for _, f := range t.checkStorage(before) {
+			if f.Severity == SeverityError {
+				fix = f.Fix
+			}
+		}
+		return nil, fmt.Errorf("%w: rows of %s hold an %s that is text or a blob, which no purge deletes and the app never expires: "+
+			"sessctl will not adopt it until they are mended; %s", ErrNotCacheTable, t, t.quoted(dialects.ColExpiresAtTime), fix)
+	}
 	if err := t.refuseHeldNames(ctx, db, before); err != nil {
 		return nil, err
 	}

@@ -198,6 +198,11 @@ func (t *Table) check(info *dialects.TableInfo, latest uint) []Finding {
 	for _, n := range info.Notes {
 		add(SeverityWarning, "table", "", "%s", n)
 	}
+	if len(info.MissingPrivileges) > 0 {
+		add(SeverityWarning, "privileges", info.PrivilegeGrant,
+			"this user (%s) lacks %s: the app's cache provider fails if it connects as this user, which it needs to read, write, refresh and remove entries",
+			info.User, strings.Join(info.MissingPrivileges, " and "))
+	}
 	return append(out, t.checkVersion(info, latest)...)
 }
 
@@ -333,6 +338,10 @@ func (t *Table) checkVersion(info *dialects.TableInfo, latest uint) []Finding {
 	object := "version " + t.quoted(t.VersionTable)
 	v := info.Version
 	switch {
+	case info.VersionUnreadable:
+		return []Finding{{SeverityWarning, object,
+			fmt.Sprintf("the version table %s could not be read: this user may not SELECT from it, so which version is recorded is not known",
+				t.quoted(t.VersionTable)), info.VersionGrant}}
 	case v == nil && info.Kind == dialects.KindMissing:
 		return nil
 	case v == nil:
