@@ -71,8 +71,8 @@ from one that is missing or not a compatible cache table.
 	}
 	fs := c.Flags()
 	addFlagScript(fs, &opts.script)
-	fs.IntVar(&opts.batchSize, flagBatchSize, 0, "fix the rows each batch deletes at most, instead of sizing batches by --batch-time "+
-		"(default: sized; a script uses "+strconv.Itoa(schema.DefaultBatchSize)+")")
+	fs.IntVar(&opts.batchSize, flagBatchSize, 0, "fix the rows each batch deletes at most, instead of sizing batches by --batch-time; "+
+		"batches then keep to expiry order unless --order storage (default: sized; a script uses "+strconv.Itoa(schema.DefaultBatchSize)+")")
 	addFlagDuration(fs, &opts.batchTime, flagBatchTime, schema.DefaultBatchTime, "size each batch to take about this long")
 	addFlagDuration(fs, &opts.grace, flagGrace, 0, "keep rows that expired less than this long ago")
 	fs.BoolVar(&opts.dryRun, flagDryRun, false, "count the expired rows and show the plan; delete nothing")
@@ -157,7 +157,7 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 		res.Plan = a.redact.redact(res.Plan) // the database's words
 		res.Kept.ForeignKey = a.redact.redact(res.Kept.ForeignKey)
 		a.endProgress()
-		a.printResult(res, func() { a.purgeText(tg, res) })
+		a.printResult(res, func() { a.purgeText(tg, res, opts) })
 	}
 	if cause := context.Cause(ctx); errors.Is(err, schema.ErrInterrupted) && errors.Is(cause, errTimeout) {
 		return fmt.Errorf("purge of %s stopped: %w", tg.table, cause)
@@ -165,7 +165,7 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 	return err
 }
 
-func (a *app) purgeText(tg *target, res *schema.PurgeResult) {
+func (a *app) purgeText(tg *target, res *schema.PurgeResult, opts *purgeOptions) {
 	switch res.Status {
 	case schema.PurgeSkipped:
 		a.resultf("skipped: another purge of %s holds its lock", tg.table)
@@ -186,8 +186,15 @@ func (a *app) purgeText(tg *target, res *schema.PurgeResult) {
 			a.resultf("each batch would NOT read an index: the table has none on \"ExpiresAtTime\"; plan for one batch:\n%s", indent(res.Plan))
 			a.warnf("without an expiry index every batch reads the whole table; `sessctl create` adds the index")
 		}
-		if res.WouldWalk {
+		switch {
+		case res.WouldWalk && opts.order == schema.OrderStorage:
+			a.resultf("purge would walk the table in storage order (--order storage)")
+		case res.WouldWalk:
 			a.resultf("so much has expired that purge would walk the table in storage order instead (--order)")
+		case opts.fixedSize && opts.order == "auto":
+			a.resultf("purge would delete in expiry order, oldest first: with --%s it walks the table only with --order storage", flagBatchSize)
+		default:
+			a.resultf("purge would delete in expiry order, oldest first (--order)")
 		}
 		return
 	}

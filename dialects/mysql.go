@@ -718,7 +718,8 @@ func (m mysql) migrateDriver(db *sql.DB, n Names) (database.Driver, error) {
 		session.Close()
 		return nil, err
 	}
-	return &mysqlMigrator{Driver: drv, session: session, db: db, name: name, closed: make(chan struct{})}, nil
+	return &mysqlMigrator{Driver: drv, session: session, db: db, name: name, closed: make(chan struct{}),
+		versionTable: m.Quote(n.Schema) + "." + m.Quote(n.VersionTable)}, nil
 }
 
 // mysqlMigrator is golang-migrate's mysql driver with sessctl's create lock
@@ -735,6 +736,8 @@ type mysqlMigrator struct {
 	name      string
 	closed    chan struct{}
 	closeOnce sync.Once
+	// versionTable is the version table, quoted and qualified.
+	versionTable string
 }
 
 // Lock waits until it holds the lock, asking for it a second at a time so
@@ -755,6 +758,13 @@ func (d *mysqlMigrator) Lock() error {
 		case !got.Valid:
 			return errors.New("taking the create lock: GET_LOCK failed")
 		case got.Int64 == 1:
+			// The version table was made before the lock was held
+			// (migrateDriver); a drop may have removed it since, as a
+			// table left without its cache table: made again under it.
+			if _, err := d.session.ExecContext(context.Background(), fmt.Sprintf(mysqlVersionTableSQL, d.versionTable)); err != nil {
+				d.session.ExecContext(context.Background(), `SELECT RELEASE_LOCK(?)`, d.name)
+				return fmt.Errorf("making the version table: %w", err)
+			}
 			return nil
 		}
 	}

@@ -689,8 +689,13 @@ func (s sqlite) MigrateDriver(conn *Conn, n Names) (database.Driver, error) {
 	if path == "" {
 		return drv, nil
 	}
-	return &sqliteCreateLock{Driver: drv, path: path, offset: offset | 1<<32}, nil
+	return &sqliteCreateLock{Driver: drv, db: db, versionTable: s.Quote(n.VersionTable), path: path, offset: offset | 1<<32}, nil
 }
+
+// sqliteVersionTableSQL is the version table as golang-migrate's sqlite
+// driver makes it.
+const sqliteVersionTableSQL = `CREATE TABLE IF NOT EXISTS %s (version uint64,dirty bool);
+CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON %s (version);`
 
 // lockFileOf is the lock file beside the database of n's schema, and the
 // byte of it that n's purge locks: chosen by the table's name. Its path is
@@ -718,8 +723,10 @@ func lockFileOf(q Querier, n Names) (string, int64, error) {
 // the polling.
 type sqliteCreateLock struct {
 	database.Driver
-	path   string
-	offset int64
+	db           *sql.DB
+	versionTable string // quoted
+	path         string
+	offset       int64
 
 	mu     sync.Mutex
 	unlock func() error // set while the lock is held
@@ -736,7 +743,14 @@ func (d *sqliteCreateLock) Lock() error {
 		unlock, ok, err := lockFileByte(d.path, d.offset)
 		if err != nil || ok {
 			if ok {
-				if err = d.Driver.Lock(); err != nil {
+				// The driver made the version table before the lock
+				// was held; a drop may have removed it since, as a
+				// table left without its cache table: made again, as
+				// golang-migrate makes it, under the lock.
+				if err = d.Driver.Lock(); err == nil {
+					_, err = d.db.Exec(fmt.Sprintf(sqliteVersionTableSQL, d.versionTable, d.versionTable))
+				}
+				if err != nil {
 					unlock()
 				} else {
 					d.unlock = unlock

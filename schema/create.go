@@ -222,7 +222,9 @@ func (t *Table) refuseHeldNames(ctx context.Context, db *DB, before *dialects.Ta
 	}
 	d := t.Dialect
 	for _, h := range held {
-		if h.Kind == "index" && h.Table == t.Names.Table && before.Kind != dialects.KindMissing && ownExpiryIndex(before, h.Name) {
+		// The table's own index: one create mends, or one that a create
+		// running at the same time has just made with the table.
+		if h.Kind == "index" && h.Table == t.Names.Table && !ownOtherIndex(before, h.Name) {
 			continue
 		}
 		what := "primary key"
@@ -245,11 +247,12 @@ func (t *Table) refuseHeldNames(ctx context.Context, db *DB, before *dialects.Ta
 	return nil
 }
 
-// ownExpiryIndex reports whether info's table has an index named name
-// whose first key column is ExpiresAtTime (usable or not: create mends it).
-func ownExpiryIndex(info *dialects.TableInfo, name string) bool {
+// ownOtherIndex reports whether info's table has an index named name
+// whose first key column is not ExpiresAtTime: one create would not
+// mend, and that IF NOT EXISTS would take for the expiry index.
+func ownOtherIndex(info *dialects.TableInfo, name string) bool {
 	for _, ix := range info.Indexes {
-		if strings.EqualFold(ix.Name, name) && len(ix.Columns) > 0 && ix.Columns[0] == dialects.ColExpiresAtTime {
+		if strings.EqualFold(ix.Name, name) && (len(ix.Columns) == 0 || ix.Columns[0] != dialects.ColExpiresAtTime) {
 			return true
 		}
 	}

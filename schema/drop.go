@@ -45,15 +45,44 @@ func Drop(ctx context.Context, db *DB, t *Table, opts DropOptions) (*DropResult,
 }
 
 func drop(ctx context.Context, db *DB, t *Table, opts DropOptions) (*DropResult, error) {
+	cl, ok := t.Dialect.(dialects.CreateLocker)
+	if !ok {
+		return dropLocked(ctx, db, db, t, opts)
+	}
+	// Under create's lock: a create in flight finishes first, its table
+	// and version whole, and none starts until the drop is done.
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("connecting: %w", err)
+	}
+	defer conn.Close()
+	unlock, err := cl.LockCreate(ctx, conn, t.Names)
+	if err != nil {
+		return nil, err
+	}
+	res, err := dropLocked(ctx, db, conn, t, opts)
+	if uerr := unlock(); uerr != nil && err == nil {
+		err = fmt.Errorf("releasing the create lock: %w", uerr)
+	}
+	// Once the lock is released: a lock file goes with the last table,
+	// not while a lock is held in it.
+	if d, ok := t.Dialect.(dialects.Dropper); ok && err == nil {
+		_ = d.Dropped(ctx, conn, t.Names) // what it leaves is harmless
+	}
+	return res, err
+}
+
+// dropLocked is drop, its statements on q.
+func dropLocked(ctx context.Context, db *DB, q dialects.Querier, t *Table, opts DropOptions) (*DropResult, error) {
 	res := &DropResult{Schema: t.Schema, Table: t.Names.Table}
-	info, err := t.Dialect.Inspect(ctx, db, t.Names)
+	info, err := t.Dialect.Inspect(ctx, q, t.Names)
 	if err != nil {
 		return nil, err
 	}
 	switch info.Kind {
 	case dialects.KindMissing:
 		if info.VersionTable {
-			return dropVersionTable(ctx, db, t, res)
+			return dropVersionTable(ctx, q, t, res)
 		}
 		if opts.IfExists {
 			res.Status = DropMissing
@@ -74,10 +103,10 @@ func drop(ctx context.Context, db *DB, t *Table, opts DropOptions) (*DropResult,
 	if err != nil {
 		return nil, err
 	}
-	if _, err := db.ExecContext(ctx, script); err != nil {
+	if _, err := q.ExecContext(ctx, script); err != nil {
 		return nil, fmt.Errorf("dropping %s: %w", t, err)
 	}
-	if d, ok := t.Dialect.(dialects.Dropper); ok {
+	if d, ok := t.Dialect.(dialects.Dropper); ok && q == dialects.Querier(db) {
 		_ = d.Dropped(ctx, db, t.Names) // what it leaves is harmless
 	}
 	res.Status = DropDropped
@@ -86,7 +115,7 @@ func drop(ctx context.Context, db *DB, t *Table, opts DropOptions) (*DropResult,
 
 // dropVersionTable drops a version table that has no table: left there, it
 // would make create take the table for made.
-func dropVersionTable(ctx context.Context, db *DB, t *Table, res *DropResult) (*DropResult, error) {
+func dropVersionTable(ctx context.Context, db dialects.Querier, t *Table, res *DropResult) (*DropResult, error) {
 	script, err := migrations.Script(t.Dialect.Name(), migrations.DropVersion, t.templateData())
 	if err != nil {
 		return nil, err
