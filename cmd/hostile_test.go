@@ -290,12 +290,11 @@ func (h *hostileRun) setUp(t *testing.T) {
 }
 
 // owner is the owner a snapshot names the table schema.table by: as it
-// was made, but on Babelfish in lower case, as its sys views give every
-// name (tds/README.md, divergences: "sys.columns, sys.objects, sys.indexes,
-// sys.tables give names lower-cased").
+// was made, but on Babelfish folded, as its sys views give every name
+// (dialecttest.BabelfishFold).
 func (h *hostileRun) owner(schema, table string) owner {
 	if h.babelfish {
-		return owner{strings.ToLower(schema), strings.ToLower(table)}
+		return owner{dialecttest.BabelfishFold(schema), dialecttest.BabelfishFold(table)}
 	}
 	return owner{schema, table}
 }

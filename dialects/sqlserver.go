@@ -377,15 +377,16 @@ func (c *sqlserverCatalog) column(id int, name string) string {
 
 // index is the name of an index as T-SQL names it, which sys.indexes calls
 // name. Babelfish stores the index ix of table t as bbfIndexName(ix, t),
-// in lower case: the name read is the ix that gives it. Since Babelfish's
+// their ASCII letters in lower case: the name read is the ix that gives it. Since Babelfish's
 // names are the same in any case, sessctl's own name reads in its case.
 func (c *sqlserverCatalog) index(name string, n Names) string {
 	if !c.engine.Babelfish {
 		return name
 	}
-	table := strings.ToLower(c.table)
+	// c.table is the table's name as stored: Babelfish lowers only ASCII
+	// letters, as PostgreSQL folds unquoted names.
 	for k := 1; k <= len(name)-2*md5.Size; k++ {
-		if utf8.RuneStart(name[k]) && bbfIndexName(name[:k], table) == name {
+		if utf8.RuneStart(name[k]) && bbfIndexName(name[:k], c.table) == name {
 			name = name[:k]
 			break
 		}
@@ -397,7 +398,7 @@ func (c *sqlserverCatalog) index(name string, n Names) string {
 }
 
 // bbfIndexName is the name Babelfish stores index ix of table t under
-// (lower case both): ix+t+md5(ix), or, when that is longer than
+// (both as stored): ix+t+md5(ix), or, when that is longer than
 // PostgreSQL's 63 bytes, its first 31 bytes and the MD5 of the whole.
 func bbfIndexName(ix, t string) string {
 	md5hex := func(s string) string { h := md5.Sum([]byte(s)); return hex.EncodeToString(h[:]) }

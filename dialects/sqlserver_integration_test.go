@@ -52,7 +52,7 @@ func dotnetCreateTable(t *testing.T, db *sql.DB, qualified string) {
 // <table>_pkey"), both in lower case.
 func dotnetCatalog(t *testing.T, s dialecttest.Server, db *sql.DB, table string) (collation, pkPrefix string) {
 	if s.Babelfish(t, db) {
-		return "bbf_unicode_cp1_cs_as", strings.ToLower(table) + "_pkey"
+		return "bbf_unicode_cp1_cs_as", dialecttest.BabelfishFold(table) + "_pkey"
 	}
 	return "SQL_Latin1_General_CP1_CS_AS", "PK__"
 }
@@ -289,5 +289,48 @@ func TestSQLServerWrongPasswordIsPermanent(t *testing.T) {
 	}
 	if !s.Dialect.Permanent(err) {
 		t.Errorf("a refused login is not permanent: %v", err)
+	}
+}
+
+// TestSQLServerInspectsNamesAsStored: names with spaces, quotes, brackets
+// and letters outside code page 1252, in mixed case, read back as they
+// were made: the table's, its columns', and sessctl's index's, on SQL
+// Server and on Babelfish alike (whose sys views give them lower-cased,
+// with such letters as '?').
+func TestSQLServerInspectsNamesAsStored(t *testing.T) {
+	s := dialecttest.Get(t, "sqlserver")
+	t.Parallel()
+	db := s.Open(t)
+	for _, prefix := range []string{"Сессии Ж", "My \"Täble\" [x", "会话 Data", "Ünïcødé_Λ"} {
+		table := dialecttest.Table(prefix)
+		s.DropAtCleanup(t, db, table)
+		dotnetCreateTable(t, db, s.Qualified(table))
+		if _, err := db.Exec("ALTER TABLE " + s.Qualified(table) + " ADD [Ёлка Col] int NULL"); err != nil {
+			t.Fatal(err)
+		}
+		d := s.Dialect
+		info, err := d.Inspect(context.Background(), db, d.Names(s.Schema, table))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Kind != dialects.KindTable || info.Name != table {
+			t.Errorf("%q: kind %s, name %q", table, info.Kind, info.Name)
+			continue
+		}
+		var cols []string
+		for _, c := range info.Columns {
+			cols = append(cols, c.Name)
+		}
+		if want := []string{"Id", "Value", "ExpiresAtTime", "SlidingExpirationInSeconds", "AbsoluteExpiration", "Ёлка Col"}; !slices.Equal(cols, want) {
+			t.Errorf("%q: columns %q, want %q", table, cols, want)
+		}
+		if !slices.Equal(info.PrimaryKey, []string{"Id"}) {
+			t.Errorf("%q: primary key on %q", table, info.PrimaryKey)
+		}
+		if ix, ok := info.ExpiryIndex(); !ok || ix.Name != "Index_ExpiresAtTime" {
+			t.Errorf("%q: expiry index %+v, %v", table, ix, ok)
+		} else if _, err := db.Exec(ix.Drop); err != nil {
+			t.Errorf("%q: the index's own drop %q: %v", table, ix.Drop, err)
+		}
 	}
 }

@@ -61,13 +61,25 @@ func (s Server) Collation(t testing.TB, db *sql.DB, name string) string {
 }
 
 // IndexName is the name the catalog reads for an index made as name.
-// Babelfish keeps index names in lower case only (tds/README.md,
-// divergences: "sys.indexes ... give names lower-cased"), so sessctl reads
+// Babelfish keeps index names folded (BabelfishFold), so sessctl reads
 // them so; its own expiry index, whose name it knows, reads in its case.
 func (s Server) IndexName(t testing.TB, db *sql.DB, name string) string {
 	t.Helper()
 	if s.Babelfish(t, db) && name != s.Dialect.Names(s.Schema, "t").ExpiryIndex {
-		return strings.ToLower(name)
+		return BabelfishFold(name)
 	}
 	return name
+}
+
+// BabelfishFold is a name as Babelfish stores it, and its sys views give
+// it: its ASCII letters in lower case, as PostgreSQL folds unquoted names
+// (tds/README.md, divergences: "sys.columns, sys.objects, sys.indexes,
+// sys.tables give names lower-cased").
+func BabelfishFold(name string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, name)
 }
