@@ -809,22 +809,46 @@ func (s sqlserver) DeleteExpired(ctx context.Context, q Querier, n Names, grace 
 	query := sqlserverPrelude + s.deleteHeldAware(n, "@p1", sqlserverCutoffSQL("@p2", "@p3"))
 	var total int64
 	most := int64(sqlserverMaxBatch)
+	var bbf *bool // whether q is Babelfish, asked at the first lock timeout
 	for total < int64(limit) {
 		want := min(int64(limit)-total, most)
 		deleted, err := s.deleteOnce(ctx, q, query, []any{want, sec, us})
 		if sqlserverLockTimedOut(err) && ctx.Err() == nil {
-			if want > 1 {
+			if bbf == nil {
+				b, berr := sqlserverBabelfish(ctx, q)
+				if berr != nil {
+					return total, berr
+				}
+				bbf = &b
+			}
+			switch {
+			case *bbf && want > 1:
 				most = max(want/2, 1)
 				continue
+			case *bbf:
+				found, nerr := s.noteHeld(ctx, q, n, sec, us)
+				if nerr == nil && !found {
+					return total, nil
+				}
+				if nerr == nil {
+					most = sqlserverMaxBatch
+					continue
+				}
+				if !sqlserverLockTimedOut(nerr) {
+					return total, nerr
+				}
 			}
-			found, err := s.noteHeld(ctx, q, n, sec, us)
-			if err != nil {
+			// More than a row is locked: on SQL Server, where READPAST
+			// passes over held rows, any lock timeout is a lock on the
+			// table (or its schema); on Babelfish, one that the read of
+			// noteHeld waited for too. The purge waits for it, as it
+			// would without LOCK_TIMEOUT, in steps between which its
+			// context can end it with no statement to cut.
+			select {
+			case <-ctx.Done():
 				return total, err
+			case <-time.After(sqlserverLockTimeoutMS * time.Millisecond):
 			}
-			if !found {
-				break
-			}
-			most = sqlserverMaxBatch
 			continue
 		}
 		if err != nil {

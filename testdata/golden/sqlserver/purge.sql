@@ -18,7 +18,7 @@ BEGIN
         SELECT TOP (1000) [Id]
         FROM [dbo].[SessionData] WITH (ROWLOCK, READPAST)
         WHERE [ExpiresAtTime] < DATEADD(second, -300, SYSDATETIMEOFFSET())
-        ORDER BY [ExpiresAtTime]
+        ORDER BY [ExpiresAtTime], [Id]
     ) AND [ExpiresAtTime] < DATEADD(second, -300, SYSDATETIMEOFFSET());
     SET @deleted = @@ROWCOUNT;
 END;
