@@ -172,6 +172,9 @@ func (postgres) claim(rc *rawConn) certainty {
 			return never
 		}
 	}
+	if host, ok := rc.get("server", "host"); ok && (strings.HasSuffix(host, ":5432") || strings.Contains(host, ":5432,")) {
+		return surely // PostgreSQL's port, in Npgsql's Host=host:port form
+	}
 	for _, k := range npgsqlOnly {
 		if _, ok := rc.get(k); ok {
 			return surely
