@@ -300,11 +300,14 @@ func (t *Table) checkColumns(info *dialects.TableInfo) []Finding {
 		switch {
 		case spec.Null == dialects.NotNull && col.Nullable:
 			out = append(out, Finding{SeverityError, object,
-				fmt.Sprintf("%s allows NULL; it must be NOT NULL", object), t.fix(spec, dialects.ProblemNotNull)})
+				fmt.Sprintf("%s allows NULL; it must be NOT NULL", object), t.notNullFix(spec)})
 		case spec.Null == dialects.NotNullPreferred && col.Nullable:
+			why := "the provider never writes NULL there, and NOT NULL keeps any other writer from doing so"
+			if spec.Name == dialects.ColExpiresAtTime {
+				why = "a row with NULL there never expires, and no purge deletes it"
+			}
 			out = append(out, Finding{SeverityWarning, object,
-				fmt.Sprintf("%s allows NULL (the provider's own layout); a row with NULL there is never purged", object),
-				t.fix(spec, dialects.ProblemNotNull)})
+				fmt.Sprintf("%s allows NULL (the provider's own layout); %s", object, why), t.notNullFix(spec)})
 		case spec.Null == dialects.Nullable && !col.Nullable:
 			out = append(out, Finding{SeverityError, object,
 				fmt.Sprintf("%s is NOT NULL, but the provider writes NULL to it", object), t.fix(spec, dialects.ProblemNullable)})
@@ -351,6 +354,19 @@ func (t *Table) checkVersion(info *dialects.TableInfo, latest uint) []Finding {
 // has no statement for it.
 func (t *Table) fix(spec dialects.ColumnSpec, p dialects.Problem) string {
 	return t.fixHint(t.Dialect.FixSQL(t.Names, spec, p))
+}
+
+// notNullFix is the fix that makes spec's column NOT NULL, saying first,
+// in a comment that leaves it runnable, that it fails while a row holds
+// NULL there and the statement that deletes those rows.
+func (t *Table) notNullFix(spec dialects.ColumnSpec) string {
+	fix := t.fix(spec, dialects.ProblemNotNull)
+	del := fmt.Sprintf("DELETE FROM %s WHERE %s IS NULL;", t, t.quoted(spec.Name))
+	if strings.Contains(del, "*/") {
+		return fix
+	}
+	return fmt.Sprintf("/* this fails while a row holds NULL in %s: delete those rows first (%s) or fill them in */ %s",
+		t.quoted(spec.Name), del, fix)
 }
 
 func (t *Table) fixHint(sql string) string {
