@@ -292,9 +292,13 @@ func (t *Table) checkColumns(info *dialects.TableInfo) []Finding {
 				t.fix(spec, dialects.ProblemType)})
 		}
 		if spec.CollationOK != nil && !spec.CollationOK(col.Collation) {
+			has := "has collation " + col.Collation
+			if col.Collation == "" {
+				has = "has no collation of its own"
+			}
 			out = append(out, Finding{SeverityError, object,
-				fmt.Sprintf("%s has collation %s, under which keys that differ only in case collide; the provider needs %s",
-					object, col.Collation, spec.Collation),
+				fmt.Sprintf("%s %s, under which keys that differ only in case collide; the provider needs %s",
+					object, has, spec.Collation),
 				t.fix(spec, dialects.ProblemCollation)})
 		}
 		switch {
@@ -387,6 +391,8 @@ func columnDefinitions(d dialects.Dialect) []string {
 
 func typeString(typ string, length int) string {
 	switch {
+	case typ == "":
+		return "of no declared type"
 	case length == -1:
 		return typ + "(max)"
 	case length > 0:
