@@ -85,11 +85,11 @@ func (p postgres) Columns() []ColumnSpec {
 			Definition: `"Id" text COLLATE pg_catalog."default" NOT NULL`},
 		{Name: ColValue, Types: []string{"bytea"}, Null: NotNullPreferred,
 			Definition: `"Value" bytea NOT NULL`},
-		{Name: ColExpiresAtTime, Types: []string{"timestamp with time zone"}, Null: NotNullPreferred,
+		{Name: ColExpiresAtTime, Types: []string{"timestamp with time zone"}, Precision: 6, Null: NotNullPreferred,
 			Definition: `"ExpiresAtTime" timestamp with time zone NOT NULL`},
 		{Name: ColSliding, Types: []string{"double precision"}, Null: Nullable,
 			Definition: `"SlidingExpirationInSeconds" double precision`},
-		{Name: ColAbsoluteExpiration, Types: []string{"timestamp with time zone"}, Null: Nullable,
+		{Name: ColAbsoluteExpiration, Types: []string{"timestamp with time zone"}, Precision: 6, Null: Nullable,
 			Definition: `"AbsoluteExpiration" timestamp with time zone`},
 	}
 }
@@ -594,7 +594,9 @@ WHERE n.nspname = $1 AND c.relname = $2`
 const pgColumnsQuery = `
 SELECT a.attname,
        pg_catalog.format_type(a.atttypid, NULL),
-       CASE WHEN a.atttypid IN ('varchar'::regtype, 'bpchar'::regtype) AND a.atttypmod > 4 THEN a.atttypmod - 4 ELSE 0 END,
+       CASE WHEN a.atttypid IN ('varchar'::regtype, 'bpchar'::regtype) AND a.atttypmod > 4 THEN a.atttypmod - 4
+            WHEN a.atttypid IN ('timestamptz'::regtype, 'timestamp'::regtype) THEN CASE WHEN a.atttypmod >= 0 THEN a.atttypmod ELSE 6 END
+            ELSE 0 END,
        NOT a.attnotnull,
        a.atthasdef,
        COALESCE(co.collname, ''),

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/migrations"
@@ -281,6 +282,12 @@ func (t *Table) checkColumns(info *dialects.TableInfo) []Finding {
 			out = append(out, Finding{SeverityError, object,
 				fmt.Sprintf("%s is %s; the provider needs %s", object, typeString(col.Type, col.Length), typeString(spec.Types[0], spec.Length)),
 				t.fix(spec, dialects.ProblemType)})
+		case spec.Precision != 0 && col.Length < spec.Precision:
+			out = append(out, Finding{SeverityError, object,
+				fmt.Sprintf("%s is %s(%d), with %d fractional-second digits; the provider needs %d: it writes times to the microsecond, "+
+					"and this column rounds them, so a stored expiry is up to %s off the one the app set",
+					object, col.Type, col.Length, col.Length, spec.Precision, roundingOf(col.Length)),
+				t.fix(spec, dialects.ProblemType)})
 		case spec.Length != 0 && col.Length != spec.Length:
 			out = append(out, Finding{SeverityError, object,
 				fmt.Sprintf("%s is %s; the provider needs %s", object, typeString(col.Type, col.Length), typeString(col.Type, spec.Length)),
@@ -387,6 +394,16 @@ func columnDefinitions(d dialects.Dialect) []string {
 		out = append(out, c.Definition)
 	}
 	return out
+}
+
+// roundingOf is the most a time is moved when rounded to digits
+// fractional-second digits: half of the last digit's unit.
+func roundingOf(digits int) time.Duration {
+	d := 500 * time.Millisecond
+	for range digits {
+		d /= 10
+	}
+	return d
 }
 
 func typeString(typ string, length int) string {
