@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -157,11 +159,21 @@ var tableArgs = func(c *cobra.Command, args []string) error {
 // string instead: a form that names a database engine, which no schema
 // name has (a URL, Key=Value settings, a MySQL DSN, a SQLite file).
 func looksLikeConn(arg string) bool {
-	if !strings.ContainsAny(arg, ":/=@.;\\") {
+	if strings.Contains(arg, "://") || strings.Contains(arg, "@tcp(") || strings.Contains(arg, "@unix(") {
+		return true
+	}
+	if _, err := dialects.Detect(arg); err != nil {
 		return false
 	}
-	_, err := dialects.Detect(arg)
-	return err == nil || strings.Contains(arg, "://") || strings.Contains(arg, "=")
+	if strings.Contains(arg, "=") {
+		return true // Key=Value settings, or libpq's key=value words
+	}
+	switch strings.ToLower(filepath.Ext(arg)) {
+	case ".db", ".sqlite", ".sqlite3", ".db3":
+		return true
+	}
+	fi, err := os.Stat(arg)
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // target is what a table command acts on.

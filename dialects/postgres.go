@@ -214,7 +214,7 @@ func (p postgres) ParseConn(raw string) (*Conn, error) {
 		Warnings:       warnings,
 		ConnectTimeout: cfg.ConnectTimeout,
 		TimeoutSetting: "connect_timeout",
-		Hosts:          1 + len(cfg.Fallbacks),
+		Hosts:          1 + len(cfg.Fallbacks), // each host, twice under sslmode=prefer
 	}
 	if rc.scheme != "postgres" && rc.scheme != "postgresql" && !rc.libpq {
 		c.TimeoutSetting = "Timeout"
