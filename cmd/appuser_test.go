@@ -77,6 +77,9 @@ func findingsOf(t *testing.T, r result) []map[string]any {
 // GRANT. Granting exactly the fixes given makes verify --strict pass.
 func TestVerifyAsAppUser(t *testing.T) {
 	dialecttest.Each(t, func(t *testing.T, s dialecttest.Server) {
+		if n := s.Dialect.Name(); n != "postgres" && n != "mysql" {
+			t.Skipf("%s: no user of its own for this test (SQLite has no users; SQL Server's need a server login)", n)
+		}
 		t.Parallel()
 		d := s.Dialect
 		db := s.Open(t)

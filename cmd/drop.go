@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"context"
+	"errors"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -57,6 +59,11 @@ func runDrop(ctx context.Context, a *app, tg *target, opts *dropOptions) error {
 	}
 	if !opts.yes {
 		return usagef("drop deletes %s and every session in it: pass --%s to confirm", tg.table, flagYes)
+	}
+	if _, err := os.Stat(tg.conn.Path); opts.ifExists && tg.conn.Path != "" && errors.Is(err, os.ErrNotExist) {
+		// No SQLite file, so no table: opening it would make the file.
+		a.printDrop(tg, &schema.DropResult{Status: schema.DropMissing, Schema: tg.table.Schema, Table: tg.table.Names.Table})
+		return nil
 	}
 	return a.withDB(ctx, tg, false, func(ctx context.Context, db *schema.DB) error {
 		res, err := schema.Drop(ctx, db, tg.table, schema.DropOptions{Force: opts.force, IfExists: opts.ifExists})

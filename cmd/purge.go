@@ -86,6 +86,8 @@ from one that is missing or not a compatible cache table.
 
 func (o *purgeOptions) check() error {
 	switch {
+	case o.dryRun && o.script:
+		return usagef("--%s and --%s cannot be used together: a script is printed, not run; --%s counts on the database", flagDryRun, flagScript, flagDryRun)
 	case o.fixedSize && o.timed:
 		return usagef("--%s and --%s cannot be used together: one fixes the batch size, the other sizes batches by time", flagBatchSize, flagBatchTime)
 	case o.fixedSize && o.batchSize <= 0:

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -96,7 +98,32 @@ func newRootCmd(a *app) *cobra.Command {
 		newPurgeCmd(a),
 		newVersionCmd(a),
 	)
+	// Cobra's completion commands take their output when made.
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			c.Args = completionArgs
+			c.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+		}
+	}
 	return root
+}
+
+// completionArgs refuses a shell cobra writes no completion for, instead
+// of printing nothing and exiting 0.
+func completionArgs(c *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	var shells []string
+	for _, s := range c.Commands() {
+		if s.Name() != "help" {
+			shells = append(shells, s.Name())
+		}
+	}
+	return usagef("completion %q: sessctl writes completions for %s only", args[0], strings.Join(shells, ", "))
 }
 
 func (a *app) checkGlobals() error {
@@ -128,6 +155,27 @@ var tableArgs = func(c *cobra.Command, args []string) error {
 	return nil
 }
 
+// looksLikeConn reports whether arg, given as SCHEMA, is a connection
+// string instead: a form that names a database engine, which no schema
+// name has (a URL, Key=Value settings, a MySQL DSN, a SQLite file).
+func looksLikeConn(arg string) bool {
+	if strings.Contains(arg, "://") || strings.Contains(arg, "@tcp(") || strings.Contains(arg, "@unix(") {
+		return true
+	}
+	if _, err := dialects.Detect(arg); err != nil {
+		return false
+	}
+	if strings.Contains(arg, "=") {
+		return true // Key=Value settings, or libpq's key=value words
+	}
+	switch strings.ToLower(filepath.Ext(arg)) {
+	case ".db", ".sqlite", ".sqlite3", ".db3":
+		return true
+	}
+	fi, err := os.Stat(arg)
+	return err == nil && fi.Mode().IsRegular()
+}
+
 // target is what a table command acts on.
 type target struct {
 	conn  *dialects.Conn // nil when no connection was needed or given
@@ -152,6 +200,10 @@ func (tg *target) readOnlyIf(ro bool) *target {
 func (a *app) resolve(args []string, needConn bool) (*target, error) {
 	a.started = true
 	raw := ""
+	if len(args) == 2 && a.getenv(envConnection) == "" && looksLikeConn(args[0]) {
+		return nil, usagef("the TABLE argument is missing: the first of the two given reads as a connection string, " +
+			"so the command line is CONN SCHEMA with no TABLE (it takes [CONN] SCHEMA TABLE)")
+	}
 	if len(args) == 3 {
 		raw, args = args[0], args[1:]
 	} else {

@@ -268,3 +268,23 @@ func TestSQLiteColumnCase(t *testing.T) {
 		}
 	}
 }
+
+// TestNoDeclaredType: a SQLite column declared without a type is said to
+// have none, not to be of type "".
+func TestNoDeclaredType(t *testing.T) {
+	s := dialecttest.Get(t, "sqlite")
+	db := s.Open(t)
+	table := dialecttest.Table("Untyped")
+	s.DropAtCleanup(t, db, table)
+	if _, err := db.Exec(`CREATE TABLE ` + s.Qualified(table) + ` ("Id" NOT NULL PRIMARY KEY, "Value" BLOB NOT NULL, "ExpiresAtTime" NOT NULL,
+		"SlidingExpirationInSeconds" INTEGER, "AbsoluteExpiration" INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	r := must(t, 3, "verify", "-o", "json", s.DSN, s.Schema, table)
+	for _, col := range []string{"Id", "ExpiresAtTime"} {
+		f := findingOn(t, r, "column "+s.Dialect.Quote(col))
+		if f == nil || !strings.Contains(f["message"].(string), "of no declared type") || strings.Contains(f["message"].(string), "is ;") {
+			t.Errorf("verify of an untyped %s: %v", col, f)
+		}
+	}
+}

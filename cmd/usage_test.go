@@ -129,3 +129,64 @@ func TestVersionAndHelp(t *testing.T) {
 	}
 	must(t, 0, "completion", "bash")
 }
+
+// TestUsageErrorsRound2: a missing TABLE after a connection string is
+// named as such (not "no connection string"); a shell cobra writes no
+// completion for, and --dry-run with --script, are usage errors; a string
+// with PostgreSQL's port in Npgsql's Host=host:port form is PostgreSQL's.
+func TestUsageErrorsRound2(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "u.db")
+	for _, tc := range []struct {
+		args []string
+		say  string
+	}{
+		{[]string{"verify", "postgres://u@127.0.0.1:1/db", "public"}, "TABLE argument is missing"},
+		{[]string{"purge", "Host=h;Database=d;Username=u", "public"}, "TABLE argument is missing"},
+		{[]string{"create", "u:pw@tcp(h:3306)/db", "db"}, "TABLE argument is missing"},
+		{[]string{"drop", "--yes", "sqlserver://sa:pw@h?database=d", "dbo"}, "TABLE argument is missing"},
+		{[]string{"verify", db, "main"}, "TABLE argument is missing"},
+		{[]string{"verify", "public", "SessionData"}, "SESSCTL_CONNECTION"},
+		{[]string{"completion", "tcsh"}, "bash, fish, powershell, zsh"},
+		{[]string{"completion", "nu"}, "bash, fish, powershell, zsh"},
+		{[]string{"purge", "--dry-run", "--script", "--dialect", "postgres", "public", "T"}, "cannot be used together"},
+		{[]string{"purge", "--dry-run", "--script", db, "main", "T"}, "cannot be used together"},
+		{[]string{"verify", "Server=127.0.0.1:5432;Database=d;User Id=u;Password=pw;Frobnicate=1", "public", "T"}, "Npgsql"},
+	} {
+		r := sessctl(t, map[string]string{envConnection: ""}, tc.args...)
+		if r.code != ExitUsage || !strings.Contains(r.stderr, tc.say) {
+			t.Errorf("%q: exit %d, said %q; want exit 2 saying %q", tc.args, r.code, r.stderr, tc.say)
+		}
+		if strings.Contains(r.stderr, "pw") {
+			t.Errorf("%q: the password is in %q", tc.args, r.stderr)
+		}
+	}
+	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
+		if r := sessctl(t, nil, "completion", shell); r.code != 0 || r.stdout == "" {
+			t.Errorf("completion %s: exit %d, %d bytes", shell, r.code, len(r.stdout))
+		}
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Errorf("a usage error made %s", db)
+	}
+}
+
+// TestDropIfExistsNoFile: drop --yes --if-exists of a SQLite file that is
+// not there succeeds, saying there is nothing to drop, and makes no file;
+// without --if-exists it fails as before, making none either.
+func TestDropIfExistsNoFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"nofile.db", "no file.sqlite"} {
+		path := filepath.Join(dir, name)
+		if r := must(t, 0, "drop", "--yes", "--if-exists", path, "main", "SessionData"); !strings.Contains(r.stdout, "nothing to drop") {
+			t.Errorf("drop --if-exists of no file said %q", r.stdout)
+		}
+		if r := must(t, 0, "drop", "--yes", "--if-exists", "-o", "json", path, "main", "SessionData"); r.json(t)["status"] != "missing" {
+			t.Errorf("drop --if-exists -o json of no file: %s", r.stdout)
+		}
+		must(t, 1, "drop", "--yes", path, "main", "SessionData")
+		must(t, 0, "drop", "--yes", "--if-exists", "Data Source="+path, "main", "SessionData")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("drop of no file left %v", entries)
+	}
+}

@@ -44,8 +44,9 @@ type Conn struct {
 	// TimeoutSetting is the setting of this form of string that sets
 	// ConnectTimeout, as users type it, for messages ("" for SQLite).
 	TimeoutSetting string
-	// Hosts is how many hosts one attempt may try in turn, each bounded
-	// by ConnectTimeout (PostgreSQL host lists); 0 means 1.
+	// Hosts is how many connections one attempt may try in turn, each
+	// bounded by ConnectTimeout (PostgreSQL: each host of a list, twice
+	// under sslmode=prefer, with TLS and without); 0 means 1.
 	Hosts int
 }
 

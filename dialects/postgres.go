@@ -86,11 +86,11 @@ func (p postgres) Columns() []ColumnSpec {
 			Definition: `"Id" text COLLATE pg_catalog."default" NOT NULL`},
 		{Name: ColValue, Types: []string{"bytea"}, Null: NotNullPreferred,
 			Definition: `"Value" bytea NOT NULL`},
-		{Name: ColExpiresAtTime, Types: []string{"timestamp with time zone"}, Null: NotNullPreferred,
+		{Name: ColExpiresAtTime, Types: []string{"timestamp with time zone"}, Precision: 6, Null: NotNullPreferred,
 			Definition: `"ExpiresAtTime" timestamp with time zone NOT NULL`},
 		{Name: ColSliding, Types: []string{"double precision"}, Null: Nullable,
 			Definition: `"SlidingExpirationInSeconds" double precision`},
-		{Name: ColAbsoluteExpiration, Types: []string{"timestamp with time zone"}, Null: Nullable,
+		{Name: ColAbsoluteExpiration, Types: []string{"timestamp with time zone"}, Precision: 6, Null: Nullable,
 			Definition: `"AbsoluteExpiration" timestamp with time zone`},
 	}
 }
@@ -173,6 +173,9 @@ func (postgres) claim(rc *rawConn) certainty {
 			return never
 		}
 	}
+	if host, ok := rc.get("server", "host"); ok && (strings.HasSuffix(host, ":5432") || strings.Contains(host, ":5432,")) {
+		return surely // PostgreSQL's port, in Npgsql's Host=host:port form
+	}
 	for _, k := range npgsqlOnly {
 		if _, ok := rc.get(k); ok {
 			return surely
@@ -212,7 +215,7 @@ func (p postgres) ParseConn(raw string) (*Conn, error) {
 		Warnings:       warnings,
 		ConnectTimeout: cfg.ConnectTimeout,
 		TimeoutSetting: "connect_timeout",
-		Hosts:          1 + len(cfg.Fallbacks),
+		Hosts:          1 + len(cfg.Fallbacks), // each host, twice under sslmode=prefer
 	}
 	if rc.scheme != "postgres" && rc.scheme != "postgresql" && !rc.libpq {
 		c.TimeoutSetting = "Timeout"
@@ -608,7 +611,9 @@ WHERE n.nspname = $1 AND c.relname = $2`
 const pgColumnsQuery = `
 SELECT a.attname,
        pg_catalog.format_type(a.atttypid, NULL),
-       CASE WHEN a.atttypid IN ('varchar'::regtype, 'bpchar'::regtype) AND a.atttypmod > 4 THEN a.atttypmod - 4 ELSE 0 END,
+       CASE WHEN a.atttypid IN ('varchar'::regtype, 'bpchar'::regtype) AND a.atttypmod > 4 THEN a.atttypmod - 4
+            WHEN a.atttypid IN ('timestamptz'::regtype, 'timestamp'::regtype) THEN CASE WHEN a.atttypmod >= 0 THEN a.atttypmod ELSE 6 END
+            ELSE 0 END,
        NOT a.attnotnull,
        a.atthasdef,
        COALESCE(co.collname, ''),

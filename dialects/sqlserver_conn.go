@@ -300,6 +300,10 @@ func sqlClientToMSDSN(pairs []pair) (string, []string, error) {
 			kv[to] = "ReadOnly" // go-mssqldb matches this spelling only
 			continue
 		}
+		if to == msdsn.Server {
+			kv[to] = unbracketServer(p.Value)
+			continue
+		}
 		kv[to] = p.Value
 	}
 	// A string copied from an app means what it means there. SqlClient
@@ -325,6 +329,25 @@ func sqlClientToMSDSN(pairs []pair) (string, []string, error) {
 		parts = append(parts, k+`="`+strings.ReplaceAll(kv[k], `"`, `""`)+`"`)
 	}
 	return strings.Join(parts, ";"), warnings, nil
+}
+
+// unbracketServer is an ADO.NET Server value with the brackets of an IPv6
+// address taken off ("tcp:[::1],1499" is "tcp:::1,1499"): SqlClient takes
+// them, and go-mssqldb, which splits the port off at the ',', would look
+// the brackets up as part of the host name.
+func unbracketServer(v string) string {
+	prefix, rest := "", strings.TrimSpace(v)
+	if i := strings.Index(rest, ":"); i > 0 && !strings.HasPrefix(rest, "[") && strings.HasPrefix(rest[i+1:], "[") {
+		prefix, rest = rest[:i+1], rest[i+1:]
+	}
+	if !strings.HasPrefix(rest, "[") {
+		return v
+	}
+	end := strings.Index(rest, "]")
+	if end < 0 || strings.ContainsAny(rest[1:end], ",\\") {
+		return v
+	}
+	return prefix + rest[1:end] + rest[end+1:]
 }
 
 // sqlClientEncryptOff are the Encrypt values under which only the login is

@@ -46,6 +46,11 @@ type ColumnSpec struct {
 	// length must hold (the provider's longest key); an unbounded one is
 	// fine. 0 means not checked.
 	MinLength int
+	// Precision is the fractional-second digits of the times the provider
+	// writes (6: microseconds) in a time column: a column that keeps fewer
+	// (its Length) rounds them, an error, as a Length that differs is
+	// where Length gives the digits (MySQL's datetime(6)). 0: not checked.
+	Precision int
 	Null      Nullability
 	// CollationOK, when set, reports whether the column's collation keeps
 	// keys that differ only in case apart. Nil: collation is not checked.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/sessctl/sessctl/dialects"
@@ -110,8 +111,14 @@ var errUnanswered = errors.New("connection attempt unanswered")
 func ping(ctx context.Context, db *sql.DB, conn *dialects.Conn, bound time.Duration, capped string) error {
 	actx, cancel := context.WithTimeoutCause(ctx, bound, errUnanswered)
 	defer cancel()
+	start := time.Now()
 	err := db.PingContext(actx)
-	if err != nil && ctx.Err() == nil && actx.Err() != nil {
+	// The driver's own timer, set to the same bound (go-mssqldb's
+	// connection timeout), may end the attempt a moment before ours does,
+	// with a network timeout.
+	var ne net.Error
+	driverTimer := errors.As(err, &ne) && ne.Timeout() && time.Since(start) >= bound*9/10
+	if err != nil && ctx.Err() == nil && (actx.Err() != nil || driverTimer) {
 		return &unansweredError{bound: bound, capped: capped, conn: conn}
 	}
 	return err
@@ -129,7 +136,7 @@ type unansweredError struct {
 func (e *unansweredError) Error() string {
 	hosts := ""
 	if e.conn.Hosts > 1 {
-		hosts = fmt.Sprintf(" for %d hosts", e.conn.Hosts)
+		hosts = fmt.Sprintf(" for %d connections tried in turn", e.conn.Hosts)
 	}
 	switch {
 	case e.capped != "":

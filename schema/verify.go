@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/migrations"
@@ -294,6 +295,12 @@ func (t *Table) checkColumns(info *dialects.TableInfo) []Finding {
 			out = append(out, Finding{SeverityError, object,
 				fmt.Sprintf("%s is %s; the provider needs %s", object, typeString(col.Type, col.Length), typeString(spec.Types[0], spec.Length)),
 				t.fix(spec, dialects.ProblemType)})
+		case spec.Precision != 0 && col.Length < spec.Precision:
+			out = append(out, Finding{SeverityError, object,
+				fmt.Sprintf("%s is %s(%d), with %d fractional-second digits; the provider needs %d: it writes times to the microsecond, "+
+					"and this column rounds them, so a stored expiry is up to %s off the one the app set",
+					object, col.Type, col.Length, col.Length, spec.Precision, roundingOf(col.Length)),
+				t.fix(spec, dialects.ProblemType)})
 		case spec.Length != 0 && col.Length != spec.Length:
 			out = append(out, Finding{SeverityError, object,
 				fmt.Sprintf("%s is %s; the provider needs %s", object, typeString(col.Type, col.Length), typeString(col.Type, spec.Length)),
@@ -305,19 +312,26 @@ func (t *Table) checkColumns(info *dialects.TableInfo) []Finding {
 				t.fix(spec, dialects.ProblemType)})
 		}
 		if spec.CollationOK != nil && !spec.CollationOK(col.Collation) {
+			has := "has collation " + col.Collation
+			if col.Collation == "" {
+				has = "has no collation of its own"
+			}
 			out = append(out, Finding{SeverityError, object,
-				fmt.Sprintf("%s has collation %s, under which keys that differ only in case collide; the provider needs %s",
-					object, col.Collation, spec.Collation),
+				fmt.Sprintf("%s %s, under which keys that differ only in case collide; the provider needs %s",
+					object, has, spec.Collation),
 				t.fix(spec, dialects.ProblemCollation)})
 		}
 		switch {
 		case spec.Null == dialects.NotNull && col.Nullable:
 			out = append(out, Finding{SeverityError, object,
-				fmt.Sprintf("%s allows NULL; it must be NOT NULL", object), t.fix(spec, dialects.ProblemNotNull)})
+				fmt.Sprintf("%s allows NULL; it must be NOT NULL", object), t.notNullFix(spec)})
 		case spec.Null == dialects.NotNullPreferred && col.Nullable:
+			why := "the provider never writes NULL there, and NOT NULL keeps any other writer from doing so"
+			if spec.Name == dialects.ColExpiresAtTime {
+				why = "a row with NULL there never expires, and no purge deletes it"
+			}
 			out = append(out, Finding{SeverityWarning, object,
-				fmt.Sprintf("%s allows NULL (the provider's own layout); a row with NULL there is never purged", object),
-				t.fix(spec, dialects.ProblemNotNull)})
+				fmt.Sprintf("%s allows NULL (the provider's own layout); %s", object, why), t.notNullFix(spec)})
 		case spec.Null == dialects.Nullable && !col.Nullable:
 			out = append(out, Finding{SeverityError, object,
 				fmt.Sprintf("%s is NOT NULL, but the provider writes NULL to it", object), t.fix(spec, dialects.ProblemNullable)})
@@ -366,6 +380,19 @@ func (t *Table) fix(spec dialects.ColumnSpec, p dialects.Problem) string {
 	return t.fixHint(t.Dialect.FixSQL(t.Names, spec, p))
 }
 
+// notNullFix is the fix that makes spec's column NOT NULL, saying first,
+// in a comment that leaves it runnable, that it fails while a row holds
+// NULL there and the statement that deletes those rows.
+func (t *Table) notNullFix(spec dialects.ColumnSpec) string {
+	fix := t.fix(spec, dialects.ProblemNotNull)
+	del := fmt.Sprintf("DELETE FROM %s WHERE %s IS NULL;", t, t.quoted(spec.Name))
+	if strings.Contains(del, "*/") {
+		return fix
+	}
+	return fmt.Sprintf("/* this fails while a row holds NULL in %s: delete those rows first (%s) or fill them in */ %s",
+		t.quoted(spec.Name), del, fix)
+}
+
 func (t *Table) fixHint(sql string) string {
 	if sql != "" {
 		return sql
@@ -382,8 +409,20 @@ func columnDefinitions(d dialects.Dialect) []string {
 	return out
 }
 
+// roundingOf is the most a time is moved when rounded to digits
+// fractional-second digits: half of the last digit's unit.
+func roundingOf(digits int) time.Duration {
+	d := 500 * time.Millisecond
+	for range digits {
+		d /= 10
+	}
+	return d
+}
+
 func typeString(typ string, length int) string {
 	switch {
+	case typ == "":
+		return "of no declared type"
 	case length == -1:
 		return typ + "(max)"
 	case length > 0:
