@@ -613,7 +613,31 @@ func (s sqlserver) MigrateDriver(conn *Conn, n Names) (database.Driver, error) {
 		db.Close()
 		return nil, err
 	}
-	return drv, nil
+	return &sqlserverMigrator{Driver: drv, db: db, versionTable: s.qualified(Names{Schema: n.Schema, Table: n.VersionTable})}, nil
+}
+
+// sqlserverMigrator is golang-migrate's sqlserver driver, whose version
+// table is made again once the lock is held: the driver makes it before
+// (WithInstance), and a drop, which takes the same lock (LockCreate), may
+// have removed it since as a version table left without its cache table.
+type sqlserverMigrator struct {
+	database.Driver
+	db           *sql.DB // the driver's; its Close closes it
+	versionTable string  // quoted and qualified
+}
+
+func (d *sqlserverMigrator) Lock() error {
+	if err := d.Driver.Lock(); err != nil {
+		return err
+	}
+	// golang-migrate's own definition of the table (ensureVersionTable).
+	_, err := d.db.ExecContext(context.Background(), `IF OBJECT_ID(@p1, N'U') IS NULL
+	CREATE TABLE `+d.versionTable+` (version BIGINT PRIMARY KEY NOT NULL, dirty BIT NOT NULL);`, d.versionTable)
+	if err != nil {
+		d.Driver.Unlock()
+		return fmt.Errorf("making the version table: %w", err)
+	}
+	return nil
 }
 
 // FixSQL: Id is the primary key and ExpiresAtTime is in the expiry index,
