@@ -340,3 +340,58 @@ func ignoreNoRows(err error) error {
 	}
 	return err
 }
+
+var _ IDDeleter = sqlserver{}
+
+// sqlserverIDs is a list of Ids as one parameter: a JSON array, which
+// OPENJSON reads on SQL Server 2016 and later and on Babelfish, so that a
+// batch of up to sqlserverMaxBatch Ids stays one statement (SQL Server
+// takes at most 2,100 parameters).
+func sqlserverIDs(ids []string) (string, error) {
+	b, err := json.Marshal(nonNil(ids))
+	return string(b), err
+}
+
+// sqlserverInIDs is "in the list @p1", compared as [Id]'s own collation
+// compares (the column's collation wins over OPENJSON's default one).
+const sqlserverInIDs = "[Id] IN (SELECT [value] FROM OPENJSON(@p1))"
+
+// ExpiredIDs reads past rows an app session holds (READPAST; Babelfish
+// ignores the hint but its reads wait for no lock).
+func (s sqlserver) ExpiredIDs(ctx context.Context, q Querier, n Names, grace time.Duration, limit int, skip []string) ([]string, error) {
+	list, err := sqlserverIDs(skip)
+	if err != nil {
+		return nil, err
+	}
+	sec, us := sqlserverCutoff(grace)
+	return pgIDs(q.QueryContext(ctx, `SELECT TOP (@p4) [Id] FROM `+s.qualified(n)+` WITH (READPAST)
+WHERE [ExpiresAtTime] < `+sqlserverCutoffSQL("@p2", "@p3")+` AND NOT `+sqlserverInIDs+`
+ORDER BY `+sqlserverOrder+`;`, list, sec, us, int64(limit)))
+}
+
+// DeleteIDs is one DELETE, which SQL Server runs whole or not at all, with
+// the batch's hints and prelude (DeleteExpired): an app's row is passed over
+// (READPAST), or waited for at most the lock timeout.
+func (s sqlserver) DeleteIDs(ctx context.Context, q Querier, n Names, grace time.Duration, ids []string) (int64, error) {
+	list, err := sqlserverIDs(ids)
+	if err != nil {
+		return 0, err
+	}
+	sec, us := sqlserverCutoff(grace)
+	res, err := q.ExecContext(ctx, sqlserverPrelude+`DELETE FROM `+s.qualified(n)+` WITH (ROWLOCK, READPAST)
+WHERE `+sqlserverInIDs+` AND [ExpiresAtTime] < `+sqlserverCutoffSQL("@p2", "@p3")+`;`, list, sec, us)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (s sqlserver) StillExpired(ctx context.Context, q Querier, n Names, grace time.Duration, ids []string) ([]string, error) {
+	list, err := sqlserverIDs(ids)
+	if err != nil {
+		return nil, err
+	}
+	sec, us := sqlserverCutoff(grace)
+	return pgIDs(q.QueryContext(ctx, `SELECT [Id] FROM `+s.qualified(n)+` WITH (READPAST)
+WHERE `+sqlserverInIDs+` AND [ExpiresAtTime] < `+sqlserverCutoffSQL("@p2", "@p3")+`;`, list, sec, us))
+}

@@ -30,6 +30,10 @@ func referencing(t *testing.T, s dialecttest.Server, db *sql.DB, table string) f
 			t.Fatal(err)
 		}
 		col = typ + " COLLATE " + coll
+	case "sqlserver":
+		// SQL Server refuses a foreign key whose column has another type
+		// or collation than the key's (error 1757): the table sessctl makes.
+		col = "nvarchar(449) COLLATE SQL_Latin1_General_CP1_CS_AS"
 	case "sqlite":
 		col = "TEXT"
 		cache = q(table) // SQLite's REFERENCES names a table of the same schema
@@ -66,6 +70,13 @@ func TestPurgePassesOverReferencedRows(t *testing.T) {
 			s.DSN = "Data Source=" + s.DSN + ";Foreign Keys=True"
 		}
 		db := s.Open(t)
+		// Seen on the TDS server, not yet in its README's table: a row
+		// cannot be written to a table whose foreign key references an
+		// nvarchar key with a _CS_ collation, as the cache table's Id is
+		// ("could not determine which collation to use"), so no expired
+		// row there can be referenced. SQL Server's DeleteIDs is the
+		// other engines' shape, held to its SQL here.
+		s.BabelfishSkip(t, db, "a foreign key to a column with a _CS_ collation: no row can reference the cache table")
 		for _, opts := range []schema.PurgeOptions{
 			{BatchSize: 10, Order: schema.OrderExpiry},
 			{BatchSize: 1, Order: schema.OrderExpiry},
