@@ -1144,12 +1144,8 @@ func sqlserverRolledBack(ctx context.Context, session Querier) (func(), error) {
 // sqlserverBabelfish reports whether q is Babelfish for PostgreSQL (AWS
 // Aurora's included) rather than SQL Server: the one place that asks.
 func sqlserverBabelfish(ctx context.Context, q Querier) (bool, error) {
-	var bbf int
-	err := q.QueryRowContext(ctx, `SELECT CAST(COALESCE(SERVERPROPERTY('Babelfish'), 0) AS int)`).Scan(&bbf)
-	if err != nil {
-		return false, fmt.Errorf("asking whether the server is Babelfish: %w", err)
-	}
-	return bbf == 1, nil
+	e, err := sqlserverEngineOf(ctx, q)
+	return e.Babelfish, err
 }
 
 // sqlserverSession returns one session of q, for SET options that must
