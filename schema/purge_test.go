@@ -122,9 +122,16 @@ func TestPurgeAdaptiveBounds(t *testing.T) {
 		}
 		// A pause between batches, bounded by time: it stops, and says
 		// how many are left.
-		res, err = schema.Purge(ctx, connect(t, s, false), tb, schema.PurgeOptions{BatchTime: time.Nanosecond, Pause: 20 * time.Millisecond, MaxDuration: 100 * time.Millisecond})
+		bound := 100 * time.Millisecond
+		if s.Babelfish(t, db) {
+			// The TDS stand-in takes longer than that to read the
+			// catalog before the first batch (a T-SQL layer over
+			// PostgreSQL's): bounded before any batch, nothing deleted.
+			bound = 2 * time.Second
+		}
+		res, err = schema.Purge(ctx, connect(t, s, false), tb, schema.PurgeOptions{BatchTime: time.Nanosecond, Pause: 20 * time.Millisecond, MaxDuration: bound})
 		if err != nil || res.Status != schema.PurgeBounded || res.Deleted == 0 || left(res) != 2100-res.Deleted {
-			t.Errorf("--pause 20ms --max-duration 100ms: %+v, %v", res, err)
+			t.Errorf("--pause 20ms --max-duration %s: %+v, %v", bound, res, err)
 		}
 		if n := s.Count(t, db, table, "old"); n != left(res) {
 			t.Errorf("%d expired rows left, the report says %d", n, left(res))
