@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -1060,10 +1061,17 @@ func (s sqlserver) ExplainPurge(ctx context.Context, q Querier, n Names, grace t
 	}
 	defer release()
 	showplan := "SHOWPLAN_TEXT"
-	if bbf, err := sqlserverBabelfish(ctx, session); err != nil {
+	cat, err := s.catalog(ctx, session)
+	if err != nil {
 		return "", err
-	} else if bbf {
+	}
+	if cat.engine.Babelfish {
 		showplan = "BABELFISH_SHOWPLAN_ALL"
+		// Its plan names indexes by PostgreSQL's names for them: read
+		// them back as verify does (sqlserverCatalog.index).
+		if _, _, _, err := cat.object(ctx, session, n.Schema, n.Table); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return "", err
+		}
 	}
 	undo, err := sqlserverRolledBack(ctx, session)
 	if err != nil {
@@ -1122,8 +1130,16 @@ func (s sqlserver) ExplainPurge(ctx context.Context, q Querier, n Names, grace t
 	if len(plan) == 0 {
 		plan = all
 	}
-	return strings.Join(plan, "\n"), nil
+	text := strings.Join(plan, "\n")
+	if cat.engine.Babelfish && cat.table != "" {
+		text = bbfStoredIndexName.ReplaceAllStringFunc(text, func(w string) string { return cat.index(w, n) })
+	}
+	return text, nil
 }
+
+// bbfStoredIndexName matches a name Babelfish may store an index under
+// (bbfIndexName: it ends in an MD5 in hex).
+var bbfStoredIndexName = regexp.MustCompile(`[\pL\pN_$#@]+[0-9a-f]{32}`)
 
 // sqlserverRolledBack begins a transaction on session (a savepoint inside
 // one already open) and returns what rolls it back.
