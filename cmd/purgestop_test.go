@@ -215,7 +215,15 @@ func awaitThat(t *testing.T, what string, cond func() bool) {
 func TestPurgeStopsWhileWaiting(t *testing.T) {
 	dialecttest.Each(t, func(t *testing.T, s dialecttest.Server) {
 		if s.Dialect.Name() == "sqlserver" {
-			t.Skip("the SQL Server statement is cut by go-mssqldb's attention; this test has no SQL Server blockers")
+			// Not yet written for SQL Server: its purge statements wait for a
+			// lock at most SET LOCK_TIMEOUT (100 ms) and then wait between
+			// statements, where the deadline or signal ends the run, so
+			// nothing is cut on the server, and this test's blockers and
+			// its "cut while waiting for a lock" report do not apply; on
+			// the TDS stand-in table hints are ignored and T-SQL has no
+			// LOCK TABLE, so a blocker would have to be DDL in an open
+			// transaction. See README, "SQL Server and Babelfish".
+			t.Skip("no SQL Server blocker in this test yet: its purge waits for a lock at most SET LOCK_TIMEOUT 100 ms, then between statements (README: SQL Server and Babelfish)")
 		}
 		for _, kind := range blockers[s.Dialect.Name()] {
 			for _, stop := range []string{"SIGINT", "SIGTERM", "timeout", "max-duration", "second-signal"} {
