@@ -89,7 +89,14 @@ func TestCreateKilled(t *testing.T) {
 		}
 		var trials []trial
 		for _, k := range killTrials {
-			for range k.n {
+			n := k.n
+			if s.Dialect.Name() == "sqlserver" {
+				// A create takes seconds on the TDS stand-in (its
+				// catalog views are slow): a third of the kills keeps
+				// CI within its time.
+				n = max(2, n/3)
+			}
+			for range n {
 				tr := trial{kind: k.kind, table: dialecttest.Table("Kill")}
 				switch k.kind {
 				case killAnywhere:

@@ -21,6 +21,9 @@ import (
 // the syntax.
 const hostileNamesFile = "../testdata/hostile_names.txt"
 
+// hostileAllEnv, set, runs every hostile name on SQL Server too.
+const hostileAllEnv = "SESSCTL_TEST_HOSTILE_ALL"
+
 // Outcomes a hostile name may have, as the corpus writes them.
 const (
 	outcomeOK      = "ok"
@@ -194,6 +197,12 @@ func TestHostileNames(t *testing.T) {
 		tableWorkers := 2
 		for i, c := range cases {
 			switch {
+			case s.Dialect.Name() == "sqlserver" && i%3 != 0 && os.Getenv(hostileAllEnv) == "":
+				// Each command takes a second or two on the TDS
+				// stand-in (its catalog views are slow): CI runs every
+				// third name there, to stay within its time;
+				// SESSCTL_TEST_HOSTILE_ALL=1 runs them all.
+				continue
 			case s.Dialect.Name() == "sqlite":
 				workers["all"] = append(workers["all"], c)
 			case c.kind == "schema":
