@@ -29,6 +29,9 @@ const (
 	outcomeOK      = "ok"
 	outcomeBad     = "bad"
 	outcomeRefused = "refused"
+	// outcomeSkipped: a name the TDS stand-in stores otherwise than
+	// SQL Server (babelfishStoresOtherwise), not tried there.
+	outcomeSkipped = "skipped"
 	outcomeAny     = "any"
 )
 
@@ -234,7 +237,7 @@ func TestHostileNames(t *testing.T) {
 		for _, n := range count {
 			tried += n
 		}
-		t.Logf("%s: %d of %d names: %d ok, %d bad, %d refused", s.Dialect.Name(), tried, len(cases), count[outcomeOK], count[outcomeBad], count[outcomeRefused])
+		t.Logf("%s: %d of %d names: %d ok, %d bad, %d refused, %d not tried on Babelfish", s.Dialect.Name(), tried, len(cases), count[outcomeOK], count[outcomeBad], count[outcomeRefused], count[outcomeSkipped])
 	})
 }
 
@@ -324,6 +327,12 @@ func (h *hostileRun) run(t *testing.T, c hostileCase) string {
 	t.Helper()
 	d := h.s.Dialect
 	want := c.want(d.Name())
+	if h.babelfish && want != outcomeBad {
+		if why := babelfishStoresOtherwise(c); why != "" {
+			t.Logf("%s: not tried on Babelfish: %s", c, why)
+			return outcomeSkipped
+		}
+	}
 	schema, table := h.schema, c.name
 	var args []string
 	if c.kind == "schema" {
@@ -851,4 +860,27 @@ var hostileCatalogs = map[string]hostileCatalog{
 			return out
 		},
 	},
+}
+
+// babelfishStoresOtherwise says why the TDS stand-in (Babelfish for
+// PostgreSQL) keeps the objects a create of c would make under other names
+// than SQL Server does, so that a snapshot of its catalog cannot be
+// compared name for name; "" when it keeps them alike. Seen on the TDS
+// server (README, "SQL Server and Babelfish"): names over PostgreSQL's 63
+// bytes, the derived TABLE_migrations included, are stored cut short with
+// an MD5 after them; a name its collation matches to another (a
+// fullwidth, BOM or zero-width variant of the sentinel) is that other; and
+// a table named @p1 clashes with the parameter @p1 (tds/README.md).
+func babelfishStoresOtherwise(c hostileCase) string {
+	name := dialecttest.BabelfishFold(c.name)
+	switch {
+	case len(name) > 63 || len(name+"_migrations") > 63:
+		return "a name over 63 bytes is stored cut short with an MD5 after it"
+	case strings.ContainsAny(c.name, "\ufeff\u200b\u200c\u200d"),
+		strings.IndexFunc(c.name, func(r rune) bool { return r >= 0xff01 && r <= 0xff5e }) >= 0:
+		return "its collation matches fullwidth, BOM and zero-width variants of a name to the name"
+	case strings.HasPrefix(c.name, "@"):
+		return "a table named @p1 clashes with the parameter @p1"
+	}
+	return ""
 }
