@@ -252,8 +252,17 @@ func (s sqlserver) lacks(ctx context.Context, q Querier, op string, n Names) boo
 	default:
 		checks = []string{`HAS_PERMS_BY_NAME(@p1, N'OBJECT', N'SELECT')`}
 	}
+	// HAS_PERMS_BY_NAME is NULL, or 0, for an object that is not there:
+	// no answer (a missing table is not a missing grant).
+	for i, c := range checks {
+		checks[i] = "COALESCE(" + c + ", 1)"
+	}
+	object := "0"
+	if op != OpCreateSchema && op != "create" {
+		object = "CASE WHEN OBJECT_ID(@p1) IS NULL THEN 1 ELSE 0 END"
+	}
 	var has int
-	err = q.QueryRowContext(ctx, `SELECT CASE WHEN `+strings.Join(checks, " = 1 AND ")+` = 1 THEN 1 ELSE 0 END`, table, schema).Scan(&has)
+	err = q.QueryRowContext(ctx, `SELECT CASE WHEN `+object+` = 1 OR `+strings.Join(checks, " = 1 AND ")+` = 1 THEN 1 ELSE 0 END`, table, schema).Scan(&has)
 	return err == nil && has == 0
 }
 
