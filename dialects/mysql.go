@@ -1388,20 +1388,15 @@ func (m mysql) idsSQL(query string, n Names, grace time.Duration, count int) str
 
 // idsOf runs a query of Ids and returns them.
 func (mysql) idsOf(ctx context.Context, q Querier, query string, args []any) ([]any, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
+	ids, err := scanIDs(q.QueryContext(ctx, query, args...))
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var ids []any
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
 	}
-	return ids, rows.Err()
+	return out, nil
 }
 
 // expiredIDs reads the Ids of up to limit of the oldest expired rows.

@@ -72,7 +72,7 @@ func (p postgres) Referenced(err error) (string, bool) {
 const pgExpired = `"ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1))`
 
 func (p postgres) ExpiredIDs(ctx context.Context, q Querier, n Names, grace time.Duration, limit int, skip []string) ([]string, error) {
-	return pgIDs(q.QueryContext(ctx, `SELECT "Id" FROM `+p.qualified(n)+` WHERE `+pgExpired+
+	return scanIDs(q.QueryContext(ctx, `SELECT "Id" FROM `+p.qualified(n)+` WHERE `+pgExpired+
 		` AND "Id" OPERATOR(pg_catalog.<>) ALL ($2::text[]) ORDER BY "ExpiresAtTime" LIMIT $3`, grace.Seconds(), nonNil(skip), limit))
 }
 
@@ -90,7 +90,7 @@ func (p postgres) DeleteIDs(ctx context.Context, q Querier, n Names, grace time.
 }
 
 func (p postgres) StillExpired(ctx context.Context, q Querier, n Names, grace time.Duration, ids []string) ([]string, error) {
-	return pgIDs(q.QueryContext(ctx, `SELECT "Id" FROM `+p.qualified(n)+` WHERE "Id" OPERATOR(pg_catalog.=) ANY ($2::text[]) AND `+pgExpired,
+	return scanIDs(q.QueryContext(ctx, `SELECT "Id" FROM `+p.qualified(n)+` WHERE "Id" OPERATOR(pg_catalog.=) ANY ($2::text[]) AND `+pgExpired,
 		grace.Seconds(), ids))
 }
 
@@ -101,8 +101,8 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// pgIDs reads the Ids rows holds.
-func pgIDs(rows interface {
+// scanIDs reads the Ids rows holds (a query of one text column).
+func scanIDs(rows interface {
 	Next() bool
 	Scan(...any) error
 	Close() error
@@ -214,7 +214,7 @@ func (sqlite) Referenced(err error) (string, bool) {
 // 3.38 built in (and modernc's build before that).
 func (s sqlite) ExpiredIDs(ctx context.Context, q Querier, n Names, grace time.Duration, limit int, skip []string) ([]string, error) {
 	t := s.qualified(n)
-	return pgIDs(q.QueryContext(ctx, `SELECT "Id" FROM `+t+` WHERE `+t+`."ExpiresAtTime" < `+sqliteNow+` - ?1
+	return scanIDs(q.QueryContext(ctx, `SELECT "Id" FROM `+t+` WHERE `+t+`."ExpiresAtTime" < `+sqliteNow+` - ?1
 		AND "Id" NOT IN (SELECT value FROM json_each(?2)) ORDER BY `+t+`."ExpiresAtTime" LIMIT ?3`,
 		grace.Microseconds(), jsonIDs(skip), limit))
 }
@@ -236,7 +236,7 @@ func (s sqlite) DeleteIDs(ctx context.Context, q Querier, n Names, grace time.Du
 
 func (s sqlite) StillExpired(ctx context.Context, q Querier, n Names, grace time.Duration, ids []string) ([]string, error) {
 	t := s.qualified(n)
-	return pgIDs(q.QueryContext(ctx, `SELECT "Id" FROM `+t+` WHERE "Id" IN (SELECT value FROM json_each(?2)) AND `+t+`."ExpiresAtTime" < `+sqliteNow+` - ?1`,
+	return scanIDs(q.QueryContext(ctx, `SELECT "Id" FROM `+t+` WHERE "Id" IN (SELECT value FROM json_each(?2)) AND `+t+`."ExpiresAtTime" < `+sqliteNow+` - ?1`,
 		grace.Microseconds(), jsonIDs(ids)))
 }
 
@@ -364,7 +364,7 @@ func (s sqlserver) ExpiredIDs(ctx context.Context, q Querier, n Names, grace tim
 		return nil, err
 	}
 	sec, us := sqlserverCutoff(grace)
-	return pgIDs(q.QueryContext(ctx, `SELECT TOP (@p4) [Id] FROM `+s.qualified(n)+` WITH (READPAST)
+	return scanIDs(q.QueryContext(ctx, `SELECT TOP (@p4) [Id] FROM `+s.qualified(n)+` WITH (READPAST)
 WHERE [ExpiresAtTime] < `+sqlserverCutoffSQL("@p2", "@p3")+` AND NOT `+sqlserverInIDs+`
 ORDER BY `+sqlserverOrder+`;`, list, sec, us, int64(limit)))
 }
@@ -392,6 +392,6 @@ func (s sqlserver) StillExpired(ctx context.Context, q Querier, n Names, grace t
 		return nil, err
 	}
 	sec, us := sqlserverCutoff(grace)
-	return pgIDs(q.QueryContext(ctx, `SELECT [Id] FROM `+s.qualified(n)+` WITH (READPAST)
+	return scanIDs(q.QueryContext(ctx, `SELECT [Id] FROM `+s.qualified(n)+` WITH (READPAST)
 WHERE `+sqlserverInIDs+` AND [ExpiresAtTime] < `+sqlserverCutoffSQL("@p2", "@p3")+`;`, list, sec, us))
 }
