@@ -900,10 +900,21 @@ func (d *pgMigrator) Lock() error {
 	}
 	drv, err = pgxmigrate.WithInstance(d.db, &pgxmigrate.Config{DatabaseName: dbName, SchemaName: d.n.Schema, MigrationsTable: d.n.VersionTable})
 	if err != nil {
+		d.endSession(pid)
 		return err
 	}
 	d.driver = drv
 	return drv.Lock()
+}
+
+// endSession ends the migration session pid, and so the lock it holds:
+// golang-migrate's WithInstance keeps the pool's only session checked out
+// when it fails (making the version table, say, for want of a grant), so
+// that closing the pool would leave the session, and the lock, for as long
+// as this process lives. A second session, of the same user, ends it.
+func (d *pgMigrator) endSession(pid int32) {
+	d.db.SetMaxOpenConns(2)
+	d.db.ExecContext(context.Background(), `SELECT pg_terminate_backend($1)`, pid)
 }
 
 var _ StatementCanceller = (*pgMigrator)(nil)
