@@ -649,6 +649,14 @@ func (s sqlite) inspectVersion(ctx context.Context, q Querier, n Names, info *Ta
 	info.VersionTable = true
 	v, err := readVersion(ctx, q, s.Quote(n.Schema)+"."+s.Quote(n.VersionTable))
 	if err != nil {
+		// A drop between the two reads (it takes create's lock, which
+		// this look before the lock does not): the table is not there.
+		var still string
+		if errors.Is(q.QueryRowContext(ctx, `SELECT name FROM `+s.Quote(n.Schema)+`.sqlite_master
+		WHERE name = ? COLLATE NOCASE AND type = 'table'`, n.VersionTable).Scan(&still), sql.ErrNoRows) {
+			info.VersionTable = false
+			return nil
+		}
 		return fmt.Errorf("reading the version table %s: %w", s.Quote(n.VersionTable), err)
 	}
 	info.Version = v
