@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/dialects/dialecttest"
+	"github.com/sessctl/sessctl/dialects/registry"
 )
 
 // faultPassword is the password of the private servers' users in the fault
@@ -183,7 +183,7 @@ func checkFailureMessage(t *testing.T, stderr string, password string) {
 // is its analogue.
 func TestPurgeServerRestart(t *testing.T) {
 	const expired, live = 20000, 500
-	for _, name := range dialects.List() {
+	for _, name := range registry.List() {
 		t.Run(name, func(t *testing.T) {
 			switch name {
 			case "sqlite":
@@ -404,7 +404,7 @@ func converges(t *testing.T, s dialecttest.Server, db *sql.DB, table, moment str
 // (Babelfish), whose sessions are cut with KILL.
 func TestCreateConnectionCut(t *testing.T) {
 	delays := []time.Duration{0, 5 * time.Millisecond, 15 * time.Millisecond, 30 * time.Millisecond, 60 * time.Millisecond}
-	for _, name := range dialects.List() {
+	for _, name := range registry.List() {
 		t.Run(name, func(t *testing.T) {
 			switch name {
 			case "sqlite":

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/dialects/dialecttest"
+	"github.com/sessctl/sessctl/dialects/registry"
 	"github.com/sessctl/sessctl/schema"
 )
 
@@ -36,8 +37,8 @@ func FuzzScript(f *testing.F) {
 	// The scripts for plain names, by dialect and command.
 	benign := map[string]*schema.Table{}
 	want := map[string]string{}
-	for _, dn := range dialects.List() {
-		d, _ := dialects.Lookup(dn)
+	for _, dn := range registry.List() {
+		d, _ := registry.Lookup(dn)
 		benignSchema := "Sbenign"
 		if dn == "sqlite" {
 			benignSchema = "main"
@@ -57,8 +58,8 @@ func FuzzScript(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, schemaName, tableName string) {
-		for _, dn := range dialects.List() {
-			d, _ := dialects.Lookup(dn)
+		for _, dn := range registry.List() {
+			d, _ := registry.Lookup(dn)
 			tbl, tableErr := schema.NewTable(d, schemaName, tableName)
 			for i, c := range scriptCommands {
 				args := append(append(append([]string(nil), c...), "--dialect", dn, "--"), schemaName, tableName)
@@ -118,7 +119,7 @@ func FuzzRedact(f *testing.F) {
 		raw, dn := dialecttest.ConnString(form, "user", password, "127.0.0.1:5432", "db")
 		r := &redactor{}
 		r.add(dialects.SecretsOf(raw)...)
-		if conn, err := dialects.Parse(raw, dn); err != nil {
+		if conn, err := registry.Parse(raw, dn); err != nil {
 			r.add(raw)
 		} else {
 			r.add(conn.Secrets...)

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sessctl/sessctl/dialects"
+	"github.com/sessctl/sessctl/dialects/registry"
 	"github.com/sessctl/sessctl/schema"
 )
 
@@ -84,7 +85,7 @@ func newRootCmd(a *app) *cobra.Command {
 		return usageError{fmt.Errorf("%w (see 'sessctl %s --help')", err, c.Name())}
 	})
 	fs := root.PersistentFlags()
-	fs.StringVar(&a.dialect, flagDialect, "", "database dialect: "+strings.Join(dialects.List(), "|")+" (default: inferred from CONN)")
+	fs.StringVar(&a.dialect, flagDialect, "", "database dialect: "+strings.Join(registry.List(), "|")+" (default: inferred from CONN)")
 	fs.StringVarP(&a.output, flagOutput, "o", outputText, "output format: text|json")
 	addFlagDuration(fs, &a.wait, flagWait, 0, "retry connecting until the database accepts logins, up to this long (for CI)")
 	addFlagDuration(fs, &a.timeout, flagTimeout, 0, "give up after this long (default: no limit)")
@@ -133,7 +134,7 @@ func (a *app) checkGlobals() error {
 		return usagef("--%s %q: use text or json", flagOutput, a.output)
 	}
 	if a.dialect != "" {
-		if _, err := dialects.Lookup(a.dialect); err != nil {
+		if _, err := registry.Lookup(a.dialect); err != nil {
 			return usageError{err}
 		}
 	}
@@ -162,7 +163,7 @@ func looksLikeConn(arg string) bool {
 	if strings.Contains(arg, "://") || strings.Contains(arg, "@tcp(") || strings.Contains(arg, "@unix(") {
 		return true
 	}
-	if _, err := dialects.Detect(arg); err != nil {
+	if _, err := registry.Detect(arg); err != nil {
 		return false
 	}
 	if strings.Contains(arg, "=") {
@@ -214,7 +215,7 @@ func (a *app) resolve(args []string, needConn bool) (*target, error) {
 	var d dialects.Dialect
 	switch {
 	case raw != "":
-		conn, err := dialects.Parse(raw, a.dialect)
+		conn, err := registry.Parse(raw, a.dialect)
 		if err != nil {
 			a.redact.add(raw)
 			return nil, usageError{err}
@@ -225,7 +226,7 @@ func (a *app) resolve(args []string, needConn bool) (*target, error) {
 			a.warnf("%s", w)
 		}
 	case !needConn && a.dialect != "":
-		d, _ = dialects.Lookup(a.dialect)
+		d, _ = registry.Lookup(a.dialect)
 	case !needConn:
 		return nil, usagef("--script needs --dialect or a connection string to know the dialect")
 	default:

@@ -14,8 +14,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/dialects/dialecttest"
+	"github.com/sessctl/sessctl/dialects/registry"
 )
 
 // secret is the distinctive password of the secrets tests: '#' and '&'
@@ -222,7 +222,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 				}
 			}
 			setPassword := func(pw string) {
-				pg, _ := dialects.Lookup("postgres")
+				pg, _ := registry.Lookup("postgres")
 				execAll(t, db, "ALTER ROLE sessctl_eq PASSWORD "+pg.QuoteLiteral(pw))
 			}
 			badConn := func(pw string) string { // the role's password is another

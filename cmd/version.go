@@ -7,9 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sessctl/sessctl/dialects/registry"
 	"github.com/spf13/cobra"
-
-	"github.com/sessctl/sessctl/dialects"
 )
 
 // version is set at build time: -ldflags "-X github.com/sessctl/sessctl/cmd.version=v1.2.3".
@@ -26,11 +25,11 @@ func newVersionCmd(a *app) *cobra.Command {
 				"version":  buildVersion(),
 				"go":       runtime.Version(),
 				"platform": runtime.GOOS + "/" + runtime.GOARCH,
-				"dialects": dialects.List(),
+				"dialects": registry.List(),
 			}
 			a.printResult(info, func() {
 				fmt.Fprintf(a.stdout, "sessctl %s (%s, %s/%s; dialects: %s)\n", buildVersion(), runtime.Version(),
-					runtime.GOOS, runtime.GOARCH, strings.Join(dialects.List(), ", "))
+					runtime.GOOS, runtime.GOARCH, strings.Join(registry.List(), ", "))
 			})
 			return nil
 		},

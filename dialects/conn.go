@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -57,57 +56,15 @@ func (c *Conn) WithReadOnly() *Conn {
 	return &cc
 }
 
-// Parse parses raw with the dialect named dialect, or, when dialect is "",
-// with the one dialect that the form of raw points to.
-func Parse(raw, dialect string) (*Conn, error) {
-	if strings.TrimSpace(raw) == "" {
-		return nil, fmt.Errorf("%w: none given: pass it as the first argument or set SESSCTL_CONNECTION", ErrConnString)
-	}
-	if dialect != "" {
-		d, err := Lookup(dialect)
-		if err != nil {
-			return nil, err
-		}
-		conn, err := d.ParseConn(raw)
-		return conn, masked(err, raw)
-	}
-	d, err := Detect(raw)
-	if err != nil {
-		return nil, err
-	}
-	conn, err := d.ParseConn(raw)
-	return conn, masked(err, raw)
-}
-
 // maskedError is an error with the secrets in its message masked.
-type maskedError struct {
-	msg string
-	err error
+type MaskedError struct {
+	Msg string
+	Err error
 }
 
-func (e *maskedError) Error() string { return e.msg }
-func (e *maskedError) Unwrap() error { return e.err }
+func (e *MaskedError) Error() string { return e.Msg }
 
-// masked masks, in the quoted values of err's message, every secret
-// SecretsOf finds in raw, and nothing of sessctl's own words. The parsers
-// quote no value that holds a secret (see pair.shown), so this is a net
-// under them: a string with a typo ("Port=5432 password=…", a ';'
-// missing) has the password inside another setting's value.
-func masked(err error, raw string) error {
-	if err == nil {
-		return nil
-	}
-	msg := err.Error()
-	secrets := SecretsOf(raw)
-	m := quotedRE.ReplaceAllStringFunc(msg, func(q string) string { return Scrub(q, secrets) })
-	if m != msg {
-		return &maskedError{msg: m, err: err}
-	}
-	return err
-}
-
-// quotedRE matches a value as %q quotes it.
-var quotedRE = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+func (e *MaskedError) Unwrap() error { return e.Err }
 
 // hiddenValue stands in a message for a value that may hold a secret.
 const hiddenValue = "(its value, not shown: it may hold the password)"
@@ -115,16 +72,16 @@ const hiddenValue = "(its value, not shown: it may hold the password)"
 // shown is the pair's value quoted for a message, or hiddenValue when it
 // may hold a secret: it comes after a password that an unquoted ';' may
 // have cut, or holds a password=… itself (a ';' missing before it).
-func (p pair) shown() string {
+func (p Pair) Shown() string {
 	if p.AfterSecret {
 		return hiddenValue
 	}
-	return showValue(p.Value)
+	return ShowValue(p.Value)
 }
 
 // showValue is v quoted for a message, or hiddenValue when it holds what
 // reads as a password setting.
-func showValue(v string) string {
+func ShowValue(v string) string {
 	l := strings.ToLower(v)
 	if libpqPasswordRE.MatchString(l) || strings.Contains(l, "password") || strings.Contains(l, "pwd") {
 		return hiddenValue
@@ -132,189 +89,75 @@ func showValue(v string) string {
 	return strconv.Quote(v)
 }
 
-// Detect returns the one dialect whose connection-string form raw has. An
-// unrecognised or ambiguous string is an error that says to pass --dialect.
-func Detect(raw string) (Dialect, error) {
-	rc := newRawConn(raw)
-	var sure, maybe []string
-	for _, name := range List() {
-		switch registry[name].claim(rc) {
-		case surely:
-			sure = append(sure, name)
-		case possibly:
-			maybe = append(maybe, name)
-		}
-	}
-	candidates := sure
-	if len(candidates) == 0 {
-		candidates = maybe
-	}
-	if len(candidates) == 0 && len(rc.pairs) > 0 {
-		return detectWithUnknown(rc)
-	}
-	if len(candidates) == 0 && rc.quoteSecret {
-		return nil, errQuoteSecret
-	}
-	switch len(candidates) {
-	case 1:
-		return registry[candidates[0]], nil
-	case 0:
-		return nil, fmt.Errorf("%w not recognised: expected a URL (postgres://, sqlserver://, mysql://, sqlite:), "+
-			"an ADO.NET or Npgsql string (Host=…;Database=…), a libpq string (host=… dbname=…), "+
-			"a MySQL DSN (user:pass@tcp(host:3306)/db) or a SQLite file path; or pass --dialect", ErrConnString)
-	default:
-		flags := make([]string, len(candidates))
-		for i, c := range candidates {
-			flags[i] = "--dialect " + c
-		}
-		return nil, fmt.Errorf("%w is ambiguous: it could be for %s; pass %s",
-			ErrConnString, strings.Join(candidates, " or "), strings.Join(flags, " or "))
-	}
-}
-
-// adoKeys tell, for each dialect that takes Key=Value;… strings, whether
-// its client (Npgsql, SqlClient, MySqlConnector, Microsoft.Data.Sqlite)
-// has a setting of that name.
-var adoKeys = map[string]func(key string) bool{
-	"postgres": func(k string) bool { _, ok := npgsqlKeys[k]; return ok },
-	"sqlserver": func(k string) bool {
-		_, ok := sqlClientKeys[k]
-		return ok || sqlClientSpecial[k]
-	},
-	"mysql":  func(k string) bool { _, ok := mysqlConnectorKeys[k]; return ok },
-	"sqlite": func(k string) bool { return sqliteADOKeys[k] },
-}
-
-// adoClients names each dialect's client, for messages.
-var adoClients = map[string]string{
-	"postgres": "Npgsql", "sqlserver": "SqlClient", "mysql": "MySqlConnector", "sqlite": "Microsoft.Data.Sqlite",
-}
-
-// detectWithUnknown reads a Key=Value;… string that no dialect claims
-// because it has a setting none of them knows (a typo, or a setting
-// sessctl does not take): the dialect that would claim it without its
-// unknown settings is the one it is for, and its ParseConn names the
-// setting, as it does under --dialect. When several would, the error
-// names the setting.
-func detectWithUnknown(rc *rawConn) (Dialect, error) {
-	var sure, maybe []string
-	for _, name := range List() {
-		known, ok := adoKeys[name]
-		if !ok {
-			continue
-		}
-		var kept []pair
-		for _, p := range rc.pairs {
-			if known(p.Key) {
-				kept = append(kept, p)
-			}
-		}
-		if len(kept) == 0 || len(kept) == len(rc.pairs) {
-			continue
-		}
-		switch registry[name].claim(&rawConn{raw: rc.raw, scheme: rc.scheme, pairs: kept}) {
-		case surely:
-			sure = append(sure, name)
-		case possibly:
-			maybe = append(maybe, name)
-		}
-	}
-	candidates := sure
-	if len(candidates) == 0 {
-		candidates = maybe
-	}
-	if len(candidates) == 1 {
-		return registry[candidates[0]], nil
-	}
-	var unknown pair
-	for _, p := range rc.pairs {
-		if !slices.ContainsFunc(List(), func(n string) bool { return adoKeys[n] != nil && adoKeys[n](p.Key) }) {
-			unknown = p
-			break
-		}
-	}
-	if len(candidates) == 0 || unknown.Key == "" {
-		return nil, fmt.Errorf("%w not recognised: %s is a setting of none of Npgsql, SqlClient, MySqlConnector "+
-			"and Microsoft.Data.Sqlite that sessctl knows; check its spelling, or pass --dialect", ErrConnString, unknown.name())
-	}
-	clients := make([]string, len(candidates))
-	flags := make([]string, len(candidates))
-	for i, c := range candidates {
-		clients[i], flags[i] = adoClients[c], "--dialect "+c
-	}
-	return nil, fmt.Errorf("%w not recognised: %s is not a setting of %s that sessctl knows; "+
-		"remove it, or pass %s to be told more", ErrConnString, unknown.name(), strings.Join(clients, " or "), strings.Join(flags, " or "))
-}
-
 // certainty is how surely a string belongs to a dialect.
-type certainty int
+type Certainty int
 
 const (
-	never certainty = iota
-	possibly
-	surely
+	Never Certainty = iota
+	Possibly
+	Surely
 )
 
 // rawConn is a connection string pre-read once for every dialect's claim.
-type rawConn struct {
-	raw string
+type RawConn struct {
+	Raw string
 	// scheme is the lower-case URL scheme, when raw starts with one.
-	scheme string
+	Scheme string
 	// pairs are raw's Key=Value;… pairs, when it reads as an ADO.NET
 	// string and not as a libpq one.
-	pairs []pair
+	Pairs []Pair
 	// libpq is set when raw reads as libpq key=value words, every keyword
 	// one libpq knows.
-	libpq bool
+	Libpq bool
 	// libpqShape is set when raw reads as libpq key=value words, at least
 	// one keyword libpq's, but not all: a libpq string with a typo.
-	libpqShape bool
+	LibpqShape bool
 	// quoteSecret is set when raw reads as Key=Value; settings but for
 	// text after a password that an unquoted ';' in it would leave.
-	quoteSecret bool
+	QuoteSecret bool
 }
 
 var schemeRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*):`)
 
-func newRawConn(raw string) *rawConn {
-	rc := &rawConn{raw: strings.TrimSpace(raw)}
-	if m := schemeRE.FindStringSubmatch(rc.raw); m != nil {
-		rc.scheme = strings.ToLower(m[1])
+func NewRawConn(raw string) *RawConn {
+	rc := &RawConn{Raw: strings.TrimSpace(raw)}
+	if m := schemeRE.FindStringSubmatch(rc.Raw); m != nil {
+		rc.Scheme = strings.ToLower(m[1])
 	}
-	if words, ok := libpqWords(rc.raw); ok {
+	if words, ok := LibpqWords(rc.Raw); ok {
 		known := 0
 		for _, w := range words {
-			if libpqKeywords[w.key] {
+			if LibpqKeywords[w.Key] {
 				known++
 			}
 		}
 		switch {
 		case known == len(words):
-			rc.libpq = true
+			rc.Libpq = true
 			return rc
 		case known > 0:
-			rc.libpqShape = true
+			rc.LibpqShape = true
 			return rc
 		}
 	}
-	if strings.Contains(rc.raw, "=") && !strings.Contains(rc.raw, "://") {
-		pairs, err := parseADO(rc.raw)
+	if strings.Contains(rc.Raw, "=") && !strings.Contains(rc.Raw, "://") {
+		pairs, err := ParseADO(rc.Raw)
 		if err == nil && len(pairs) > 0 {
-			rc.pairs = pairs
+			rc.Pairs = pairs
 		}
-		rc.quoteSecret = errors.Is(err, errQuoteSecret)
+		rc.QuoteSecret = errors.Is(err, ErrQuoteSecret)
 	}
 	return rc
 }
 
 // get returns the value of the first pair whose key is one of keys.
-func (rc *rawConn) get(keys ...string) (string, bool) {
-	return lookupPair(rc.pairs, keys...)
+func (rc *RawConn) Get(keys ...string) (string, bool) {
+	return lookupPair(rc.Pairs, keys...)
 }
 
 // pair is one Key=Value of an ADO.NET connection string. Key is lower case
 // with runs of white space folded to one space.
-type pair struct {
+type Pair struct {
 	Key, Value string
 	// AfterSecret is set when the pair comes after a secret's value: a
 	// password holding an unquoted ';' goes on as the pairs after it, so
@@ -323,7 +166,7 @@ type pair struct {
 }
 
 // name is the pair's name for a message.
-func (p pair) name() string {
+func (p Pair) Name() string {
 	if p.AfterSecret {
 		return afterSecretName
 	}
@@ -332,7 +175,7 @@ func (p pair) name() string {
 
 // errQuoteSecret: text with no '=' after a password, which an unquoted ';'
 // in it would leave. It shows nothing of the string.
-var errQuoteSecret = fmt.Errorf("%w: the text after a ';' in the password is not a setting (it has no '='): "+
+var ErrQuoteSecret = fmt.Errorf("%w: the text after a ';' in the password is not a setting (it has no '='): "+
 	"a password that holds ';' must be quoted, as Password=\"…\" or Password='…' (a quote inside it doubled)", ErrConnString)
 
 // afterSecretName stands in messages for a setting that may be the rest of
@@ -344,7 +187,7 @@ func holdsSecret(k, v string) bool {
 	return secretKeys[k] || libpqPasswordRE.MatchString(strings.ToLower(v))
 }
 
-func lookupPair(pairs []pair, keys ...string) (string, bool) {
+func lookupPair(pairs []Pair, keys ...string) (string, bool) {
 	for _, p := range pairs {
 		for _, k := range keys {
 			if p.Key == k {
@@ -358,8 +201,8 @@ func lookupPair(pairs []pair, keys ...string) (string, bool) {
 // parseADO parses Key=Value;… as .NET's DbConnectionStringBuilder does:
 // keys are case-insensitive, "==" in a key is a literal "=", a value may be
 // quoted with ' or " (the quote doubled inside), pairs are separated by ";".
-func parseADO(s string) ([]pair, error) {
-	var out []pair
+func ParseADO(s string) ([]Pair, error) {
+	var out []Pair
 	afterSecret := false
 	unnamed := func(key string) string {
 		if afterSecret {
@@ -369,7 +212,7 @@ func parseADO(s string) ([]pair, error) {
 	}
 	noEquals := func(key string) error {
 		if afterSecret {
-			return errQuoteSecret
+			return ErrQuoteSecret
 		}
 		return fmt.Errorf("%w: %s has no '='", ErrConnString, unnamed(key))
 	}
@@ -449,7 +292,7 @@ func parseADO(s string) ([]pair, error) {
 		if !quoted {
 			v = strings.TrimSpace(v)
 		}
-		out = append(out, pair{Key: k, Value: v, AfterSecret: afterSecret})
+		out = append(out, Pair{Key: k, Value: v, AfterSecret: afterSecret})
 		// Every setting after a secret may be part of it: none is named.
 		afterSecret = afterSecret || holdsSecret(k, v)
 	}
@@ -478,7 +321,7 @@ func normKey(k string) string {
 }
 
 // libpqKeywords are the connection keywords libpq (and pgx) accept.
-var libpqKeywords = map[string]bool{
+var LibpqKeywords = map[string]bool{
 	"host": true, "hostaddr": true, "port": true, "dbname": true, "user": true, "password": true,
 	"passfile": true, "connect_timeout": true, "client_encoding": true, "options": true,
 	"application_name": true, "fallback_application_name": true, "keepalives": true,
@@ -491,9 +334,9 @@ var libpqKeywords = map[string]bool{
 
 // libpqWord is one keyword = value of a libpq string.
 type libpqWord struct {
-	key, value string
+	Key, value string
 	// quoted is set when the value was written in quotes.
-	quoted bool
+	Quoted bool
 }
 
 // libpqWords reads s as libpq's keyword = value form, as libpq and pgx
@@ -503,7 +346,7 @@ type libpqWord struct {
 // URL; and when an unquoted value holds a ';' that ends it ("host=h;" or
 // "host=h;port=5432"): that is a Key=Value;… string in lower case. A ';'
 // inside a value (password=ab;cd, password='ab;cd') is the value's.
-func libpqWords(s string) ([]libpqWord, bool) {
+func LibpqWords(s string) ([]libpqWord, bool) {
 	if strings.Contains(s, "://") {
 		return nil, false
 	}
@@ -519,16 +362,16 @@ func libpqWords(s string) ([]libpqWord, bool) {
 		for i < len(s) && (s[i] >= 'a' && s[i] <= 'z' || s[i] == '_') {
 			i++
 		}
-		w := libpqWord{key: s[start:i]}
+		w := libpqWord{Key: s[start:i]}
 		skip()
-		if w.key == "" || i >= len(s) || s[i] != '=' {
+		if w.Key == "" || i >= len(s) || s[i] != '=' {
 			return nil, false
 		}
 		i++
 		skip()
 		var v strings.Builder
 		if i < len(s) && s[i] == '\'' {
-			w.quoted = true
+			w.Quoted = true
 			for i++; ; i++ {
 				if i >= len(s) {
 					return nil, false // the quote is never closed
@@ -568,42 +411,21 @@ func isLibpqSpace(b byte) bool { return strings.IndexByte(" \t\n\r\v\f", b) >= 0
 
 // isLibpq reports whether s is libpq's keyword = value form with every
 // keyword one libpq knows.
-func isLibpq(s string) bool {
-	words, ok := libpqWords(s)
+func IsLibpq(s string) bool {
+	words, ok := LibpqWords(s)
 	if !ok {
 		return false
 	}
 	for _, w := range words {
-		if !libpqKeywords[w.key] {
+		if !LibpqKeywords[w.Key] {
 			return false
 		}
 	}
 	return true
 }
 
-// quoteLibpq quotes a value for a libpq key=value string: one with any of
-// the white space that ends a value (libpq's and pgx's: space, \t, \n, \r,
-// \v and \f), a quote or a backslash.
-func quoteLibpq(v string) string {
-	if v != "" && !strings.ContainsAny(v, " \t\n\r\v\f'\\") {
-		return v
-	}
-	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`)
-	return "'" + r.Replace(v) + "'"
-}
-
-// sortedKeys returns m's keys in order, for stable messages.
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // addSecret appends the non-empty forms of a secret.
-func addSecret(list []string, forms ...string) []string {
+func AddSecret(list []string, forms ...string) []string {
 	for _, f := range forms {
 		if f != "" {
 			list = append(list, f)
@@ -636,22 +458,22 @@ func SecretsOf(raw string) []string {
 		}
 		for _, m := range re.FindAllStringSubmatch(raw, -1) {
 			v := m[1]
-			out = addSecret(out, v)
+			out = AddSecret(out, v)
 			if u, err := url.PathUnescape(v); err == nil {
-				out = addSecret(out, u)
+				out = AddSecret(out, u)
 			}
 			if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
-				out = addSecret(out, strings.NewReplacer(`\'`, `'`, `\\`, `\`).Replace(v[1:len(v)-1]))
+				out = AddSecret(out, strings.NewReplacer(`\'`, `'`, `\\`, `\`).Replace(v[1:len(v)-1]))
 			}
 			if before, _, ok := strings.Cut(v, ";"); ok && re == libpqPasswordRE {
-				out = addSecret(out, before) // password=… inside a Key=Value; string
+				out = AddSecret(out, before) // password=… inside a Key=Value; string
 			}
 		}
 	}
-	if pairs, err := parseADO(raw); err == nil {
+	if pairs, err := ParseADO(raw); err == nil {
 		for _, p := range pairs {
 			if secretKeys[p.Key] {
-				out = addSecret(out, p.Value)
+				out = AddSecret(out, p.Value)
 			}
 		}
 	}

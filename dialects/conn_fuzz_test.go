@@ -9,6 +9,7 @@ import (
 
 	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/dialects/dialecttest"
+	"github.com/sessctl/sessctl/dialects/registry"
 )
 
 // connSeeds are typical and hostile connection strings of every form.
@@ -78,12 +79,12 @@ func FuzzParseConn(f *testing.F) {
 		if !hermetic(raw) {
 			t.Skip("names a device, proc or network file")
 		}
-		if _, err := dialects.Detect(raw); err != nil && !errors.Is(err, dialects.ErrConnString) {
+		if _, err := registry.Detect(raw); err != nil && !errors.Is(err, dialects.ErrConnString) {
 			t.Errorf("Detect: %v is not an ErrConnString", err)
 		}
 		secrets := dialects.SecretsOf(raw)
-		for _, dn := range append(dialects.List(), "") {
-			conn, err := dialects.Parse(raw, dn)
+		for _, dn := range append(registry.List(), "") {
+			conn, err := registry.Parse(raw, dn)
 			if err != nil {
 				if !errors.Is(err, dialects.ErrConnString) {
 					t.Errorf("Parse(--dialect %q): %v is not an ErrConnString", dn, err)
@@ -93,7 +94,7 @@ func FuzzParseConn(f *testing.F) {
 						continue // also something else: a message may name that
 					}
 					reparse := func(rs string) error {
-						_, err := dialects.Parse(strings.ReplaceAll(raw, s, rs), dn)
+						_, err := registry.Parse(strings.ReplaceAll(raw, s, rs), dn)
 						return err
 					}
 					if leaks(err.Error(), s, reparse) {
@@ -165,10 +166,10 @@ func FuzzConnSecrets(f *testing.F) {
 		}
 		reparse := func(rotated string) error {
 			raw, _ := dialecttest.ConnString(form, user, rotated, host, db)
-			_, err := dialects.Parse(raw, dn)
+			_, err := registry.Parse(raw, dn)
 			return err
 		}
-		conn, err := dialects.Parse(raw, dn)
+		conn, err := registry.Parse(raw, dn)
 		if err != nil {
 			if !errors.Is(err, dialects.ErrConnString) {
 				t.Errorf("Parse(%q, %s): %v is not an ErrConnString", raw, dn, err)

@@ -1,35 +1,29 @@
 package dialects
 
 import (
-	"errors"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 )
 
 func TestParseADO(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
-		want []pair
+		want []Pair
 		err  bool
 	}{
-		{"Host=h;Database=d", []pair{{Key: "host", Value: "h"}, {Key: "database", Value: "d"}}, false},
-		{"  Host = h ; ; User  ID=u;", []pair{{Key: "host", Value: "h"}, {Key: "user id", Value: "u"}}, false},
-		{`Password="a;b""c"`, []pair{{Key: "password", Value: `a;b"c`}}, false},
-		{`Password='it''s'`, []pair{{Key: "password", Value: "it's"}}, false},
-		{`Password=" a b " ; Host= h `, []pair{{Key: "password", Value: " a b "}, {Key: "host", Value: "h"}}, false},
-		{`Password=' it''s '`, []pair{{Key: "password", Value: " it's "}}, false},
-		{"Pass==word=x", []pair{{Key: "pass=word", Value: "x"}}, false},
-		{"Value=a=b", []pair{{Key: "value", Value: "a=b"}}, false},
+		{"Host=h;Database=d", []Pair{{Key: "host", Value: "h"}, {Key: "database", Value: "d"}}, false},
+		{"  Host = h ; ; User  ID=u;", []Pair{{Key: "host", Value: "h"}, {Key: "user id", Value: "u"}}, false},
+		{`Password="a;b""c"`, []Pair{{Key: "password", Value: `a;b"c`}}, false},
+		{`Password='it''s'`, []Pair{{Key: "password", Value: "it's"}}, false},
+		{`Password=" a b " ; Host= h `, []Pair{{Key: "password", Value: " a b "}, {Key: "host", Value: "h"}}, false},
+		{`Password=' it''s '`, []Pair{{Key: "password", Value: " it's "}}, false},
+		{"Pass==word=x", []Pair{{Key: "pass=word", Value: "x"}}, false},
+		{"Value=a=b", []Pair{{Key: "value", Value: "a=b"}}, false},
 		{`Password="open`, nil, true},
 		{`Password="a" junk`, nil, true},
 		{"NoEquals", nil, true},
 		{"=x", nil, true},
 	} {
-		got, err := parseADO(tc.in)
+		got, err := ParseADO(tc.in)
 		if (err != nil) != tc.err {
 			t.Errorf("parseADO(%q) error %v, want error %v", tc.in, err, tc.err)
 			continue
@@ -40,7 +34,7 @@ func TestParseADO(t *testing.T) {
 	}
 }
 
-func equalPairs(a, b []pair) bool {
+func equalPairs(a, b []Pair) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -64,119 +58,9 @@ func TestIsLibpq(t *testing.T) {
 		"postgres://u@h/db?sslmode=disable host=x":      false,
 		"host=h sslmode=verify-full sslrootcert=/c.pem": true,
 	} {
-		if got := isLibpq(in); got != want {
+		if got := IsLibpq(in); got != want {
 			t.Errorf("isLibpq(%q) = %v, want %v", in, got, want)
 		}
-	}
-}
-
-// TestDetect: every form users paste goes to its dialect, and an
-// unrecognised string is a usage error that names --dialect.
-func TestDetect(t *testing.T) {
-	dir := t.TempDir()
-	existing := filepath.Join(dir, "sessions")
-	if err := os.WriteFile(existing, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for in, want := range map[string]string{
-		"postgres://u:p@h:5432/db":                                           "postgres",
-		"postgresql://h/db?sslmode=require":                                  "postgres",
-		"host=127.0.0.1 dbname=test user=postgres":                           "postgres",
-		"Host=127.0.0.1;Database=test;Username=postgres":                     "postgres",
-		"Host=h;Port=5432;Database=d;Username=u;Password=p;SSL Mode=Require": "postgres",
-		"Server=h;Port=5432;Database=d;User Id=u":                            "postgres",
-		"app.db":                   "sqlite",
-		"./data/sessions.sqlite3":  "sqlite",
-		"/var/lib/app/cache":       "sqlite",
-		existing:                   "sqlite",
-		"sqlite:app.db":            "sqlite",
-		"sqlite:///var/lib/app.db": "sqlite",
-		"file:app.db?cache=shared": "sqlite",
-		"Data Source=app.db":       "sqlite",
-	} {
-		d, err := Detect(in)
-		if err != nil {
-			t.Errorf("Detect(%q): %v, want %s", in, err, want)
-			continue
-		}
-		if d.Name() != want {
-			t.Errorf("Detect(%q) = %s, want %s", in, d.Name(), want)
-		}
-	}
-	for _, in := range []string{"localhost", "Foo=bar;Baz=1", "postgress://h/db", "", "  "} {
-		_, err := Detect(in)
-		if !errors.Is(err, ErrConnString) || !strings.Contains(err.Error(), "--dialect") {
-			t.Errorf("Detect(%q) = %v, want an unrecognised-string error that names --dialect", in, err)
-		}
-	}
-}
-
-func TestParsePostgres(t *testing.T) {
-	for _, tc := range []struct {
-		in, display string
-		secret      string
-	}{
-		{"postgres://app:s3cr%40t@db.example:6432/app?sslmode=disable", "postgres://app@db.example:6432/app", "s3cr@t"},
-		{"host=db user=app password='p w\\'d' dbname=app sslmode=disable", "postgres://app@db:5432/app", "p w'd"},
-		{"Host=db;Port=6432;Database=app;Username=app;Password=\"x;y\";SSL Mode=Disable;Pooling=true", "postgres://app@db:6432/app", "x;y"},
-	} {
-		c, err := Parse(tc.in, "")
-		if err != nil {
-			t.Fatalf("Parse(%q): %v", tc.in, err)
-		}
-		if c.Display != tc.display {
-			t.Errorf("Parse(%q).Display = %q, want %q", tc.in, c.Display, tc.display)
-		}
-		if strings.Contains(c.Display, tc.secret) {
-			t.Errorf("Display %q shows the password", c.Display)
-		}
-		if !contains(c.Secrets, tc.secret) {
-			t.Errorf("Parse(%q).Secrets = %q, want it to hold %q", tc.in, c.Secrets, tc.secret)
-		}
-	}
-	c, err := Parse("Host=db;Database=app;Username=app;Pooling=true;Maximum Pool Size=50", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(c.Warnings) != 2 {
-		t.Errorf("Npgsql-only settings should each warn: %q", c.Warnings)
-	}
-	for _, bad := range []string{
-		"Host=db;Database=app;Frobnicate=1",
-		"Host=db;Port=lots",
-		"Host=db;SSL Mode=Sometimes",
-		"postgres://u:pw@h:notaport/db",
-	} {
-		_, err := Parse(bad, "postgres")
-		if !errors.Is(err, ErrConnString) {
-			t.Errorf("Parse(%q) = %v, want ErrConnString", bad, err)
-		}
-		if err != nil && strings.Contains(err.Error(), "pw") {
-			t.Errorf("Parse(%q) error shows the password: %v", bad, err)
-		}
-	}
-}
-
-func TestParseSQLite(t *testing.T) {
-	for in, path := range map[string]string{
-		"app.db":                          "app.db",
-		"sqlite:app.db":                   "app.db",
-		"sqlite://rel/app.db":             "rel/app.db",
-		"sqlite:///abs/app.db":            "/abs/app.db",
-		"file:dir%20x/app.db?mode=rw":     "dir x/app.db",
-		"Data Source=app.db;Cache=Shared": "app.db",
-	} {
-		c, err := Parse(in, "")
-		if err != nil {
-			t.Errorf("Parse(%q): %v", in, err)
-			continue
-		}
-		if c.Path != path {
-			t.Errorf("Parse(%q).Path = %q, want %q", in, c.Path, path)
-		}
-	}
-	if got := sqliteURI("a?b#c%d.db", "mode=rw"); got != "file:a%3Fb%23c%25d.db?mode=rw" {
-		t.Errorf("sqliteURI escaped to %q", got)
 	}
 }
 
@@ -193,127 +77,19 @@ func TestSecretsOf(t *testing.T) {
 		"sqlserver://h?database=d&password=hunter2": "hunter2",
 		"postgres://u:hunter2@h:bad/db":             "hunter2",
 	} {
-		if got := SecretsOf(in); !contains(got, secret) {
+		if got := SecretsOf(in); !Contains(got, secret) {
 			t.Errorf("SecretsOf(%q) = %q, want it to hold %q", in, got, secret)
 		}
 	}
 }
 
-func contains(list []string, s string) bool {
+func Contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
 			return true
 		}
 	}
 	return false
-}
-
-// TestParseErrorsHideSecretsInSettingNames: a string of another form, read
-// as Key=Value pairs (a MySQL DSN with --dialect postgres), has the
-// password in what reads as a setting's name; the error must not quote it.
-// Found by FuzzParseConn.
-func TestParseErrorsHideSecretsInSettingNames(t *testing.T) {
-	const pw = "zq9secret" // lower case: setting names are folded to it
-	for _, raw := range []string{
-		"u:" + pw + "@tcp(h:3306)/d?parseTime=true",
-		"u:" + pw + "@tcp(h:3306)/d;x",
-		"u:" + pw + "@tcp(h:3306)/d;x=1",
-		"u:" + pw + "@tcp(h:3306)/d?a=1;x='y",
-		"u:" + pw + "@tcp(h:3306)/d?a=1;x='y'z",
-	} {
-		for _, d := range List() {
-			_, err := Parse(raw, d)
-			if err == nil {
-				continue
-			}
-			if strings.Contains(err.Error(), pw) {
-				t.Errorf("Parse(%q, %s): %v", raw, d, err)
-			}
-		}
-	}
-}
-
-// TestParseErrorsMaskSecretsInValues: a ';' missing puts the password in
-// the value of another setting, which the error quotes. Found by
-// FuzzParseConn.
-func TestParseErrorsMaskSecretsInValues(t *testing.T) {
-	const pw = "Zq9secret"
-	for raw, dialect := range map[string]string{
-		"Host=h;Port=5432 password=" + pw + ";Database=d":         "postgres",
-		"Server=h;Port=3306 password=" + pw + ";Database=d":       "mysql",
-		"Server=h;SslMode=x password=" + pw + ";Database=d":       "mysql",
-		"Host=h;SSL Mode=x password=" + pw + ";Database=d":        "postgres",
-		"Server=h;Encrypt=x;Integrated Security=x password=" + pw: "sqlserver",
-	} {
-		_, err := Parse(raw, dialect)
-		if err == nil || !errors.Is(err, ErrConnString) {
-			t.Errorf("Parse(%q, %s) = %v, want an ErrConnString", raw, dialect, err)
-			continue
-		}
-		if strings.Contains(err.Error(), pw) {
-			t.Errorf("Parse(%q, %s): %v", raw, dialect, err)
-		}
-	}
-}
-
-// TestParseErrorsHideUnquotedPasswordRest: a password holding an unquoted
-// ';' goes on as what reads as the next setting; no message names it.
-func TestParseErrorsHideUnquotedPasswordRest(t *testing.T) {
-	for _, tc := range []struct{ raw, dialect, rest string }{
-		{"Server=h;Database=d;User Id=u;Password=Summer;Fall 2024;", "sqlserver", "Fall 2024"},
-		{"Server=h;Database=d;User Id=u;Password=Summer;Fall=2024;", "sqlserver", "fall"},
-		{"Host=h;Database=d;Username=u;Password=Summer;Fall=2024", "postgres", "fall"},
-		{"Server=h;Port=3306;Database=d;Uid=u;Pwd=Summer;Fall=2024", "mysql", "fall"},
-		{"Server=h;Password=ab;cd='x", "sqlserver", "cd"},
-		{"Server=h;Password=ab;cd='x' y", "sqlserver", "cd"},
-		{"Server=h;Password=ab;cd=ef;gh;", "sqlserver", "gh"},
-		{"Host=h;Password=ab;Port=5432;gh=ij", "postgres", "gh"},
-	} {
-		_, err := Parse(tc.raw, tc.dialect)
-		if err == nil || !errors.Is(err, ErrConnString) {
-			t.Errorf("Parse(%q, %s) = %v, want an ErrConnString", tc.raw, tc.dialect, err)
-			continue
-		}
-		if strings.Contains(strings.ToLower(err.Error()), strings.ToLower(tc.rest)) || !strings.Contains(err.Error(), "must be quoted") {
-			t.Errorf("Parse(%q, %s): %v", tc.raw, tc.dialect, err)
-		}
-	}
-}
-
-// TestMySQLURLErrorHidesPassword: url.Parse quotes what it cannot read,
-// which with a '/', '?' or '#' in the password is the password's start.
-func TestMySQLURLErrorHidesPassword(t *testing.T) {
-	for _, raw := range []string{"mysql://u:secret?pw@h/db", "mysql://u:secret/pw@h/db", "mysql://u:secret#pw@h/db", "mysql://u:pass%zzword@h/db"} {
-		_, err := Parse(raw, "mysql")
-		if err == nil || !errors.Is(err, ErrConnString) {
-			t.Errorf("Parse(%q) = %v, want an ErrConnString", raw, err)
-			continue
-		}
-		for _, part := range []string{"secret", "%zz", "zzword"} {
-			if strings.Contains(err.Error(), part) {
-				t.Errorf("Parse(%q): %v", raw, err)
-			}
-		}
-	}
-}
-
-// TestNpgsqlPasswordWithFormFeed: a password with \v or \f, which libpq
-// and pgx read as white space, must be quoted in the libpq string, or the
-// rest of it is read as other settings. Found by FuzzConnSecrets.
-func TestNpgsqlPasswordWithFormFeed(t *testing.T) {
-	for _, pw := range []string{"a\fhost=elsewhere", "a\vhost=elsewhere", "\f", "\v"} {
-		conn, err := Parse(`Host=db;Username=u;Password="`+pw+`";Database=d`, "postgres")
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := pgx.ParseConfig(conn.DSN)
-		if err != nil {
-			t.Fatalf("password %q: %v", pw, err)
-		}
-		if cfg.Password != pw || cfg.Host != "db" {
-			t.Errorf("password %q: pgx reads password %q, host %q", pw, cfg.Password, cfg.Host)
-		}
-	}
 }
 
 func TestScrub(t *testing.T) {

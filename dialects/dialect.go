@@ -1,10 +1,3 @@
-// Package dialects is how each database engine spells sessctl's one table:
-// identifier quoting and limits, connection strings, catalog queries, the
-// purge batch and the golang-migrate driver. Each dialect is an unexported
-// empty struct in its own file; the registry below lists them all.
-//
-// Nothing here knows what the commands do with these facts: that is package
-// schema. Implementations return values and errors and print nothing.
 package dialects
 
 import (
@@ -12,11 +5,8 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
-	"fmt"
 	"io"
 	"net"
-	"sort"
-	"strings"
 	"syscall"
 	"time"
 
@@ -119,7 +109,7 @@ type Dialect interface {
 	ParseConn(raw string) (*Conn, error)
 
 	// claim tells how surely raw is a connection string for this dialect.
-	claim(c *rawConn) certainty
+	Claim(c *RawConn) Certainty
 
 	// Open opens a pool for conn; nothing is sent until first use. create
 	// is false for commands that must not create a database (SQLite file).
@@ -342,6 +332,14 @@ type Names struct {
 	ExpiryIndex  string // derived: the index on ExpiresAtTime
 }
 
+// cutOff reports the errors every driver gives when its connection is gone:
+// database/sql's bad connection, an end of stream, a network error.
+func CutOff(err error) bool {
+	var ne net.Error
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.As(err, &ne)
+}
+
 // Derived lists the derived names, for length checks.
 func (n Names) Derived() []string {
 	var out []string
@@ -351,38 +349,4 @@ func (n Names) Derived() []string {
 		}
 	}
 	return out
-}
-
-// registry lists every dialect by the name users type.
-var registry = map[string]Dialect{
-	"mysql":     mysql{},
-	"postgres":  postgres{},
-	"sqlite":    sqlite{},
-	"sqlserver": sqlserver{},
-}
-
-// Lookup returns the dialect users call name.
-func Lookup(name string) (Dialect, error) {
-	if d, ok := registry[strings.ToLower(name)]; ok {
-		return d, nil
-	}
-	return nil, fmt.Errorf("%w %q: use one of %s", ErrUnknownDialect, name, strings.Join(List(), ", "))
-}
-
-// List is the sorted list of dialect names.
-func List() []string {
-	out := make([]string, 0, len(registry))
-	for n := range registry {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// cutOff reports the errors every driver gives when its connection is gone:
-// database/sql's bad connection, an end of stream, a network error.
-func cutOff(err error) bool {
-	var ne net.Error
-	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.As(err, &ne)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/dialects/dialecttest"
+	"github.com/sessctl/sessctl/dialects/registry"
 	"github.com/sessctl/sessctl/schema"
 )
 
@@ -47,8 +48,8 @@ func FuzzQuote(f *testing.F) {
 		f.Add(n)
 	}
 	f.Fuzz(func(t *testing.T, name string) {
-		for _, dn := range dialects.List() {
-			d, _ := dialects.Lookup(dn)
+		for _, dn := range registry.List() {
+			d, _ := registry.Lookup(dn)
 			roundTrip(t, dn, d.Quote(name), dialecttest.Ident, name)
 			roundTrip(t, dn, d.QuoteLiteral(name), dialecttest.Literal, name)
 

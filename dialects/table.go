@@ -212,7 +212,7 @@ func (ix Index) onExpiry() bool { return len(ix.Columns) > 0 && ix.Columns[0] ==
 // addIndexColumn adds key column col to the index called name: catalog rows
 // come one per key column, ordered by index and position, so a new name
 // starts a new index.
-func (t *TableInfo) addIndexColumn(name string, primary, unique bool, col string) *Index {
+func (t *TableInfo) AddIndexColumn(name string, primary, unique bool, col string) *Index {
 	if k := len(t.Indexes); k == 0 || t.Indexes[k-1].Name != name {
 		t.Indexes = append(t.Indexes, Index{Name: name, Primary: primary, Unique: unique})
 	}
@@ -226,7 +226,7 @@ func (t *TableInfo) addIndexColumn(name string, primary, unique bool, col string
 
 // readVersion reads the row of the golang-migrate version table called
 // qualified (quoted): nil when it has none.
-func readVersion(ctx context.Context, q Querier, qualified string) (*Version, error) {
+func ReadVersion(ctx context.Context, q Querier, qualified string) (*Version, error) {
 	var v Version
 	err := q.QueryRowContext(ctx, `SELECT version, dirty FROM `+qualified+` LIMIT 1`).Scan(&v.Version, &v.Dirty)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -241,7 +241,7 @@ func readVersion(ctx context.Context, q Querier, qualified string) (*Version, er
 // canonicalColumn is the provider's name for a column that an engine whose
 // column names match in any case (MySQL, SQLite) would take for it, as
 // d's Columns spell it; other names are returned as they are.
-func canonicalColumn(d Dialect, name string) string {
+func CanonicalColumn(d Dialect, name string) string {
 	for _, c := range d.Columns() {
 		if strings.EqualFold(name, c.Name) {
 			return c.Name
@@ -252,13 +252,13 @@ func canonicalColumn(d Dialect, name string) string {
 
 // quoteWith quotes ident between open and close, doubling every close
 // character inside it.
-func quoteWith(ident, open, close string) string {
+func QuoteWith(ident, open, close string) string {
 	return open + strings.ReplaceAll(ident, close, close+close) + close
 }
 
 // checkName is the rule every engine shares: not empty, valid UTF-8, no NUL,
 // at most max units as counted by count.
-func checkName(name string, max int, unit string, count func(string) int) error {
+func CheckName(name string, max int, unit string, count func(string) int) error {
 	switch {
 	case name == "":
 		return fmt.Errorf("%w: a name cannot be empty", ErrInvalidName)
@@ -274,7 +274,3 @@ func checkName(name string, max int, unit string, count func(string) int) error 
 	}
 	return nil
 }
-
-// bytesLen and runesLen count a name the way an engine limits it.
-func bytesLen(s string) int { return len(s) }
-func runesLen(s string) int { return utf8.RuneCountInString(s) }

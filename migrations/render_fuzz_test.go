@@ -11,6 +11,7 @@ import (
 
 	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/dialects/dialecttest"
+	"github.com/sessctl/sessctl/dialects/registry"
 	"github.com/sessctl/sessctl/migrations"
 	"github.com/sessctl/sessctl/schema"
 )
@@ -69,8 +70,8 @@ func FuzzRender(f *testing.F) {
 	}
 	f.Add(`a"b`, "a`b]'c")
 	f.Fuzz(func(t *testing.T, schemaName, tableName string) {
-		for _, dn := range dialects.List() {
-			d, _ := dialects.Lookup(dn)
+		for _, dn := range registry.List() {
+			d, _ := registry.Lookup(dn)
 			benign, err := schema.NewTable(d, benignSchema, benignTable)
 			if dn == "sqlite" {
 				benign, err = schema.NewTable(d, "main", benignTable)

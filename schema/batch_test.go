@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessctl/sessctl/dialects"
+	"github.com/sessctl/sessctl/dialects/registry"
 )
 
 func TestNextBatchSize(t *testing.T) {
@@ -89,7 +89,7 @@ func TestWorthWalking(t *testing.T) {
 
 func TestDefaultPause(t *testing.T) {
 	for name, want := range map[string]time.Duration{"sqlite": 100 * time.Millisecond, "postgres": 0, "mysql": 0} {
-		d, err := dialects.Lookup(name)
+		d, err := registry.Lookup(name)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"github.com/golang-migrate/migrate/v4/database"
 
 	"github.com/sessctl/sessctl/dialects"
+	"github.com/sessctl/sessctl/dialects/registry"
 	"github.com/sessctl/sessctl/migrations"
 )
 
@@ -13,8 +14,8 @@ import (
 // there: without that, create could not tell a table whose work was
 // dropped from one that has it.
 func TestEveryMigrationHasAPromise(t *testing.T) {
-	for _, name := range dialects.List() {
-		d, _ := dialects.Lookup(name)
+	for _, name := range registry.List() {
+		d, _ := registry.Lookup(name)
 		ms, err := migrations.Up(name, d.TemplateData(d.Names(d.DefaultSchema(), "SessionData")))
 		if err != nil {
 			t.Fatal(err)
@@ -28,7 +29,7 @@ func TestEveryMigrationHasAPromise(t *testing.T) {
 }
 
 func TestDelivered(t *testing.T) {
-	d, _ := dialects.Lookup("sqlite")
+	d, _ := registry.Lookup("sqlite")
 	ms, err := migrations.Up("sqlite", d.TemplateData(d.Names("main", "SessionData")))
 	if err != nil {
 		t.Fatal(err)

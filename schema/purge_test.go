@@ -14,6 +14,7 @@ import (
 
 	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/dialects/dialecttest"
+	"github.com/sessctl/sessctl/dialects/registry"
 	"github.com/sessctl/sessctl/schema"
 )
 
@@ -271,7 +272,7 @@ func TestPurgeWalk(t *testing.T) {
 // TestConnectWaitRetries: --wait retries a refused connection until it
 // runs out, then fails naming the database, without its password.
 func TestConnectWaitRetries(t *testing.T) {
-	c, err := dialects.Parse("postgres://u:pw-secret@127.0.0.1:1/db?connect_timeout=1", "")
+	c, err := registry.Parse("postgres://u:pw-secret@127.0.0.1:1/db?connect_timeout=1", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/dialects/dialecttest"
+	"github.com/sessctl/sessctl/dialects/registry"
 	"github.com/sessctl/sessctl/schema"
 )
 
@@ -205,7 +206,7 @@ func TestPurgePartitionedLeafPrivileges(t *testing.T) {
 		t.Fatalf("SESSCTL_TEST_POSTGRES_DSN is not a URL: %v", err)
 	}
 	u.User = url.User(role)
-	c, err := dialects.Parse(u.String(), "postgres")
+	c, err := registry.Parse(u.String(), "postgres")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/sessctl/sessctl/dialects"
+	"github.com/sessctl/sessctl/dialects/registry"
 )
 
 // TestVersionFindingsAreWarnings: whatever the version table says (none,
@@ -11,8 +12,8 @@ import (
 // never what makes a table incompatible. Purge's check relies on it: it
 // does not read the version table (dialects.TableInspector).
 func TestVersionFindingsAreWarnings(t *testing.T) {
-	for _, name := range dialects.List() {
-		d, err := dialects.Lookup(name)
+	for _, name := range registry.List() {
+		d, err := registry.Lookup(name)
 		if err != nil {
 			t.Fatal(err)
 		}

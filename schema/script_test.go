@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sessctl/sessctl/dialects"
+	"github.com/sessctl/sessctl/dialects/registry"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -19,8 +20,8 @@ const hostileTable = "Sess\"ion]Da`ta'; DROP TABLE y; --"
 // files of every dialect. Run `go test ./schema -update` to rewrite them,
 // then read the diff.
 func TestScriptsGolden(t *testing.T) {
-	for _, name := range dialects.List() {
-		d, _ := dialects.Lookup(name)
+	for _, name := range registry.List() {
+		d, _ := registry.Lookup(name)
 		for _, tc := range []struct {
 			file  string
 			table string

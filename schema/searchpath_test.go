@@ -12,8 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/dialects/dialecttest"
+	"github.com/sessctl/sessctl/dialects/registry"
 	"github.com/sessctl/sessctl/schema"
 )
 
@@ -158,7 +158,7 @@ func TestPostgresSearchPathCannotSwapTheClock(t *testing.T) {
 // connection string's settings and nothing of sessctl's, closed at cleanup.
 func rawSession(t *testing.T, dsn string) *sql.DB {
 	t.Helper()
-	c, err := dialects.Parse(dsn, "postgres")
+	c, err := registry.Parse(dsn, "postgres")
 	if err != nil {
 		t.Fatal(err)
 	}

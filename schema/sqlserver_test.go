@@ -12,6 +12,7 @@ import (
 
 	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/dialects/dialecttest"
+	"github.com/sessctl/sessctl/dialects/registry"
 	"github.com/sessctl/sessctl/schema"
 )
 
@@ -20,7 +21,7 @@ import (
 // everywhere.
 
 func TestSQLServerNameLimits(t *testing.T) {
-	d, err := dialects.Lookup("sqlserver")
+	d, err := registry.Lookup("sqlserver")
 	if err != nil {
 		t.Fatal(err)
 	}

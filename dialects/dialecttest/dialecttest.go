@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sessctl/sessctl/dialects"
+	"github.com/sessctl/sessctl/dialects/registry"
 )
 
 // RequireEnv lists, comma-separated, the dialects whose server must be there.
@@ -60,7 +61,7 @@ func Required(name string) bool {
 // is none.
 func Get(t testing.TB, name string) Server {
 	t.Helper()
-	d, err := dialects.Lookup(name)
+	d, err := registry.Lookup(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,12 +114,12 @@ func Each(t *testing.T, fn func(t *testing.T, s Server)) {
 	t.Helper()
 	for _, r := range strings.Split(os.Getenv(RequireEnv), ",") {
 		if r = strings.TrimSpace(r); r != "" && tools[r] == "" {
-			if _, err := dialects.Lookup(r); err != nil {
+			if _, err := registry.Lookup(r); err != nil {
 				t.Fatalf("%s names %q: %v", RequireEnv, r, err)
 			}
 		}
 	}
-	for _, name := range dialects.List() {
+	for _, name := range registry.List() {
 		t.Run(name, func(t *testing.T) {
 			fn(t, Get(t, name))
 		})
@@ -136,7 +137,7 @@ func Table(prefix string) string {
 // Conn parses the server's connection string.
 func (s Server) Conn(t testing.TB) *dialects.Conn {
 	t.Helper()
-	c, err := dialects.Parse(s.DSN, s.Dialect.Name())
+	c, err := registry.Parse(s.DSN, s.Dialect.Name())
 	if err != nil {
 		t.Fatalf("parsing %s: %v", DSNEnv(s.Dialect.Name()), err)
 	}

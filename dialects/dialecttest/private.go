@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sessctl/sessctl/dialects"
+	"github.com/sessctl/sessctl/dialects/registry"
 )
 
 // Private is a database server of a test's own, in a temporary folder, on
@@ -186,7 +187,7 @@ func StartMariaDB(t testing.TB) *Private {
 // cleanup, and picks its port.
 func newPrivate(t testing.TB, dialect, prefix string, cred *syscall.Credential) *Private {
 	t.Helper()
-	d, err := dialects.Lookup(dialect)
+	d, err := registry.Lookup(dialect)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +266,7 @@ func (p *Private) Admin(t testing.TB) *sql.DB {
 }
 
 func (p *Private) open() (*sql.DB, error) {
-	c, err := dialects.Parse(p.admin, p.dialect.Name())
+	c, err := registry.Parse(p.admin, p.dialect.Name())
 	if err != nil {
 		return nil, err
 	}

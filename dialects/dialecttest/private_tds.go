@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/sessctl/sessctl/dialects"
+	"github.com/sessctl/sessctl/dialects/registry"
 )
 
 // TDSEnv names start-tds, the script that starts the TDS test server
@@ -56,7 +56,7 @@ func StartTDS(t testing.TB) *Private {
 	if err != nil {
 		unavailable(t, "sqlserver", "no private TDS server: %v", err)
 	}
-	d, err := dialects.Lookup("sqlserver")
+	d, err := registry.Lookup("sqlserver")
 	if err != nil {
 		t.Fatal(err)
 	}

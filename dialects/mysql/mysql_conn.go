@@ -1,0 +1,662 @@
+package mysql
+
+import (
+	"cmp"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	gomysql "github.com/go-sql-driver/mysql"
+	"github.com/sessctl/sessctl/dialects"
+)
+
+// mysqlDSNMarkers are the parts of a go-sql-driver DSN that no other form
+// of connection string has.
+var mysqlDSNMarkers = []string{"@tcp(", "@tcp4(", "@tcp6(", "@unix(", "@/"}
+
+// isMySQLDSN reports whether s has the form of a go-sql-driver DSN:
+// [user[:password]@]net(address)/dbname[?params].
+func isMySQLDSN(s string) bool {
+	for _, m := range mysqlDSNMarkers {
+		if strings.Contains(s, m) {
+			return true
+		}
+	}
+	for _, p := range []string{"tcp(", "tcp4(", "tcp6(", "unix("} {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// mysqlConnectorKeys translates MySqlConnector's setting names (lower case,
+// as parseADO gives them) to what sessctl does with them. An empty
+// translation is a setting that only concerns MySqlConnector itself
+// (pooling, how it maps types) and is dropped with a warning.
+var MysqlConnectorKeys = map[string]string{
+	"server": "server", "host": "server", "data source": "server", "datasource": "server",
+	"address": "server", "addr": "server", "network address": "server",
+	"port":    "port",
+	"user id": "user", "userid": "user", "username": "user", "uid": "user", "user name": "user", "user": "user",
+	"password": "password", "pwd": "password",
+	"database": "database", "initial catalog": "database",
+	"connection protocol": "protocol", "connectionprotocol": "protocol", "protocol": "protocol",
+	"pipe name": "pipe", "pipename": "pipe", "pipe": "pipe",
+	"ssl mode": "sslmode", "sslmode": "sslmode",
+	"ssl ca": "sslca", "sslca": "sslca", "ssl-ca": "sslca", "cacertificatefile": "sslca", "ca certificate file": "sslca",
+	"ssl cert": "sslcert", "sslcert": "sslcert", "ssl-cert": "sslcert",
+	"ssl key": "sslkey", "sslkey": "sslkey", "ssl-key": "sslkey",
+	"certificate file": "pfx", "certificatefile": "pfx",
+	"certificate password": "pfxpassword", "certificatepassword": "pfxpassword",
+	"certificate store location": "certstore", "certificatestorelocation": "certstore",
+	"certificate thumbprint": "certstore", "certificatethumbprint": "certstore", "certificate thumb print": "certstore",
+	"connection timeout": "timeout", "connectiontimeout": "timeout", "connect timeout": "timeout",
+	"use compression": "compress", "usecompression": "compress", "compress": "compress",
+	// go-sql-driver fetches the server's RSA key when it needs it, as
+	// AllowPublicKeyRetrieval=true lets MySqlConnector do.
+	"allow public key retrieval": "accepted", "allowpublickeyretrieval": "accepted",
+	// MySqlConnector's own behaviour: nothing to translate.
+	"tls version": "tlsversion", "tlsversion": "tlsversion", "tls-version": "tlsversion",
+	"tls cipher suites": "refuse", "tlsciphersuites": "refuse",
+	"server rsa public key file": "serverpubkey", "serverrsapublickeyfile": "serverpubkey",
+	"pooling": "", "connection lifetime": "", "connectionlifetime": "", "connection reset": "", "connectionreset": "",
+	"defer connection reset": "", "deferconnectionreset": "", "connection idle ping time": "", "connectionidlepingtime": "",
+	"connection idle timeout": "", "connectionidletimeout": "", "minimum pool size": "", "min pool size": "",
+	"minimumpoolsize": "", "minpoolsize": "", "maximum pool size": "", "max pool size": "", "maximumpoolsize": "",
+	"maxpoolsize": "", "dns check interval": "", "dnscheckinterval": "", "load balance": "", "loadbalance": "",
+	"allow load local infile": "", "allowloadlocalinfile": "", "allow user variables": "", "allowuservariables": "",
+	"allow zero datetime": "", "allowzerodatetime": "", "application name": "", "applicationname": "",
+	"auto enlist": "", "autoenlist": "", "cancellation timeout": "", "cancellationtimeout": "",
+	"character set": "", "charset": "", "characterset": "", "convert zero datetime": "", "convertzerodatetime": "",
+	"datetime kind": "", "datetimekind": "", "default command timeout": "", "defaultcommandtimeout": "",
+	"command timeout": "", "force synchronous": "", "forcesynchronous": "", "guid format": "", "guidformat": "",
+	"ignore command transaction": "", "ignorecommandtransaction": "", "ignore prepare": "", "ignoreprepare": "",
+	"interactive session": "", "interactivesession": "", "interactive": "", "keep alive": "", "keepalive": "",
+	"no backslash escapes": "", "nobackslashescapes": "", "old guids": "", "oldguids": "",
+	"persist security info": "", "persistsecurityinfo": "", "pipelining": "",
+	"server redirection mode": "", "serverredirectionmode": "", "server spn": "", "serverspn": "", "treat tiny as boolean": "",
+	"treattinyasboolean": "", "use affected rows": "", "useaffectedrows": "", "use xa transactions": "",
+	"usexatransactions": "",
+}
+
+// mysqlIgnoredWhy says why sessctl may ignore a MySqlConnector setting:
+// it changes neither what is written nor who connects where.
+var mysqlIgnoredWhy = map[string]string{
+	"character set": "sessctl speaks utf8mb4, in which every name it writes is what was typed",
+	"charset":       "sessctl speaks utf8mb4, in which every name it writes is what was typed",
+	"characterset":  "sessctl speaks utf8mb4, in which every name it writes is what was typed",
+	"server spn":    "it names the server for Kerberos logins, which sessctl does not make",
+	"serverspn":     "it names the server for Kerberos logins, which sessctl does not make",
+	"load balance":  "sessctl connects to the first server listed",
+	"loadbalance":   "sessctl connects to the first server listed",
+}
+
+// mysqlConnectorOnly are settings that neither SqlClient nor Npgsql has:
+// a string with one of them is for MySQL.
+var mysqlConnectorOnly = []string{
+	"connection protocol", "connectionprotocol", "protocol", "pipe name", "pipename",
+	"sslca", "ssl-ca", "ssl ca", "cacertificatefile", "ca certificate file", "sslcert", "ssl-cert", "ssl cert",
+	"sslkey", "ssl-key", "certificate file", "certificatefile", "certificate password", "certificatepassword",
+	"certificate store location", "certificatestorelocation", "certificate thumbprint", "certificatethumbprint",
+	"tls version", "tlsversion", "tls-version", "tls cipher suites", "tlsciphersuites",
+	"allow public key retrieval", "allowpublickeyretrieval", "allow user variables", "allowuservariables",
+	"allow zero datetime", "allowzerodatetime", "convert zero datetime", "convertzerodatetime",
+	"allow load local infile", "allowloadlocalinfile", "character set", "charset", "characterset",
+	"datetime kind", "datetimekind", "default command timeout", "defaultcommandtimeout",
+	"guid format", "guidformat", "old guids", "oldguids", "treat tiny as boolean", "treattinyasboolean",
+	"use affected rows", "useaffectedrows", "use compression", "usecompression", "compress",
+	"ignore prepare", "ignoreprepare", "ignore command transaction", "ignorecommandtransaction",
+	"no backslash escapes", "nobackslashescapes", "server rsa public key file", "serverrsapublickeyfile",
+	"connection reset", "connectionreset", "connection idle timeout", "connectionidletimeout",
+	"dns check interval", "dnscheckinterval", "load balance", "loadbalance", "use xa transactions",
+	"usexatransactions", "force synchronous", "forcesynchronous", "interactive session", "interactivesession",
+	"server redirection mode", "serverredirectionmode", "minimumpoolsize", "maximumpoolsize",
+}
+
+// mysqlConnectorSSLModes are MySqlConnector's SslMode values. The first
+// three are MySQL's alone: Npgsql spells them Disable, Prefer, Require.
+var mysqlConnectorSSLModes = map[string]string{
+	"none": "false", "disabled": "false", "preferred": "preferred", "required": "skip-verify",
+	"verifyca": "verify-ca", "verifyfull": "true",
+}
+
+// claim: a mysql:// URL or a go-sql-driver DSN is MySQL's; so is a
+// MySqlConnector string with port 3306, an SslMode only MySQL clients
+// spell so, or a setting only MySqlConnector has. "Server=…;Database=…;
+// User ID=…;Password=…" reads the same for SqlClient: only possibly MySQL's.
+func (Dialect) Claim(rc *dialects.RawConn) dialects.Certainty {
+	switch {
+	case rc.Scheme == "mysql":
+		return dialects.Surely
+	case rc.Libpq || strings.Contains(rc.Raw, "://"):
+		return dialects.Never
+	case isMySqlConnector(rc):
+		return mysqlConnectorClaim(rc)
+	case isMySQLDSN(rc.Raw):
+		return dialects.Surely
+	}
+	return dialects.Never
+}
+
+func mysqlConnectorClaim(rc *dialects.RawConn) dialects.Certainty {
+	if port, ok := rc.Get("port"); ok {
+		switch port {
+		case "3306":
+			return dialects.Surely
+		case "5432", "1433":
+			return dialects.Never
+		}
+	}
+	if mode, ok := rc.Get("ssl mode", "sslmode"); ok {
+		switch strings.ToLower(mode) {
+		case "none", "disabled", "preferred", "required":
+			return dialects.Surely
+		}
+	}
+	for _, k := range mysqlConnectorOnly {
+		if _, ok := rc.Get(k); ok {
+			return dialects.Surely
+		}
+	}
+	// A string that names neither a user nor a database, such as SQLite's
+	// "Data Source=app", is not one a MySQL app would use.
+	for _, p := range rc.Pairs {
+		if to := MysqlConnectorKeys[p.Key]; to == "user" || to == "database" {
+			return dialects.Possibly
+		}
+	}
+	return dialects.Never
+}
+
+// isMySqlConnector reports whether rc reads as Key=Value;… pairs whose
+// every key MySqlConnector knows. (A DSN with parameters reads as pairs
+// too, with keys that no client knows.)
+func isMySqlConnector(rc *dialects.RawConn) bool {
+	for _, p := range rc.Pairs {
+		if _, ok := MysqlConnectorKeys[p.Key]; !ok {
+			return false
+		}
+	}
+	return len(rc.Pairs) > 0
+}
+
+func (m Dialect) ParseConn(raw string) (*dialects.Conn, error) {
+	rc := dialects.NewRawConn(raw)
+	var (
+		cfg      *gomysql.Config
+		warnings []string
+		secrets  []string
+		err      error
+	)
+	switch {
+	case rc.Scheme == "mysql":
+		cfg, warnings, err = mysqlURLConfig(rc.Raw)
+	case isMySqlConnector(rc), len(rc.Pairs) > 0 && !isMySQLDSN(rc.Raw):
+		cfg, warnings, secrets, err = mysqlConnectorConfig(rc.Pairs)
+	case rc.Libpq || rc.Scheme != "" && !isMySQLDSN(rc.Raw):
+		err = fmt.Errorf("%w: not a MySQL connection string: use user:password@tcp(host:3306)/database, "+
+			"mysql://user:password@host:3306/database, or Server=…;Database=…;User ID=…;Password=…", dialects.ErrConnString)
+	default:
+		cfg, warnings, err = mysqlDSNConfig(rc.Raw)
+	}
+	if err != nil {
+		return nil, err
+	}
+	timeout, setting := cfg.Timeout, "timeout"
+	if rc.Scheme != "mysql" && (isMySqlConnector(rc) || len(rc.Pairs) > 0 && !isMySQLDSN(rc.Raw)) {
+		setting = "Connection Timeout"
+	}
+	warnings = append(warnings, mysqlSessionSettings(cfg)...)
+	if err := checkMySQLDSN(cfg); err != nil {
+		return nil, err
+	}
+	secrets = append(dialects.SecretsOf(raw), secrets...)
+	if pass := cfg.Passwd; pass != "" {
+		secrets = dialects.AddSecret(secrets, raw, pass, url.QueryEscape(pass), url.PathEscape(pass))
+	}
+	return &dialects.Conn{
+		Dialect:  m,
+		Driver:   "mysql",
+		DSN:      cfg.FormatDSN(),
+		Display:  mysqlDisplay(cfg),
+		Secrets:  secrets,
+		Warnings: warnings,
+
+		ConnectTimeout: timeout,
+		TimeoutSetting: setting,
+	}, nil
+}
+
+// checkMySQLDSN makes sure cfg reads back the same from its DSN, which is
+// what Open connects with. go-sql-driver writes the user, server and
+// database as they are: a ':' in the user, or an '@' in the server, of a
+// MySqlConnector string would make the DSN name another user or no server
+// at all.
+func checkMySQLDSN(cfg *gomysql.Config) error {
+	back, err := gomysql.ParseDSN(cfg.FormatDSN())
+	if err != nil || back.User != cfg.User || back.Passwd != cfg.Passwd || back.Net != cfg.Net ||
+		back.Addr != cfg.Addr || back.DBName != cfg.DBName {
+		return fmt.Errorf("%w: MySQL: the user, server or database cannot be written as a go-sql-driver DSN "+
+			"(a ':' in the user, or an '@' in the server)", dialects.ErrConnString)
+	}
+	return nil
+}
+
+// mysqlSessionSettings makes cfg what sessctl needs of every connection:
+// times read as time.Time in UTC, since the datetime(6) columns hold naive
+// UTC; several statements in one Exec, for the expiry index migration; and
+// a bounded dial.
+func mysqlSessionSettings(cfg *gomysql.Config) []string {
+	var warnings []string
+	if cfg.Loc != time.UTC {
+		warnings = append(warnings, fmt.Sprintf("ignoring loc=%s: the table's datetime(6) columns hold UTC, so sessctl reads them as UTC", cfg.Loc))
+		cfg.Loc = time.UTC
+	}
+	cfg.ParseTime = true
+	cfg.MultiStatements = true
+	if cfg.Timeout == 0 {
+		cfg.Timeout = dialects.DefaultConnectTimeout
+	}
+	return warnings
+}
+
+// mysqlDisplay is cfg as a URL without its password, for messages.
+func mysqlDisplay(cfg *gomysql.Config) string {
+	user := ""
+	if cfg.User != "" {
+		user = url.User(cfg.User).String() + "@"
+	}
+	addr := cfg.Addr
+	if cfg.Net != "tcp" {
+		addr = cfg.Net + "(" + cfg.Addr + ")"
+	}
+	return "mysql://" + user + addr + "/" + url.PathEscape(cfg.DBName)
+}
+
+// parseMySQLDSN is go-sql-driver's ParseDSN, made safe: it panics on the
+// long-removed strict parameter, and its errors must not quote the string.
+func parseMySQLDSN(dsn string) (*gomysql.Config, error) {
+	if i := strings.LastIndex(dsn, "/"); i >= 0 {
+		if _, query, ok := strings.Cut(dsn[i:], "?"); ok {
+			for kv := range strings.SplitSeq(query, "&") {
+				if k, _, _ := strings.Cut(kv, "="); k == "strict" {
+					return nil, fmt.Errorf("%w: MySQL DSN: the strict parameter no longer exists; remove it", dialects.ErrConnString)
+				}
+			}
+		}
+	}
+	cfg, err := gomysql.ParseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("%w: MySQL DSN: %s (the form is user:password@tcp(host:3306)/database?param=value)", dialects.ErrConnString,
+			dialects.Scrub(err.Error(), dialects.SecretsOf(dsn))) // go-sql-driver's words
+	}
+	return cfg, nil
+}
+
+// mysqlDSNConfig reads a go-sql-driver DSN, dropping golang-migrate's own
+// x- parameters, which the driver would send to the server as variables.
+func mysqlDSNConfig(dsn string) (*gomysql.Config, []string, error) {
+	if err := refuseMigrateParams(dsn); err != nil {
+		return nil, nil, err
+	}
+	cfg, err := parseMySQLDSN(dsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, dropMigrateParams(cfg), nil
+}
+
+func dropMigrateParams(cfg *gomysql.Config) []string {
+	var warnings []string
+	for k := range cfg.Params {
+		if strings.HasPrefix(k, "x-") {
+			warnings = append(warnings, fmt.Sprintf("ignoring golang-migrate parameter %q: it only concerns golang-migrate's own runs", k))
+			delete(cfg.Params, k)
+		}
+	}
+	return warnings
+}
+
+// refuseMigrateParams refuses the golang-migrate parameters that would
+// change what is written or to whom sessctl connects, were they honoured:
+// where the version is recorded, and the TLS settings of its custom tls=
+// configurations. The others (x-no-lock, x-statement-timeout) only tune
+// golang-migrate's runs, and sessctl locks and times out on its own.
+func refuseMigrateParams(dsn string) error {
+	i := strings.LastIndex(dsn, "?")
+	if i < 0 {
+		return nil
+	}
+	for kv := range strings.SplitSeq(dsn[i+1:], "&") {
+		k, _, _ := strings.Cut(kv, "=")
+		switch {
+		case k == "x-migrations-table":
+			return fmt.Errorf("%w: MySQL: x-migrations-table: sessctl records its version in TABLE_migrations beside the cache table, "+
+				"whatever golang-migrate is told; remove the parameter", dialects.ErrConnString)
+		case strings.HasPrefix(k, "x-tls-"):
+			return fmt.Errorf("%w: MySQL: %s: sessctl does not read golang-migrate's TLS parameters; use tls=true "+
+				"(the system's CAs) or tls=skip-verify, or a MySqlConnector string with SslMode, SslCa, SslCert and SslKey", dialects.ErrConnString, k)
+		}
+	}
+	return nil
+}
+
+// mysqlURLConfig reads mysql://user:password@host:port/database?params, and
+// golang-migrate's mysql://user:password@tcp(host:port)/database (the form
+// that can also name a unix(/path) socket), whose user and password it
+// unescapes as golang-migrate does.
+func mysqlURLConfig(raw string) (*gomysql.Config, []string, error) {
+	const scheme = "mysql://"
+	if len(raw) < len(scheme) || !strings.EqualFold(raw[:len(scheme)], scheme) {
+		return nil, nil, fmt.Errorf("%w: a MySQL URL starts with mysql://", dialects.ErrConnString)
+	}
+	if rest := raw[len(scheme):]; isMySQLDSN(rest) {
+		cfg, warnings, err := mysqlDSNConfig(rest)
+		if err != nil {
+			return nil, nil, err
+		}
+		if cfg.User, err = url.QueryUnescape(cfg.User); err == nil {
+			cfg.Passwd, err = url.QueryUnescape(cfg.Passwd)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: MySQL URL: the user or password is not URL-escaped properly", dialects.ErrConnString)
+		}
+		return cfg, warnings, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Parse quotes the part it could not read, which with a '/',
+		// '?' or '#' in the password is the start of the password.
+		return nil, nil, fmt.Errorf("%w: MySQL URL does not parse; percent-encode any / ? # @ : %% in the user and password", dialects.ErrConnString)
+	}
+	if err := refuseMigrateParams("/?" + u.RawQuery); err != nil {
+		return nil, nil, err
+	}
+	cfg, err := parseMySQLDSN("/?" + u.RawQuery)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.User = u.User.Username()
+	cfg.Passwd, _ = u.User.Password()
+	cfg.DBName = strings.TrimPrefix(u.Path, "/")
+	host, port := u.Hostname(), u.Port()
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	if port == "" {
+		port = "3306"
+	}
+	cfg.Net, cfg.Addr = "tcp", net.JoinHostPort(host, port)
+	return cfg, dropMigrateParams(cfg), nil
+}
+
+// mysqlConnectorConfig translates a MySqlConnector string. It returns the
+// secrets that only this form has (a certificate password), for masking.
+func mysqlConnectorConfig(pairs []dialects.Pair) (*gomysql.Config, []string, []string, error) {
+	cfg := gomysql.NewConfig()
+	var (
+		warnings, secrets            []string
+		host, port, protocol, pipe   string
+		sslMode                      = "preferred" // MySqlConnector's default
+		sslCA, sslCert, sslKey, cert string
+		minV, maxV                   uint16
+		err                          error
+	)
+	for _, p := range pairs {
+		to, ok := MysqlConnectorKeys[p.Key]
+		switch {
+		case !ok:
+			return nil, nil, nil, fmt.Errorf("%w: %s is not a MySqlConnector setting sessctl knows; remove it or use a mysql:// URL", dialects.ErrConnString, p.Name())
+		case to == "":
+			why := mysqlIgnoredWhy[p.Key]
+			if why == "" {
+				why = "it only concerns MySqlConnector itself"
+			}
+			warnings = append(warnings, fmt.Sprintf("ignoring MySqlConnector setting %q: %s", p.Key, why))
+		case to == "refuse":
+			return nil, nil, nil, fmt.Errorf("%w: %q: sessctl cannot restrict TLS cipher suites (it negotiates Go's); remove it", dialects.ErrConnString, p.Key)
+		case to == "tlsversion":
+			if minV, maxV, err = mysqlTLSVersions(p.Value); err != nil {
+				return nil, nil, nil, err
+			}
+		case to == "serverpubkey":
+			if err := mysqlServerPubKey(cfg, p.Value); err != nil {
+				return nil, nil, nil, err
+			}
+		case to == "server":
+			host = p.Value
+		case to == "port":
+			port = p.Value
+		case to == "user":
+			cfg.User = p.Value
+		case to == "password":
+			cfg.Passwd = p.Value
+		case to == "database":
+			cfg.DBName = p.Value
+		case to == "protocol":
+			protocol = strings.ToLower(p.Value)
+		case to == "pipe":
+			pipe = p.Value
+		case to == "sslmode":
+			m, ok := mysqlConnectorSSLModes[strings.ToLower(strings.ReplaceAll(p.Value, " ", ""))]
+			if !ok {
+				return nil, nil, nil, fmt.Errorf("%w: SslMode %s: use None, Preferred, Required, VerifyCA or VerifyFull", dialects.ErrConnString, p.Shown())
+			}
+			sslMode = m
+		case to == "sslca":
+			sslCA = p.Value
+		case to == "sslcert":
+			sslCert = p.Value
+		case to == "sslkey":
+			sslKey = p.Value
+		case to == "pfx":
+			cert = p.Value
+		case to == "pfxpassword":
+			secrets = dialects.AddSecret(secrets, p.Value)
+		case to == "certstore":
+			if p.Value != "" && !strings.EqualFold(p.Value, "none") {
+				return nil, nil, nil, fmt.Errorf("%w: %q: sessctl cannot read the Windows certificate store; export the client certificate as PEM and use SslCert and SslKey", dialects.ErrConnString, p.Key)
+			}
+		case to == "timeout":
+			s, err := strconv.ParseUint(p.Value, 10, 31)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("%w: %s %s is not a number of seconds", dialects.ErrConnString, p.Key, p.Shown())
+			}
+			cfg.Timeout = time.Duration(s) * time.Second
+		case to == "compress":
+			on, err := strconv.ParseBool(p.Value)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("%w: %s %s: use true or false", dialects.ErrConnString, p.Key, p.Shown())
+			}
+			if err := cfg.Apply(gomysql.EnableCompression(on)); err != nil {
+				return nil, nil, nil, fmt.Errorf("%w: %s: %v", dialects.ErrConnString, p.Key, err)
+			}
+		}
+	}
+	if cert != "" {
+		return nil, nil, nil, fmt.Errorf("%w: CertificateFile: sessctl cannot read PKCS #12 files; convert it to PEM "+
+			"(openssl pkcs12 -in cert.pfx -out cert.pem -nodes) and use SslCert and SslKey", dialects.ErrConnString)
+	}
+	if err := mysqlConnectorAddress(cfg, host, port, protocol, pipe, &warnings); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := mysqlConnectorTLS(cfg, sslMode, sslCA, sslCert, sslKey, minV, maxV); err != nil {
+		return nil, nil, nil, err
+	}
+	return cfg, warnings, secrets, nil
+}
+
+// mysqlTLSVersions reads MySqlConnector's TlsVersion, a list of the TLS
+// versions it may use (Tls1.2, TLS 1.3, TLSv1.2, …), as the lowest and
+// highest.
+func mysqlTLSVersions(v string) (minV, maxV uint16, err error) {
+	versions := map[string]uint16{"10": tls.VersionTLS10, "11": tls.VersionTLS11, "12": tls.VersionTLS12, "13": tls.VersionTLS13}
+	for _, part := range strings.Split(v, ",") {
+		k := strings.ToLower(strings.NewReplacer(" ", "", ".", "", "v", "").Replace(part))
+		ver, ok := versions[strings.TrimPrefix(k, "tls")]
+		if !ok || !strings.HasPrefix(k, "tls") {
+			return 0, 0, fmt.Errorf("%w: TlsVersion %s: use a list of Tls1.2 and Tls1.3 (or Tls1.0, Tls1.1)", dialects.ErrConnString, dialects.ShowValue(v))
+		}
+		if minV == 0 || ver < minV {
+			minV = ver
+		}
+		maxV = max(maxV, ver)
+	}
+	return minV, maxV, nil
+}
+
+// mysqlServerPubKey makes cfg encrypt the password for the server's RSA
+// key in the PEM file at path (MySqlConnector's ServerRsaPublicKeyFile),
+// rather than fetching the key from the server.
+func mysqlServerPubKey(cfg *gomysql.Config, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("%w: ServerRsaPublicKeyFile: %v", dialects.ErrConnString, err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return fmt.Errorf("%w: ServerRsaPublicKeyFile %s holds no PEM key", dialects.ErrConnString, path)
+	}
+	key, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		if k, err1 := x509.ParsePKCS1PublicKey(block.Bytes); err1 == nil {
+			key, err = k, nil
+		}
+	}
+	rsaKey, ok := key.(*rsa.PublicKey)
+	if err != nil || !ok {
+		return fmt.Errorf("%w: ServerRsaPublicKeyFile %s holds no RSA public key", dialects.ErrConnString, path)
+	}
+	h := sha256.Sum256(block.Bytes)
+	name := "sessctl-" + hex.EncodeToString(h[:8])
+	gomysql.RegisterServerPubKey(name, rsaKey)
+	cfg.ServerPubKey = name
+	return nil
+}
+
+// mysqlConnectorAddress sets where cfg connects: MySqlConnector takes a
+// list of hosts, or a socket path as the server, and a separate port.
+func mysqlConnectorAddress(cfg *gomysql.Config, host, port, protocol, pipe string, warnings *[]string) error {
+	switch protocol {
+	case "", "socket", "tcp":
+	case "unix":
+		cfg.Net = "unix"
+	default:
+		return fmt.Errorf("%w: Protocol %s: sessctl connects by TCP or a Unix socket only", dialects.ErrConnString, dialects.ShowValue(protocol))
+	}
+	if pipe != "" {
+		*warnings = append(*warnings, "ignoring Pipe Name: sessctl does not use named pipes")
+	}
+	if first, _, many := strings.Cut(host, ","); many {
+		*warnings = append(*warnings, fmt.Sprintf("Server lists several hosts: sessctl connects to the first, %s", strings.TrimSpace(first)))
+		host = strings.TrimSpace(first)
+	}
+	if host == "" {
+		host = "localhost" // MySqlConnector's default
+	}
+	if strings.HasPrefix(host, "/") || cfg.Net == "unix" {
+		cfg.Net, cfg.Addr = "unix", host
+		return nil
+	}
+	if port == "" {
+		port = "3306"
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]") // [::1]: an IPv6 address
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("%w: Port %s is not a port number", dialects.ErrConnString, dialects.ShowValue(port))
+	}
+	cfg.Net, cfg.Addr = "tcp", net.JoinHostPort(host, port)
+	return nil
+}
+
+// mysqlConnectorTLS sets cfg's TLS as MySqlConnector's SslMode means it.
+// A mode that needs a CA file or client certificate gets a TLS config of
+// its own, registered under a name derived from its settings so that the
+// DSN can name it.
+func mysqlConnectorTLS(cfg *gomysql.Config, mode, caFile, certFile, keyFile string, minV, maxV uint16) error {
+	if caFile == "" && certFile == "" && keyFile == "" && mode != "verify-ca" && minV == 0 {
+		cfg.TLSConfig = mode
+		return nil
+	}
+	if mode == "false" {
+		cfg.TLSConfig = mode
+		return nil
+	}
+	tc := &tls.Config{MinVersion: cmp.Or(minV, tls.VersionTLS12), MaxVersion: maxV}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return fmt.Errorf("%w: SslCa: %v", dialects.ErrConnString, err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("%w: SslCa %s holds no PEM certificate", dialects.ErrConnString, caFile)
+		}
+	}
+	if (certFile == "") != (keyFile == "") {
+		return fmt.Errorf("%w: SslCert and SslKey go together", dialects.ErrConnString)
+	}
+	if certFile != "" {
+		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return fmt.Errorf("%w: SslCert and SslKey: %v", dialects.ErrConnString, err)
+		}
+		tc.Certificates = []tls.Certificate{pair}
+	}
+	switch mode {
+	case "preferred", "skip-verify":
+		tc.InsecureSkipVerify = true
+		cfg.AllowFallbackToPlaintext = mode == "preferred"
+	case "verify-ca":
+		// The chain is checked, the host name is not.
+		tc.InsecureSkipVerify = true
+		tc.VerifyPeerCertificate = verifyChain(tc.RootCAs)
+	case "true":
+		if host, _, err := net.SplitHostPort(cfg.Addr); err == nil {
+			tc.ServerName = host
+		}
+	}
+	h := sha256.Sum256([]byte(strings.Join([]string{mode, caFile, certFile, keyFile, cfg.Addr, strconv.Itoa(int(minV)), strconv.Itoa(int(maxV))}, "\x00")))
+	name := "sessctl-" + hex.EncodeToString(h[:8])
+	if err := gomysql.RegisterTLSConfig(name, tc); err != nil {
+		return fmt.Errorf("%w: TLS settings: %v", dialects.ErrConnString, err)
+	}
+	cfg.TLSConfig = name
+	return nil
+}
+
+// verifyChain checks the server's certificate chain against roots (the
+// system's when nil) without checking the host name: SslMode=VerifyCA.
+func verifyChain(roots *x509.CertPool) func([][]byte, [][]*x509.Certificate) error {
+	return func(raw [][]byte, _ [][]*x509.Certificate) error {
+		if len(raw) == 0 {
+			return errors.New("the server sent no certificate")
+		}
+		certs := make([]*x509.Certificate, len(raw))
+		for i, der := range raw {
+			c, err := x509.ParseCertificate(der)
+			if err != nil {
+				return err
+			}
+			certs[i] = c
+		}
+		opts := x509.VerifyOptions{Roots: roots, Intermediates: x509.NewCertPool()}
+		for _, c := range certs[1:] {
+			opts.Intermediates.AddCert(c)
+		}
+		_, err := certs[0].Verify(opts)
+		return err
+	}
+}

@@ -1,0 +1,7 @@
+package mysql
+
+import (
+	"unicode/utf8"
+)
+
+func runesLen(s string) int { return utf8.RuneCountInString(s) }

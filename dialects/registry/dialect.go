@@ -1,0 +1,39 @@
+package registry
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/sessctl/sessctl/dialects"
+	"github.com/sessctl/sessctl/dialects/mysql"
+	"github.com/sessctl/sessctl/dialects/postgres"
+	"github.com/sessctl/sessctl/dialects/sqlite"
+	"github.com/sessctl/sessctl/dialects/sqlserver"
+)
+
+// registry lists every dialect by the name users type.
+var Registry = map[string]dialects.Dialect{
+	"mysql":     mysql.Dialect{},
+	"postgres":  postgres.Dialect{},
+	"sqlite":    sqlite.Dialect{},
+	"sqlserver": sqlserver.Dialect{},
+}
+
+// Lookup returns the dialect users call name.
+func Lookup(name string) (dialects.Dialect, error) {
+	if d, ok := Registry[strings.ToLower(name)]; ok {
+		return d, nil
+	}
+	return nil, fmt.Errorf("%w %q: use one of %s", dialects.ErrUnknownDialect, name, strings.Join(List(), ", "))
+}
+
+// List is the sorted list of dialect names.
+func List() []string {
+	out := make([]string, 0, len(Registry))
+	for n := range Registry {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
