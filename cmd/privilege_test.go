@@ -100,7 +100,7 @@ func TestLeastPrivilege(t *testing.T) {
 			const pw = "Pw-least-privilege-1"
 			login := d.Quote(user)
 			for _, q := range []string{
-				"CREATE LOGIN " + login + " WITH PASSWORD = " + d.QuoteLiteral(pw),
+				"CREATE LOGIN " + login + " WITH PASSWORD = " + dialecttest.QuoteLiteral(d, pw),
 				"CREATE USER " + login + " FOR LOGIN " + login,
 				"GRANT SELECT, INSERT, UPDATE, DELETE ON " + s.Qualified(table) + " TO " + login,
 				"GRANT SELECT ON " + s.Qualified(n.VersionTable) + " TO " + login,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/schema"
 )
 
@@ -120,7 +121,7 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 		a.script(schema.PurgeScript(tg.table, opts.grace, cmp.Or(opts.batchSize, schema.DefaultBatchSize)))
 		return nil
 	}
-	if ceiling := tg.table.Dialect.MaxBatchSize(); ceiling > 0 && opts.batchSize > ceiling {
+	if ceiling := dialects.LimitsOf(tg.table.Dialect).MaxBatch; ceiling > 0 && opts.batchSize > ceiling {
 		a.warnf("--%s %d is above %d, the most rows one batch deletes on %s: batches of %d", flagBatchSize, opts.batchSize, ceiling, tg.table.Dialect.Name(), ceiling)
 	}
 	// --timeout stops purge as a signal does: after the batch in flight,

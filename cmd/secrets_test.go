@@ -223,7 +223,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 			}
 			setPassword := func(pw string) {
 				pg, _ := registry.Lookup("postgres")
-				execAll(t, db, "ALTER ROLE sessctl_eq PASSWORD "+pg.QuoteLiteral(pw))
+				execAll(t, db, "ALTER ROLE sessctl_eq PASSWORD "+dialecttest.QuoteLiteral(pg, pw))
 			}
 			badConn := func(pw string) string { // the role's password is another
 				u := url.URL{Scheme: "postgres", User: url.UserPassword("sessctl_other", pw), Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(p.Port())), Path: "/cachedb"}

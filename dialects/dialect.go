@@ -29,6 +29,9 @@ var (
 	// ErrPermission: the database refused the user a privilege the
 	// command needs. The error says which, and how to grant it.
 	ErrPermission = errors.New("permission denied")
+	// ErrLocked: Purger.TryLock found another session holding the purge
+	// lock.
+	ErrLocked = errors.New("purge lock held")
 	// ErrCannotWalk: a walk in storage order cannot delete from this
 	// table (PostgreSQL: a rule ON DELETE refuses the statement a walk
 	// uses); purge goes on in expiry order. Nothing was deleted.
@@ -71,14 +74,24 @@ type Querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// Dialect is one database engine. Methods that take a Querier send SQL;
-// every other method is pure and never touches a database.
+// Dialect is one database engine: every role below, each of which a
+// consumer can take alone. Methods that take a Querier send SQL; every
+// other method is pure and never touches a database. An engine is done
+// when it passes dialecttest.Run.
 type Dialect interface {
+	Core
+	Connector
+	Denier
+	Inspector
+	Migrator
+	Purger
+}
+
+// Core is what an engine is without a database: its name, how it quotes
+// and limits names, and the columns of its table. Pure.
+type Core interface {
 	// Name is the name users type with --dialect: postgres, sqlite, ...
 	Name() string
-
-	// DefaultSchema is the schema most users mean (public, main, dbo).
-	DefaultSchema() string
 
 	// CheckName reports, wrapping ErrInvalidName, a schema, table or derived
 	// name that this engine would truncate or cannot hold.
@@ -91,10 +104,6 @@ type Dialect interface {
 	// Quote quotes one identifier, doubling embedded quote characters.
 	Quote(ident string) string
 
-	// QuoteLiteral quotes a string literal for SQL rendered into a file, the
-	// one place a value cannot be a bound parameter.
-	QuoteLiteral(s string) string
-
 	// Names derives the names sessctl gives the objects that belong to
 	// schema.table: the version table, primary key and expiry index.
 	Names(schema, table string) Names
@@ -102,19 +111,30 @@ type Dialect interface {
 	// Columns is the table as the app's cache provider needs it, in the
 	// order sessctl creates it.
 	Columns() []ColumnSpec
+}
 
+// Connector reads connection strings and opens pools.
+type Connector interface {
 	// ParseConn parses a connection string in any form this dialect takes.
 	// Errors wrap ErrConnString and never contain a secret the string
-	// holds where it should (Parse masks any other that SecretsOf finds).
+	// holds where it should (registry.Parse masks any other that SecretsOf
+	// finds).
 	ParseConn(raw string) (*Conn, error)
 
-	// claim tells how surely raw is a connection string for this dialect.
+	// Claim tells how surely raw is a connection string for this dialect.
+	// Pure.
 	Claim(c *RawConn) Certainty
 
 	// Open opens a pool for conn; nothing is sent until first use. create
 	// is false for commands that must not create a database (SQLite file).
 	Open(conn *Conn, create bool) (*sql.DB, error)
+}
 
+// Remote is a Dialect reached over a network, whose connection can fail
+// for a while or for good, and whose session can end under a statement.
+// An engine that is not (SQLite runs in the process) has every open error
+// permanent and no session to lose.
+type Remote interface {
 	// Permanent reports a connection error that retrying cannot fix (wrong
 	// password, missing database), so --wait stops at once.
 	Permanent(err error) bool
@@ -123,23 +143,50 @@ type Dialect interface {
 	// statement: the server shut down or restarted, or the connection was
 	// killed or cut. The statement's transaction is rolled back.
 	Disconnected(err error) bool
+}
 
+// Permanent reports whether retrying cannot fix connection error err on d:
+// always, where d is not Remote.
+func Permanent(d Core, err error) bool {
+	r, ok := d.(Remote)
+	return !ok || r.Permanent(err)
+}
+
+// Disconnected reports whether err says d's session ended under a
+// statement: never, where d is not Remote.
+func Disconnected(d Core, err error) bool {
+	r, ok := d.(Remote)
+	return ok && r.Disconnected(err)
+}
+
+// Denier tells a refused privilege from other errors.
+type Denier interface {
 	// Denied reports whether err is the database refusing the user a
 	// privilege, and if so says what command op (create, drop, verify,
 	// purge, or OpCreateSchema) on the table of n lacks and how to grant
 	// it, naming the user it reads from q. It only reads.
 	Denied(ctx context.Context, q Querier, err error, op string, n Names) (string, bool)
+}
 
+// Inspector reads the catalog.
+type Inspector interface {
 	// SchemaExists reports whether the schema (MySQL: database) exists.
 	SchemaExists(ctx context.Context, q Querier, schema string) (bool, error)
-
-	// CreateSchemaSQL is the statement --create-schema runs; it must
-	// succeed when the schema already exists.
-	CreateSchemaSQL(schema string) string
 
 	// Inspect reads the catalog for the table named by n, and its version
 	// table. A missing table is Kind Missing, not an error. It only reads.
 	Inspect(ctx context.Context, q Querier, n Names) (*TableInfo, error)
+
+	// FixSQL is the statement that mends problem in column c of table n,
+	// printed as the fix for a verify finding. Pure.
+	FixSQL(n Names, c ColumnSpec, problem Problem) string
+}
+
+// Migrator runs the migrations of package migrations.
+type Migrator interface {
+	// TemplateData are the values the migration templates of this dialect
+	// use: quoted names, string literals of names, and the like. Pure.
+	TemplateData(n Names) map[string]string
 
 	// MigrateDriver opens a pool of its own on conn's database, with schema
 	// n.Schema current where the engine needs that, and wraps it in
@@ -147,31 +194,41 @@ type Dialect interface {
 	// n.VersionTable. Constructing it creates the version table; closing it
 	// closes the pool.
 	MigrateDriver(conn *Conn, n Names) (database.Driver, error)
+}
 
-	// FixSQL is the statement that mends problem in column c of table n,
-	// printed as the fix for a verify finding.
-	FixSQL(n Names, c ColumnSpec, problem Problem) string
+// SchemaCreator is a Dialect with schemas to create (MySQL: databases);
+// SQLite has one, main, always there.
+type SchemaCreator interface {
+	// CreateSchemaSQL is the statement --create-schema runs; it must
+	// succeed when the schema already exists. Pure.
+	CreateSchemaSQL(schema string) string
+}
 
-	// TemplateData are the values the migration templates of this dialect
-	// use: quoted names, string literals of names, and the like.
-	TemplateData(n Names) map[string]string
+// Separator is a Dialect whose tools need each batch of a printed script
+// ended by a line of its own (SQL Server's "GO").
+type Separator interface {
+	ScriptSeparator() string
+}
 
+// ScriptSeparator is what ends each batch of a script printed for d: "" where
+// d is no Separator.
+func ScriptSeparator(d Core) string {
+	if s, ok := d.(Separator); ok {
+		return s.ScriptSeparator()
+	}
+	return ""
+}
+
+// Purger deletes expired rows in batches.
+type Purger interface {
 	// TryLock takes the per-table purge lock on conn without waiting. It
-	// returns ok=false when another session holds it. unlock releases it;
-	// closing conn releases it too. Holding it, conn is the purge's
-	// session: TryLock may also make it ready for the purge's statements
-	// (MySQL: learns once whether the server can skip locked rows;
-	// SQLite: waits for other writers in short steps, so that a purge told
-	// to stop stops waiting), and unlock undoes that.
-	TryLock(ctx context.Context, conn *sql.Conn, n Names) (unlock func() error, ok bool, err error)
-
-	// MaxBatchSize is the most rows one purge batch deletes on this
-	// engine, however fast batches run: purge never asks DeleteExpired for
-	// more (a larger --batch-size is cut to it, with a warning). 0 means no
-	// ceiling but the batch time. Engines that escalate row locks return a
-	// size under their threshold (SQL Server: 4000, under the 5000 locks at
-	// which a statement takes a table lock). Pure.
-	MaxBatchSize() int
+	// returns an error wrapping ErrLocked when another session holds it.
+	// unlock releases it; closing conn releases it too. Holding it, conn is
+	// the purge's session: TryLock may also make it ready for the purge's
+	// statements (MySQL: learns once whether the server can skip locked
+	// rows; SQLite: waits for other writers in short steps, so that a purge
+	// told to stop stops waiting), and unlock undoes that.
+	TryLock(ctx context.Context, conn *sql.Conn, n Names) (unlock func() error, err error)
 
 	// DeleteExpired deletes at most limit rows that expired more than grace
 	// ago by the database's clock, the oldest first, found on the expiry
@@ -193,12 +250,50 @@ type Dialect interface {
 	// ExplainPurge is the database's plan for one purge batch, as text.
 	ExplainPurge(ctx context.Context, q Querier, n Names, grace time.Duration, limit int) (string, error)
 
-	// ScriptSeparator ends each batch of a printed script where the
-	// engine's tools need it (SQL Server's "GO"); "" elsewhere.
-	ScriptSeparator() string
-
 	// PurgeScript is SQL a DBA can run by hand to purge in batches of limit.
+	// Pure.
 	PurgeScript(n Names, grace time.Duration, limit int) string
+}
+
+// Locked is what TryLock returns for an engine's try (ok false: another
+// session holds the lock): the unlock, or an error wrapping ErrLocked.
+func Locked(unlock func() error, ok bool, err error) (func() error, error) {
+	switch {
+	case err != nil:
+		return nil, err
+	case !ok:
+		return nil, ErrLocked
+	}
+	return unlock, nil
+}
+
+// Limits bound a purge on one engine.
+type Limits struct {
+	// MaxBatch is the most rows one purge batch deletes, however fast
+	// batches run: purge never asks DeleteExpired for more (a larger
+	// --batch-size is cut to it, with a warning). 0 means no ceiling but the
+	// batch time. Engines that escalate row locks set one under their
+	// threshold (SQL Server: 4000, under the 5000 locks at which a
+	// statement takes a table lock).
+	MaxBatch int
+	// Pause is the pause between batches unless told otherwise: an engine
+	// whose app sessions wait for a batch by polling for the lock it holds
+	// (SQLite) needs one, as batches back to back leave them too short a
+	// gap to catch it free, and they starve until the purge ends.
+	Pause time.Duration
+}
+
+// Limiter is a Purger whose purge has Limits. Pure.
+type Limiter interface {
+	Limits() Limits
+}
+
+// LimitsOf are d's purge limits: none where d is no Limiter.
+func LimitsOf(d Core) Limits {
+	if l, ok := d.(Limiter); ok {
+		return l.Limits()
+	}
+	return Limits{}
 }
 
 // Walker is a Dialect that can also purge in the table's storage order,
@@ -295,14 +390,6 @@ type Waiter interface {
 	// "waiting for a row lock" and the like, or "" when it is not waiting
 	// for a lock.
 	WaitingFor(ctx context.Context, db *sql.DB, id int64) (string, error)
-}
-
-// Yielder is a Dialect whose app sessions wait for a purge batch by polling
-// for the lock it holds: batches back to back leave them too short a gap to
-// catch it free, and they starve until the purge ends. Purge pauses
-// YieldPause between batches unless told otherwise.
-type Yielder interface {
-	YieldPause() time.Duration
 }
 
 // EngineNamer is a Dialect whose one protocol is spoken by more than one

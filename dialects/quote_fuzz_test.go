@@ -51,7 +51,7 @@ func FuzzQuote(f *testing.F) {
 		for _, dn := range registry.List() {
 			d, _ := registry.Lookup(dn)
 			roundTrip(t, dn, d.Quote(name), dialecttest.Ident, name)
-			roundTrip(t, dn, d.QuoteLiteral(name), dialecttest.Literal, name)
+			roundTrip(t, dn, dialecttest.QuoteLiteral(d, name), dialecttest.Literal, name)
 
 			err := d.CheckName(name)
 			bad := !utf8.ValidString(name) || strings.ContainsRune(name, 0) || strings.IndexFunc(name, unicode.IsControl) >= 0 || name == ""
@@ -62,7 +62,7 @@ func FuzzQuote(f *testing.F) {
 				t.Errorf("%s.CheckName(%q) = %v, not an ErrInvalidName", dn, name, err)
 			}
 
-			for _, sch := range []string{name, d.DefaultSchema(), "main"} {
+			for _, sch := range []string{name, dialecttest.DefaultSchema(d), "main"} {
 				tbl, err := schema.NewTable(d, sch, name)
 				if err != nil {
 					if !errors.Is(err, dialects.ErrInvalidName) {

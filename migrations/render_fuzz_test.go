@@ -79,7 +79,7 @@ func FuzzRender(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, sch := range []string{schemaName, d.DefaultSchema()} {
+			for _, sch := range []string{schemaName, dialecttest.DefaultSchema(d)} {
 				tbl, err := schema.NewTable(d, sch, tableName)
 				if err != nil {
 					if !errors.Is(err, dialects.ErrInvalidName) {

@@ -73,7 +73,7 @@ func Connect(ctx context.Context, conn *dialects.Conn, opts ConnectOptions) (*DB
 			db.Close()
 			return nil, fmt.Errorf("connecting to %s: %w; the host and port may not be the database's, "+
 				"or it is starting or overloaded: pass --wait to keep trying", conn.Display, err)
-		case conn.Dialect.Permanent(err) || opts.Wait <= 0:
+		case dialects.Permanent(conn.Dialect, err) || opts.Wait <= 0:
 			db.Close()
 			return nil, fmt.Errorf("connecting to %s: %w", conn.Display, err)
 		case left <= 0:

@@ -184,7 +184,11 @@ func ensureSchema(ctx context.Context, db *DB, t *Table, create bool, res *Creat
 	if !create {
 		return fmt.Errorf("%w: %s: create it, or pass --create-schema", dialects.ErrSchemaMissing, d.Quote(t.Schema))
 	}
-	if _, err := db.ExecContext(ctx, d.CreateSchemaSQL(t.Schema)); err != nil {
+	sc, can := d.(dialects.SchemaCreator)
+	if !can {
+		return fmt.Errorf("%w: %s", dialects.ErrSchemaMissing, d.Quote(t.Schema))
+	}
+	if _, err := db.ExecContext(ctx, sc.CreateSchemaSQL(t.Schema)); err != nil {
 		// Another create may have made it first.
 		if ok, _ := d.SchemaExists(ctx, db, t.Schema); !ok {
 			return t.denied(ctx, db, dialects.OpCreateSchema, fmt.Errorf("creating schema %s: %w", d.Quote(t.Schema), err))

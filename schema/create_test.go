@@ -6,6 +6,7 @@ import (
 	"github.com/golang-migrate/migrate/v4/database"
 
 	"github.com/sessctl/sessctl/dialects"
+	"github.com/sessctl/sessctl/dialects/dialecttest"
 	"github.com/sessctl/sessctl/dialects/registry"
 	"github.com/sessctl/sessctl/migrations"
 )
@@ -16,7 +17,7 @@ import (
 func TestEveryMigrationHasAPromise(t *testing.T) {
 	for _, name := range registry.List() {
 		d, _ := registry.Lookup(name)
-		ms, err := migrations.Up(name, d.TemplateData(d.Names(d.DefaultSchema(), "SessionData")))
+		ms, err := migrations.Up(name, d.TemplateData(d.Names(dialecttest.DefaultSchema(d), "SessionData")))
 		if err != nil {
 			t.Fatal(err)
 		}

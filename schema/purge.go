@@ -204,7 +204,7 @@ func Purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResult, error) {
 	start := time.Now()
 	res := &PurgeResult{Schema: t.Schema, Table: t.Names.Table}
-	ceiling := t.Dialect.MaxBatchSize()
+	ceiling := dialects.LimitsOf(t.Dialect).MaxBatch
 	size, adaptive := opts.BatchSize, opts.BatchSize <= 0
 	if adaptive {
 		size = firstBatchSize(ceiling)
@@ -362,7 +362,7 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 					"reference it, or give the foreign key ON DELETE CASCADE or SET NULL: %w",
 					t, res.Deleted, prefixed(" ", fk), t.Dialect.Name(), t.Dialect.Name(), err))
 			}
-			if !t.Dialect.Disconnected(err) {
+			if !dialects.Disconnected(t.Dialect, err) {
 				err = t.explainFailure(run, conn, fmt.Errorf("purging %s after %d rows: %w", t, res.Deleted, err))
 			}
 			return res, t.fail(res, start, err)
@@ -479,12 +479,9 @@ func referencedBy(d dialects.Dialect, err error) (string, bool) {
 }
 
 // DefaultPause is the pause between batches on d when none is asked for:
-// its YieldPause, or none.
+// its Limits' Pause, or none.
 func DefaultPause(d dialects.Dialect) time.Duration {
-	if y, ok := d.(dialects.Yielder); ok {
-		return y.YieldPause()
-	}
-	return 0
+	return dialects.LimitsOf(d).Pause
 }
 
 // lockAndInspect takes the purge lock, then reads the catalog for the
@@ -494,9 +491,12 @@ func DefaultPause(d dialects.Dialect) time.Duration {
 // (One statement that did both cost more than the statements it replaced,
 // see BENCHMARKS.md.)
 func (t *Table) lockAndInspect(ctx context.Context, conn *sql.Conn) (unlock func() error, ok bool, info *dialects.TableInfo, err error) {
-	if unlock, ok, err = t.Dialect.TryLock(ctx, conn, t.Names); err != nil || !ok {
+	if unlock, err = t.Dialect.TryLock(ctx, conn, t.Names); errors.Is(err, dialects.ErrLocked) {
+		return nil, false, nil, nil
+	} else if err != nil {
 		return nil, false, nil, err
 	}
+	ok = true
 	inspect := t.Dialect.Inspect
 	if ti, can := t.Dialect.(dialects.TableInspector); can {
 		inspect = ti.InspectTable
@@ -576,7 +576,7 @@ func (t *Table) dryRun(ctx context.Context, conn *sql.Conn, opts PurgeOptions, i
 	if err != nil {
 		return t.explainFailure(ctx, conn, fmt.Errorf("counting the expired rows of %s: %w", t, err))
 	}
-	size := cmp.Or(opts.BatchSize, firstBatchSize(t.Dialect.MaxBatchSize()))
+	size := cmp.Or(opts.BatchSize, firstBatchSize(dialects.LimitsOf(t.Dialect).MaxBatch))
 	plan, err := t.Dialect.ExplainPurge(ctx, conn, t.Names, opts.Grace, size)
 	if err != nil {
 		return fmt.Errorf("explaining the purge of %s: %w", t, err)
@@ -644,7 +644,7 @@ func containsWord(s, word string) bool {
 func (t *Table) fail(res *PurgeResult, start time.Time, err error) error {
 	res.Status = PurgeFailed
 	res.tally(start)
-	if t.Dialect.Disconnected(err) {
+	if dialects.Disconnected(t.Dialect, err) {
 		return t.lostConnection(res, err)
 	}
 	return err

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/sessctl/sessctl/dialects"
+	"github.com/sessctl/sessctl/dialects/dialecttest"
 	"github.com/sessctl/sessctl/dialects/registry"
 )
 
@@ -17,7 +18,7 @@ func TestVersionFindingsAreWarnings(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tb, err := NewTable(d, d.DefaultSchema(), "SessionData")
+		tb, err := NewTable(d, dialecttest.DefaultSchema(d), "SessionData")
 		if err != nil {
 			t.Fatal(err)
 		}

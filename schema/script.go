@@ -49,9 +49,9 @@ func CreateScript(t *Table, idempotent bool) (string, error) {
 		if scripted {
 			note = sc.ScriptNote(m.Version)
 		}
-		fmt.Fprintf(&b, "-- migration %d: %s\n%s%s%s\n", m.Version, m.Name, note, m.SQL, t.Dialect.ScriptSeparator())
+		fmt.Fprintf(&b, "-- migration %d: %s\n%s%s%s\n", m.Version, m.Name, note, m.SQL, dialects.ScriptSeparator(t.Dialect))
 	}
-	fmt.Fprintf(&b, "-- version %d: %s\n%s%s", latest, migrations.Version, version, t.Dialect.ScriptSeparator())
+	fmt.Fprintf(&b, "-- version %d: %s\n%s%s", latest, migrations.Version, version, dialects.ScriptSeparator(t.Dialect))
 	return b.String(), nil
 }
 

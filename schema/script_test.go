@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sessctl/sessctl/dialects"
+	"github.com/sessctl/sessctl/dialects/dialecttest"
 	"github.com/sessctl/sessctl/dialects/registry"
 )
 
@@ -59,7 +60,7 @@ func TestScriptsGolden(t *testing.T) {
 
 // script renders one golden file's script, or the error that stops it.
 func script(d dialects.Dialect, file, table string) string {
-	tb, err := NewTable(d, d.DefaultSchema(), table)
+	tb, err := NewTable(d, dialecttest.DefaultSchema(d), table)
 	if err != nil {
 		return "-- rejected: " + err.Error() + "\n"
 	}

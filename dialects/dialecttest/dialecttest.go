@@ -293,3 +293,17 @@ func placeholder(name string) string {
 	}
 	return "?"
 }
+
+// usualSchemas are the schemas most users of each engine mean.
+var usualSchemas = map[string]string{"postgres": "public", "mysql": "app", "sqlite": "main", "sqlserver": "dbo"}
+
+// DefaultSchema is the schema most users of d mean (public, app, main,
+// dbo), for tests that need one.
+func DefaultSchema(d dialects.Core) string { return usualSchemas[d.Name()] }
+
+// QuoteLiteral is d's string literal of s, as its engine package renders
+// it into SQL files (every engine has one; it is not part of the contract,
+// which binds values).
+func QuoteLiteral(d dialects.Core, s string) string {
+	return d.(interface{ QuoteLiteral(string) string }).QuoteLiteral(s)
+}

@@ -43,10 +43,6 @@ const mysqlExpiryIndex = "Index_ExpiresAtTime"
 
 func (Dialect) Name() string { return "mysql" }
 
-// DefaultSchema: MySQL has no schema every database has; app stands for
-// the app's own database.
-func (Dialect) DefaultSchema() string { return "app" }
-
 // CheckName: at most 64 characters, all in the Basic Multilingual Plane,
 // no trailing space, none of the prefixes MySQL gives a meaning, and a file
 // name the file system can hold.
@@ -839,7 +835,12 @@ func (m Dialect) TemplateData(n dialects.Names) map[string]string {
 // takes it chooses its name by lower_case_table_names (as lockName does),
 // so that it is one round trip. It then learns whether the server can
 // skip locked rows (mysqlSession), once for the whole purge.
-func (m Dialect) TryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) (func() error, bool, error) {
+func (m Dialect) TryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) (func() error, error) {
+	return dialects.Locked(m.tryLock(ctx, conn, n))
+}
+
+// tryLock is TryLock, ok false when another session holds the lock.
+func (m Dialect) tryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) (func() error, bool, error) {
 	exact, folded := mysqlLockName("purge", n, false), mysqlLockName("purge", n, true)
 	var got sql.NullInt64
 	var fold bool
@@ -986,8 +987,8 @@ func (Dialect) Interrupt(ctx context.Context, db *sql.DB, id int64) error {
 // wsrep_max_ws_size).
 const mysqlMaxBatch = 10000
 
-// MaxBatchSize: see mysqlMaxBatch.
-func (Dialect) MaxBatchSize() int { return mysqlMaxBatch }
+// Limits: see mysqlMaxBatch.
+func (Dialect) Limits() dialects.Limits { return dialects.Limits{MaxBatch: mysqlMaxBatch} }
 
 // A purge batch on MySQL finds its rows with one statement and deletes
 // them in a transaction of its own:
@@ -1450,8 +1451,6 @@ func (m Dialect) ExplainPurge(ctx context.Context, q dialects.Querier, n dialect
 func (m Dialect) deleteSQL(n dialects.Names, grace time.Duration, limit int) string {
 	return fmt.Sprintf(mysqlDeleteSQL, m.qualified(n), strconv.FormatInt(grace.Microseconds(), 10), strconv.Itoa(limit))
 }
-
-func (Dialect) ScriptSeparator() string { return "" }
 
 func (m Dialect) PurgeScript(n dialects.Names, grace time.Duration, limit int) string {
 	del := m.deleteSQL(n, grace, limit)

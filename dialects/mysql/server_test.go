@@ -9,6 +9,7 @@ import (
 
 	gomysql "github.com/go-sql-driver/mysql"
 
+	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/dialects/dialecttest"
 	"github.com/sessctl/sessctl/dialects/registry"
 )
@@ -32,12 +33,12 @@ func TestMySQLQuoteLiteralOnServer(t *testing.T) {
 				// HEX, because the server converts results to the
 				// connection's character set.
 				var got string
-				if err := db.QueryRow("SELECT HEX(" + s.Dialect.QuoteLiteral(want) + ")").Scan(&got); err != nil {
-					t.Errorf("SELECT %s: %v", s.Dialect.QuoteLiteral(want), err)
+				if err := db.QueryRow("SELECT HEX(" + dialecttest.QuoteLiteral(s.Dialect, want) + ")").Scan(&got); err != nil {
+					t.Errorf("SELECT %s: %v", dialecttest.QuoteLiteral(s.Dialect, want), err)
 					continue
 				}
 				if got != strings.ToUpper(hex.EncodeToString([]byte(want))) {
-					t.Errorf("%s reads back as %s, want %q in UTF-8", s.Dialect.QuoteLiteral(want), got, want)
+					t.Errorf("%s reads back as %s, want %q in UTF-8", dialecttest.QuoteLiteral(s.Dialect, want), got, want)
 				}
 			}
 		})
@@ -64,7 +65,7 @@ func TestMySQLPermanent(t *testing.T) {
 	}
 	defer db.Close()
 	err = db.PingContext(context.Background())
-	if err == nil || !d.Permanent(err) {
+	if err == nil || !dialects.Permanent(d, err) {
 		t.Errorf("login as a user that does not exist: %v, want a permanent error", err)
 	}
 }

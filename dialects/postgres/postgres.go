@@ -36,8 +36,6 @@ const pgMaxName = 63
 
 func (Dialect) Name() string { return "postgres" }
 
-func (Dialect) DefaultSchema() string { return "public" }
-
 func (Dialect) CheckName(name string) error {
 	return dialects.CheckName(name, pgMaxName, "bytes", bytesLen)
 }
@@ -1015,7 +1013,12 @@ func pgLockKey(n dialects.Names) (int32, int32) {
 	return 0x5e55c71, int32(h.Sum32())
 }
 
-func (Dialect) TryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) (func() error, bool, error) {
+func (d Dialect) TryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) (func() error, error) {
+	return dialects.Locked(d.tryLock(ctx, conn, n))
+}
+
+// tryLock is TryLock, ok false when another session holds the lock.
+func (Dialect) tryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) (func() error, bool, error) {
 	k1, k2 := pgLockKey(n)
 	var ok bool
 	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1, $2)`, pgOnce, k1, k2).Scan(&ok); err != nil {
@@ -1030,10 +1033,6 @@ func (Dialect) TryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) (f
 	}
 	return unlock, true, nil
 }
-
-// MaxBatchSize: PostgreSQL keeps row locks in the rows themselves, so no
-// number of them escalates; the batch time is the only limit.
-func (Dialect) MaxBatchSize() int { return 0 }
 
 // pgDeleteSQL locks a batch of expired rows in index order, skipping rows an
 // app session holds, and deletes them. A row slid forward after the
@@ -1494,8 +1493,6 @@ func (Dialect) AdoptData(info *dialects.TableInfo) map[string]string {
 	}
 	return nil
 }
-
-func (Dialect) ScriptSeparator() string { return "" }
 
 var _ dialects.Scripter = Dialect{}
 

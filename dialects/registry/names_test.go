@@ -33,11 +33,11 @@ func TestQuoteHostile(t *testing.T) {
 
 func TestQuoteLiteral(t *testing.T) {
 	pg, _ := Lookup("postgres")
-	if got := pg.QuoteLiteral(`it's a \ test`); got != `E'it''s a \\ test'` {
+	if got := pg.(interface{ QuoteLiteral(string) string }).QuoteLiteral(`it's a \ test`); got != `E'it''s a \\ test'` {
 		t.Errorf("postgres QuoteLiteral = %s", got)
 	}
 	lite, _ := Lookup("sqlite")
-	if got := lite.QuoteLiteral(`it's`); got != `'it''s'` {
+	if got := lite.(interface{ QuoteLiteral(string) string }).QuoteLiteral(`it's`); got != `'it''s'` {
 		t.Errorf("sqlite QuoteLiteral = %s", got)
 	}
 }

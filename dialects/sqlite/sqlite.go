@@ -82,8 +82,6 @@ var sqliteNowFmt = strings.ReplaceAll(sqliteNow, "%", "%%")
 
 func (Dialect) Name() string { return "sqlite" }
 
-func (Dialect) DefaultSchema() string { return "main" }
-
 func (Dialect) CheckName(name string) error {
 	if err := dialects.CheckName(name, 0, "", nil); err != nil {
 		return err
@@ -417,11 +415,6 @@ func sqliteWAL(path string) bool {
 	return string(h[:16]) == "SQLite format 3\x00" && h[18] == 2 && h[19] == 2
 }
 
-func (Dialect) Permanent(error) bool { return true }
-
-// Disconnected: SQLite runs in the process; there is no connection to lose.
-func (Dialect) Disconnected(error) bool { return false }
-
 // sqliteReadOnly is SQLITE_READONLY, the primary result code of every
 // write to a database opened read-only (mode=ro) or a file this process
 // may not write.
@@ -465,8 +458,6 @@ func sqliteReadOnlyMessage(ctx context.Context, q dialects.Querier, op string, n
 func (Dialect) SchemaExists(_ context.Context, _ dialects.Querier, schema string) (bool, error) {
 	return schema == "main", nil
 }
-
-func (Dialect) CreateSchemaSQL(string) string { return "" }
 
 func (s Dialect) Inspect(ctx context.Context, q dialects.Querier, n dialects.Names) (info *dialects.TableInfo, err error) {
 	err = sqliteRetry(ctx, func() error {
@@ -829,7 +820,12 @@ func (s Dialect) TemplateData(n dialects.Names) map[string]string {
 // a file this user may not write, before it makes a lock file. Holding it,
 // conn waits for other writers in steps of sqliteBusyStep (see
 // sqliteRetry); unlock restores its busy timeout.
-func (s Dialect) TryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) (func() error, bool, error) {
+func (s Dialect) TryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) (func() error, error) {
+	return dialects.Locked(s.tryLock(ctx, conn, n))
+}
+
+// tryLock is TryLock, ok false when another session holds the lock.
+func (s Dialect) tryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) (func() error, bool, error) {
 	path, offset, err := lockFileOf(conn, n)
 	if err != nil {
 		return nil, false, err
@@ -923,19 +919,15 @@ func removeUnusedLockFile(ctx context.Context, q dialects.Querier, n dialects.Na
 	return err
 }
 
-// MaxBatchSize: SQLite locks the whole database for one writer, whatever
-// the batch size, so the batch time is the only limit.
-func (Dialect) MaxBatchSize() int { return 0 }
+var _ dialects.Limiter = Dialect{}
 
-var _ dialects.Yielder = Dialect{}
-
-// YieldPause: a connection that finds the database locked sleeps and tries
+// Limits: a pause between batches, as a connection that finds the database locked sleeps and tries
 // again (SQLite's busy handler: 1, 2, 5, 10, … then every 100 ms), so the
 // app's writers get in only when a try falls between two batches. Measured
 // with 8 clients on a half-expired table of 1,000,000 rows, back-to-back
 // batches let 79 of 3580 requests through in 18 s, 8 of them failing with
 // SQLITE_BUSY; 100 ms between batches let every request through.
-func (Dialect) YieldPause() time.Duration { return 100 * time.Millisecond }
+func (Dialect) Limits() dialects.Limits { return dialects.Limits{Pause: 100 * time.Millisecond} }
 
 // sqliteDeleteSQL deletes the oldest expired rows, found on the expiry
 // index. SQLite runs one writer at a time, so the expiry test holds for

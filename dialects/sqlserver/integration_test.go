@@ -154,22 +154,22 @@ func TestSQLServerTryLock(t *testing.T) {
 	refused := func(what string) {
 		t.Helper()
 		c := conn()
-		if _, ok, err := s.Dialect.TryLock(ctx, c, n); err != nil || ok {
-			t.Fatalf("%s: %v, %v; want false", what, ok, err)
+		if _, err := s.Dialect.TryLock(ctx, c, n); !errors.Is(err, dialects.ErrLocked) {
+			t.Fatalf("%s: %v; want %v", what, err, dialects.ErrLocked)
 		}
 		if err := c.PingContext(ctx); !errors.Is(err, sql.ErrConnDone) {
 			t.Fatalf("%s: the refused connection is still open (ping: %v): a retry on it would ask sp_getapplock again", what, err)
 		}
 	}
 	c1 := conn()
-	unlock, ok, err := s.Dialect.TryLock(ctx, c1, n)
-	if err != nil || !ok {
-		t.Fatalf("first lock: %v, %v", ok, err)
+	unlock, err := s.Dialect.TryLock(ctx, c1, n)
+	if err != nil {
+		t.Fatalf("first lock: %v", err)
 	}
 	refused("second lock while the first is held")
 	other := s.Dialect.Names(s.Schema, n.Table+"_other")
-	if u, ok, err := s.Dialect.TryLock(ctx, conn(), other); err != nil || !ok {
-		t.Fatalf("another table's lock: %v, %v", ok, err)
+	if u, err := s.Dialect.TryLock(ctx, conn(), other); err != nil {
+		t.Fatalf("another table's lock: %v", err)
 	} else {
 		u()
 	}
@@ -185,9 +185,9 @@ func TestSQLServerTryLock(t *testing.T) {
 	if err := unlock(); err != nil {
 		t.Fatal(err)
 	}
-	u2, ok, err := s.Dialect.TryLock(ctx, conn(), n)
-	if err != nil || !ok {
-		t.Fatalf("lock after unlock: %v, %v", ok, err)
+	u2, err := s.Dialect.TryLock(ctx, conn(), n)
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
 	}
 	u2()
 }
@@ -254,7 +254,7 @@ func TestSQLServerSchema(t *testing.T) {
 		t.Fatalf("SchemaExists before: %v, %v", ok, err)
 	}
 	for i := range 2 {
-		if _, err := db.ExecContext(ctx, d.CreateSchemaSQL(name)); err != nil {
+		if _, err := db.ExecContext(ctx, d.(dialects.SchemaCreator).CreateSchemaSQL(name)); err != nil {
 			t.Fatalf("CreateSchemaSQL, run %d: %v", i+1, err)
 		}
 	}
@@ -287,7 +287,7 @@ func TestSQLServerWrongPasswordIsPermanent(t *testing.T) {
 	if err == nil {
 		t.Skip("the server accepted a wrong password: it does not use SQL Server logins")
 	}
-	if !s.Dialect.Permanent(err) {
+	if !dialects.Permanent(s.Dialect, err) {
 		t.Errorf("a refused login is not permanent: %v", err)
 	}
 }

@@ -66,8 +66,6 @@ const (
 
 func (Dialect) Name() string { return "sqlserver" }
 
-func (Dialect) DefaultSchema() string { return "dbo" }
-
 // CheckName also refuses ] and ': golang-migrate's sqlserver driver writes
 // the version table's name as [schema].[table] without doubling ], and
 // inside N'…' without doubling ', so such a name would break (or inject
@@ -713,7 +711,12 @@ func sqlserverLockResource(n dialects.Names) string {
 // And a connection that was refused the lock leaves the pool: stock
 // Babelfish crashes at the fifth failed sp_getapplock on one connection,
 // so none ever asks twice on one.
-func (Dialect) TryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) (func() error, bool, error) {
+func (d Dialect) TryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) (func() error, error) {
+	return dialects.Locked(d.tryLock(ctx, conn, n))
+}
+
+// tryLock is TryLock, ok false when another session holds the lock.
+func (Dialect) tryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) (func() error, bool, error) {
 	resource := sqlserverLockResource(n)
 	var status int
 	err := conn.QueryRowContext(ctx, `DECLARE @status int;
@@ -829,8 +832,8 @@ func sqlserverLockTimedOut(err error) bool {
 	return false
 }
 
-// MaxBatchSize keeps a batch under lock escalation: see sqlserverMaxBatch.
-func (Dialect) MaxBatchSize() int { return sqlserverMaxBatch }
+// Limits keep a batch under lock escalation: see sqlserverMaxBatch.
+func (Dialect) Limits() dialects.Limits { return dialects.Limits{MaxBatch: sqlserverMaxBatch} }
 
 // DeleteExpired runs statements of at most sqlserverMaxBatch rows, each its
 // own (autocommitted) transaction, at low deadlock priority, until limit
