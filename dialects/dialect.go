@@ -130,6 +130,17 @@ type Connector interface {
 	Open(conn *Conn, create bool) (*sql.DB, error)
 }
 
+// ADOForm is a Connector that reads Key=Value;… strings with the settings
+// of a .NET client, which detection asks about a string that no engine
+// claims. Pure.
+type ADOForm interface {
+	// Client names the .NET client (Npgsql, SqlClient, ...), for messages.
+	Client() string
+	// KnowsSetting reports whether the client has a setting named key, as
+	// the tokeniser normalises it.
+	KnowsSetting(key string) bool
+}
+
 // Remote is a Dialect reached over a network, whose connection can fail
 // for a while or for good, and whose session can end under a statement.
 // An engine that is not (SQLite runs in the process) has every open error

@@ -45,7 +45,7 @@ func isMySQLDSN(s string) bool {
 // as parseADO gives them) to what sessctl does with them. An empty
 // translation is a setting that only concerns MySqlConnector itself
 // (pooling, how it maps types) and is dropped with a warning.
-var MysqlConnectorKeys = map[string]string{
+var connectorKeys = map[string]string{
 	"server": "server", "host": "server", "data source": "server", "datasource": "server",
 	"address": "server", "addr": "server", "network address": "server",
 	"port":    "port",
@@ -173,7 +173,7 @@ func mysqlConnectorClaim(rc *dialects.RawConn) dialects.Certainty {
 	// A string that names neither a user nor a database, such as SQLite's
 	// "Data Source=app", is not one a MySQL app would use.
 	for _, p := range rc.Pairs {
-		if to := MysqlConnectorKeys[p.Key]; to == "user" || to == "database" {
+		if to := connectorKeys[p.Key]; to == "user" || to == "database" {
 			return dialects.Possibly
 		}
 	}
@@ -185,7 +185,7 @@ func mysqlConnectorClaim(rc *dialects.RawConn) dialects.Certainty {
 // too, with keys that no client knows.)
 func isMySqlConnector(rc *dialects.RawConn) bool {
 	for _, p := range rc.Pairs {
-		if _, ok := MysqlConnectorKeys[p.Key]; !ok {
+		if _, ok := connectorKeys[p.Key]; !ok {
 			return false
 		}
 	}
@@ -415,7 +415,7 @@ func mysqlConnectorConfig(pairs []dialects.Pair) (*gomysql.Config, []string, []s
 		err                          error
 	)
 	for _, p := range pairs {
-		to, ok := MysqlConnectorKeys[p.Key]
+		to, ok := connectorKeys[p.Key]
 		switch {
 		case !ok:
 			return nil, nil, nil, fmt.Errorf("%w: %s is not a MySqlConnector setting sessctl knows; remove it or use a mysql:// URL", dialects.ErrConnString, p.Name())
@@ -660,3 +660,9 @@ func verifyChain(roots *x509.CertPool) func([][]byte, [][]*x509.Certificate) err
 		return err
 	}
 }
+
+var _ dialects.ADOForm = Dialect{}
+
+func (Dialect) Client() string { return "MySqlConnector" }
+
+func (Dialect) KnowsSetting(key string) bool { _, ok := connectorKeys[key]; return ok }

@@ -100,7 +100,7 @@ func (p Dialect) Columns() []dialects.ColumnSpec {
 // npgsqlKeys translates Npgsql's setting names to libpq keywords. An empty
 // translation is a setting that only concerns Npgsql itself (pooling,
 // command behaviour) and is dropped.
-var NpgsqlKeys = map[string]string{
+var npgsqlKeys = map[string]string{
 	"host": "host", "server": "host", "port": "port",
 	"database": "dbname", "db": "dbname",
 	"username": "user", "user name": "user", "user id": "user", "userid": "user", "user": "user", "uid": "user",
@@ -163,7 +163,7 @@ func (Dialect) Claim(rc *dialects.RawConn) dialects.Certainty {
 		return dialects.Never
 	}
 	for _, p := range rc.Pairs {
-		if _, ok := NpgsqlKeys[p.Key]; !ok {
+		if _, ok := npgsqlKeys[p.Key]; !ok {
 			return dialects.Never
 		}
 	}
@@ -310,7 +310,7 @@ func npgsqlToLibpq(pairs []dialects.Pair) (string, []string, error) {
 	var host, port string
 	var hasHost, hasPort bool
 	for _, pr := range pairs {
-		to, ok := NpgsqlKeys[pr.Key]
+		to, ok := npgsqlKeys[pr.Key]
 		switch {
 		case !ok:
 			return "", nil, fmt.Errorf("%w: %s is not an Npgsql setting sessctl knows; remove it or use a postgres:// URL", dialects.ErrConnString, pr.Name())
@@ -1513,3 +1513,9 @@ func (Dialect) ScriptNote(v uint) string {
 -- sessctl create does.
 `
 }
+
+var _ dialects.ADOForm = Dialect{}
+
+func (Dialect) Client() string { return "Npgsql" }
+
+func (Dialect) KnowsSetting(key string) bool { _, ok := npgsqlKeys[key]; return ok }

@@ -28,7 +28,7 @@ func TestSQLServerDetect(t *testing.T) {
 	// with MySQL registered too, the user must say which.
 	bare := "Server=db;Database=app;User Id=sa;Password=x"
 	d, err := Detect(bare)
-	if _, ok := Registry["mysql"]; ok {
+	if _, ok := registry["mysql"]; ok {
 		if !errors.Is(err, dialects.ErrConnString) || !strings.Contains(err.Error(), "--dialect sqlserver") {
 			t.Errorf("Detect(%q) = %v, %v; want an ambiguity naming --dialect sqlserver", bare, d, err)
 		}
@@ -39,7 +39,7 @@ func TestSQLServerDetect(t *testing.T) {
 	for _, raw := range []string{bare, "Server=tcp:db,1433;Database=app", `Data Source=db\inst;Initial Catalog=app`} {
 		rc := dialects.NewRawConn(raw)
 		for _, name := range []string{"postgres", "sqlite"} {
-			if c := Registry[name].Claim(rc); c != dialects.Never {
+			if c := registry[name].Claim(rc); c != dialects.Never {
 				t.Errorf("%s claims %q (%d)", name, raw, c)
 			}
 		}

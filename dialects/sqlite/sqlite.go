@@ -129,7 +129,7 @@ func (Dialect) Columns() []dialects.ColumnSpec {
 }
 
 // sqliteADOKeys are Microsoft.Data.Sqlite's settings.
-var SqliteADOKeys = map[string]bool{
+var adoKeys = map[string]bool{
 	"data source": true, "datasource": true, "filename": true, "mode": true, "cache": true,
 	"foreign keys": true, "recursive triggers": true, "default timeout": true, "command timeout": true,
 	"pooling": true, "password": true,
@@ -141,7 +141,7 @@ func (Dialect) Claim(rc *dialects.RawConn) dialects.Certainty {
 		return dialects.Surely
 	case len(rc.Pairs) > 0:
 		for _, p := range rc.Pairs {
-			if !SqliteADOKeys[p.Key] {
+			if !adoKeys[p.Key] {
 				return dialects.Never
 			}
 		}
@@ -180,7 +180,7 @@ func (s Dialect) ParseConn(raw string) (*dialects.Conn, error) {
 		query = qs
 	case len(rc.Pairs) > 0:
 		for _, p := range rc.Pairs {
-			if !SqliteADOKeys[p.Key] {
+			if !adoKeys[p.Key] {
 				return nil, fmt.Errorf("%w: %s is not a SQLite setting sessctl knows", dialects.ErrConnString, p.Name())
 			}
 			w, err := sqliteADOSetting(p, q)
@@ -1109,3 +1109,9 @@ func (s Dialect) PurgeScript(n dialects.Names, grace time.Duration, limit int) s
 }
 
 func (Dialect) ScriptSeparator() string { return "" }
+
+var _ dialects.ADOForm = Dialect{}
+
+func (Dialect) Client() string { return "Microsoft.Data.Sqlite" }
+
+func (Dialect) KnowsSetting(key string) bool { return adoKeys[key] }

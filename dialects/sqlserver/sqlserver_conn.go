@@ -28,7 +28,7 @@ import (
 // and go-mssqldb's own settings to go-mssqldb's names. An empty name is a
 // setting that only concerns SqlClient itself (its pool, MARS, retries),
 // dropped with a warning.
-var SqlClientKeys = map[string]string{
+var sqlClientKeys = map[string]string{
 	// where
 	"server": msdsn.Server, "data source": msdsn.Server, "address": msdsn.Server, "addr": msdsn.Server,
 	"network address": msdsn.Server, "port": msdsn.Port,
@@ -71,7 +71,7 @@ var SqlClientKeys = map[string]string{
 }
 
 // sqlClientSpecial are settings handled by hand rather than translated.
-var SqlClientSpecial = map[string]bool{
+var sqlClientSpecial = map[string]bool{
 	"integrated security": true, "trusted_connection": true, "user instance": true,
 	"attachdbfilename": true, "attach db filename": true, "extended properties": true, "initial file name": true,
 }
@@ -111,7 +111,7 @@ func (Dialect) Claim(rc *dialects.RawConn) dialects.Certainty {
 		return dialects.Never
 	}
 	for _, p := range rc.Pairs {
-		if _, ok := SqlClientKeys[p.Key]; !ok && !SqlClientSpecial[p.Key] {
+		if _, ok := sqlClientKeys[p.Key]; !ok && !sqlClientSpecial[p.Key] {
 			return dialects.Never
 		}
 	}
@@ -262,7 +262,7 @@ func sqlClientToMSDSN(pairs []dialects.Pair) (string, []string, error) {
 			return "", nil, fmt.Errorf("%w: %s attaches a database file to LocalDB or SQL Express, which sessctl cannot do: "+
 				"attach it once, then name it with Database=…", dialects.ErrConnString, p.Key)
 		}
-		to, ok := SqlClientKeys[p.Key]
+		to, ok := sqlClientKeys[p.Key]
 		switch {
 		case !ok:
 			return "", nil, fmt.Errorf("%w: %s is not a SQL Server setting sessctl knows; remove it or use a sqlserver:// URL", dialects.ErrConnString, p.Name())
@@ -391,7 +391,7 @@ func sqlServerSecrets(raw string, params map[string]string) []string {
 	}
 	if pairs, err := dialects.ParseADO(raw); err == nil {
 		for _, p := range pairs {
-			if to := SqlClientKeys[p.Key]; to == msdsn.Password {
+			if to := sqlClientKeys[p.Key]; to == msdsn.Password {
 				values = append(values, p.Value)
 			}
 		}
@@ -573,4 +573,13 @@ func explainConnectError(err error) error {
 			"a server older than SQL Server 2016 may need an update to speak TLS 1.2"
 	}
 	return &certificateError{err: err, hint: hint}
+}
+
+var _ dialects.ADOForm = Dialect{}
+
+func (Dialect) Client() string { return "SqlClient" }
+
+func (Dialect) KnowsSetting(key string) bool {
+	_, ok := sqlClientKeys[key]
+	return ok || sqlClientSpecial[key]
 }

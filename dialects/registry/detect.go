@@ -7,10 +7,6 @@ import (
 	"strings"
 
 	"github.com/sessctl/sessctl/dialects"
-	"github.com/sessctl/sessctl/dialects/mysql"
-	"github.com/sessctl/sessctl/dialects/postgres"
-	"github.com/sessctl/sessctl/dialects/sqlite"
-	"github.com/sessctl/sessctl/dialects/sqlserver"
 )
 
 // Parse parses raw with the dialect named dialect, or, when dialect is "",
@@ -62,7 +58,7 @@ func Detect(raw string) (dialects.Dialect, error) {
 	rc := dialects.NewRawConn(raw)
 	var sure, maybe []string
 	for _, name := range List() {
-		switch Registry[name].Claim(rc) {
+		switch registry[name].Claim(rc) {
 		case dialects.Surely:
 			sure = append(sure, name)
 		case dialects.Possibly:
@@ -81,7 +77,7 @@ func Detect(raw string) (dialects.Dialect, error) {
 	}
 	switch len(candidates) {
 	case 1:
-		return Registry[candidates[0]], nil
+		return registry[candidates[0]], nil
 	case 0:
 		return nil, fmt.Errorf("%w not recognised: expected a URL (postgres://, sqlserver://, mysql://, sqlite:), "+
 			"an ADO.NET or Npgsql string (Host=…;Database=…), a libpq string (host=… dbname=…), "+
@@ -96,22 +92,10 @@ func Detect(raw string) (dialects.Dialect, error) {
 	}
 }
 
-// adoKeys tell, for each dialect that takes Key=Value;… strings, whether
-// its client (Npgsql, SqlClient, MySqlConnector, Microsoft.Data.Sqlite)
-// has a setting of that name.
-var adoKeys = map[string]func(key string) bool{
-	"postgres": func(k string) bool { _, ok := postgres.NpgsqlKeys[k]; return ok },
-	"sqlserver": func(k string) bool {
-		_, ok := sqlserver.SqlClientKeys[k]
-		return ok || sqlserver.SqlClientSpecial[k]
-	},
-	"mysql":  func(k string) bool { _, ok := mysql.MysqlConnectorKeys[k]; return ok },
-	"sqlite": func(k string) bool { return sqlite.SqliteADOKeys[k] },
-}
-
-// adoClients names each dialect's client, for messages.
-var adoClients = map[string]string{
-	"postgres": "Npgsql", "sqlserver": "SqlClient", "mysql": "MySqlConnector", "sqlite": "Microsoft.Data.Sqlite",
+// adoForm is the dialect called name, where it reads Key=Value;… strings.
+func adoForm(name string) (dialects.ADOForm, bool) {
+	f, ok := registry[name].(dialects.ADOForm)
+	return f, ok
 }
 
 // detectWithUnknown reads a Key=Value;… string that no dialect claims
@@ -123,20 +107,20 @@ var adoClients = map[string]string{
 func detectWithUnknown(rc *dialects.RawConn) (dialects.Dialect, error) {
 	var sure, maybe []string
 	for _, name := range List() {
-		known, ok := adoKeys[name]
+		form, ok := adoForm(name)
 		if !ok {
 			continue
 		}
 		var kept []dialects.Pair
 		for _, p := range rc.Pairs {
-			if known(p.Key) {
+			if form.KnowsSetting(p.Key) {
 				kept = append(kept, p)
 			}
 		}
 		if len(kept) == 0 || len(kept) == len(rc.Pairs) {
 			continue
 		}
-		switch Registry[name].Claim(&dialects.RawConn{Raw: rc.Raw, Scheme: rc.Scheme, Pairs: kept}) {
+		switch registry[name].Claim(&dialects.RawConn{Raw: rc.Raw, Scheme: rc.Scheme, Pairs: kept}) {
 		case dialects.Surely:
 			sure = append(sure, name)
 		case dialects.Possibly:
@@ -148,11 +132,14 @@ func detectWithUnknown(rc *dialects.RawConn) (dialects.Dialect, error) {
 		candidates = maybe
 	}
 	if len(candidates) == 1 {
-		return Registry[candidates[0]], nil
+		return registry[candidates[0]], nil
 	}
 	var unknown dialects.Pair
 	for _, p := range rc.Pairs {
-		if !slices.ContainsFunc(List(), func(n string) bool { return adoKeys[n] != nil && adoKeys[n](p.Key) }) {
+		if !slices.ContainsFunc(List(), func(n string) bool {
+			f, ok := adoForm(n)
+			return ok && f.KnowsSetting(p.Key)
+		}) {
 			unknown = p
 			break
 		}
@@ -164,7 +151,8 @@ func detectWithUnknown(rc *dialects.RawConn) (dialects.Dialect, error) {
 	clients := make([]string, len(candidates))
 	flags := make([]string, len(candidates))
 	for i, c := range candidates {
-		clients[i], flags[i] = adoClients[c], "--dialect "+c
+		form, _ := adoForm(c)
+		clients[i], flags[i] = form.Client(), "--dialect "+c
 	}
 	return nil, fmt.Errorf("%w not recognised: %s is not a setting of %s that sessctl knows; "+
 		"remove it, or pass %s to be told more", dialects.ErrConnString, unknown.Name(), strings.Join(clients, " or "), strings.Join(flags, " or "))

@@ -13,7 +13,7 @@ import (
 )
 
 // registry lists every dialect by the name users type.
-var Registry = map[string]dialects.Dialect{
+var registry = map[string]dialects.Dialect{
 	"mysql":     mysql.Dialect{},
 	"postgres":  postgres.Dialect{},
 	"sqlite":    sqlite.Dialect{},
@@ -22,7 +22,7 @@ var Registry = map[string]dialects.Dialect{
 
 // Lookup returns the dialect users call name.
 func Lookup(name string) (dialects.Dialect, error) {
-	if d, ok := Registry[strings.ToLower(name)]; ok {
+	if d, ok := registry[strings.ToLower(name)]; ok {
 		return d, nil
 	}
 	return nil, fmt.Errorf("%w %q: use one of %s", dialects.ErrUnknownDialect, name, strings.Join(List(), ", "))
@@ -30,8 +30,8 @@ func Lookup(name string) (dialects.Dialect, error) {
 
 // List is the sorted list of dialect names.
 func List() []string {
-	out := make([]string, 0, len(Registry))
-	for n := range Registry {
+	out := make([]string, 0, len(registry))
+	for n := range registry {
 		out = append(out, n)
 	}
 	sort.Strings(out)
