@@ -2,8 +2,6 @@ package dialects
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"time"
 )
 
@@ -33,40 +31,4 @@ type IDDeleter interface {
 	// StillExpired returns those of ids that are there and expired over
 	// grace ago.
 	StillExpired(ctx context.Context, q Querier, n Names, grace time.Duration, ids []string) ([]string, error)
-}
-
-func NonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-// scanIDs reads the Ids rows holds (a query of one text column).
-func ScanIDs(rows interface {
-	Next() bool
-	Scan(...any) error
-	Close() error
-	Err() error
-}, err error) ([]string, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
-}
-
-func IgnoreNoRows(err error) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
-	}
-	return err
 }

@@ -3,6 +3,7 @@ package dialects
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 )
 
@@ -36,4 +37,40 @@ func ExplainRows(ctx context.Context, q Querier, query string, args ...any) (str
 		lines = append(lines, strings.Join(parts, " | "))
 	}
 	return strings.Join(lines, "\n"), rows.Err()
+}
+
+func NonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// scanIDs reads the Ids rows holds (a query of one text column).
+func ScanIDs(rows interface {
+	Next() bool
+	Scan(...any) error
+	Close() error
+	Err() error
+}, err error) ([]string, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+func IgnoreNoRows(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	return err
 }

@@ -3,8 +3,6 @@ package dialects
 import (
 	"path/filepath"
 	"strings"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 // sqliteExtensions mark a path as a SQLite database file.
