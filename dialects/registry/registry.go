@@ -1,3 +1,10 @@
+// Package registry lists sessctl's engines by the names users type
+// (--dialect postgres, ...), in one map literal, so that an unknown name
+// fails with the list of valid ones, and tells from a connection string
+// which engine it is for (Detect) and parses it (Parse).
+//
+// It is the one package that imports every engine; engines import only the
+// core contract, package dialects.
 package registry
 
 import (
