@@ -199,101 +199,125 @@ func lookupPair(pairs []Pair, keys ...string) (string, bool) {
 // keys are case-insensitive, "==" in a key is a literal "=", a value may be
 // quoted with ' or " (the quote doubled inside), pairs are separated by ";".
 func ParseADO(s string) ([]Pair, error) {
+	sc := &adoScanner{s: s}
 	var out []Pair
-	afterSecret := false
-	unnamed := func(key string) string {
-		if afterSecret {
-			return afterSecretName
+	for {
+		for sc.i < len(s) && (s[sc.i] == ';' || isSpace(s[sc.i])) {
+			sc.i++
 		}
-		return settingName(strings.TrimSpace(key))
-	}
-	noEquals := func(key string) error {
-		if afterSecret {
-			return ErrQuoteSecret
+		if sc.i >= len(s) {
+			return out, nil
 		}
-		return fmt.Errorf("%w: %s has no '='", ErrConnString, unnamed(key))
-	}
-	i := 0
-	for i < len(s) {
-		// skip separators and white space
-		for i < len(s) && (s[i] == ';' || isSpace(s[i])) {
-			i++
+		raw, err := sc.key()
+		if err != nil {
+			return nil, err
 		}
-		if i >= len(s) {
-			break
-		}
-		var key strings.Builder
-		for {
-			if i >= len(s) {
-				return nil, noEquals(key.String())
-			}
-			if s[i] == '=' {
-				if i+1 < len(s) && s[i+1] == '=' {
-					key.WriteByte('=')
-					i += 2
-					continue
-				}
-				i++
-				break
-			}
-			if s[i] == ';' {
-				return nil, noEquals(key.String())
-			}
-			key.WriteByte(s[i])
-			i++
-		}
-		k := normKey(key.String())
+		k := normKey(raw)
 		if k == "" {
 			return nil, fmt.Errorf("%w: a setting has an empty name", ErrConnString)
 		}
-		for i < len(s) && isSpace(s[i]) {
-			i++
-		}
-		var val strings.Builder
-		quoted := i < len(s) && (s[i] == '"' || s[i] == '\'')
-		if quoted {
-			q := s[i]
-			i++
-			closed := false
-			for i < len(s) {
-				if s[i] == q {
-					if i+1 < len(s) && s[i+1] == q {
-						val.WriteByte(q)
-						i += 2
-						continue
-					}
-					i++
-					closed = true
-					break
-				}
-				val.WriteByte(s[i])
-				i++
-			}
-			if !closed {
-				return nil, fmt.Errorf("%w: the value of %s has no closing quote", ErrConnString, unnamed(k))
-			}
-			for i < len(s) && isSpace(s[i]) {
-				i++
-			}
-			if i < len(s) && s[i] != ';' {
-				return nil, fmt.Errorf("%w: unexpected text after the quoted value of %s", ErrConnString, unnamed(k))
+		sc.skipSpace()
+		var v string
+		if sc.i < len(s) && (s[sc.i] == '"' || s[sc.i] == '\'') {
+			if v, err = sc.quotedValue(k); err != nil {
+				return nil, err
 			}
 		} else {
-			for i < len(s) && s[i] != ';' {
-				val.WriteByte(s[i])
-				i++
-			}
+			v = sc.plainValue()
 		}
-		// White space around a value is not part of it; inside quotes it is.
-		v := val.String()
-		if !quoted {
-			v = strings.TrimSpace(v)
-		}
-		out = append(out, Pair{Key: k, Value: v, AfterSecret: afterSecret})
+		out = append(out, Pair{Key: k, Value: v, AfterSecret: sc.afterSecret})
 		// Every setting after a secret may be part of it: none is named.
-		afterSecret = afterSecret || holdsSecret(k, v)
+		sc.afterSecret = sc.afterSecret || holdsSecret(k, v)
 	}
-	return out, nil
+}
+
+// adoScanner reads a Key=Value;… string from position i on.
+type adoScanner struct {
+	s           string
+	i           int
+	afterSecret bool // a setting before this one holds a secret
+}
+
+// unnamed names a setting for a message: not at all after a secret, which
+// the setting may be part of.
+func (sc *adoScanner) unnamed(key string) string {
+	if sc.afterSecret {
+		return afterSecretName
+	}
+	return settingName(strings.TrimSpace(key))
+}
+
+func (sc *adoScanner) noEquals(key string) error {
+	if sc.afterSecret {
+		return ErrQuoteSecret
+	}
+	return fmt.Errorf("%w: %s has no '='", ErrConnString, sc.unnamed(key))
+}
+
+func (sc *adoScanner) skipSpace() {
+	for sc.i < len(sc.s) && isSpace(sc.s[sc.i]) {
+		sc.i++
+	}
+}
+
+// key reads a setting's name and its '=' ("==" is an '=' in the name).
+func (sc *adoScanner) key() (string, error) {
+	var key strings.Builder
+	for {
+		if sc.i >= len(sc.s) {
+			return "", sc.noEquals(key.String())
+		}
+		switch c := sc.s[sc.i]; {
+		case c == '=' && sc.i+1 < len(sc.s) && sc.s[sc.i+1] == '=':
+			key.WriteByte('=')
+			sc.i += 2
+		case c == '=':
+			sc.i++
+			return key.String(), nil
+		case c == ';':
+			return "", sc.noEquals(key.String())
+		default:
+			key.WriteByte(c)
+			sc.i++
+		}
+	}
+}
+
+// quotedValue reads the value of setting k in the quotes it starts with (a
+// quote doubled is one), and the white space after it, up to the ';'.
+// White space inside the quotes is part of the value.
+func (sc *adoScanner) quotedValue(k string) (string, error) {
+	q := sc.s[sc.i]
+	sc.i++
+	var val strings.Builder
+	for sc.i < len(sc.s) {
+		switch {
+		case sc.s[sc.i] == q && sc.i+1 < len(sc.s) && sc.s[sc.i+1] == q:
+			val.WriteByte(q)
+			sc.i += 2
+		case sc.s[sc.i] == q:
+			sc.i++
+			sc.skipSpace()
+			if sc.i < len(sc.s) && sc.s[sc.i] != ';' {
+				return "", fmt.Errorf("%w: unexpected text after the quoted value of %s", ErrConnString, sc.unnamed(k))
+			}
+			return val.String(), nil
+		default:
+			val.WriteByte(sc.s[sc.i])
+			sc.i++
+		}
+	}
+	return "", fmt.Errorf("%w: the value of %s has no closing quote", ErrConnString, sc.unnamed(k))
+}
+
+// plainValue reads an unquoted value up to the ';': white space around it
+// is not part of it.
+func (sc *adoScanner) plainValue() string {
+	start := sc.i
+	for sc.i < len(sc.s) && sc.s[sc.i] != ';' {
+		sc.i++
+	}
+	return strings.TrimSpace(sc.s[start:sc.i])
 }
 
 // settingName quotes the name of a Key=Value setting for a message, when it
