@@ -116,34 +116,42 @@ func Lex(dialect, sql string) ([]Token, error) {
 			out = append(out, Token{Dollar, sql[i+len(tag) : i+len(tag)+end]})
 			i += len(tag) + end + len(tag)
 		default:
-			ru, size := utf8.DecodeRuneInString(sql[i:])
-			if !isWordRune(ru) {
-				out = append(out, Token{Punct, sql[i : i+size]})
-				i += size
-				continue
+			tok, next, err := lexWord(sql, i, r)
+			if err != nil {
+				return nil, err
 			}
-			j := i
-			for j < len(sql) {
-				ru, size := utf8.DecodeRuneInString(sql[j:])
-				if !isWordRune(ru) || r.hashComment && ru == '#' {
-					break
-				}
-				j += size
-			}
-			if j == i+1 && strings.IndexByte(r.literalPrefix, c) >= 0 && j < len(sql) && sql[j] == '\'' {
-				text, n, err := literal(sql[j:], c, r)
-				if err != nil {
-					return nil, fmt.Errorf("literal at %d: %w", i, err)
-				}
-				out = append(out, Token{Literal, text})
-				i = j + n
-				continue
-			}
-			out = append(out, Token{Word, sql[i:j]})
-			i = j
+			out = append(out, tok)
+			i = next
 		}
 	}
 	return out, nil
+}
+
+// lexWord reads the token at i that is none of the others: a word, a
+// literal with a one-letter prefix (N'…', E'…', X'…'), or one character of
+// punctuation. It returns the position after it.
+func lexWord(sql string, i int, r lexRules) (Token, int, error) {
+	c := sql[i]
+	ru, size := utf8.DecodeRuneInString(sql[i:])
+	if !isWordRune(ru) {
+		return Token{Punct, sql[i : i+size]}, i + size, nil
+	}
+	j := i
+	for j < len(sql) {
+		ru, size := utf8.DecodeRuneInString(sql[j:])
+		if !isWordRune(ru) || r.hashComment && ru == '#' {
+			break
+		}
+		j += size
+	}
+	if j == i+1 && strings.IndexByte(r.literalPrefix, c) >= 0 && j < len(sql) && sql[j] == '\'' {
+		text, n, err := literal(sql[j:], c, r)
+		if err != nil {
+			return Token{}, 0, fmt.Errorf("literal at %d: %w", i, err)
+		}
+		return Token{Literal, text}, j + n, nil
+	}
+	return Token{Word, sql[i:j]}, j, nil
 }
 
 func isWordRune(r rune) bool {
