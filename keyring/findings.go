@@ -97,23 +97,39 @@ const (
 	fixBackup = "take a copy of the table, then restore the row's Xml from a backup or delete the row"
 )
 
-// report turns what was read and resolved into findings.
+// report turns what was read and resolved into findings: what stops the
+// ring from loading, the verdict, then what ASP.NET Core skips, then the
+// keys, then the rest.
 func (a *analysis) report(results []rowResult) {
-	now := a.now
-	var noXML, malformed, unchecked, doctype, foreign, badKey, badRev, noZone []item
+	g := a.sortRows(results)
+	a.fatalFindings(g)
+	a.verdict()
+	a.skippedFindings(g)
+	a.keyFindings()
+	a.laterFindings(g)
+}
+
+// rowItems are the rows of each finding about rows.
+type rowItems struct {
+	noXML, malformed, unchecked, doctype, foreign, badKey, badRev, noZone []item
+	unknownRevoked, futureRevocations                                     []item
+}
+
+// sortRows sorts what was read of each row into the findings it makes.
+func (a *analysis) sortRows(results []rowResult) rowItems {
+	var g rowItems
 	keyRows := map[string]bool{}
 	for _, k := range a.keys {
 		keyRows[k.ID] = true
 	}
-	var unknownRevoked, futureRevocations []item
 	for i := range results {
 		res := &results[i]
 		obj := rowObject(res.row)
 		if res.doctype {
-			doctype = append(doctype, item{obj, ""})
+			g.doctype = append(g.doctype, item{obj, ""})
 		}
 		for _, d := range res.noZone {
-			noZone = append(noZone, item{obj, d})
+			g.noZone = append(g.noZone, item{obj, d})
 		}
 		switch res.kind {
 		case rowNoXML:
@@ -121,34 +137,37 @@ func (a *analysis) report(results []rowResult) {
 			if res.row.XML.Valid {
 				what = "(empty)"
 			}
-			noXML = append(noXML, item{obj, what})
+			g.noXML = append(g.noXML, item{obj, what})
 		case rowMalformed:
-			malformed = append(malformed, item{obj, "(" + strings.TrimPrefix(res.problem, errMalformed.Error()+": ") + ")"})
+			g.malformed = append(g.malformed, item{obj, "(" + strings.TrimPrefix(res.problem, errMalformed.Error()+": ") + ")"})
 		case rowUnchecked:
-			unchecked = append(unchecked, item{obj, "(" + strings.TrimPrefix(res.problem, errUnchecked.Error()+": ") + ")"})
+			g.unchecked = append(g.unchecked, item{obj, "(" + strings.TrimPrefix(res.problem, errUnchecked.Error()+": ") + ")"})
 		case rowForeign:
-			foreign = append(foreign, item{obj, "holds <" + res.name + ">"})
+			g.foreign = append(g.foreign, item{obj, "holds <" + res.name + ">"})
 		case rowBadKey:
-			badKey = append(badKey, item{obj, "(" + res.problem + ")"})
+			g.badKey = append(g.badKey, item{obj, "(" + res.problem + ")"})
 		case rowBadRevocation:
-			badRev = append(badRev, item{obj, "(" + res.problem + ")"})
+			g.badRev = append(g.badRev, item{obj, "(" + res.problem + ")"})
 		case rowRevocation:
 			rev := res.rev
 			if !rev.All && !keyRows[rev.KeyID] {
-				unknownRevoked = append(unknownRevoked, item{obj, "revokes key " + rev.KeyID})
+				g.unknownRevoked = append(g.unknownRevoked, item{obj, "revokes key " + rev.KeyID})
 			}
-			if rev.All && rev.Date.After(now) {
-				futureRevocations = append(futureRevocations, item{obj, fmt.Sprintf("revokes every key created before %s (%s)", stamp(rev.Date), ago(now, rev.Date))})
+			if rev.All && rev.Date.After(a.now) {
+				g.futureRevocations = append(g.futureRevocations, item{obj, fmt.Sprintf("revokes every key created before %s (%s)", stamp(rev.Date), ago(a.now, rev.Date))})
 			}
 		}
 	}
+	return g
+}
 
-	// What stops the ring from loading at all.
-	a.group(SeverityError, "malformed", "row", malformed,
+// fatalFindings are what stops the ring from loading at all.
+func (a *analysis) fatalFindings(g rowItems) {
+	a.group(SeverityError, "malformed", "row", g.malformed,
 		"Xml that is not well-formed XML: ASP.NET Core's EntityFrameworkCoreXmlRepository parses every row with XElement.Parse, "+
 			"so while such a row is there the key ring does not load and nothing can be protected or unprotected",
 		fixBackup)
-	a.group(SeverityError, "bad-revocation", "row", badRev,
+	a.group(SeverityError, "bad-revocation", "row", g.badRev,
 		"revocations ASP.NET Core cannot read: XmlKeyManager treats an unreadable revocation as fatal, so the key ring does not load",
 		fixBackup+" (a revocation can be written again with IKeyManager.RevokeKey or RevokeAllKeys)")
 	var dups []item
@@ -167,36 +186,36 @@ func (a *analysis) report(results []rowResult) {
 	a.group(SeverityError, "duplicate", "key", dups,
 		"key ids stored more than once: XmlKeyManager refuses a key ring with a duplicate key id, so it does not load",
 		"delete all but one of each key's rows, after checking that they hold the same key (copy the table first)")
+}
 
-	// The verdict.
-	a.verdict()
-
-	// Rows ASP.NET Core skips, or sessctl did not read.
-	a.group(SeverityWarning, "unchecked", "row", unchecked,
+// skippedFindings are rows ASP.NET Core skips, or sessctl did not read.
+func (a *analysis) skippedFindings(g rowItems) {
+	a.group(SeverityWarning, "unchecked", "row", g.unchecked,
 		"rows sessctl did not read, so the verdict leaves them out (ASP.NET Core may read them)",
 		"inspect these rows by hand: the key manager writes a few kilobytes of plain XML per row")
-	a.group(SeverityWarning, "doctype", "row", doctype,
+	a.group(SeverityWarning, "doctype", "row", g.doctype,
 		"a DOCTYPE, which the key manager never writes: something else wrote these rows, and ASP.NET Core processes "+
 			"their DTD (XElement.Parse expands internal entities)",
 		"find what wrote them; "+fixBackup)
-	a.group(SeverityWarning, "foreign", "row", foreign,
+	a.group(SeverityWarning, "foreign", "row", g.foreign,
 		"elements that are neither <key> nor <revocation>: ASP.NET Core skips them, so something else writes to this table",
 		"keep the key table for Data Protection alone; delete these rows once nothing needs them")
-	a.group(SeverityWarning, "bad-key", "row", badKey,
+	a.group(SeverityWarning, "bad-key", "row", g.badKey,
 		"keys ASP.NET Core cannot read, and leaves out of the key ring: whatever they protected can no longer be unprotected",
 		fixBackup)
-	a.group(SeverityInfo, "no-xml", "row", noXML,
+	a.group(SeverityInfo, "no-xml", "row", g.noXML,
 		"rows without Xml, which ASP.NET Core skips", "")
+}
 
-	a.keyFindings()
-
-	a.group(SeverityWarning, "future-revocation", "row", futureRevocations,
+// laterFindings are revocations and dates to look at.
+func (a *analysis) laterFindings(g rowItems) {
+	a.group(SeverityWarning, "future-revocation", "row", g.futureRevocations,
 		"revocations of all keys dated in the future: every key created before that date is revoked as soon as it is "+
 			"read, including the keys ASP.NET Core generates from now until then",
 		"if the date is a mistake, delete the row and revoke again as of now: IKeyManager.RevokeAllKeys(DateTimeOffset.UtcNow, reason)")
-	a.group(SeverityInfo, "revocation-unknown", "row", unknownRevoked,
+	a.group(SeverityInfo, "revocation-unknown", "row", g.unknownRevoked,
 		"revocations of keys that are not in the table", "")
-	a.group(SeverityWarning, "no-offset", "row", noZone,
+	a.group(SeverityWarning, "no-offset", "row", g.noZone,
 		"dates without a UTC offset, which the key manager never writes: ASP.NET Core reads them in the local time zone "+
 			"of each server, so servers in different zones disagree; sessctl read them as UTC",
 		"write the dates with an offset (\"2025-01-01T00:00:00Z\")")
