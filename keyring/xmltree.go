@@ -134,36 +134,7 @@ func parseXML(s string) (*parsed, error) {
 	// named in an XML declaration does not apply to it (as for
 	// XElement.Parse, which reads a string).
 	d.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil }
-
-	p := &parsed{}
-	type open struct {
-		n   *node
-		raw xml.Name          // as written, prefix in Space
-		ns  map[string]string // prefixes this element declares
-	}
-	var stack []open
-	lookup := func(prefix string) (string, bool) {
-		switch prefix {
-		case "xml":
-			return nsXML, true
-		case "xmlns":
-			return nsXMLNS, true
-		}
-		for i := len(stack) - 1; i >= 0; i-- {
-			if uri, ok := stack[i].ns[prefix]; ok {
-				return uri, true
-			}
-		}
-		if prefix == "" {
-			return "", true
-		}
-		return "", false
-	}
-	malformed := func(format string, args ...any) error {
-		line, col := d.InputPos()
-		return fmt.Errorf("%w: line %d, column %d: %s", errMalformed, line, col, fmt.Sprintf(format, args...))
-	}
-	tokens, nodes := 0, 0
+	tr := &treeReader{d: d, p: &parsed{}}
 	for {
 		tok, err := d.RawToken()
 		if err == io.EOF {
@@ -171,120 +142,194 @@ func parseXML(s string) (*parsed, error) {
 		}
 		if err != nil {
 			var syn *xml.SyntaxError
-			if p.doctype && errors.As(err, &syn) && strings.Contains(syn.Msg, "entity") {
-				return p, fmt.Errorf("%w: it refers to an entity its DOCTYPE declares, and sessctl does not process DTDs (%v)", errUnchecked, err)
+			if tr.p.doctype && errors.As(err, &syn) && strings.Contains(syn.Msg, "entity") {
+				return tr.p, fmt.Errorf("%w: it refers to an entity its DOCTYPE declares, and sessctl does not process DTDs (%v)", errUnchecked, err)
 			}
 			return nil, fmt.Errorf("%w: %v", errMalformed, err)
 		}
-		tokens++
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if len(stack) == 0 && p.root != nil {
-				return nil, malformed("a second root element <%s>: a row holds one element", rawName(t.Name))
-			}
-			if len(stack) >= MaxDepth {
-				return nil, fmt.Errorf("%w: elements nest deeper than %d", errUnchecked, MaxDepth)
-			}
-			if nodes++; nodes > maxNodes {
-				return nil, fmt.Errorf("%w: more than %d elements", errUnchecked, maxNodes)
-			}
-			o := open{raw: t.Name}
-			seen := map[xml.Name]bool{}
-			for _, a := range t.Attr {
-				if seen[a.Name] {
-					return nil, malformed("attribute %s appears twice", rawName(a.Name))
-				}
-				seen[a.Name] = true
-				switch {
-				case a.Name.Space == "" && a.Name.Local == "xmlns":
-					if o.ns == nil {
-						o.ns = map[string]string{}
-					}
-					o.ns[""] = a.Value
-				case a.Name.Space == "xmlns":
-					if a.Value == "" {
-						return nil, malformed("prefix %q is declared with an empty namespace", a.Name.Local)
-					}
-					if o.ns == nil {
-						o.ns = map[string]string{}
-					}
-					o.ns[a.Name.Local] = a.Value
-				}
-			}
-			stack = append(stack, o)
-			n := &node{}
-			space, ok := lookup(t.Name.Space)
-			if !ok {
-				return nil, malformed("prefix %q of <%s> is not declared", t.Name.Space, rawName(t.Name))
-			}
-			n.name = xml.Name{Space: space, Local: t.Name.Local}
-			resolved := map[xml.Name]bool{}
-			for _, a := range t.Attr {
-				if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
-					continue
-				}
-				name := xml.Name{Local: a.Name.Local} // an unprefixed attribute is in no namespace
-				if a.Name.Space != "" {
-					uri, ok := lookup(a.Name.Space)
-					if !ok {
-						return nil, malformed("prefix %q of attribute %s is not declared", a.Name.Space, rawName(a.Name))
-					}
-					name.Space = uri
-				}
-				if resolved[name] {
-					return nil, malformed("attribute {%s}%s appears twice", name.Space, name.Local)
-				}
-				resolved[name] = true
-				n.attrs = append(n.attrs, xml.Attr{Name: name, Value: a.Value})
-			}
-			if len(stack) == 1 {
-				p.root = n
-			} else {
-				parent := stack[len(stack)-2].n
-				parent.content = append(parent.content, n)
-			}
-			stack[len(stack)-1].n = n
-		case xml.EndElement:
-			if len(stack) == 0 {
-				return nil, malformed("end tag </%s> without a start tag", rawName(t.Name))
-			}
-			if top := stack[len(stack)-1].raw; top != t.Name {
-				return nil, malformed("end tag </%s> does not close <%s>", rawName(t.Name), rawName(top))
-			}
-			stack = stack[:len(stack)-1]
-		case xml.CharData:
-			if len(stack) == 0 {
-				if !isXMLSpace(string(t)) {
-					return nil, malformed("text outside the root element")
-				}
-				continue
-			}
-			top := stack[len(stack)-1].n
-			top.content = append(top.content, string(t))
-		case xml.Comment:
-			if len(stack) > 0 {
-				top := stack[len(stack)-1].n
-				top.comments = append(top.comments, string(t))
-			}
-		case xml.ProcInst:
-			if strings.EqualFold(t.Target, "xml") && tokens != 1 {
-				return nil, malformed("an XML declaration that is not at the start")
-			}
-		case xml.Directive:
-			dir := strings.TrimLeft(string(t), " \t\r\n")
-			if !strings.HasPrefix(dir, "DOCTYPE") || p.root != nil || p.doctype {
-				return nil, malformed("<!%s> where XML allows none", firstWord(dir))
-			}
-			p.doctype = true
+		tr.tokens++
+		if err := tr.token(tok); err != nil {
+			return nil, err
 		}
 	}
-	if len(stack) > 0 {
-		return nil, malformed("<%s> is not closed", rawName(stack[len(stack)-1].raw))
+	if len(tr.stack) > 0 {
+		return nil, tr.malformed("<%s> is not closed", rawName(tr.stack[len(tr.stack)-1].raw))
 	}
-	if p.root == nil {
+	if tr.p.root == nil {
 		return nil, fmt.Errorf("%w: no root element", errMalformed)
 	}
-	return p, nil
+	return tr.p, nil
+}
+
+// treeReader builds the tree of parseXML from the decoder's raw tokens.
+type treeReader struct {
+	d             *xml.Decoder
+	p             *parsed
+	stack         []openElement
+	tokens, nodes int
+}
+
+// openElement is an element whose end tag is still to come.
+type openElement struct {
+	n   *node
+	raw xml.Name          // as written, prefix in Space
+	ns  map[string]string // prefixes this element declares
+}
+
+// lookup is the namespace prefix stands for where the reader is.
+func (tr *treeReader) lookup(prefix string) (string, bool) {
+	switch prefix {
+	case "xml":
+		return nsXML, true
+	case "xmlns":
+		return nsXMLNS, true
+	}
+	for i := len(tr.stack) - 1; i >= 0; i-- {
+		if uri, ok := tr.stack[i].ns[prefix]; ok {
+			return uri, true
+		}
+	}
+	if prefix == "" {
+		return "", true
+	}
+	return "", false
+}
+
+func (tr *treeReader) malformed(format string, args ...any) error {
+	line, col := tr.d.InputPos()
+	return fmt.Errorf("%w: line %d, column %d: %s", errMalformed, line, col, fmt.Sprintf(format, args...))
+}
+
+// token adds one token to the tree.
+func (tr *treeReader) token(tok xml.Token) error {
+	switch t := tok.(type) {
+	case xml.StartElement:
+		return tr.start(t)
+	case xml.EndElement:
+		if len(tr.stack) == 0 {
+			return tr.malformed("end tag </%s> without a start tag", rawName(t.Name))
+		}
+		if top := tr.stack[len(tr.stack)-1].raw; top != t.Name {
+			return tr.malformed("end tag </%s> does not close <%s>", rawName(t.Name), rawName(top))
+		}
+		tr.stack = tr.stack[:len(tr.stack)-1]
+	case xml.CharData:
+		if len(tr.stack) == 0 {
+			if !isXMLSpace(string(t)) {
+				return tr.malformed("text outside the root element")
+			}
+			return nil
+		}
+		top := tr.stack[len(tr.stack)-1].n
+		top.content = append(top.content, string(t))
+	case xml.Comment:
+		if len(tr.stack) > 0 {
+			top := tr.stack[len(tr.stack)-1].n
+			top.comments = append(top.comments, string(t))
+		}
+	case xml.ProcInst:
+		if strings.EqualFold(t.Target, "xml") && tr.tokens != 1 {
+			return tr.malformed("an XML declaration that is not at the start")
+		}
+	case xml.Directive:
+		dir := strings.TrimLeft(string(t), " \t\r\n")
+		if !strings.HasPrefix(dir, "DOCTYPE") || tr.p.root != nil || tr.p.doctype {
+			return tr.malformed("<!%s> where XML allows none", firstWord(dir))
+		}
+		tr.p.doctype = true
+	}
+	return nil
+}
+
+// start opens element t: its namespace declarations first, then its name
+// and attributes resolved with them.
+func (tr *treeReader) start(t xml.StartElement) error {
+	if len(tr.stack) == 0 && tr.p.root != nil {
+		return tr.malformed("a second root element <%s>: a row holds one element", rawName(t.Name))
+	}
+	if len(tr.stack) >= MaxDepth {
+		return fmt.Errorf("%w: elements nest deeper than %d", errUnchecked, MaxDepth)
+	}
+	if tr.nodes++; tr.nodes > maxNodes {
+		return fmt.Errorf("%w: more than %d elements", errUnchecked, maxNodes)
+	}
+	o, err := tr.declarations(t)
+	if err != nil {
+		return err
+	}
+	tr.stack = append(tr.stack, o)
+	n := &node{}
+	space, ok := tr.lookup(t.Name.Space)
+	if !ok {
+		return tr.malformed("prefix %q of <%s> is not declared", t.Name.Space, rawName(t.Name))
+	}
+	n.name = xml.Name{Space: space, Local: t.Name.Local}
+	if n.attrs, err = tr.attributes(t); err != nil {
+		return err
+	}
+	if len(tr.stack) == 1 {
+		tr.p.root = n
+	} else {
+		parent := tr.stack[len(tr.stack)-2].n
+		parent.content = append(parent.content, n)
+	}
+	tr.stack[len(tr.stack)-1].n = n
+	return nil
+}
+
+// declarations reads the namespace declarations of t, refusing an
+// attribute written twice.
+func (tr *treeReader) declarations(t xml.StartElement) (openElement, error) {
+	o := openElement{raw: t.Name}
+	seen := map[xml.Name]bool{}
+	for _, a := range t.Attr {
+		if seen[a.Name] {
+			return o, tr.malformed("attribute %s appears twice", rawName(a.Name))
+		}
+		seen[a.Name] = true
+		switch {
+		case a.Name.Space == "" && a.Name.Local == "xmlns":
+			if o.ns == nil {
+				o.ns = map[string]string{}
+			}
+			o.ns[""] = a.Value
+		case a.Name.Space == "xmlns":
+			if a.Value == "" {
+				return o, tr.malformed("prefix %q is declared with an empty namespace", a.Name.Local)
+			}
+			if o.ns == nil {
+				o.ns = map[string]string{}
+			}
+			o.ns[a.Name.Local] = a.Value
+		}
+	}
+	return o, nil
+}
+
+// attributes are t's attributes other than declarations, their names
+// resolved, refusing two that resolve to one name.
+func (tr *treeReader) attributes(t xml.StartElement) ([]xml.Attr, error) {
+	var out []xml.Attr
+	resolved := map[xml.Name]bool{}
+	for _, a := range t.Attr {
+		if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
+			continue
+		}
+		name := xml.Name{Local: a.Name.Local} // an unprefixed attribute is in no namespace
+		if a.Name.Space != "" {
+			uri, ok := tr.lookup(a.Name.Space)
+			if !ok {
+				return nil, tr.malformed("prefix %q of attribute %s is not declared", a.Name.Space, rawName(a.Name))
+			}
+			name.Space = uri
+		}
+		if resolved[name] {
+			return nil, tr.malformed("attribute {%s}%s appears twice", name.Space, name.Local)
+		}
+		resolved[name] = true
+		out = append(out, xml.Attr{Name: name, Value: a.Value})
+	}
+	return out, nil
 }
 
 func rawName(n xml.Name) string {
