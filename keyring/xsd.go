@@ -18,89 +18,25 @@ import (
 // (XsdDateTime's conversion to DateTimeOffset uses TimeZoneInfo.Local for
 // an unspecified kind); sessctl reads it as UTC and says so.
 func parseDate(s string) (t time.Time, hasOffset bool, err error) {
-	s = strings.Trim(s, xmlSpace)
+	sc := &dateScanner{s: strings.Trim(s, xmlSpace)}
 	bad := errors.New("not an xs:dateTime")
-	p := 0
-	num := func(n int) (int, bool) {
-		if p+n > len(s) {
-			return 0, false
-		}
-		v := 0
-		for _, c := range []byte(s[p : p+n]) {
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			v = v*10 + int(c-'0')
-		}
-		p += n
-		return v, true
-	}
-	lit := func(c byte) bool {
-		if p < len(s) && s[p] == c {
-			p++
-			return true
-		}
-		return false
-	}
-	year, ok1 := num(4)
-	okDash1 := lit('-')
-	month, ok2 := num(2)
-	okDash2 := lit('-')
-	day, ok3 := num(2)
+	year, ok1 := sc.num(4)
+	okDash1 := sc.lit('-')
+	month, ok2 := sc.num(2)
+	okDash2 := sc.lit('-')
+	day, ok3 := sc.num(2)
 	if !ok1 || !ok2 || !ok3 || !okDash1 || !okDash2 {
 		return time.Time{}, false, bad
 	}
 	var hour, minute, sec, nsec int
-	if lit('T') {
-		var okH, okM, okS bool
-		hour, okH = num(2)
-		c1 := lit(':')
-		minute, okM = num(2)
-		c2 := lit(':')
-		sec, okS = num(2)
-		if !okH || !okM || !okS || !c1 || !c2 {
+	if sc.lit('T') {
+		var ok bool
+		if hour, minute, sec, nsec, ok = sc.clock(); !ok {
 			return time.Time{}, false, bad
 		}
-		if lit('.') {
-			digits := 0
-			for p < len(s) && s[p] >= '0' && s[p] <= '9' {
-				if digits < 9 {
-					nsec = nsec*10 + int(s[p]-'0')
-				}
-				digits++
-				p++
-			}
-			if digits == 0 {
-				return time.Time{}, false, bad
-			}
-			for i := digits; i < 9; i++ {
-				nsec *= 10
-			}
-		}
 	}
-	loc := time.UTC
-	switch {
-	case p == len(s):
-	case lit('Z'):
-		hasOffset = true
-	case p < len(s) && (s[p] == '+' || s[p] == '-'):
-		sign := 1
-		if s[p] == '-' {
-			sign = -1
-		}
-		p++
-		zh, okH := num(2)
-		colon := lit(':')
-		zm, okM := num(2)
-		if !okH || !okM || !colon || zh > 14 || zm > 59 || (zh == 14 && zm != 0) {
-			return time.Time{}, false, bad
-		}
-		hasOffset = true
-		loc = time.FixedZone("", sign*(zh*3600+zm*60))
-	default:
-		return time.Time{}, false, bad
-	}
-	if p != len(s) {
+	loc, hasOffset, ok := sc.zone()
+	if !ok || sc.p != len(sc.s) {
 		return time.Time{}, false, bad
 	}
 	if year < 1 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || sec > 59 {
@@ -115,6 +51,92 @@ func parseDate(s string) (t time.Time, hasOffset bool, err error) {
 		return time.Time{}, false, errors.New("outside the years 1 to 9999 .NET can hold")
 	}
 	return t, hasOffset, nil
+}
+
+// dateScanner reads an xs:dateTime from position p on.
+type dateScanner struct {
+	s string
+	p int
+}
+
+// num reads n decimal digits.
+func (sc *dateScanner) num(n int) (int, bool) {
+	if sc.p+n > len(sc.s) {
+		return 0, false
+	}
+	v := 0
+	for _, c := range []byte(sc.s[sc.p : sc.p+n]) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int(c-'0')
+	}
+	sc.p += n
+	return v, true
+}
+
+// lit reads c, if it is next.
+func (sc *dateScanner) lit(c byte) bool {
+	if sc.p < len(sc.s) && sc.s[sc.p] == c {
+		sc.p++
+		return true
+	}
+	return false
+}
+
+// clock reads hh:mm:ss and a fraction, if any, to the nanosecond (digits
+// past the ninth are read and dropped).
+func (sc *dateScanner) clock() (hour, minute, sec, nsec int, ok bool) {
+	hour, okH := sc.num(2)
+	c1 := sc.lit(':')
+	minute, okM := sc.num(2)
+	c2 := sc.lit(':')
+	sec, okS := sc.num(2)
+	if !okH || !okM || !okS || !c1 || !c2 {
+		return 0, 0, 0, 0, false
+	}
+	if !sc.lit('.') {
+		return hour, minute, sec, 0, true
+	}
+	digits := 0
+	for sc.p < len(sc.s) && sc.s[sc.p] >= '0' && sc.s[sc.p] <= '9' {
+		if digits < 9 {
+			nsec = nsec*10 + int(sc.s[sc.p]-'0')
+		}
+		digits++
+		sc.p++
+	}
+	if digits == 0 {
+		return 0, 0, 0, 0, false
+	}
+	for i := digits; i < 9; i++ {
+		nsec *= 10
+	}
+	return hour, minute, sec, nsec, true
+}
+
+// zone reads "Z", "±hh:mm" or nothing (then UTC, without an offset).
+func (sc *dateScanner) zone() (loc *time.Location, hasOffset, ok bool) {
+	switch {
+	case sc.p == len(sc.s):
+		return time.UTC, false, true
+	case sc.lit('Z'):
+		return time.UTC, true, true
+	case sc.s[sc.p] == '+' || sc.s[sc.p] == '-':
+		sign := 1
+		if sc.s[sc.p] == '-' {
+			sign = -1
+		}
+		sc.p++
+		zh, okH := sc.num(2)
+		colon := sc.lit(':')
+		zm, okM := sc.num(2)
+		if !okH || !okM || !colon || zh > 14 || zm > 59 || (zh == 14 && zm != 0) {
+			return nil, false, false
+		}
+		return time.FixedZone("", sign*(zh*3600+zm*60)), true, true
+	}
+	return nil, false, false
 }
 
 // parseGUID reads a key id the way new Guid(string) does (XmlConvert.
