@@ -233,8 +233,11 @@ func ScriptSeparator(d Core) string {
 // Purger deletes expired rows in batches.
 type Purger interface {
 	// TryLock takes the per-table purge lock on conn without waiting. It
-	// returns an error wrapping ErrLocked when another session holds it.
-	// unlock releases it; closing conn releases it too. Holding it, conn is
+	// returns an error wrapping ErrLocked when another session holds it
+	// (SQL Server then closes conn: take the lock again on another).
+	// unlock releases it; closing conn releases it too, except on SQLite,
+	// whose lock is the process's, released by unlock or its exit. Holding
+	// it, conn is
 	// the purge's session: TryLock may also make it ready for the purge's
 	// statements (MySQL: learns once whether the server can skip locked
 	// rows; SQLite: waits for other writers in short steps, so that a purge
