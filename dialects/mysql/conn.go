@@ -17,14 +17,14 @@ import (
 // both). The database in the DSN is only where sessions start; every
 // statement names SCHEMA.
 func (Dialect) Open(conn *dialects.Conn, _ bool) (*sql.DB, error) {
-	cfg, err := parseMySQLDSN(conn.DSN)
+	cfg, err := parseDSN(conn.DSN)
 	if err != nil {
 		return nil, err
 	}
-	return openMySQL(cfg)
+	return open(cfg)
 }
 
-func openMySQL(cfg *gomysql.Config) (*sql.DB, error) {
+func open(cfg *gomysql.Config) (*sql.DB, error) {
 	// The driver logs a lost connection on stderr besides returning it:
 	// sessctl says it once, in its own words.
 	cfg.Logger = &gomysql.NopLogger{}
@@ -35,14 +35,14 @@ func openMySQL(cfg *gomysql.Config) (*sql.DB, error) {
 	return sql.OpenDB(connector), nil
 }
 
-// mysqlDSNMarkers are the parts of a go-sql-driver DSN that no other form
+// dsnMarkers are the parts of a go-sql-driver DSN that no other form
 // of connection string has.
-var mysqlDSNMarkers = []string{"@tcp(", "@tcp4(", "@tcp6(", "@unix(", "@/"}
+var dsnMarkers = []string{"@tcp(", "@tcp4(", "@tcp6(", "@unix(", "@/"}
 
-// isMySQLDSN reports whether s has the form of a go-sql-driver DSN:
+// isDSN reports whether s has the form of a go-sql-driver DSN:
 // [user[:password]@]net(address)/dbname[?params].
-func isMySQLDSN(s string) bool {
-	for _, m := range mysqlDSNMarkers {
+func isDSN(s string) bool {
+	for _, m := range dsnMarkers {
 		if strings.Contains(s, m) {
 			return true
 		}
@@ -65,9 +65,9 @@ func (Dialect) Claim(rc *dialects.RawConn) dialects.Certainty {
 		return dialects.Surely
 	case rc.Libpq || strings.Contains(rc.Raw, "://"):
 		return dialects.Never
-	case isMySqlConnector(rc):
-		return mysqlConnectorClaim(rc)
-	case isMySQLDSN(rc.Raw):
+	case isConnector(rc):
+		return connectorClaim(rc)
+	case isDSN(rc.Raw):
 		return dialects.Surely
 	}
 	return dialects.Never
@@ -83,24 +83,24 @@ func (m Dialect) ParseConn(raw string) (*dialects.Conn, error) {
 	)
 	switch {
 	case rc.Scheme == "mysql":
-		cfg, warnings, err = mysqlURLConfig(rc.Raw)
-	case isMySqlConnector(rc), len(rc.Pairs) > 0 && !isMySQLDSN(rc.Raw):
-		cfg, warnings, secrets, err = mysqlConnectorConfig(rc.Pairs)
-	case rc.Libpq || rc.Scheme != "" && !isMySQLDSN(rc.Raw):
+		cfg, warnings, err = urlConfig(rc.Raw)
+	case isConnector(rc), len(rc.Pairs) > 0 && !isDSN(rc.Raw):
+		cfg, warnings, secrets, err = connectorConfig(rc.Pairs)
+	case rc.Libpq || rc.Scheme != "" && !isDSN(rc.Raw):
 		err = fmt.Errorf("%w: not a MySQL connection string: use user:password@tcp(host:3306)/database, "+
 			"mysql://user:password@host:3306/database, or Server=…;Database=…;User ID=…;Password=…", dialects.ErrConnString)
 	default:
-		cfg, warnings, err = mysqlDSNConfig(rc.Raw)
+		cfg, warnings, err = dsnConfig(rc.Raw)
 	}
 	if err != nil {
 		return nil, err
 	}
 	timeout, setting := cfg.Timeout, "timeout"
-	if rc.Scheme != "mysql" && (isMySqlConnector(rc) || len(rc.Pairs) > 0 && !isMySQLDSN(rc.Raw)) {
+	if rc.Scheme != "mysql" && (isConnector(rc) || len(rc.Pairs) > 0 && !isDSN(rc.Raw)) {
 		setting = "Connection Timeout"
 	}
-	warnings = append(warnings, mysqlSessionSettings(cfg)...)
-	if err := checkMySQLDSN(cfg); err != nil {
+	warnings = append(warnings, sessionSettings(cfg)...)
+	if err := checkDSN(cfg); err != nil {
 		return nil, err
 	}
 	secrets = append(dialects.SecretsOf(raw), secrets...)
@@ -111,7 +111,7 @@ func (m Dialect) ParseConn(raw string) (*dialects.Conn, error) {
 		Dialect:  m,
 		Driver:   "mysql",
 		DSN:      cfg.FormatDSN(),
-		Display:  mysqlDisplay(cfg),
+		Display:  display(cfg),
 		Secrets:  secrets,
 		Warnings: warnings,
 
@@ -120,12 +120,12 @@ func (m Dialect) ParseConn(raw string) (*dialects.Conn, error) {
 	}, nil
 }
 
-// checkMySQLDSN makes sure cfg reads back the same from its DSN, which is
+// checkDSN makes sure cfg reads back the same from its DSN, which is
 // what Open connects with. go-sql-driver writes the user, server and
 // database as they are: a ':' in the user, or an '@' in the server, of a
 // MySqlConnector string would make the DSN name another user or no server
 // at all.
-func checkMySQLDSN(cfg *gomysql.Config) error {
+func checkDSN(cfg *gomysql.Config) error {
 	back, err := gomysql.ParseDSN(cfg.FormatDSN())
 	if err != nil || back.User != cfg.User || back.Passwd != cfg.Passwd || back.Net != cfg.Net ||
 		back.Addr != cfg.Addr || back.DBName != cfg.DBName {
@@ -135,11 +135,11 @@ func checkMySQLDSN(cfg *gomysql.Config) error {
 	return nil
 }
 
-// mysqlSessionSettings makes cfg what sessctl needs of every connection:
+// sessionSettings makes cfg what sessctl needs of every connection:
 // times read as time.Time in UTC, since the datetime(6) columns hold naive
 // UTC; several statements in one Exec, for the expiry index migration; and
 // a bounded dial.
-func mysqlSessionSettings(cfg *gomysql.Config) []string {
+func sessionSettings(cfg *gomysql.Config) []string {
 	var warnings []string
 	if cfg.Loc != time.UTC {
 		warnings = append(warnings, fmt.Sprintf("ignoring loc=%s: the table's datetime(6) columns hold UTC, so sessctl reads them as UTC", cfg.Loc))
@@ -153,8 +153,8 @@ func mysqlSessionSettings(cfg *gomysql.Config) []string {
 	return warnings
 }
 
-// mysqlDisplay is cfg as a URL without its password, for messages.
-func mysqlDisplay(cfg *gomysql.Config) string {
+// display is cfg as a URL without its password, for messages.
+func display(cfg *gomysql.Config) string {
 	user := ""
 	if cfg.User != "" {
 		user = url.User(cfg.User).String() + "@"
@@ -166,9 +166,9 @@ func mysqlDisplay(cfg *gomysql.Config) string {
 	return "mysql://" + user + addr + "/" + url.PathEscape(cfg.DBName)
 }
 
-// parseMySQLDSN is go-sql-driver's ParseDSN, made safe: it panics on the
+// parseDSN is go-sql-driver's ParseDSN, made safe: it panics on the
 // long-removed strict parameter, and its errors must not quote the string.
-func parseMySQLDSN(dsn string) (*gomysql.Config, error) {
+func parseDSN(dsn string) (*gomysql.Config, error) {
 	if i := strings.LastIndex(dsn, "/"); i >= 0 {
 		if _, query, ok := strings.Cut(dsn[i:], "?"); ok {
 			for kv := range strings.SplitSeq(query, "&") {
@@ -186,13 +186,13 @@ func parseMySQLDSN(dsn string) (*gomysql.Config, error) {
 	return cfg, nil
 }
 
-// mysqlDSNConfig reads a go-sql-driver DSN, dropping golang-migrate's own
+// dsnConfig reads a go-sql-driver DSN, dropping golang-migrate's own
 // x- parameters, which the driver would send to the server as variables.
-func mysqlDSNConfig(dsn string) (*gomysql.Config, []string, error) {
+func dsnConfig(dsn string) (*gomysql.Config, []string, error) {
 	if err := refuseMigrateParams(dsn); err != nil {
 		return nil, nil, err
 	}
-	cfg, err := parseMySQLDSN(dsn)
+	cfg, err := parseDSN(dsn)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -234,17 +234,17 @@ func refuseMigrateParams(dsn string) error {
 	return nil
 }
 
-// mysqlURLConfig reads mysql://user:password@host:port/database?params, and
+// urlConfig reads mysql://user:password@host:port/database?params, and
 // golang-migrate's mysql://user:password@tcp(host:port)/database (the form
 // that can also name a unix(/path) socket), whose user and password it
 // unescapes as golang-migrate does.
-func mysqlURLConfig(raw string) (*gomysql.Config, []string, error) {
+func urlConfig(raw string) (*gomysql.Config, []string, error) {
 	const scheme = "mysql://"
 	if len(raw) < len(scheme) || !strings.EqualFold(raw[:len(scheme)], scheme) {
 		return nil, nil, fmt.Errorf("%w: a MySQL URL starts with mysql://", dialects.ErrConnString)
 	}
-	if rest := raw[len(scheme):]; isMySQLDSN(rest) {
-		cfg, warnings, err := mysqlDSNConfig(rest)
+	if rest := raw[len(scheme):]; isDSN(rest) {
+		cfg, warnings, err := dsnConfig(rest)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -265,7 +265,7 @@ func mysqlURLConfig(raw string) (*gomysql.Config, []string, error) {
 	if err := refuseMigrateParams("/?" + u.RawQuery); err != nil {
 		return nil, nil, err
 	}
-	cfg, err := parseMySQLDSN("/?" + u.RawQuery)
+	cfg, err := parseDSN("/?" + u.RawQuery)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -21,7 +21,7 @@ import (
 	"github.com/sessctl/sessctl/dialects"
 )
 
-// mysqlConnectorKeys translates MySqlConnector's setting names (lower case,
+// connectorKeys translates MySqlConnector's setting names (lower case,
 // as parseADO gives them) to what sessctl does with them. An empty
 // translation is a setting that only concerns MySqlConnector itself
 // (pooling, how it maps types) and is dropped with a warning.
@@ -71,9 +71,9 @@ var connectorKeys = map[string]string{
 	"usexatransactions": "",
 }
 
-// mysqlIgnoredWhy says why sessctl may ignore a MySqlConnector setting:
+// ignoredWhy says why sessctl may ignore a MySqlConnector setting:
 // it changes neither what is written nor who connects where.
-var mysqlIgnoredWhy = map[string]string{
+var ignoredWhy = map[string]string{
 	"character set": "sessctl speaks utf8mb4, in which every name it writes is what was typed",
 	"charset":       "sessctl speaks utf8mb4, in which every name it writes is what was typed",
 	"characterset":  "sessctl speaks utf8mb4, in which every name it writes is what was typed",
@@ -83,9 +83,9 @@ var mysqlIgnoredWhy = map[string]string{
 	"loadbalance":   "sessctl connects to the first server listed",
 }
 
-// mysqlConnectorOnly are settings that neither SqlClient nor Npgsql has:
+// connectorOnly are settings that neither SqlClient nor Npgsql has:
 // a string with one of them is for MySQL.
-var mysqlConnectorOnly = []string{
+var connectorOnly = []string{
 	"connection protocol", "connectionprotocol", "protocol", "pipe name", "pipename",
 	"sslca", "ssl-ca", "ssl ca", "cacertificatefile", "ca certificate file", "sslcert", "ssl-cert", "ssl cert",
 	"sslkey", "ssl-key", "certificate file", "certificatefile", "certificate password", "certificatepassword",
@@ -105,14 +105,14 @@ var mysqlConnectorOnly = []string{
 	"server redirection mode", "serverredirectionmode", "minimumpoolsize", "maximumpoolsize",
 }
 
-// mysqlConnectorSSLModes are MySqlConnector's SslMode values. The first
+// connectorSSLModes are MySqlConnector's SslMode values. The first
 // three are MySQL's alone: Npgsql spells them Disable, Prefer, Require.
-var mysqlConnectorSSLModes = map[string]string{
+var connectorSSLModes = map[string]string{
 	"none": "false", "disabled": "false", "preferred": "preferred", "required": "skip-verify",
 	"verifyca": "verify-ca", "verifyfull": "true",
 }
 
-func mysqlConnectorClaim(rc *dialects.RawConn) dialects.Certainty {
+func connectorClaim(rc *dialects.RawConn) dialects.Certainty {
 	if port, ok := rc.Get("port"); ok {
 		switch port {
 		case "3306":
@@ -127,7 +127,7 @@ func mysqlConnectorClaim(rc *dialects.RawConn) dialects.Certainty {
 			return dialects.Surely
 		}
 	}
-	for _, k := range mysqlConnectorOnly {
+	for _, k := range connectorOnly {
 		if _, ok := rc.Get(k); ok {
 			return dialects.Surely
 		}
@@ -142,10 +142,10 @@ func mysqlConnectorClaim(rc *dialects.RawConn) dialects.Certainty {
 	return dialects.Never
 }
 
-// isMySqlConnector reports whether rc reads as Key=Value;… pairs whose
+// isConnector reports whether rc reads as Key=Value;… pairs whose
 // every key MySqlConnector knows. (A DSN with parameters reads as pairs
 // too, with keys that no client knows.)
-func isMySqlConnector(rc *dialects.RawConn) bool {
+func isConnector(rc *dialects.RawConn) bool {
 	for _, p := range rc.Pairs {
 		if _, ok := connectorKeys[p.Key]; !ok {
 			return false
@@ -154,9 +154,9 @@ func isMySqlConnector(rc *dialects.RawConn) bool {
 	return len(rc.Pairs) > 0
 }
 
-// mysqlConnectorConfig translates a MySqlConnector string. It returns the
+// connectorConfig translates a MySqlConnector string. It returns the
 // secrets that only this form has (a certificate password), for masking.
-func mysqlConnectorConfig(pairs []dialects.Pair) (*gomysql.Config, []string, []string, error) {
+func connectorConfig(pairs []dialects.Pair) (*gomysql.Config, []string, []string, error) {
 	cfg := gomysql.NewConfig()
 	var (
 		warnings, secrets            []string
@@ -172,7 +172,7 @@ func mysqlConnectorConfig(pairs []dialects.Pair) (*gomysql.Config, []string, []s
 		case !ok:
 			return nil, nil, nil, fmt.Errorf("%w: %s is not a MySqlConnector setting sessctl knows; remove it or use a mysql:// URL", dialects.ErrConnString, p.Name())
 		case to == "":
-			why := mysqlIgnoredWhy[p.Key]
+			why := ignoredWhy[p.Key]
 			if why == "" {
 				why = "it only concerns MySqlConnector itself"
 			}
@@ -180,11 +180,11 @@ func mysqlConnectorConfig(pairs []dialects.Pair) (*gomysql.Config, []string, []s
 		case to == "refuse":
 			return nil, nil, nil, fmt.Errorf("%w: %q: sessctl cannot restrict TLS cipher suites (it negotiates Go's); remove it", dialects.ErrConnString, p.Key)
 		case to == "tlsversion":
-			if minV, maxV, err = mysqlTLSVersions(p.Value); err != nil {
+			if minV, maxV, err = tlsVersions(p.Value); err != nil {
 				return nil, nil, nil, err
 			}
 		case to == "serverpubkey":
-			if err := mysqlServerPubKey(cfg, p.Value); err != nil {
+			if err := serverPubKey(cfg, p.Value); err != nil {
 				return nil, nil, nil, err
 			}
 		case to == "server":
@@ -202,7 +202,7 @@ func mysqlConnectorConfig(pairs []dialects.Pair) (*gomysql.Config, []string, []s
 		case to == "pipe":
 			pipe = p.Value
 		case to == "sslmode":
-			m, ok := mysqlConnectorSSLModes[strings.ToLower(strings.ReplaceAll(p.Value, " ", ""))]
+			m, ok := connectorSSLModes[strings.ToLower(strings.ReplaceAll(p.Value, " ", ""))]
 			if !ok {
 				return nil, nil, nil, fmt.Errorf("%w: SslMode %s: use None, Preferred, Required, VerifyCA or VerifyFull", dialects.ErrConnString, p.Shown())
 			}
@@ -241,19 +241,19 @@ func mysqlConnectorConfig(pairs []dialects.Pair) (*gomysql.Config, []string, []s
 		return nil, nil, nil, fmt.Errorf("%w: CertificateFile: sessctl cannot read PKCS #12 files; convert it to PEM "+
 			"(openssl pkcs12 -in cert.pfx -out cert.pem -nodes) and use SslCert and SslKey", dialects.ErrConnString)
 	}
-	if err := mysqlConnectorAddress(cfg, host, port, protocol, pipe, &warnings); err != nil {
+	if err := connectorAddress(cfg, host, port, protocol, pipe, &warnings); err != nil {
 		return nil, nil, nil, err
 	}
-	if err := mysqlConnectorTLS(cfg, sslMode, sslCA, sslCert, sslKey, minV, maxV); err != nil {
+	if err := connectorTLS(cfg, sslMode, sslCA, sslCert, sslKey, minV, maxV); err != nil {
 		return nil, nil, nil, err
 	}
 	return cfg, warnings, secrets, nil
 }
 
-// mysqlTLSVersions reads MySqlConnector's TlsVersion, a list of the TLS
+// tlsVersions reads MySqlConnector's TlsVersion, a list of the TLS
 // versions it may use (Tls1.2, TLS 1.3, TLSv1.2, …), as the lowest and
 // highest.
-func mysqlTLSVersions(v string) (minV, maxV uint16, err error) {
+func tlsVersions(v string) (minV, maxV uint16, err error) {
 	versions := map[string]uint16{"10": tls.VersionTLS10, "11": tls.VersionTLS11, "12": tls.VersionTLS12, "13": tls.VersionTLS13}
 	for _, part := range strings.Split(v, ",") {
 		k := strings.ToLower(strings.NewReplacer(" ", "", ".", "", "v", "").Replace(part))
@@ -269,10 +269,10 @@ func mysqlTLSVersions(v string) (minV, maxV uint16, err error) {
 	return minV, maxV, nil
 }
 
-// mysqlServerPubKey makes cfg encrypt the password for the server's RSA
+// serverPubKey makes cfg encrypt the password for the server's RSA
 // key in the PEM file at path (MySqlConnector's ServerRsaPublicKeyFile),
 // rather than fetching the key from the server.
-func mysqlServerPubKey(cfg *gomysql.Config, path string) error {
+func serverPubKey(cfg *gomysql.Config, path string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("%w: ServerRsaPublicKeyFile: %v", dialects.ErrConnString, err)
@@ -298,9 +298,9 @@ func mysqlServerPubKey(cfg *gomysql.Config, path string) error {
 	return nil
 }
 
-// mysqlConnectorAddress sets where cfg connects: MySqlConnector takes a
+// connectorAddress sets where cfg connects: MySqlConnector takes a
 // list of hosts, or a socket path as the server, and a separate port.
-func mysqlConnectorAddress(cfg *gomysql.Config, host, port, protocol, pipe string, warnings *[]string) error {
+func connectorAddress(cfg *gomysql.Config, host, port, protocol, pipe string, warnings *[]string) error {
 	switch protocol {
 	case "", "socket", "tcp":
 	case "unix":
@@ -333,11 +333,11 @@ func mysqlConnectorAddress(cfg *gomysql.Config, host, port, protocol, pipe strin
 	return nil
 }
 
-// mysqlConnectorTLS sets cfg's TLS as MySqlConnector's SslMode means it.
+// connectorTLS sets cfg's TLS as MySqlConnector's SslMode means it.
 // A mode that needs a CA file or client certificate gets a TLS config of
 // its own, registered under a name derived from its settings so that the
 // DSN can name it.
-func mysqlConnectorTLS(cfg *gomysql.Config, mode, caFile, certFile, keyFile string, minV, maxV uint16) error {
+func connectorTLS(cfg *gomysql.Config, mode, caFile, certFile, keyFile string, minV, maxV uint16) error {
 	if caFile == "" && certFile == "" && keyFile == "" && mode != "verify-ca" && minV == 0 {
 		cfg.TLSConfig = mode
 		return nil

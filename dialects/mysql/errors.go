@@ -13,19 +13,19 @@ import (
 
 // MySQL error numbers sessctl acts on.
 const (
-	mysqlErrDBAccessDenied   = 1044
-	mysqlErrAccessDenied     = 1045
-	mysqlErrUnknownDB        = 1049
-	mysqlErrHostBlocked      = 1129
-	mysqlErrHostNotAllowed   = 1130
-	mysqlErrTableAccess      = 1142
-	mysqlErrNoSuchTable      = 1146
-	mysqlErrNotSupportedAuth = 1251
-	mysqlErrServerShutdown   = 1053
-	mysqlErrConnectionKilled = 1927
-	mysqlErrServerGone       = 2006
-	mysqlErrServerLost       = 2013
-	mysqlErrAccessDeniedNoPw = 1698
+	errDBAccessDenied   = 1044
+	errAccessDenied     = 1045
+	errUnknownDB        = 1049
+	errHostBlocked      = 1129
+	errHostNotAllowed   = 1130
+	errTableAccess      = 1142
+	errNoSuchTable      = 1146
+	errNotSupportedAuth = 1251
+	errServerShutdown   = 1053
+	errConnectionKilled = 1927
+	errServerGone       = 2006
+	errServerLost       = 2013
+	errAccessDeniedNoPw = 1698
 )
 
 // Permanent: a refused login, a host the server will not serve, or a
@@ -34,8 +34,8 @@ func (Dialect) Permanent(err error) bool {
 	var me *gomysql.MySQLError
 	if errors.As(err, &me) {
 		switch me.Number {
-		case mysqlErrDBAccessDenied, mysqlErrAccessDenied, mysqlErrUnknownDB, mysqlErrHostBlocked,
-			mysqlErrHostNotAllowed, mysqlErrNotSupportedAuth, mysqlErrAccessDeniedNoPw:
+		case errDBAccessDenied, errAccessDenied, errUnknownDB, errHostBlocked,
+			errHostNotAllowed, errNotSupportedAuth, errAccessDeniedNoPw:
 			return true
 		}
 	}
@@ -46,7 +46,7 @@ func (Dialect) Disconnected(err error) bool {
 	var me *gomysql.MySQLError
 	if errors.As(err, &me) {
 		switch me.Number {
-		case mysqlErrServerShutdown, mysqlErrConnectionKilled, mysqlErrServerGone, mysqlErrServerLost:
+		case errServerShutdown, errConnectionKilled, errServerGone, errServerLost:
 			return true
 		}
 		return false
@@ -56,8 +56,8 @@ func (Dialect) Disconnected(err error) bool {
 
 // MySQL error numbers of a privilege refused.
 const (
-	mysqlErrSpecificAccess = 1227 // the operation needs a global privilege, such as SUPER
-	mysqlErrColumnAccess   = 1143
+	errSpecificAccess = 1227 // the operation needs a global privilege, such as SUPER
+	errColumnAccess   = 1143
 )
 
 // Denied: 1142 and 1143 (a table or column privilege), 1044 (a database
@@ -69,7 +69,7 @@ func (m Dialect) Denied(ctx context.Context, q dialects.Querier, err error, op s
 		return "", false
 	}
 	switch me.Number {
-	case mysqlErrTableAccess, mysqlErrColumnAccess, mysqlErrDBAccessDenied, mysqlErrSpecificAccess:
+	case errTableAccess, errColumnAccess, errDBAccessDenied, errSpecificAccess:
 	default:
 		return "", false
 	}
@@ -79,7 +79,7 @@ func (m Dialect) Denied(ctx context.Context, q dialects.Querier, err error, op s
 		user, host, _ := strings.Cut(current, "@")
 		account = m.Quote(user) + "@" + m.Quote(host)
 	}
-	if me.Number == mysqlErrSpecificAccess {
+	if me.Number == errSpecificAccess {
 		return fmt.Sprintf("user %s lacks a global privilege %s needs (%s): grant it, or run %s as a user that has it",
 			account, op, me.Message, op), true
 	}
@@ -91,7 +91,7 @@ func (m Dialect) Denied(ctx context.Context, q dialects.Querier, err error, op s
 	case "create":
 		// The same grant lets it create the database, if it must.
 		what := "tables in database " + db
-		if me.Number == mysqlErrDBAccessDenied {
+		if me.Number == errDBAccessDenied {
 			what = "database " + db + " or tables in it"
 		}
 		return fmt.Sprintf("user %s may not create %s: GRANT CREATE, ALTER, INDEX, SELECT, INSERT, UPDATE, DELETE ON %s.* TO %s, "+
@@ -109,27 +109,27 @@ func (m Dialect) Denied(ctx context.Context, q dialects.Querier, err error, op s
 
 // MySQL error numbers of the server refusing syntax it does not have.
 const (
-	mysqlErrParse           = 1064
-	mysqlErrNotSupportedYet = 1235
+	errParse           = 1064
+	errNotSupportedYet = 1235
 )
 
-// mysqlErrNoSuchThread: KILL found no session with that id.
-const mysqlErrNoSuchThread = 1094
+// errNoSuchThread: KILL found no session with that id.
+const errNoSuchThread = 1094
 
-func mysqlLockWaitTimeout(err error) bool {
+func lockWaitTimeout(err error) bool {
 	var me *gomysql.MySQLError
-	return errors.As(err, &me) && me.Number == mysqlErrLockWaitTimeout
+	return errors.As(err, &me) && me.Number == errLockWaitTimeout
 }
 
-// mysqlErrDeadlock: the transaction was chosen as a deadlock victim and
+// errDeadlock: the transaction was chosen as a deadlock victim and
 // rolled back.
-const mysqlErrDeadlock = 1213
+const errDeadlock = 1213
 
-func mysqlDeadlock(err error) bool {
+func deadlock(err error) bool {
 	var me *gomysql.MySQLError
-	return errors.As(err, &me) && me.Number == mysqlErrDeadlock
+	return errors.As(err, &me) && me.Number == errDeadlock
 }
 
-// mysqlErrLockWaitTimeout: innodb_lock_wait_timeout ran out; the statement
+// errLockWaitTimeout: innodb_lock_wait_timeout ran out; the statement
 // was rolled back.
-const mysqlErrLockWaitTimeout = 1205
+const errLockWaitTimeout = 1205

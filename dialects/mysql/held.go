@@ -13,7 +13,7 @@ import (
 // key, passing over (and adding to s.held) those another session holds:
 // skipped where the server can (deleteSkipping), waited for briefly where
 // it cannot (deleteWaiting).
-func (m Dialect) deleteIDs(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, ids []any, s *mysqlSession) (int64, error) {
+func (m Dialect) deleteIDs(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, ids []any, s *purgeSession) (int64, error) {
 	if !s.skipLocked {
 		return m.deleteWaiting(ctx, q, n, grace, ids, s)
 	}
@@ -22,7 +22,7 @@ func (m Dialect) deleteIDs(ctx context.Context, q dialects.Querier, n dialects.N
 	var err error
 	for attempt := 1; ; attempt++ {
 		deleted, locked, err = m.deleteSkipping(ctx, q, n, grace, ids)
-		if !mysqlDeadlock(err) || attempt > mysqlDeadlockRetries {
+		if !deadlock(err) || attempt > deadlockRetries {
 			break
 		}
 	}
@@ -42,19 +42,19 @@ func (m Dialect) deleteIDs(ctx context.Context, q dialects.Querier, n dialects.N
 	return deleted, m.noteHeld(ctx, q, n, grace, passed, s)
 }
 
-// mysqlDeadlockRetries is how often a batch rolled back as a deadlock
+// deadlockRetries is how often a batch rolled back as a deadlock
 // victim is run again. It locks rows in the app's order and never waits
 // for one, so only an app that locks a row's expiry index entry before
 // the row (the providers' own DELETE of expired rows, along the expiry
 // index) can deadlock with it; the batch was rolled back whole, so it is
 // safe to run again.
-const mysqlDeadlockRetries = 3
+const deadlockRetries = 3
 
 // deleteSkipping locks the rows of ids that are expired and no other
-// session holds (mysqlLockIDsSQL) and deletes them, in one transaction.
+// session holds (lockIDsSQL) and deletes them, in one transaction.
 // It returns the rows deleted and the Ids it locked.
 func (m Dialect) deleteSkipping(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, ids []any) (deleted int64, locked []any, err error) {
-	tx, commit, rollback, err := mysqlBegin(ctx, q)
+	tx, commit, rollback, err := begin(ctx, q)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -63,14 +63,14 @@ func (m Dialect) deleteSkipping(ctx context.Context, q dialects.Querier, n diale
 			rollback()
 		}
 	}()
-	locked, err = m.idsOf(ctx, tx, m.idsSQL(mysqlLockIDsSQL, n, grace, len(ids)), ids)
+	locked, err = m.idsOf(ctx, tx, m.idsSQL(lockIDsSQL, n, grace, len(ids)), ids)
 	if err != nil || len(locked) == 0 {
 		if err == nil {
 			err = commit()
 		}
 		return 0, nil, err
 	}
-	res, err := tx.ExecContext(ctx, m.idsSQL(mysqlDeleteIDsSQL, n, grace, len(locked)), locked...)
+	res, err := tx.ExecContext(ctx, m.idsSQL(deleteIDsSQL, n, grace, len(locked)), locked...)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -83,9 +83,9 @@ func (m Dialect) deleteSkipping(ctx context.Context, q dialects.Querier, n diale
 	return deleted, locked, nil
 }
 
-// mysqlBegin begins a transaction on q's session: a new one for a *sql.DB
+// begin begins a transaction on q's session: a new one for a *sql.DB
 // or a *sql.Conn, q itself when it is one already (its caller ends it).
-func mysqlBegin(ctx context.Context, q dialects.Querier) (tx dialects.Querier, commit, rollback func() error, err error) {
+func begin(ctx context.Context, q dialects.Querier) (tx dialects.Querier, commit, rollback func() error, err error) {
 	none := func() error { return nil }
 	if t, ok := q.(*sql.Tx); ok {
 		return t, none, none, nil
@@ -104,19 +104,19 @@ func mysqlBegin(ctx context.Context, q dialects.Querier) (tx dialects.Querier, c
 }
 
 // deleteWaiting deletes the rows of ids in one statement, which waits at
-// most the session's innodb_lock_wait_timeout (mysqlLockWait during a
+// most the session's innodb_lock_wait_timeout (lockWait during a
 // purge) for a row another session holds.
 // When the wait runs out, the statement was rolled back whole: it deletes
 // each half of ids in the same way, and so on down to the held rows, which
 // it passes over. Each held row costs about one wait for every halving,
 // log2(len(ids)) of them; the session then remembers it, so that no later
 // batch waits for it again.
-func (m Dialect) deleteWaiting(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, ids []any, s *mysqlSession) (int64, error) {
-	res, err := q.ExecContext(ctx, m.idsSQL(mysqlDeleteIDsSQL, n, grace, len(ids)), ids...)
+func (m Dialect) deleteWaiting(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, ids []any, s *purgeSession) (int64, error) {
+	res, err := q.ExecContext(ctx, m.idsSQL(deleteIDsSQL, n, grace, len(ids)), ids...)
 	switch {
 	case err == nil:
 		return res.RowsAffected()
-	case !mysqlLockWaitTimeout(err):
+	case !lockWaitTimeout(err):
 		return 0, err
 	case len(ids) == 1:
 		return 0, m.noteHeld(ctx, q, n, grace, ids, s)
@@ -132,16 +132,16 @@ func (m Dialect) deleteWaiting(ctx context.Context, q dialects.Querier, n dialec
 
 // noteHeld adds to s.held the rows of passed, which a batch passed over,
 // that are still expired: those another session holds.
-func (m Dialect) noteHeld(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, passed []any, s *mysqlSession) error {
+func (m Dialect) noteHeld(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, passed []any, s *purgeSession) error {
 	if len(passed) == 0 {
 		return nil
 	}
-	still, err := m.idsOf(ctx, q, m.idsSQL(mysqlStillExpiredSQL, n, grace, len(passed)), passed)
+	still, err := m.idsOf(ctx, q, m.idsSQL(stillExpiredSQL, n, grace, len(passed)), passed)
 	if err != nil {
 		return err
 	}
 	for _, id := range still {
-		if len(s.held) < mysqlMaxHeld {
+		if len(s.held) < maxHeld {
 			s.held[id.(string)] = true
 		}
 	}
@@ -167,18 +167,18 @@ func (m Dialect) CountHeld(ctx context.Context, q dialects.Querier, n dialects.N
 		if len(ids) == 0 {
 			return 0, nil
 		}
-		still, err := m.idsOf(ctx, q, m.idsSQL(mysqlStillExpiredSQL, n, grace, len(ids)), ids)
+		still, err := m.idsOf(ctx, q, m.idsSQL(stillExpiredSQL, n, grace, len(ids)), ids)
 		return int64(len(still)), err
 	}
 	ids, err := m.expiredIDs(ctx, q, n, grace, limit)
 	if err != nil || len(ids) == 0 {
 		return 0, err
 	}
-	tx, _, rollback, err := mysqlBegin(ctx, q)
+	tx, _, rollback, err := begin(ctx, q)
 	if err != nil {
 		return 0, err
 	}
-	locked, err := m.idsOf(ctx, tx, m.idsSQL(mysqlLockIDsSQL, n, grace, len(ids)), ids)
+	locked, err := m.idsOf(ctx, tx, m.idsSQL(lockIDsSQL, n, grace, len(ids)), ids)
 	if rerr := rollback(); err == nil {
 		err = rerr
 	}
@@ -198,6 +198,6 @@ func (m Dialect) CountHeld(ctx context.Context, q dialects.Querier, n dialects.N
 	if len(passed) == 0 {
 		return 0, nil
 	}
-	still, err := m.idsOf(ctx, q, m.idsSQL(mysqlStillExpiredSQL, n, grace, len(passed)), passed)
+	still, err := m.idsOf(ctx, q, m.idsSQL(stillExpiredSQL, n, grace, len(passed)), passed)
 	return int64(len(still)), err
 }

@@ -11,12 +11,12 @@ import (
 	"github.com/sessctl/sessctl/dialects"
 )
 
-// mysqlSameName is the WHERE clause that finds a name in information_schema
+// sameName is the WHERE clause that finds a name in information_schema
 // as MySQL does: exactly where names are case-sensitive
 // (lower_case_table_names = 0), in any case elsewhere. Its plain equality
 // keeps MySQL's fast path, which opens only the one table; the binary one
 // keeps SessionData and sessiondata apart. Arguments: name, name.
-const mysqlSameName = `(%[1]s = ? AND (@@lower_case_table_names <> 0 OR %[1]s = ? COLLATE utf8mb4_bin))`
+const sameName = `(%[1]s = ? AND (@@lower_case_table_names <> 0 OR %[1]s = ? COLLATE utf8mb4_bin))`
 
 // SchemaExists: information_schema lists only the databases a user has a
 // privilege in, so one it does not list is asked for by name: the server
@@ -24,14 +24,14 @@ const mysqlSameName = `(%[1]s = ? AND (@@lower_case_table_names <> 0 OR %[1]s = 
 func (m Dialect) SchemaExists(ctx context.Context, q dialects.Querier, schema string) (bool, error) {
 	var n int
 	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE `+
-		fmt.Sprintf(mysqlSameName, "SCHEMA_NAME"), schema, schema).Scan(&n)
+		fmt.Sprintf(sameName, "SCHEMA_NAME"), schema, schema).Scan(&n)
 	if err != nil || n > 0 {
 		return n > 0, err
 	}
 	rows, err := q.QueryContext(ctx, "SHOW TABLES FROM "+m.Quote(schema)+" LIKE 'sessctl: no such table'")
 	var me *gomysql.MySQLError
 	switch {
-	case errors.As(err, &me) && me.Number == mysqlErrUnknownDB:
+	case errors.As(err, &me) && me.Number == errUnknownDB:
 		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("looking for database %s: %w", m.Quote(schema), err)
@@ -39,47 +39,47 @@ func (m Dialect) SchemaExists(ctx context.Context, q dialects.Querier, schema st
 	return true, rows.Close()
 }
 
-var mysqlTableQuery = `
+var tableQuery = `
 SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, COALESCE(ENGINE, ''), COALESCE(ROW_FORMAT, ''), @@GLOBAL.sql_mode
 FROM information_schema.TABLES
-WHERE ` + fmt.Sprintf(mysqlSameName, "TABLE_SCHEMA") + ` AND ` + fmt.Sprintf(mysqlSameName, "TABLE_NAME")
+WHERE ` + fmt.Sprintf(sameName, "TABLE_SCHEMA") + ` AND ` + fmt.Sprintf(sameName, "TABLE_NAME")
 
-// mysqlStoredName finds the columns or indexes of the one table named
+// storedName finds the columns or indexes of the one table named
 // exactly as the catalog stores it. Arguments: schema, schema, table, table.
-const mysqlStoredName = `TABLE_SCHEMA = ? AND TABLE_SCHEMA = ? COLLATE utf8mb4_bin
+const storedName = `TABLE_SCHEMA = ? AND TABLE_SCHEMA = ? COLLATE utf8mb4_bin
   AND TABLE_NAME = ? AND TABLE_NAME = ? COLLATE utf8mb4_bin`
 
-const mysqlColumnsQuery = `
+const columnsQuery = `
 SELECT COLUMN_NAME, DATA_TYPE,
        COALESCE(CHARACTER_MAXIMUM_LENGTH, 0), COALESCE(CHARACTER_OCTET_LENGTH, 0), COALESCE(DATETIME_PRECISION, 0),
        IS_NULLABLE = 'YES',
        COLUMN_DEFAULT IS NOT NULL OR EXTRA LIKE '%auto_increment%' OR EXTRA LIKE '%GENERATED%',
        COALESCE(COLLATION_NAME, ''), COALESCE(CHARACTER_SET_NAME, '')
 FROM information_schema.COLUMNS
-WHERE ` + mysqlStoredName + `
+WHERE ` + storedName + `
 ORDER BY ORDINAL_POSITION`
 
-// mysqlIndexesQuery reads every index's key columns in order. It selects
+// indexesQuery reads every index's key columns in order. It selects
 // every column because what makes an index invisible to the optimizer is a
 // column only some servers have: IS_VISIBLE (MySQL 8) or IGNORED (MariaDB
 // 10.6 and later); inspectIndexes reads them by name.
-const mysqlIndexesQuery = `
+const indexesQuery = `
 SELECT *
 FROM information_schema.STATISTICS
-WHERE ` + mysqlStoredName + `
+WHERE ` + storedName + `
 ORDER BY INDEX_NAME, SEQ_IN_INDEX`
 
-// mysqlTable is what information_schema.TABLES says of one table. Its
+// catalogTable is what information_schema.TABLES says of one table. Its
 // names are as the catalog stores them: lower case where
 // lower_case_table_names = 1, whatever the user typed.
-type mysqlTable struct {
+type catalogTable struct {
 	schema, name, kind, engine, rowFormat string
 	sqlMode                               string // the server's, read with it: one statement fewer
 }
 
-func (m Dialect) findTable(ctx context.Context, q dialects.Querier, schema, table string) (*mysqlTable, error) {
-	var t mysqlTable
-	err := q.QueryRowContext(ctx, mysqlTableQuery, schema, schema, table, table).Scan(&t.schema, &t.name, &t.kind, &t.engine, &t.rowFormat, &t.sqlMode)
+func (m Dialect) findTable(ctx context.Context, q dialects.Querier, schema, table string) (*catalogTable, error) {
+	var t catalogTable
+	err := q.QueryRowContext(ctx, tableQuery, schema, schema, table, table).Scan(&t.schema, &t.name, &t.kind, &t.engine, &t.rowFormat, &t.sqlMode)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -98,7 +98,7 @@ func (m Dialect) probeTable(ctx context.Context, q dialects.Querier, n dialects.
 	switch {
 	case err == nil:
 		return rows.Close()
-	case errors.As(err, &me) && (me.Number == mysqlErrNoSuchTable || me.Number == mysqlErrUnknownDB):
+	case errors.As(err, &me) && (me.Number == errNoSuchTable || me.Number == errUnknownDB):
 		return nil
 	}
 	return fmt.Errorf("reading %s: %w", m.qualified(n), err)
@@ -119,9 +119,9 @@ func (m Dialect) Inspect(ctx context.Context, q dialects.Querier, n dialects.Nam
 	return info, m.inspectVersion(ctx, q, n, info)
 }
 
-// mysqlGrantee is CURRENT_USER() as information_schema's GRANTEE spells it:
+// grantee is CURRENT_USER() as information_schema's GRANTEE spells it:
 // 'user'@'host'.
-const mysqlGrantee = `CONCAT('''', SUBSTRING(CURRENT_USER(), 1, CHAR_LENGTH(CURRENT_USER()) - CHAR_LENGTH(SUBSTRING_INDEX(CURRENT_USER(), '@', -1)) - 1),
+const grantee = `CONCAT('''', SUBSTRING(CURRENT_USER(), 1, CHAR_LENGTH(CURRENT_USER()) - CHAR_LENGTH(SUBSTRING_INDEX(CURRENT_USER(), '@', -1)) - 1),
        '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')`
 
 // inspectPrivileges reads which of the privileges the app's provider needs
@@ -140,9 +140,9 @@ func (m Dialect) inspectPrivileges(ctx context.Context, q dialects.Querier, n di
 	if role.Valid && role.String != "" && !strings.EqualFold(role.String, "NONE") {
 		return nil
 	}
-	rows, err := q.QueryContext(ctx, `SELECT PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = `+mysqlGrantee+`
-UNION SELECT PRIVILEGE_TYPE FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = `+mysqlGrantee+` AND ? LIKE TABLE_SCHEMA
-UNION SELECT PRIVILEGE_TYPE FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = `+mysqlGrantee+` AND TABLE_SCHEMA = ? AND TABLE_NAME = ?`,
+	rows, err := q.QueryContext(ctx, `SELECT PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = `+grantee+`
+UNION SELECT PRIVILEGE_TYPE FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = `+grantee+` AND ? LIKE TABLE_SCHEMA
+UNION SELECT PRIVILEGE_TYPE FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = `+grantee+` AND TABLE_SCHEMA = ? AND TABLE_NAME = ?`,
 		n.Schema, n.Schema, info.Name)
 	if err != nil {
 		return fmt.Errorf("reading the privileges on %s: %w", m.qualified(n), err)
@@ -219,8 +219,8 @@ func (m Dialect) InspectTable(ctx context.Context, q dialects.Querier, n dialect
 }
 
 // inspectColumns reads the columns, and returns the bytes Id takes at most.
-func (m Dialect) inspectColumns(ctx context.Context, q dialects.Querier, t *mysqlTable, info *dialects.TableInfo) (int64, error) {
-	rows, err := q.QueryContext(ctx, mysqlColumnsQuery, t.schema, t.schema, t.name, t.name)
+func (m Dialect) inspectColumns(ctx context.Context, q dialects.Querier, t *catalogTable, info *dialects.TableInfo) (int64, error) {
+	rows, err := q.QueryContext(ctx, columnsQuery, t.schema, t.schema, t.name, t.name)
 	if err != nil {
 		return 0, err
 	}
@@ -252,8 +252,8 @@ func (m Dialect) inspectColumns(ctx context.Context, q dialects.Querier, t *mysq
 // it: column names match in any case.
 func (m Dialect) canonicalColumn(name string) string { return dialects.CanonicalColumn(m, name) }
 
-func (m Dialect) inspectIndexes(ctx context.Context, q dialects.Querier, t *mysqlTable, n dialects.Names, info *dialects.TableInfo) error {
-	rows, err := q.QueryContext(ctx, mysqlIndexesQuery, t.schema, t.schema, t.name, t.name)
+func (m Dialect) inspectIndexes(ctx context.Context, q dialects.Querier, t *catalogTable, n dialects.Names, info *dialects.TableInfo) error {
+	rows, err := q.QueryContext(ctx, indexesQuery, t.schema, t.schema, t.name, t.name)
 	if err != nil {
 		return err
 	}
@@ -305,15 +305,15 @@ func (m Dialect) Unusable(n dialects.Names, name string, row map[string]sql.Null
 	return "", ""
 }
 
-// mysqlKeyPrefixLimit is the longest index key, in bytes, that InnoDB's
+// keyPrefixLimit is the longest index key, in bytes, that InnoDB's
 // COMPACT and REDUNDANT row formats allow; DYNAMIC allows 3072.
-const mysqlKeyPrefixLimit = 767
+const keyPrefixLimit = 767
 
 // inspectSettings notes what in the table's storage or the server's
 // settings would break the key or the purge: an engine other than InnoDB,
 // a key in a wider character set (and a row format that cannot index it),
 // a non-strict sql_mode that cuts keys short, a system-versioned table.
-func (m Dialect) inspectSettings(ctx context.Context, q dialects.Querier, t *mysqlTable, idOctets int64, info *dialects.TableInfo) error {
+func (m Dialect) inspectSettings(ctx context.Context, q dialects.Querier, t *catalogTable, idOctets int64, info *dialects.TableInfo) error {
 	if t.kind == "SYSTEM VERSIONED" {
 		info.Notes = append(info.Notes, "the table is system-versioned: every deleted or expired session stays in its history, and purge frees no space")
 	}
@@ -324,9 +324,9 @@ func (m Dialect) inspectSettings(ctx context.Context, q dialects.Querier, t *mys
 	if id, ok := info.Column(dialects.ColID); ok && id.Charset != "" && id.Charset != "ascii" {
 		info.Notes = append(info.Notes, fmt.Sprintf("column %s is %s, not ascii as dotnet mysql-cache makes it: a key takes up to %d bytes",
 			m.Quote(dialects.ColID), id.Charset, idOctets))
-		if idOctets > mysqlKeyPrefixLimit && (strings.EqualFold(t.rowFormat, "Compact") || strings.EqualFold(t.rowFormat, "Redundant")) {
+		if idOctets > keyPrefixLimit && (strings.EqualFold(t.rowFormat, "Compact") || strings.EqualFold(t.rowFormat, "Redundant")) {
 			info.Notes = append(info.Notes, fmt.Sprintf("ROW_FORMAT=%s indexes at most %d bytes of a key, fewer than %s takes: "+
-				"use ROW_FORMAT=DYNAMIC or CHARACTER SET ascii", t.rowFormat, mysqlKeyPrefixLimit, m.Quote(dialects.ColID)))
+				"use ROW_FORMAT=DYNAMIC or CHARACTER SET ascii", t.rowFormat, keyPrefixLimit, m.Quote(dialects.ColID)))
 		}
 	}
 	if mode := t.sqlMode; !strings.Contains(mode, "STRICT_TRANS_TABLES") && !strings.Contains(mode, "STRICT_ALL_TABLES") {
@@ -344,9 +344,9 @@ func (m Dialect) inspectVersion(ctx context.Context, q dialects.Querier, n diale
 	var me *gomysql.MySQLError
 	if errors.As(err, &me) {
 		switch me.Number {
-		case mysqlErrNoSuchTable, mysqlErrUnknownDB:
+		case errNoSuchTable, errUnknownDB:
 			return nil
-		case mysqlErrTableAccess:
+		case errTableAccess:
 			// MySQL refuses a table the user has no privilege on before
 			// it looks whether it is there.
 			account := info.User

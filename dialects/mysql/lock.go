@@ -11,7 +11,7 @@ import (
 	"github.com/sessctl/sessctl/dialects"
 )
 
-// LockCreate takes the named lock mysqlMigrator holds.
+// LockCreate takes the named lock migrator holds.
 func (m Dialect) LockCreate(ctx context.Context, conn *sql.Conn, n dialects.Names) (func() error, error) {
 	name, err := m.lockName(ctx, conn, "create", n)
 	if err != nil {
@@ -41,12 +41,12 @@ func (Dialect) lockName(ctx context.Context, q dialects.Querier, kind string, n 
 	if err := q.QueryRowContext(ctx, `SELECT @@lower_case_table_names <> 0`).Scan(&fold); err != nil {
 		return "", fmt.Errorf("reading lower_case_table_names: %w", err)
 	}
-	return mysqlLockName(kind, n, fold), nil
+	return lockNameOf(kind, n, fold), nil
 }
 
-// mysqlLockName is lockName where names are case-sensitive (fold false) or
+// lockNameOf is lockName where names are case-sensitive (fold false) or
 // not (fold true).
-func mysqlLockName(kind string, n dialects.Names, fold bool) string {
+func lockNameOf(kind string, n dialects.Names, fold bool) string {
 	key := n.Schema + "\x00" + n.Table
 	if fold {
 		key = strings.ToLower(key)

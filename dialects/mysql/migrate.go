@@ -17,12 +17,12 @@ func (m Dialect) CreateSchemaSQL(schema string) string {
 	return "CREATE DATABASE IF NOT EXISTS " + m.Quote(schema)
 }
 
-// mysqlVersionTableSQL is golang-migrate's version table, made by sessctl
+// versionTableSQL is golang-migrate's version table, made by sessctl
 // with the name quoted, so that the driver finds it and never makes it:
 // the driver looks with SHOW TABLES LIKE, where _ and % in a name match
 // other tables, and without its lock two drivers at once would both run
 // its CREATE TABLE, which has no IF NOT EXISTS.
-const mysqlVersionTableSQL = "CREATE TABLE IF NOT EXISTS %s (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)"
+const versionTableSQL = "CREATE TABLE IF NOT EXISTS %s (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)"
 
 // MigrateDriver: golang-migrate's mysql driver uses the session's current
 // database, so its pool starts in n.Schema. Its own lock is off: it gives
@@ -30,12 +30,12 @@ const mysqlVersionTableSQL = "CREATE TABLE IF NOT EXISTS %s (version bigint NOT 
 // that is indexing a large table. sessctl's lock waits as long as
 // golang-migrate's LockTimeout allows instead.
 func (m Dialect) MigrateDriver(conn *dialects.Conn, n dialects.Names) (database.Driver, error) {
-	cfg, err := parseMySQLDSN(conn.DSN)
+	cfg, err := parseDSN(conn.DSN)
 	if err != nil {
 		return nil, err
 	}
 	cfg.DBName = n.Schema
-	db, err := openMySQL(cfg)
+	db, err := open(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +49,7 @@ func (m Dialect) MigrateDriver(conn *dialects.Conn, n dialects.Names) (database.
 
 func (m Dialect) migrateDriver(db *sql.DB, n dialects.Names) (database.Driver, error) {
 	ctx := context.Background()
-	if _, err := db.ExecContext(ctx, fmt.Sprintf(mysqlVersionTableSQL, m.Quote(n.Schema)+"."+m.Quote(n.VersionTable))); err != nil {
+	if _, err := db.ExecContext(ctx, fmt.Sprintf(versionTableSQL, m.Quote(n.Schema)+"."+m.Quote(n.VersionTable))); err != nil {
 		return nil, err
 	}
 	name, err := m.lockName(ctx, db, "create", n)
@@ -69,18 +69,18 @@ func (m Dialect) migrateDriver(db *sql.DB, n dialects.Names) (database.Driver, e
 		session.Close()
 		return nil, err
 	}
-	return &mysqlMigrator{Driver: drv, session: session, db: db, name: name, closed: make(chan struct{}),
+	return &migrator{Driver: drv, session: session, db: db, name: name, closed: make(chan struct{}),
 		versionTable: m.Quote(n.Schema) + "." + m.Quote(n.VersionTable)}, nil
 }
 
-// mysqlMigrator is golang-migrate's mysql driver with sessctl's create lock
+// migrator is golang-migrate's mysql driver with sessctl's create lock
 // in place of its own: a named lock held by the session that runs the
 // migrations. A session ends only after the statement it runs, even when
 // its client was killed, so the lock outlives an index the server is still
 // building for a killed create; a lock in a session of its own would be
 // released at once, and the next create would build the index a second
 // time and fail on its name.
-type mysqlMigrator struct {
+type migrator struct {
 	database.Driver
 	session   *sql.Conn
 	db        *sql.DB // the pool session came from; the driver does not close it
@@ -94,7 +94,7 @@ type mysqlMigrator struct {
 // Lock waits until it holds the lock, asking for it a second at a time so
 // that Close can stop the wait: golang-migrate gives up waiting at its
 // LockTimeout and then closes the driver.
-func (d *mysqlMigrator) Lock() error {
+func (d *migrator) Lock() error {
 	for {
 		select {
 		case <-d.closed:
@@ -112,7 +112,7 @@ func (d *mysqlMigrator) Lock() error {
 			// The version table was made before the lock was held
 			// (migrateDriver); a drop may have removed it since, as a
 			// table left without its cache table: made again under it.
-			if _, err := d.session.ExecContext(context.Background(), fmt.Sprintf(mysqlVersionTableSQL, d.versionTable)); err != nil {
+			if _, err := d.session.ExecContext(context.Background(), fmt.Sprintf(versionTableSQL, d.versionTable)); err != nil {
 				d.session.ExecContext(context.Background(), `SELECT RELEASE_LOCK(?)`, d.name)
 				return fmt.Errorf("making the version table: %w", err)
 			}
@@ -121,14 +121,14 @@ func (d *mysqlMigrator) Lock() error {
 	}
 }
 
-func (d *mysqlMigrator) Unlock() error {
+func (d *migrator) Unlock() error {
 	var released sql.NullInt64
 	return d.session.QueryRowContext(context.Background(), `SELECT RELEASE_LOCK(?)`, d.name).Scan(&released)
 }
 
 // Close ends a wait for the lock, and closes the session, which releases
 // the lock if it is still held, and its pool.
-func (d *mysqlMigrator) Close() error {
+func (d *migrator) Close() error {
 	d.closeOnce.Do(func() { close(d.closed) })
 	return errors.Join(d.Driver.Close(), d.db.Close())
 }

@@ -13,7 +13,7 @@ import (
 	gomysql "github.com/go-sql-driver/mysql"
 )
 
-func TestMySQLQuote(t *testing.T) {
+func TestQuote(t *testing.T) {
 	m := Dialect{}
 	for _, tc := range []struct{ in, want string }{
 		{"SessionData", "`SessionData`"},
@@ -30,7 +30,7 @@ func TestMySQLQuote(t *testing.T) {
 	}
 }
 
-func TestMySQLQuoteLiteral(t *testing.T) {
+func TestQuoteLiteral(t *testing.T) {
 	m := Dialect{}
 	for _, tc := range []struct{ in, want string }{
 		{"SessionData", "_utf8mb4'SessionData'"},
@@ -46,7 +46,7 @@ func TestMySQLQuoteLiteral(t *testing.T) {
 	}
 }
 
-func TestMySQLCheckName(t *testing.T) {
+func TestCheckName(t *testing.T) {
 	m := Dialect{}
 	for _, name := range []string{
 		"SessionData", "a`b", "Sess\"ion]Da`ta'; DROP TABLE y; --", " leading", "%_",
@@ -66,15 +66,15 @@ func TestMySQLCheckName(t *testing.T) {
 	}
 }
 
-// TestMySQLFileNames: MySQL keeps a table in files named after it, each
+// TestFileNames: MySQL keeps a table in files named after it, each
 // character other than a-z, A-Z, 0-9 and _ spelled in 3 or 5 bytes; a name
 // whose file name the file system cannot hold is refused before create
 // fails on it. The limits are what MariaDB 10.11 accepts on Linux.
-func TestMySQLFileNames(t *testing.T) {
+func TestFileNames(t *testing.T) {
 	m := Dialect{}
 	for in, want := range map[string]int{"a_Z9": 4, "a b": 7, "é": 3, "Ω": 3, "Ж": 3, "ａ": 3, "デ": 5, "×": 5, "-": 5} {
-		if got := mysqlFileNameLen(in); got != want {
-			t.Errorf("mysqlFileNameLen(%q) = %d, want %d", in, got, want)
+		if got := fileNameLen(in); got != want {
+			t.Errorf("fileNameLen(%q) = %d, want %d", in, got, want)
 		}
 	}
 	for _, tc := range []struct {
@@ -101,7 +101,7 @@ func TestMySQLFileNames(t *testing.T) {
 	}
 }
 
-func TestMySQLNames(t *testing.T) {
+func TestNames(t *testing.T) {
 	m := Dialect{}
 	n := m.Names("app", "SessionData")
 	if n.VersionTable != "SessionData_migrations" || n.ExpiryIndex != "Index_ExpiresAtTime" || n.PrimaryKey != "" {
@@ -144,7 +144,7 @@ func dsnOf(t *testing.T, c *dialects.Conn) *gomysql.Config {
 	return cfg
 }
 
-func TestMySQLParseConn(t *testing.T) {
+func TestParseConn(t *testing.T) {
 	for _, tc := range []struct {
 		name, raw                      string
 		user, pass, net, addr, db, tls string
@@ -233,7 +233,7 @@ func TestMySQLParseConn(t *testing.T) {
 	}
 }
 
-func TestMySQLParseConnErrors(t *testing.T) {
+func TestParseConnErrors(t *testing.T) {
 	const secret = "hunter2"
 	for _, raw := range []string{
 		"Server=db;Port=abc;Database=cache;Uid=app;Pwd=" + secret,
@@ -263,7 +263,7 @@ func TestMySQLParseConnErrors(t *testing.T) {
 	}
 }
 
-func TestMySQLClaim(t *testing.T) {
+func TestClaim(t *testing.T) {
 	for _, tc := range []struct {
 		raw  string
 		want dialects.Certainty

@@ -16,68 +16,68 @@ type Dialect struct{}
 
 var _ dialects.Dialect = Dialect{}
 
-// mysqlMaxName is the longest database, table or index name, in
+// maxName is the longest database, table or index name, in
 // characters; MySQL rejects longer ones.
-const mysqlMaxName = 64
+const maxName = 64
 
-// mysqlMaxRune is the last character MySQL names can hold: the end of the
+// maxRune is the last character MySQL names can hold: the end of the
 // Basic Multilingual Plane.
-const mysqlMaxRune = 0xFFFF
+const maxRune = 0xFFFF
 
-// mysqlExpiryIndex is Pomelo's name for the expiry index. Index names are
+// expiryIndex is Pomelo's name for the expiry index. Index names are
 // per table in MySQL, so every table can use it.
-const mysqlExpiryIndex = "Index_ExpiresAtTime"
+const expiryIndex = "Index_ExpiresAtTime"
 
 func (Dialect) Name() string { return "mysql" }
 
 // CheckName: at most 64 characters, all in the Basic Multilingual Plane,
 // no trailing space, none of the prefixes MySQL gives a meaning, and a file
 // name the file system can hold.
-func (m Dialect) CheckName(name string) error { return m.checkName(name, mysqlMaxTableFile) }
+func (m Dialect) CheckName(name string) error { return m.checkName(name, maxTableFile) }
 
 // CheckSchema: a database is a directory, whose name has no extension.
-func (m Dialect) CheckSchema(schema string) error { return m.checkName(schema, mysqlMaxFileName) }
+func (m Dialect) CheckSchema(schema string) error { return m.checkName(schema, maxFileName) }
 
 func (Dialect) checkName(name string, maxFile int) error {
-	if err := dialects.CheckName(name, mysqlMaxName, "characters", runesLen); err != nil {
+	if err := dialects.CheckName(name, maxName, "characters", runesLen); err != nil {
 		return err
 	}
 	lower := strings.ToLower(name)
 	switch {
 	case strings.HasSuffix(name, " "):
 		return fmt.Errorf("%w %q: MySQL names cannot end with a space", dialects.ErrInvalidName, name)
-	case strings.IndexFunc(name, func(r rune) bool { return r > mysqlMaxRune }) >= 0:
+	case strings.IndexFunc(name, func(r rune) bool { return r > maxRune }) >= 0:
 		return fmt.Errorf("%w %q: MySQL names cannot hold characters beyond U+FFFF, such as emoji", dialects.ErrInvalidName, name)
 	case strings.HasPrefix(lower, "#mysql50#"):
 		return fmt.Errorf("%w %q: MySQL reads a name beginning with #mysql50# as an old file name", dialects.ErrInvalidName, name)
 	case strings.HasPrefix(lower, "#sql"):
 		return fmt.Errorf("%w %q: MySQL hides tables whose names begin with #sql", dialects.ErrInvalidName, name)
-	case mysqlFileNameLen(name) > maxFile:
+	case fileNameLen(name) > maxFile:
 		return fmt.Errorf("%w %q: MySQL keeps it in a file whose name spells each character other than "+
 			"a-z, A-Z, 0-9 and _ as @ and 2 or 4 more, %d bytes, over the %d a file name can have; choose a shorter name",
-			dialects.ErrInvalidName, name, mysqlFileNameLen(name), maxFile)
+			dialects.ErrInvalidName, name, fileNameLen(name), maxFile)
 	}
 	return nil
 }
 
-// mysqlMaxFileName is the longest file name file systems allow, in bytes;
+// maxFileName is the longest file name file systems allow, in bytes;
 // a table's files add an extension (.ibd, .frm) to its name.
 const (
-	mysqlMaxFileName  = 255
-	mysqlMaxTableFile = mysqlMaxFileName - len(".ibd")
+	maxFileName  = 255
+	maxTableFile = maxFileName - len(".ibd")
 )
 
-// mysqlFileNameLen is the length of name as MySQL spells it in file names
+// fileNameLen is the length of name as MySQL spells it in file names
 // (its "filename" character set): a-z, A-Z, 0-9 and _ as themselves, the
-// letters of mysqlFileNameLetters as @ and two characters, every other
+// letters of fileNameLetters as @ and two characters, every other
 // character as @ and four hexadecimal digits.
-func mysqlFileNameLen(name string) int {
+func fileNameLen(name string) int {
 	n := 0
 	for _, r := range name {
 		switch {
 		case r < utf8.RuneSelf && (r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r)):
 			n++
-		case unicode.Is(mysqlFileNameLetters, r):
+		case unicode.Is(fileNameLetters, r):
 			n += 3
 		default:
 			n += 5
@@ -86,11 +86,11 @@ func mysqlFileNameLen(name string) int {
 	return n
 }
 
-// mysqlFileNameLetters are the characters MySQL's filename character set
+// fileNameLetters are the characters MySQL's filename character set
 // spells in three bytes (Latin, Greek, Cyrillic and Armenian letters, Roman
 // numerals, circled and full-width letters), as MySQL and MariaDB report
 // them: LENGTH(CONVERT(c USING filename)) = 3.
-var mysqlFileNameLetters = &unicode.RangeTable{R16: []unicode.Range16{
+var fileNameLetters = &unicode.RangeTable{R16: []unicode.Range16{
 	{0x00C0, 0x00D6, 1}, {0x00D8, 0x00F6, 1}, {0x00F8, 0x012F, 1}, {0x0131, 0x01BE, 1}, {0x01C4, 0x01C4, 1},
 	{0x01C6, 0x01C7, 1}, {0x01C9, 0x01CA, 1}, {0x01CC, 0x01F1, 1}, {0x01F3, 0x01F6, 1}, {0x01F8, 0x0241, 1},
 	{0x0250, 0x02AF, 1}, {0x0386, 0x0386, 1}, {0x0388, 0x038A, 1}, {0x038C, 0x038C, 1}, {0x038E, 0x03A1, 1},
@@ -126,12 +126,12 @@ func (Dialect) Names(schema, table string) dialects.Names {
 	return dialects.Names{
 		Schema:       schema,
 		Table:        table,
-		VersionTable: mysqlVersionTable(table),
-		ExpiryIndex:  mysqlExpiryIndex,
+		VersionTable: versionTable(table),
+		ExpiryIndex:  expiryIndex,
 	}
 }
 
-func mysqlVersionTable(table string) string {
+func versionTable(table string) string {
 	const unsafe = "`'\\"
 	if !strings.ContainsAny(table, unsafe) {
 		return table + "_migrations"
@@ -150,10 +150,10 @@ func (m Dialect) qualified(n dialects.Names) string {
 	return m.Quote(n.Schema) + "." + m.Quote(n.Table)
 }
 
-// mysqlCaseSensitive reports whether a collation keeps keys that differ
+// caseSensitive reports whether a collation keeps keys that differ
 // only in case apart: the binary ones (_bin) and the case-sensitive ones
 // (_cs, such as MySQL 8's utf8mb4_0900_as_cs) do; the _ci ones do not.
-func mysqlCaseSensitive(c string) bool {
+func caseSensitive(c string) bool {
 	return c == "binary" || strings.HasSuffix(c, "_bin") || strings.HasSuffix(c, "_cs")
 }
 
@@ -163,7 +163,7 @@ func mysqlCaseSensitive(c string) bool {
 func (Dialect) Columns() []dialects.ColumnSpec {
 	return []dialects.ColumnSpec{
 		{Name: dialects.ColID, Types: []string{"varchar"}, Length: 449, Null: dialects.NotNull,
-			CollationOK: mysqlCaseSensitive, Collation: "ascii_bin",
+			CollationOK: caseSensitive, Collation: "ascii_bin",
 			Definition: "`Id` varchar(449) CHARACTER SET ascii COLLATE ascii_bin NOT NULL"},
 		{Name: dialects.ColAbsoluteExpiration, Types: []string{"datetime"}, Length: 6, Null: dialects.Nullable,
 			Definition: "`AbsoluteExpiration` datetime(6) NULL"},

@@ -18,14 +18,14 @@ import (
 // releases it when that session ends, however it ends. The statement that
 // takes it chooses its name by lower_case_table_names (as lockName does),
 // so that it is one round trip. It then learns whether the server can
-// skip locked rows (mysqlSession), once for the whole purge.
+// skip locked rows (purgeSession), once for the whole purge.
 func (m Dialect) TryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) (func() error, error) {
 	return dialects.Locked(m.tryLock(ctx, conn, n))
 }
 
 // tryLock is TryLock, ok false when another session holds the lock.
 func (m Dialect) tryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) (func() error, bool, error) {
-	exact, folded := mysqlLockName("purge", n, false), mysqlLockName("purge", n, true)
+	exact, folded := lockNameOf("purge", n, false), lockNameOf("purge", n, true)
 	var got sql.NullInt64
 	var fold bool
 	if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(IF(@@lower_case_table_names <> 0, ?, ?), 0), @@lower_case_table_names <> 0`,
@@ -46,7 +46,7 @@ func (m Dialect) tryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) 
 		var released sql.NullInt64
 		return conn.QueryRowContext(context.Background(), `SELECT RELEASE_LOCK(?)`, name).Scan(&released)
 	}
-	skip, err := mysqlCanSkipLocked(ctx, conn)
+	skip, err := canSkipLocked(ctx, conn)
 	if err != nil {
 		return nil, false, errors.Join(fmt.Errorf("asking the server whether it can skip locked rows: %w", err), release())
 	}
@@ -57,9 +57,9 @@ func (m Dialect) tryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) 
 	return func() error { return errors.Join(end(), release()) }, true, nil
 }
 
-// mysqlSession is what a purge knows about its session: whether the
+// purgeSession is what a purge knows about its session: whether the
 // server skips locked rows, and the rows it found held by another session.
-type mysqlSession struct {
+type purgeSession struct {
 	// skipLocked: the server has SELECT … FOR UPDATE SKIP LOCKED (MariaDB
 	// 10.6, MySQL 8.0.1 and later).
 	skipLocked bool
@@ -69,20 +69,20 @@ type mysqlSession struct {
 	held map[string]bool
 }
 
-// mysqlSessions are the sessions that hold a purge lock, by connection:
+// purgeSessions are the sessions that hold a purge lock, by connection:
 // from TryLock to its unlock.
-var mysqlSessions sync.Map
+var purgeSessions sync.Map
 
-// mysqlLockWait is the most seconds a batch waits for one row an app
+// lockWait is the most seconds a batch waits for one row an app
 // session holds, on a server that cannot skip locked rows: the session's
 // innodb_lock_wait_timeout during the purge (1, MySQL's least), instead of
 // the server's, 50 by default. (MariaDB takes 0 too, but then refuses row
 // locks that are free, and fails a COMMIT with error 1.)
-const mysqlLockWait = 1
+const lockWait = 1
 
 // beginSession registers conn as a purge's session. On a server that
 // cannot skip locked rows it also bounds the session's row lock waits to
-// mysqlLockWait; end restores them.
+// lockWait; end restores them.
 func (Dialect) beginSession(ctx context.Context, conn *sql.Conn, skipLocked bool) (end func() error, err error) {
 	restore := func() error { return nil }
 	if !skipLocked {
@@ -90,7 +90,7 @@ func (Dialect) beginSession(ctx context.Context, conn *sql.Conn, skipLocked bool
 		if err := conn.QueryRowContext(ctx, `SELECT @@SESSION.innodb_lock_wait_timeout`).Scan(&saved); err != nil {
 			return nil, fmt.Errorf("reading innodb_lock_wait_timeout: %w", err)
 		}
-		if _, err := conn.ExecContext(ctx, "SET SESSION innodb_lock_wait_timeout = "+strconv.Itoa(mysqlLockWait)); err != nil {
+		if _, err := conn.ExecContext(ctx, "SET SESSION innodb_lock_wait_timeout = "+strconv.Itoa(lockWait)); err != nil {
 			return nil, fmt.Errorf("setting innodb_lock_wait_timeout: %w", err)
 		}
 		restore = func() error {
@@ -98,36 +98,36 @@ func (Dialect) beginSession(ctx context.Context, conn *sql.Conn, skipLocked bool
 			return err
 		}
 	}
-	mysqlSessions.Store(conn, &mysqlSession{skipLocked: skipLocked, held: map[string]bool{}})
+	purgeSessions.Store(conn, &purgeSession{skipLocked: skipLocked, held: map[string]bool{}})
 	return func() error {
-		mysqlSessions.Delete(conn)
+		purgeSessions.Delete(conn)
 		return restore()
 	}, nil
 }
 
 // session is q's purge session, or, for a q that holds no purge lock, a
 // session of its own for one call.
-func (Dialect) session(ctx context.Context, q dialects.Querier) (*mysqlSession, error) {
+func (Dialect) session(ctx context.Context, q dialects.Querier) (*purgeSession, error) {
 	if c, ok := q.(*sql.Conn); ok {
-		if s, ok := mysqlSessions.Load(c); ok {
-			return s.(*mysqlSession), nil
+		if s, ok := purgeSessions.Load(c); ok {
+			return s.(*purgeSession), nil
 		}
 	}
-	skip, err := mysqlCanSkipLocked(ctx, q)
+	skip, err := canSkipLocked(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("asking the server whether it can skip locked rows: %w", err)
 	}
-	return &mysqlSession{skipLocked: skip, held: map[string]bool{}}, nil
+	return &purgeSession{skipLocked: skip, held: map[string]bool{}}, nil
 }
 
-// mysqlCanSkipLocked asks the server whether it has SKIP LOCKED: it
+// canSkipLocked asks the server whether it has SKIP LOCKED: it
 // parses it, or refuses it as a syntax error (MariaDB before 10.6, MySQL
 // before 8.0.1).
-func mysqlCanSkipLocked(ctx context.Context, q dialects.Querier) (bool, error) {
+func canSkipLocked(ctx context.Context, q dialects.Querier) (bool, error) {
 	var one int
 	err := q.QueryRowContext(ctx, `SELECT 1 FROM DUAL FOR UPDATE SKIP LOCKED`).Scan(&one)
 	var me *gomysql.MySQLError
-	if errors.As(err, &me) && (me.Number == mysqlErrParse || me.Number == mysqlErrNotSupportedYet) {
+	if errors.As(err, &me) && (me.Number == errParse || me.Number == errNotSupportedYet) {
 		return false, nil
 	}
 	return err == nil, err
@@ -147,37 +147,37 @@ func (Dialect) SessionID(ctx context.Context, conn *sql.Conn) (int64, error) {
 func (Dialect) Interrupt(ctx context.Context, db *sql.DB, id int64) error {
 	_, err := db.ExecContext(ctx, "KILL QUERY "+strconv.FormatInt(id, 10))
 	var me *gomysql.MySQLError
-	if errors.As(err, &me) && me.Number == mysqlErrNoSuchThread {
+	if errors.As(err, &me) && me.Number == errNoSuchThread {
 		return nil
 	}
 	return err
 }
 
-// mysqlMaxBatch is the most rows one purge batch deletes. InnoDB does not
+// maxBatch is the most rows one purge batch deletes. InnoDB does not
 // escalate row locks, but with row-based replication a DELETE writes every
 // row it deletes, Value and all, to the binary log as one event group:
 // 10,000 rows of sessions of a few KB stay well under the transaction size
 // limits of replicas and clusters (Group Replication's
 // group_replication_transaction_size_limit, 150 MB by default; Galera's
 // wsrep_max_ws_size).
-const mysqlMaxBatch = 10000
+const maxBatch = 10000
 
-// Limits: see mysqlMaxBatch.
-func (Dialect) Limits() dialects.Limits { return dialects.Limits{MaxBatch: mysqlMaxBatch} }
+// Limits: see maxBatch.
+func (Dialect) Limits() dialects.Limits { return dialects.Limits{MaxBatch: maxBatch} }
 
 // A purge batch on MySQL finds its rows with one statement and deletes
 // them in a transaction of its own:
 //
-//   - mysqlExpiredSQL finds the Ids of the oldest expired rows on the
+//   - expiredSQL finds the Ids of the oldest expired rows on the
 //     expiry index, as a plain (consistent, non-locking) read, so it holds
 //     no lock for an app session to wait on;
-//   - mysqlLockIDsSQL locks those rows by primary key, skipping (SKIP
+//   - lockIDsSQL locks those rows by primary key, skipping (SKIP
 //     LOCKED) those another session holds, such as an app's transaction
 //     left open over a row: a batch never waits for it, and the rest is
 //     purged. A locking read reads every row as it is now, not as a
 //     snapshot, so its WHERE clause re-checks the expiry: a session slid
 //     forward since the first statement is not taken;
-//   - mysqlDeleteIDsSQL deletes the rows it locked, by primary key, the
+//   - deleteIDsSQL deletes the rows it locked, by primary key, the
 //     expiry checked once more, and the transaction commits.
 //
 // Both the lock and the DELETE go by primary key: the primary key is
@@ -195,46 +195,46 @@ func (Dialect) Limits() dialects.Limits { return dialects.Limits{MaxBatch: mysql
 // hints.)
 //
 // A server without SKIP LOCKED deletes the rows found by primary key in
-// one statement, waiting at most mysqlLockWait for a row an app session
+// one statement, waiting at most lockWait for a row an app session
 // holds; when that runs out it halves the rows and tries again, until the
 // held rows are found out, one at a time, and passed over (deleteWaiting).
 //
 // The clock is UTC_TIMESTAMP(6), as the columns hold UTC whatever the
 // session's time zone.
 const (
-	mysqlExpiredSQL = "SELECT `Id` FROM %[1]s\n" +
+	expiredSQL = "SELECT `Id` FROM %[1]s\n" +
 		"WHERE `ExpiresAtTime` < UTC_TIMESTAMP(6) - INTERVAL %[2]s MICROSECOND\n" +
 		"ORDER BY `ExpiresAtTime`\n" +
 		"LIMIT %[3]s"
-	mysqlLockIDsSQL = "SELECT `Id` FROM %[1]s FORCE INDEX (PRIMARY)\n" +
+	lockIDsSQL = "SELECT `Id` FROM %[1]s FORCE INDEX (PRIMARY)\n" +
 		"WHERE `Id` IN (%[3]s)\n" +
 		"  AND `ExpiresAtTime` < UTC_TIMESTAMP(6) - INTERVAL %[2]s MICROSECOND\n" +
 		"FOR UPDATE SKIP LOCKED"
-	mysqlDeleteIDsSQL = "DELETE %[1]s FROM %[1]s FORCE INDEX (PRIMARY)\n" +
+	deleteIDsSQL = "DELETE %[1]s FROM %[1]s FORCE INDEX (PRIMARY)\n" +
 		"WHERE `Id` IN (%[3]s)\n" +
 		"  AND `ExpiresAtTime` < UTC_TIMESTAMP(6) - INTERVAL %[2]s MICROSECOND"
-	// mysqlStillExpiredSQL reads which of the rows a batch passed over
+	// stillExpiredSQL reads which of the rows a batch passed over
 	// are still expired as last committed: those another session holds,
 	// rather than slid forward or deleted meanwhile.
-	mysqlStillExpiredSQL = "SELECT `Id` FROM %[1]s\n" +
+	stillExpiredSQL = "SELECT `Id` FROM %[1]s\n" +
 		"WHERE `Id` IN (%[3]s)\n" +
 		"  AND `ExpiresAtTime` < UTC_TIMESTAMP(6) - INTERVAL %[2]s MICROSECOND"
 )
 
-// mysqlDeleteSQL is the one-statement batch a DBA runs by hand (the purge
+// scriptDeleteSQL is the one-statement batch a DBA runs by hand (the purge
 // script), where a loop of two statements is not to be had.
-const mysqlDeleteSQL = "DELETE FROM %[1]s\n" +
+const scriptDeleteSQL = "DELETE FROM %[1]s\n" +
 	"WHERE `ExpiresAtTime` < UTC_TIMESTAMP(6) - INTERVAL %[2]s MICROSECOND\n" +
 	"ORDER BY `ExpiresAtTime`\n" +
 	"LIMIT %[3]s"
 
-// mysqlRounds is how many times DeleteExpired looks for expired rows in
+// rounds is how many times DeleteExpired looks for expired rows in
 // one batch when some it found were held, slid forward or deleted before
 // it could delete them.
-const mysqlRounds = 8
+const rounds = 8
 
-// mysqlMaxHeld is the most held rows a purge remembers to pass over.
-const mysqlMaxHeld = mysqlMaxBatch
+// maxHeld is the most held rows a purge remembers to pass over.
+const maxHeld = maxBatch
 
 // DeleteExpired finds up to limit expired rows, not counting those the
 // purge found held, and deletes them by primary key. Rows held, refreshed
@@ -250,7 +250,7 @@ func (m Dialect) DeleteExpired(ctx context.Context, q dialects.Querier, n dialec
 		return 0, err
 	}
 	var total int64
-	for range mysqlRounds {
+	for range rounds {
 		want := limit - int(total)
 		passed := len(s.held)
 		found, err := m.expiredIDs(ctx, q, n, grace, want+passed)
@@ -297,7 +297,7 @@ func (Dialect) idsOf(ctx context.Context, q dialects.Querier, query string, args
 
 // expiredIDs reads the Ids of up to limit of the oldest expired rows.
 func (m Dialect) expiredIDs(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int) ([]any, error) {
-	rows, err := q.QueryContext(ctx, fmt.Sprintf(mysqlExpiredSQL, m.qualified(n), strconv.FormatInt(grace.Microseconds(), 10), strconv.Itoa(limit)))
+	rows, err := q.QueryContext(ctx, fmt.Sprintf(expiredSQL, m.qualified(n), strconv.FormatInt(grace.Microseconds(), 10), strconv.Itoa(limit)))
 	if err != nil {
 		return nil, err
 	}
@@ -328,11 +328,11 @@ func (m Dialect) CountExpired(ctx context.Context, q dialects.Querier, n dialect
 // parameters would make the driver prepare it on the server, and MySQL does
 // not list EXPLAIN among the statements it can prepare.)
 func (m Dialect) ExplainPurge(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int) (string, error) {
-	find, err := dialects.ExplainRows(ctx, q, "EXPLAIN "+fmt.Sprintf(mysqlExpiredSQL, m.qualified(n), strconv.FormatInt(grace.Microseconds(), 10), strconv.Itoa(limit)))
+	find, err := dialects.ExplainRows(ctx, q, "EXPLAIN "+fmt.Sprintf(expiredSQL, m.qualified(n), strconv.FormatInt(grace.Microseconds(), 10), strconv.Itoa(limit)))
 	if err != nil {
 		return "", err
 	}
-	del, err := dialects.ExplainRows(ctx, q, "EXPLAIN "+fmt.Sprintf(mysqlDeleteIDsSQL, m.qualified(n), strconv.FormatInt(grace.Microseconds(), 10), "''"))
+	del, err := dialects.ExplainRows(ctx, q, "EXPLAIN "+fmt.Sprintf(deleteIDsSQL, m.qualified(n), strconv.FormatInt(grace.Microseconds(), 10), "''"))
 	if err != nil {
 		return "", err
 	}
@@ -341,7 +341,7 @@ func (m Dialect) ExplainPurge(ctx context.Context, q dialects.Querier, n dialect
 
 // deleteSQL is the purge batch with its numbers written in.
 func (m Dialect) deleteSQL(n dialects.Names, grace time.Duration, limit int) string {
-	return fmt.Sprintf(mysqlDeleteSQL, m.qualified(n), strconv.FormatInt(grace.Microseconds(), 10), strconv.Itoa(limit))
+	return fmt.Sprintf(scriptDeleteSQL, m.qualified(n), strconv.FormatInt(grace.Microseconds(), 10), strconv.Itoa(limit))
 }
 
 func (m Dialect) PurgeScript(n dialects.Names, grace time.Duration, limit int) string {

@@ -12,18 +12,18 @@ import (
 	"github.com/sessctl/sessctl/dialects/postgres"
 )
 
-// mysqlErrRowIsReferenced is ER_ROW_IS_REFERENCED_2 (and 1217, its older
+// errRowIsReferenced is ER_ROW_IS_REFERENCED_2 (and 1217, its older
 // form without the constraint's name).
 const (
-	mysqlErrRowIsReferenced  = 1451
-	mysqlErrRowIsReferenced1 = 1217
+	errRowIsReferenced  = 1451
+	errRowIsReferenced1 = 1217
 )
 
 // Referenced names the foreign key as the message does: "(`db`.`child`,
 // CONSTRAINT `fk` FOREIGN KEY …".
 func (Dialect) Referenced(err error) (string, bool) {
 	var me *gomysql.MySQLError
-	if !errors.As(err, &me) || me.Number != mysqlErrRowIsReferenced && me.Number != mysqlErrRowIsReferenced1 {
+	if !errors.As(err, &me) || me.Number != errRowIsReferenced && me.Number != errRowIsReferenced1 {
 		return "", false
 	}
 	msg := me.Message
@@ -69,7 +69,7 @@ func (m Dialect) DeleteIDs(ctx context.Context, q dialects.Querier, n dialects.N
 }
 
 func (m Dialect) StillExpired(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, ids []string) ([]string, error) {
-	found, err := m.idsOf(ctx, q, m.idsSQL(mysqlStillExpiredSQL, n, grace, len(ids)), anys(ids))
+	found, err := m.idsOf(ctx, q, m.idsSQL(stillExpiredSQL, n, grace, len(ids)), anys(ids))
 	out := make([]string, 0, len(found))
 	for _, id := range found {
 		out = append(out, id.(string))

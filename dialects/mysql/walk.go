@@ -24,10 +24,10 @@ func (m Dialect) StoredRows(ctx context.Context, q dialects.Querier, n dialects.
 	return rows.Int64, err
 }
 
-// mysqlWalkSQL reads the next rows in primary key order, with whether each
-// has expired: a plain read, as mysqlExpiredSQL. Its parameter is the Id
+// walkSQL reads the next rows in primary key order, with whether each
+// has expired: a plain read, as expiredSQL. Its parameter is the Id
 // after which it starts.
-const mysqlWalkSQL = "SELECT `Id`, `ExpiresAtTime` < UTC_TIMESTAMP(6) - INTERVAL %[2]s MICROSECOND\n" +
+const walkSQL = "SELECT `Id`, `ExpiresAtTime` < UTC_TIMESTAMP(6) - INTERVAL %[2]s MICROSECOND\n" +
 	"FROM %[1]s\n" +
 	"%[4]s\n" +
 	"ORDER BY `Id`\n" +
@@ -47,7 +47,7 @@ func (m Dialect) DeleteExpiredFrom(ctx context.Context, q dialects.Querier, n di
 	if err != nil {
 		return 0, "", err
 	}
-	rows, err := q.QueryContext(ctx, fmt.Sprintf(mysqlWalkSQL, m.qualified(n), strconv.FormatInt(grace.Microseconds(), 10), strconv.Itoa(span), where), args...)
+	rows, err := q.QueryContext(ctx, fmt.Sprintf(walkSQL, m.qualified(n), strconv.FormatInt(grace.Microseconds(), 10), strconv.Itoa(span), where), args...)
 	if err != nil {
 		return 0, "", err
 	}
