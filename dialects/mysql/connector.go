@@ -158,96 +158,114 @@ func isConnector(rc *dialects.RawConn) bool {
 // secrets that only this form has (a certificate password), for masking.
 func connectorConfig(pairs []dialects.Pair) (*gomysql.Config, []string, []string, error) {
 	cfg := gomysql.NewConfig()
-	var (
-		warnings, secrets            []string
-		host, port, protocol, pipe   string
-		sslMode                      = "preferred" // MySqlConnector's default
-		sslCA, sslCert, sslKey, cert string
-		minV, maxV                   uint16
-		err                          error
-	)
+	cs := connectorSettings{sslMode: "preferred"} // MySqlConnector's default
 	for _, p := range pairs {
-		to, ok := connectorKeys[p.Key]
-		switch {
-		case !ok:
-			return nil, nil, nil, fmt.Errorf("%w: %s is not a MySqlConnector setting sessctl knows; remove it or use a mysql:// URL", dialects.ErrConnString, p.Name())
-		case to == "":
-			why := ignoredWhy[p.Key]
-			if why == "" {
-				why = "it only concerns MySqlConnector itself"
-			}
-			warnings = append(warnings, fmt.Sprintf("ignoring MySqlConnector setting %q: %s", p.Key, why))
-		case to == "refuse":
-			return nil, nil, nil, fmt.Errorf("%w: %q: sessctl cannot restrict TLS cipher suites (it negotiates Go's); remove it", dialects.ErrConnString, p.Key)
-		case to == "tlsversion":
-			if minV, maxV, err = tlsVersions(p.Value); err != nil {
-				return nil, nil, nil, err
-			}
-		case to == "serverpubkey":
-			if err := serverPubKey(cfg, p.Value); err != nil {
-				return nil, nil, nil, err
-			}
-		case to == "server":
-			host = p.Value
-		case to == "port":
-			port = p.Value
-		case to == "user":
-			cfg.User = p.Value
-		case to == "password":
-			cfg.Passwd = p.Value
-		case to == "database":
-			cfg.DBName = p.Value
-		case to == "protocol":
-			protocol = strings.ToLower(p.Value)
-		case to == "pipe":
-			pipe = p.Value
-		case to == "sslmode":
-			m, ok := connectorSSLModes[strings.ToLower(strings.ReplaceAll(p.Value, " ", ""))]
-			if !ok {
-				return nil, nil, nil, fmt.Errorf("%w: SslMode %s: use None, Preferred, Required, VerifyCA or VerifyFull", dialects.ErrConnString, p.Shown())
-			}
-			sslMode = m
-		case to == "sslca":
-			sslCA = p.Value
-		case to == "sslcert":
-			sslCert = p.Value
-		case to == "sslkey":
-			sslKey = p.Value
-		case to == "pfx":
-			cert = p.Value
-		case to == "pfxpassword":
-			secrets = dialects.AddSecret(secrets, p.Value)
-		case to == "certstore":
-			if p.Value != "" && !strings.EqualFold(p.Value, "none") {
-				return nil, nil, nil, fmt.Errorf("%w: %q: sessctl cannot read the Windows certificate store; export the client certificate as PEM and use SslCert and SslKey", dialects.ErrConnString, p.Key)
-			}
-		case to == "timeout":
-			s, err := strconv.ParseUint(p.Value, 10, 31)
-			if err != nil {
-				return nil, nil, nil, fmt.Errorf("%w: %s %s is not a number of seconds", dialects.ErrConnString, p.Key, p.Shown())
-			}
-			cfg.Timeout = time.Duration(s) * time.Second
-		case to == "compress":
-			on, err := strconv.ParseBool(p.Value)
-			if err != nil {
-				return nil, nil, nil, fmt.Errorf("%w: %s %s: use true or false", dialects.ErrConnString, p.Key, p.Shown())
-			}
-			if err := cfg.Apply(gomysql.EnableCompression(on)); err != nil {
-				return nil, nil, nil, fmt.Errorf("%w: %s: %v", dialects.ErrConnString, p.Key, err)
-			}
+		if err := cs.apply(cfg, p); err != nil {
+			return nil, nil, nil, err
 		}
 	}
-	if cert != "" {
+	if cs.cert != "" {
 		return nil, nil, nil, fmt.Errorf("%w: CertificateFile: sessctl cannot read PKCS #12 files; convert it to PEM "+
 			"(openssl pkcs12 -in cert.pfx -out cert.pem -nodes) and use SslCert and SslKey", dialects.ErrConnString)
 	}
-	if err := connectorAddress(cfg, host, port, protocol, pipe, &warnings); err != nil {
+	if err := connectorAddress(cfg, cs.host, cs.port, cs.protocol, cs.pipe, &cs.warnings); err != nil {
 		return nil, nil, nil, err
 	}
-	if err := connectorTLS(cfg, sslMode, sslCA, sslCert, sslKey, minV, maxV); err != nil {
+	if err := connectorTLS(cfg, cs.sslMode, cs.sslCA, cs.sslCert, cs.sslKey, cs.minV, cs.maxV); err != nil {
 		return nil, nil, nil, err
 	}
-	return cfg, warnings, secrets, nil
+	return cfg, cs.warnings, cs.secrets, nil
+}
+
+// connectorSettings are what a MySqlConnector string says that
+// connectorConfig can only write into a Config once it has read them all:
+// where to connect, and how to secure it.
+type connectorSettings struct {
+	warnings, secrets            []string
+	host, port, protocol, pipe   string
+	sslMode                      string
+	sslCA, sslCert, sslKey, cert string
+	minV, maxV                   uint16
+}
+
+// apply reads one setting, into cfg where it can go straight away,
+// into cs otherwise.
+func (cs *connectorSettings) apply(cfg *gomysql.Config, p dialects.Pair) error {
+	to, ok := connectorKeys[p.Key]
+	switch {
+	case !ok:
+		return fmt.Errorf("%w: %s is not a MySqlConnector setting sessctl knows; remove it or use a mysql:// URL", dialects.ErrConnString, p.Name())
+	case to == "":
+		why := ignoredWhy[p.Key]
+		if why == "" {
+			why = "it only concerns MySqlConnector itself"
+		}
+		cs.warnings = append(cs.warnings, fmt.Sprintf("ignoring MySqlConnector setting %q: %s", p.Key, why))
+	case to == "refuse":
+		return fmt.Errorf("%w: %q: sessctl cannot restrict TLS cipher suites (it negotiates Go's); remove it", dialects.ErrConnString, p.Key)
+	case to == "tlsversion":
+		var err error
+		if cs.minV, cs.maxV, err = tlsVersions(p.Value); err != nil {
+			return err
+		}
+	case to == "serverpubkey":
+		return serverPubKey(cfg, p.Value)
+	case to == "server":
+		cs.host = p.Value
+	case to == "port":
+		cs.port = p.Value
+	case to == "user":
+		cfg.User = p.Value
+	case to == "password":
+		cfg.Passwd = p.Value
+	case to == "database":
+		cfg.DBName = p.Value
+	case to == "protocol":
+		cs.protocol = strings.ToLower(p.Value)
+	case to == "pipe":
+		cs.pipe = p.Value
+	case to == "sslmode":
+		m, ok := connectorSSLModes[strings.ToLower(strings.ReplaceAll(p.Value, " ", ""))]
+		if !ok {
+			return fmt.Errorf("%w: SslMode %s: use None, Preferred, Required, VerifyCA or VerifyFull", dialects.ErrConnString, p.Shown())
+		}
+		cs.sslMode = m
+	case to == "sslca":
+		cs.sslCA = p.Value
+	case to == "sslcert":
+		cs.sslCert = p.Value
+	case to == "sslkey":
+		cs.sslKey = p.Value
+	case to == "pfx":
+		cs.cert = p.Value
+	case to == "pfxpassword":
+		cs.secrets = dialects.AddSecret(cs.secrets, p.Value)
+	case to == "certstore":
+		if p.Value != "" && !strings.EqualFold(p.Value, "none") {
+			return fmt.Errorf("%w: %q: sessctl cannot read the Windows certificate store; export the client certificate as PEM and use SslCert and SslKey", dialects.ErrConnString, p.Key)
+		}
+	case to == "timeout":
+		s, err := strconv.ParseUint(p.Value, 10, 31)
+		if err != nil {
+			return fmt.Errorf("%w: %s %s is not a number of seconds", dialects.ErrConnString, p.Key, p.Shown())
+		}
+		cfg.Timeout = time.Duration(s) * time.Second
+	case to == "compress":
+		return applyCompress(cfg, p)
+	}
+	return nil
+}
+
+// applyCompress reads UseCompression.
+func applyCompress(cfg *gomysql.Config, p dialects.Pair) error {
+	on, err := strconv.ParseBool(p.Value)
+	if err != nil {
+		return fmt.Errorf("%w: %s %s: use true or false", dialects.ErrConnString, p.Key, p.Shown())
+	}
+	if err := cfg.Apply(gomysql.EnableCompression(on)); err != nil {
+		return fmt.Errorf("%w: %s: %v", dialects.ErrConnString, p.Key, err)
+	}
+	return nil
 }
 
 // tlsVersions reads MySqlConnector's TlsVersion, a list of the TLS
