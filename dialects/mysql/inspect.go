@@ -282,7 +282,7 @@ func (m Dialect) inspectIndexes(ctx context.Context, q dialects.Querier, t *cata
 		}
 		ix := info.AddIndexColumn(name, name == "PRIMARY", row["NON_UNIQUE"].String == "0", col)
 		if len(ix.Columns) == 1 {
-			ix.Unusable, ix.Fix = m.Unusable(n, name, row)
+			ix.Unusable, ix.Fix = m.unusable(n, name, row)
 			ix.Drop = fmt.Sprintf("DROP INDEX %s ON %s;", m.Quote(name), m.qualified(n))
 		}
 	}
@@ -292,7 +292,7 @@ func (m Dialect) inspectIndexes(ctx context.Context, q dialects.Querier, t *cata
 // unusable says, from its row of information_schema.STATISTICS, why the
 // purge's range scan cannot read an index, and how to mend it in place
 // where that can be done.
-func (m Dialect) Unusable(n dialects.Names, name string, row map[string]sql.NullString) (why, fix string) {
+func (m Dialect) unusable(n dialects.Names, name string, row map[string]sql.NullString) (why, fix string) {
 	alter := "ALTER TABLE " + m.qualified(n) + " ALTER INDEX " + m.Quote(name)
 	switch typ := row["INDEX_TYPE"].String; {
 	case !strings.EqualFold(typ, "BTREE"):
