@@ -116,11 +116,6 @@ const (
 // errNoSuchThread: KILL found no session with that id.
 const errNoSuchThread = 1094
 
-func lockWaitTimeout(err error) bool {
-	var me *gomysql.MySQLError
-	return errors.As(err, &me) && me.Number == errLockWaitTimeout
-}
-
 // errDeadlock: the transaction was chosen as a deadlock victim and
 // rolled back.
 const errDeadlock = 1213
@@ -133,3 +128,15 @@ func deadlock(err error) bool {
 // errLockWaitTimeout: innodb_lock_wait_timeout ran out; the statement
 // was rolled back.
 const errLockWaitTimeout = 1205
+
+func lockWaitTimeout(err error) bool {
+	var me *gomysql.MySQLError
+	return errors.As(err, &me) && me.Number == errLockWaitTimeout
+}
+
+// errRowIsReferenced is ER_ROW_IS_REFERENCED_2 (and 1217, its older
+// form without the constraint's name).
+const (
+	errRowIsReferenced  = 1451
+	errRowIsReferenced1 = 1217
+)

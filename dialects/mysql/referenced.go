@@ -12,13 +12,6 @@ import (
 	"github.com/sessctl/sessctl/dialects/postgres"
 )
 
-// errRowIsReferenced is ER_ROW_IS_REFERENCED_2 (and 1217, its older
-// form without the constraint's name).
-const (
-	errRowIsReferenced  = 1451
-	errRowIsReferenced1 = 1217
-)
-
 // Referenced names the foreign key as the message does: "(`db`.`child`,
 // CONSTRAINT `fk` FOREIGN KEY …".
 func (Dialect) Referenced(err error) (string, bool) {
