@@ -15,8 +15,10 @@
 //   - errors.go: the server's error numbers, and what they mean to sessctl;
 //   - inspect.go: reading the catalog (information_schema);
 //   - migrate.go: the migrations' template data and golang-migrate's driver;
-//   - lock.go: the create and purge locks' names, and drop's wait for create;
+//   - lock.go: the create and purge locks' names, and the create lock
+//     drop takes;
 //   - purge.go: the purge's session, its batches and its script;
 //     held.go: the rows another session holds; walk.go: the walk in
-//     primary key order; referenced.go: rows a foreign key refers to.
+//     primary key order; referenced.go: deleting by Id, to pass over the
+//     rows a foreign key references, and what a waiting session waits for.
 package mysql

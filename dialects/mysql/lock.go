@@ -11,6 +11,8 @@ import (
 	"github.com/sessctl/sessctl/dialects"
 )
 
+var _ dialects.CreateLocker = Dialect{}
+
 // LockCreate takes the named lock migrator holds.
 func (m Dialect) LockCreate(ctx context.Context, conn *sql.Conn, n dialects.Names) (func() error, error) {
 	name, err := m.lockName(ctx, conn, "create", n)

@@ -31,6 +31,8 @@ func (Dialect) Referenced(err error) (string, bool) {
 	return name + " of " + msg[open+1:constraint], true
 }
 
+var _ dialects.IDDeleter = Dialect{}
+
 func (m Dialect) ExpiredIDs(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int, skip []string) ([]string, error) {
 	s, err := m.session(ctx, q)
 	if err != nil {
