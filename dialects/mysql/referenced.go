@@ -12,18 +12,11 @@ import (
 	"github.com/sessctl/sessctl/dialects/postgres"
 )
 
-// mysqlErrRowIsReferenced is ER_ROW_IS_REFERENCED_2 (and 1217, its older
-// form without the constraint's name).
-const (
-	mysqlErrRowIsReferenced  = 1451
-	mysqlErrRowIsReferenced1 = 1217
-)
-
 // Referenced names the foreign key as the message does: "(`db`.`child`,
 // CONSTRAINT `fk` FOREIGN KEY …".
 func (Dialect) Referenced(err error) (string, bool) {
 	var me *gomysql.MySQLError
-	if !errors.As(err, &me) || me.Number != mysqlErrRowIsReferenced && me.Number != mysqlErrRowIsReferenced1 {
+	if !errors.As(err, &me) || me.Number != errRowIsReferenced && me.Number != errRowIsReferenced1 {
 		return "", false
 	}
 	msg := me.Message
@@ -37,6 +30,8 @@ func (Dialect) Referenced(err error) (string, bool) {
 	}
 	return name + " of " + msg[open+1:constraint], true
 }
+
+var _ dialects.IDDeleter = Dialect{}
 
 func (m Dialect) ExpiredIDs(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int, skip []string) ([]string, error) {
 	s, err := m.session(ctx, q)
@@ -69,7 +64,7 @@ func (m Dialect) DeleteIDs(ctx context.Context, q dialects.Querier, n dialects.N
 }
 
 func (m Dialect) StillExpired(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, ids []string) ([]string, error) {
-	found, err := m.idsOf(ctx, q, m.idsSQL(mysqlStillExpiredSQL, n, grace, len(ids)), anys(ids))
+	found, err := m.idsOf(ctx, q, m.idsSQL(stillExpiredSQL, n, grace, len(ids)), anys(ids))
 	out := make([]string, 0, len(found))
 	for _, id := range found {
 		out = append(out, id.(string))

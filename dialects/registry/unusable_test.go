@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"database/sql"
 	"strings"
 	"testing"
 
@@ -16,15 +15,8 @@ import (
 // Each dialect says why an index cannot serve the purge's range scan, and
 // how to mend it in place where it can be.
 func TestUnusableIndexes(t *testing.T) {
-	pg, my, ss := postgres.Dialect{}, mysql.Dialect{}, sqlserver.Dialect{}
-	pgn, myn, ssn := pg.Names("public", "SessionData"), my.Names("app", "SessionData"), ss.Names("dbo", "SessionData")
-	row := func(kv ...string) map[string]sql.NullString {
-		m := map[string]sql.NullString{}
-		for i := 0; i < len(kv); i += 2 {
-			m[kv[i]] = sql.NullString{String: kv[i+1], Valid: true}
-		}
-		return m
-	}
+	pg, ss := postgres.Dialect{}, sqlserver.Dialect{}
+	pgn, ssn := pg.Names("public", "SessionData"), ss.Names("dbo", "SessionData")
 	for _, c := range []struct {
 		name          string
 		why, fix      string
@@ -36,16 +28,6 @@ func TestUnusableIndexes(t *testing.T) {
 		{name: "pg hash", why: first(pg.Unusable(pgn, "ix", "hash", true, false)), wantWhy: "hash index"},
 		{name: "pg brin", why: first(pg.Unusable(pgn, "ix", "brin", true, false)), wantWhy: "brin index"},
 		{name: "pg partial", why: first(pg.Unusable(pgn, "ix", "btree", true, true)), wantWhy: "partial"},
-		{name: "mysql btree", why: first(my.Unusable(myn, "ix", row("INDEX_TYPE", "BTREE", "IGNORED", "NO")))},
-		{name: "mysql visible", why: first(my.Unusable(myn, "ix", row("INDEX_TYPE", "BTREE", "IS_VISIBLE", "YES")))},
-		{name: "mysql invisible", why: first(my.Unusable(myn, "ix", row("INDEX_TYPE", "BTREE", "IS_VISIBLE", "NO"))),
-			fix:     second(my.Unusable(myn, "ix", row("INDEX_TYPE", "BTREE", "IS_VISIBLE", "NO"))),
-			wantWhy: "INVISIBLE", want: "ALTER TABLE `app`.`SessionData` ALTER INDEX `ix` VISIBLE;"},
-		{name: "mariadb ignored", why: first(my.Unusable(myn, "ix", row("INDEX_TYPE", "BTREE", "IGNORED", "YES"))),
-			fix:     second(my.Unusable(myn, "ix", row("INDEX_TYPE", "BTREE", "IGNORED", "YES"))),
-			wantWhy: "IGNORED", want: "ALTER TABLE `app`.`SessionData` ALTER INDEX `ix` NOT IGNORED;"},
-		{name: "mysql hash", why: first(my.Unusable(myn, "ix", row("INDEX_TYPE", "HASH"))), wantWhy: "HASH index"},
-		{name: "mysql fulltext", why: first(my.Unusable(myn, "ix", row("INDEX_TYPE", "FULLTEXT"))), wantWhy: "FULLTEXT index"},
 		{name: "sqlserver nonclustered", why: first(ss.Unusable(ssn, "ix", 2, "NONCLUSTERED", false, false))},
 		{name: "sqlserver clustered", why: first(ss.Unusable(ssn, "ix", 1, "CLUSTERED", false, false))},
 		{name: "sqlserver filtered", why: first(ss.Unusable(ssn, "ix", 2, "NONCLUSTERED", true, false)), wantWhy: "filtered"},

@@ -14,10 +14,10 @@ import (
 	"github.com/sessctl/sessctl/dialects/registry"
 )
 
-// TestMySQLQuoteLiteralOnServer: what QuoteLiteral writes reads back as
+// TestQuoteLiteralOnServer: what QuoteLiteral writes reads back as
 // the string it was given, whether or not sql_mode has
 // NO_BACKSLASH_ESCAPES, and whatever the connection's character set.
-func TestMySQLQuoteLiteralOnServer(t *testing.T) {
+func TestQuoteLiteralOnServer(t *testing.T) {
 	t.Parallel()
 	for _, settings := range []string{
 		"sql_mode=" + url.QueryEscape("''"),
@@ -45,8 +45,8 @@ func TestMySQLQuoteLiteralOnServer(t *testing.T) {
 	}
 }
 
-// TestMySQLPermanent: --wait stops at once on a refused login.
-func TestMySQLPermanent(t *testing.T) {
+// TestPermanent: --wait stops at once on a refused login.
+func TestPermanent(t *testing.T) {
 	t.Parallel()
 	s := dialecttest.Get(t, "mysql")
 	cfg, err := gomysql.ParseDSN(s.Conn(t).DSN)

@@ -11,19 +11,19 @@ import (
 	"github.com/sessctl/sessctl/dialects/mysql"
 )
 
-// mysqlTableDDL is the table sessctl makes on MySQL (%s: the table).
-const mysqlTableDDL = "CREATE TABLE %s (`Id` varchar(449) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, " +
+// tableDDL is the table sessctl makes on MySQL (%s: the table).
+const tableDDL = "CREATE TABLE %s (`Id` varchar(449) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, " +
 	"`AbsoluteExpiration` datetime(6) NULL, `ExpiresAtTime` datetime(6) NOT NULL, `SlidingExpirationInSeconds` bigint NULL, " +
 	"`Value` longblob NOT NULL, PRIMARY KEY (`Id`), KEY `Index_ExpiresAtTime` (`ExpiresAtTime`)) ENGINE=InnoDB"
 
-// TestMySQLPurgeHeldRowsEveryServer: a batch that meets rows an app
+// TestPurgeHeldRowsEveryServer: a batch that meets rows an app
 // session holds deletes all the others, on a server with SKIP LOCKED
 // (MariaDB 10.6, MySQL 8.0.1 and later) and on one without (the path
 // forced on this one), where it halves the batch down to the held rows,
 // waiting a second a time, where the server's own wait is 50 s. Later
 // batches pass over the held rows, CountHeld counts them, and the
 // session's lock wait is restored.
-func TestMySQLPurgeHeldRowsEveryServer(t *testing.T) {
+func TestPurgeHeldRowsEveryServer(t *testing.T) {
 	s := dialecttest.Get(t, "mysql")
 	for _, server := range []struct {
 		name       string
@@ -44,7 +44,7 @@ func heldRowsOn(t *testing.T, s dialecttest.Server, skipLocked bool) {
 	ctx := context.Background()
 	table := dialecttest.Table("HeldAt")
 	s.DropAtCleanup(t, db, table)
-	if _, err := db.Exec(fmt.Sprintf(mysqlTableDDL, s.Qualified(table))); err != nil {
+	if _, err := db.Exec(fmt.Sprintf(tableDDL, s.Qualified(table))); err != nil {
 		t.Fatal(err)
 	}
 	const expired = 64
@@ -71,7 +71,7 @@ func heldRowsOn(t *testing.T, s dialecttest.Server, skipLocked bool) {
 	if err := conn.QueryRowContext(ctx, `SELECT @@SESSION.innodb_lock_wait_timeout`).Scan(&before); err != nil {
 		t.Fatal(err)
 	}
-	end, err := mysql.BeginMySQLSession(ctx, conn, skipLocked)
+	end, err := mysql.BeginSession(ctx, conn, skipLocked)
 	if err != nil {
 		t.Fatal(err)
 	}
