@@ -1,0 +1,11 @@
+package sqlserver_test
+
+import (
+	"testing"
+
+	"github.com/sessctl/sessctl/dialects/dialecttest"
+	"github.com/sessctl/sessctl/dialects/sqlserver"
+)
+
+// TestConformance holds the engine to the contract of package dialects.
+func TestConformance(t *testing.T) { dialecttest.Run(t, sqlserver.Dialect{}) }
