@@ -16,7 +16,7 @@ func (Dialect) NamesHeld(ctx context.Context, q dialects.Querier, n dialects.Nam
 	JOIN pg_catalog.pg_namespace s ON s.oid = c.relnamespace
 	LEFT JOIN pg_catalog.pg_index x ON x.indexrelid = c.oid
 	LEFT JOIN pg_catalog.pg_class t ON t.oid = x.indrelid
-	WHERE s.nspname = $1 AND c.relname = ANY ($2::text[])`, pgOnce, n.Schema, names)
+	WHERE s.nspname = $1 AND c.relname = ANY ($2::text[])`, once, n.Schema, names)
 	if err != nil {
 		return nil, err
 	}

@@ -31,13 +31,13 @@ type Dialect struct{}
 
 var _ dialects.Dialect = Dialect{}
 
-// pgMaxName is NAMEDATALEN-1: PostgreSQL truncates longer names silently.
-const pgMaxName = 63
+// maxName is NAMEDATALEN-1: PostgreSQL truncates longer names silently.
+const maxName = 63
 
 func (Dialect) Name() string { return "postgres" }
 
 func (Dialect) CheckName(name string) error {
-	return dialects.CheckName(name, pgMaxName, "bytes", bytesLen)
+	return dialects.CheckName(name, maxName, "bytes", bytesLen)
 }
 
 // CheckSchema also refuses names that begin with pg_: PostgreSQL keeps them
@@ -75,16 +75,16 @@ func (p Dialect) qualified(n dialects.Names) string {
 	return p.Quote(n.Schema) + "." + p.Quote(n.Table)
 }
 
-// pgCollationOK rejects nondeterministic collations, under which keys that
+// collationOK rejects nondeterministic collations, under which keys that
 // differ only in case (or accents) compare equal.
-func pgCollationOK(c string) bool { return !strings.HasSuffix(c, pgNondeterministic) }
+func collationOK(c string) bool { return !strings.HasSuffix(c, nondeterministic) }
 
-const pgNondeterministic = " (nondeterministic)"
+const nondeterministic = " (nondeterministic)"
 
 func (p Dialect) Columns() []dialects.ColumnSpec {
 	return []dialects.ColumnSpec{
 		{Name: dialects.ColID, Types: []string{"text", "character varying"}, MinLength: 449, Null: dialects.NotNull,
-			CollationOK: pgCollationOK, Collation: `pg_catalog."default"`,
+			CollationOK: collationOK, Collation: `pg_catalog."default"`,
 			Definition: `"Id" text COLLATE pg_catalog."default" NOT NULL`},
 		{Name: dialects.ColValue, Types: []string{"bytea"}, Null: dialects.NotNullPreferred,
 			Definition: `"Value" bytea NOT NULL`},
@@ -206,14 +206,14 @@ func (p Dialect) ParseConn(raw string) (*dialects.Conn, error) {
 	}
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("%w: PostgreSQL: %v", dialects.ErrConnString, pgParseMessage(err, dialects.SecretsOf(raw)))
+		return nil, fmt.Errorf("%w: PostgreSQL: %v", dialects.ErrConnString, parseMessage(err, dialects.SecretsOf(raw)))
 	}
 	c := &dialects.Conn{
 		Dialect:        p,
 		Driver:         "pgx/v5",
 		DSN:            dsn,
-		Display:        pgDisplay(cfg),
-		Secrets:        pgSecrets(raw, cfg.Password),
+		Display:        display(cfg),
+		Secrets:        connSecrets(raw, cfg.Password),
 		Warnings:       warnings,
 		ConnectTimeout: cfg.ConnectTimeout,
 		TimeoutSetting: "connect_timeout",
@@ -225,9 +225,9 @@ func (p Dialect) ParseConn(raw string) (*dialects.Conn, error) {
 	return c, nil
 }
 
-// pgDisplay is cfg as a URL without its password, every host pgx will try
+// display is cfg as a URL without its password, every host pgx will try
 // in its place, an IPv6 address in brackets: postgres://u@h1:5432,[::1]:5433/db.
-func pgDisplay(cfg *pgx.ConnConfig) string {
+func display(cfg *pgx.ConnConfig) string {
 	var hosts []string
 	add := func(host string, port uint16) {
 		var h string
@@ -267,9 +267,9 @@ func libpqUnknownKeyword(raw string) error {
 	return fmt.Errorf("%w: PostgreSQL: not a libpq string", dialects.ErrConnString)
 }
 
-// pgSecrets are the forms of the password, and the whole string when it
+// connSecrets are the forms of the password, and the whole string when it
 // holds one (the string without a password can read like Display itself).
-func pgSecrets(raw, password string) []string {
+func connSecrets(raw, password string) []string {
 	s := dialects.SecretsOf(raw)
 	if password == "" {
 		return s
@@ -277,9 +277,9 @@ func pgSecrets(raw, password string) []string {
 	return dialects.AddSecret(s, raw, password, url.QueryEscape(password), url.PathEscape(password))
 }
 
-// pgParseMessage is pgx's reason, without the connection string it quotes,
+// parseMessage is pgx's reason, without the connection string it quotes,
 // and with secrets masked in pgx's words (not in sessctl's).
-func pgParseMessage(err error, secrets []string) string {
+func parseMessage(err error, secrets []string) string {
 	var pce *pgconn.ParseConfigError
 	if errors.As(err, &pce) {
 		if inner := errors.Unwrap(pce); inner != nil {
@@ -496,25 +496,25 @@ func npgsqlTargetSessionAttrs(v string) (string, error) {
 // connection, and a server waiting for a lock does not notice that until
 // it has the lock. The session lives on, and its transaction is rolled
 // back as any failed statement's; if the server does not answer within
-// pgCancelDeadline, pgx closes the connection after all.
+// cancelDeadline, pgx closes the connection after all.
 func (Dialect) Open(conn *dialects.Conn, _ bool) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(conn.DSN)
 	if err != nil {
-		return nil, fmt.Errorf("%w: PostgreSQL: %v", dialects.ErrConnString, pgParseMessage(err, conn.Secrets))
+		return nil, fmt.Errorf("%w: PostgreSQL: %v", dialects.ErrConnString, parseMessage(err, conn.Secrets))
 	}
 	if cfg.ConnectTimeout == 0 {
 		// pgx bounds each host of a list by it: one host that never
 		// answers does not keep it from the next.
 		cfg.ConnectTimeout = dialects.DefaultConnectTimeout
 	}
-	cfg.RuntimeParams["search_path"] = pgSearchPath
+	cfg.RuntimeParams["search_path"] = searchPath
 	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
-		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: pgCancelDeadline}
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelDeadline}
 	}
 	return stdlib.OpenDB(*cfg), nil
 }
 
-// pgSearchPath is the search_path of every session sessctl opens, set in
+// searchPath is the search_path of every session sessctl opens, set in
 // the startup message after the connection string's own settings: a
 // search_path there, libpq's options=-csearch_path=…, Npgsql's Search
 // Path and ALTER ROLE … SET search_path all give way to it (the server
@@ -527,11 +527,11 @@ func (Dialect) Open(conn *dialects.Conn, _ bool) (*sql.DB, error) {
 // too; give its function a SET search_path of its own.) The printed
 // scripts, which run with the DBA's path, name pg_catalog's clock and
 // operators themselves.
-const pgSearchPath = "pg_catalog, pg_temp"
+const searchPath = "pg_catalog, pg_temp"
 
-// pgCancelDeadline is how long pgx waits for the server to end a statement
+// cancelDeadline is how long pgx waits for the server to end a statement
 // it asked to cancel before it closes the connection.
-const pgCancelDeadline = 3 * time.Second
+const cancelDeadline = 3 * time.Second
 
 // Permanent: authentication failures and a missing database do not go away
 // by waiting.
@@ -604,13 +604,13 @@ func (p Dialect) CreateSchemaSQL(schema string) string {
 	return "CREATE SCHEMA IF NOT EXISTS " + p.Quote(schema)
 }
 
-const pgRelationQuery = `
+const relationQuery = `
 SELECT c.oid, c.relkind, c.relname
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND c.relname = $2`
 
-const pgColumnsQuery = `
+const columnsQuery = `
 SELECT a.attname,
        pg_catalog.format_type(a.atttypid, NULL),
        CASE WHEN a.atttypid IN ('varchar'::regtype, 'bpchar'::regtype) AND a.atttypmod > 4 THEN a.atttypmod - 4
@@ -625,11 +625,11 @@ LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
 WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum`
 
-// pgIndexesQuery reads every index's key columns in order (an expression
+// indexesQuery reads every index's key columns in order (an expression
 // reads as ""), with what decides whether a purge can read it: its access
 // method, whether it is valid, ready and live (an unfinished CREATE INDEX
 // CONCURRENTLY leaves it not), and whether it has a predicate.
-const pgIndexesQuery = `
+const indexesQuery = `
 SELECT ic.relname, x.indisprimary, x.indisunique, COALESCE(a.attname, ''),
        am.amname, x.indisvalid AND x.indisready AND x.indislive, x.indpred IS NOT NULL
 FROM pg_catalog.pg_index x
@@ -640,13 +640,13 @@ LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.
 WHERE x.indrelid = $1 AND k.ord <= x.indnkeyatts
 ORDER BY ic.relname, k.ord`
 
-// pgOnce is the first argument of a statement a command runs once (the
+// once is the first argument of a statement a command runs once (the
 // catalog reads, the purge lock, the count at the end): pgx then sends it
 // in one round trip, parameters typed by their Go types, rather than
 // preparing it first, which takes a second. A purge with nothing to do is
 // mostly such statements, each waiting to be scheduled on a busy server.
 // (Purge batches, run again and again, keep pgx's prepared statements.)
-const pgOnce = pgx.QueryExecModeExec
+const once = pgx.QueryExecModeExec
 
 func (p Dialect) Inspect(ctx context.Context, q dialects.Querier, n dialects.Names) (*dialects.TableInfo, error) {
 	info, err := p.InspectTable(ctx, q, n)
@@ -669,7 +669,7 @@ func (p Dialect) inspectPrivileges(ctx context.Context, q dialects.Querier, n di
        COALESCE(has_table_privilege(c.oid, 'SELECT'), false), COALESCE(has_table_privilege(c.oid, 'INSERT'), false),
        COALESCE(has_table_privilege(c.oid, 'UPDATE'), false), COALESCE(has_table_privilege(c.oid, 'DELETE'), false)
   FROM pg_catalog.pg_namespace s LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = s.oid AND c.relname = $2
- WHERE s.nspname = $1`, pgOnce, n.Schema, n.Table).Scan(&user, &usage, &has[0], &has[1], &has[2], &has[3])
+ WHERE s.nspname = $1`, once, n.Schema, n.Table).Scan(&user, &usage, &has[0], &has[1], &has[2], &has[3])
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -704,7 +704,7 @@ func (p Dialect) InspectTable(ctx context.Context, q dialects.Querier, n dialect
 	info := &dialects.TableInfo{Kind: dialects.KindMissing}
 	var oid uint32
 	var kind string
-	err := q.QueryRowContext(ctx, pgRelationQuery, pgOnce, n.Schema, n.Table).Scan(&oid, &kind, &info.Name)
+	err := q.QueryRowContext(ctx, relationQuery, once, n.Schema, n.Table).Scan(&oid, &kind, &info.Name)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return info, nil
@@ -730,7 +730,7 @@ func (p Dialect) InspectTable(ctx context.Context, q dialects.Querier, n dialect
 }
 
 func (Dialect) inspectColumns(ctx context.Context, q dialects.Querier, oid uint32, info *dialects.TableInfo) error {
-	rows, err := q.QueryContext(ctx, pgColumnsQuery, pgOnce, oid)
+	rows, err := q.QueryContext(ctx, columnsQuery, once, oid)
 	if err != nil {
 		return err
 	}
@@ -742,7 +742,7 @@ func (Dialect) inspectColumns(ctx context.Context, q dialects.Querier, oid uint3
 			return err
 		}
 		if !deterministic {
-			c.Collation += pgNondeterministic
+			c.Collation += nondeterministic
 		}
 		info.Columns = append(info.Columns, c)
 	}
@@ -750,7 +750,7 @@ func (Dialect) inspectColumns(ctx context.Context, q dialects.Querier, oid uint3
 }
 
 func (p Dialect) inspectIndexes(ctx context.Context, q dialects.Querier, oid uint32, n dialects.Names, info *dialects.TableInfo) error {
-	rows, err := q.QueryContext(ctx, pgIndexesQuery, pgOnce, oid)
+	rows, err := q.QueryContext(ctx, indexesQuery, once, oid)
 	if err != nil {
 		return err
 	}
@@ -788,7 +788,7 @@ func (p Dialect) Unusable(n dialects.Names, name, method string, valid, partial 
 func (p Dialect) inspectVersion(ctx context.Context, q dialects.Querier, n dialects.Names, info *dialects.TableInfo) error {
 	var oid uint32
 	var kind, name string
-	err := q.QueryRowContext(ctx, pgRelationQuery, pgOnce, n.Schema, n.VersionTable).Scan(&oid, &kind, &name)
+	err := q.QueryRowContext(ctx, relationQuery, once, n.Schema, n.VersionTable).Scan(&oid, &kind, &name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -821,7 +821,7 @@ func (p Dialect) inspectVersion(ctx context.Context, q dialects.Querier, n diale
 
 // MigrateDriver is golang-migrate's pgx driver on a pool of one session,
 // which takes golang-migrate's advisory lock for the version table by
-// asking for it again and again (pgMigrator) before the driver is made.
+// asking for it again and again (migrator) before the driver is made.
 func (p Dialect) MigrateDriver(conn *dialects.Conn, n dialects.Names) (database.Driver, error) {
 	db, err := p.Open(conn, true)
 	if err != nil {
@@ -829,13 +829,13 @@ func (p Dialect) MigrateDriver(conn *dialects.Conn, n dialects.Names) (database.
 	}
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
-	return &pgMigrator{db: db, n: n, closed: make(chan struct{})}, nil
+	return &migrator{db: db, n: n, closed: make(chan struct{})}, nil
 }
 
-// pgLockPoll is how often a create waiting for another's lock asks again.
-const pgLockPoll = 100 * time.Millisecond
+// lockPoll is how often a create waiting for another's lock asks again.
+const lockPoll = 100 * time.Millisecond
 
-// pgMigrator is golang-migrate's pgx driver with its lock taken by polling
+// migrator is golang-migrate's pgx driver with its lock taken by polling
 // pg_try_advisory_lock instead of waiting in pg_advisory_lock. A session
 // that waits in a statement holds a snapshot, and CREATE INDEX CONCURRENTLY
 // waits for every snapshot older than its own to go: so a create building
@@ -849,7 +849,7 @@ const pgLockPoll = 100 * time.Millisecond
 // session holds it already. It is released when Close ends the session;
 // so a create that is killed holds it until the server has finished the
 // statement it was running.
-type pgMigrator struct {
+type migrator struct {
 	db     *sql.DB // one session
 	n      dialects.Names
 	closed chan struct{}
@@ -860,7 +860,7 @@ type pgMigrator struct {
 	done   bool            // Close has run
 }
 
-func (d *pgMigrator) Lock() error {
+func (d *migrator) Lock() error {
 	d.mu.Lock()
 	drv := d.driver
 	d.mu.Unlock()
@@ -892,7 +892,7 @@ func (d *pgMigrator) Lock() error {
 		select {
 		case <-d.closed:
 			return database.ErrLocked
-		case <-time.After(pgLockPoll):
+		case <-time.After(lockPoll):
 		}
 	}
 	d.mu.Lock()
@@ -914,29 +914,29 @@ func (d *pgMigrator) Lock() error {
 // when it fails (making the version table, say, for want of a grant), so
 // that closing the pool would leave the session, and the lock, for as long
 // as this process lives. A second session, of the same user, ends it.
-func (d *pgMigrator) endSession(pid int32) {
+func (d *migrator) endSession(pid int32) {
 	d.db.SetMaxOpenConns(2)
 	d.db.ExecContext(context.Background(), `SELECT pg_terminate_backend($1)`, pid)
 }
 
-var _ dialects.StatementCanceller = (*pgMigrator)(nil)
+var _ dialects.StatementCanceller = (*migrator)(nil)
 
 // CancelStatement asks the server, on q, to cancel what the migration
 // session runs: golang-migrate's driver runs a migration with no context,
 // and a CREATE INDEX CONCURRENTLY would otherwise run on in the server
 // after sessctl gave up, unseen, holding the lock. Cancelled, it leaves an
 // invalid index, which the next create drops and builds again.
-func (d *pgMigrator) CancelStatement(ctx context.Context, q dialects.Querier) error {
+func (d *migrator) CancelStatement(ctx context.Context, q dialects.Querier) error {
 	pid := d.pid.Load()
 	if pid == 0 {
 		return nil
 	}
-	_, err := q.ExecContext(ctx, `SELECT pg_cancel_backend($1)`, pgOnce, pid)
+	_, err := q.ExecContext(ctx, `SELECT pg_cancel_backend($1)`, once, pid)
 	return err
 }
 
 // Close ends a wait for the lock, and the session, which releases it.
-func (d *pgMigrator) Close() error {
+func (d *migrator) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !d.done {
@@ -949,24 +949,24 @@ func (d *pgMigrator) Close() error {
 	return d.db.Close()
 }
 
-func (d *pgMigrator) Unlock() error { return d.locked().Unlock() }
+func (d *migrator) Unlock() error { return d.locked().Unlock() }
 
-func (d *pgMigrator) Run(migration io.Reader) error { return d.locked().Run(migration) }
+func (d *migrator) Run(migration io.Reader) error { return d.locked().Run(migration) }
 
-func (d *pgMigrator) SetVersion(v int, dirty bool) error { return d.locked().SetVersion(v, dirty) }
+func (d *migrator) SetVersion(v int, dirty bool) error { return d.locked().SetVersion(v, dirty) }
 
-func (d *pgMigrator) Version() (int, bool, error) { return d.locked().Version() }
+func (d *migrator) Version() (int, bool, error) { return d.locked().Version() }
 
-func (d *pgMigrator) Drop() error { return d.locked().Drop() }
+func (d *migrator) Drop() error { return d.locked().Drop() }
 
 // Open is not how sessctl makes drivers.
-func (d *pgMigrator) Open(string) (database.Driver, error) {
+func (d *migrator) Open(string) (database.Driver, error) {
 	return nil, errors.New("sessctl makes its PostgreSQL migration driver with MigrateDriver")
 }
 
 // locked is golang-migrate's driver, which golang-migrate calls only while
 // it holds the lock; before then a driver that refuses.
-func (d *pgMigrator) locked() database.Driver {
+func (d *migrator) locked() database.Driver {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.driver == nil {
@@ -1007,7 +1007,7 @@ func (p Dialect) FixSQL(n dialects.Names, c dialects.ColumnSpec, problem dialect
 
 // lockKey is the advisory-lock key of the purge lock for one table. It is a
 // different key space from golang-migrate's (two int4 keys, not one int8).
-func pgLockKey(n dialects.Names) (int32, int32) {
+func lockKey(n dialects.Names) (int32, int32) {
 	h := fnv.New32a()
 	h.Write([]byte(n.Schema + "\x00" + n.Table))
 	return 0x5e55c71, int32(h.Sum32())
@@ -1019,29 +1019,29 @@ func (d Dialect) TryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) 
 
 // tryLock is TryLock, ok false when another session holds the lock.
 func (Dialect) tryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) (func() error, bool, error) {
-	k1, k2 := pgLockKey(n)
+	k1, k2 := lockKey(n)
 	var ok bool
-	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1, $2)`, pgOnce, k1, k2).Scan(&ok); err != nil {
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1, $2)`, once, k1, k2).Scan(&ok); err != nil {
 		return nil, false, fmt.Errorf("taking the purge lock: %w", err)
 	}
 	if !ok {
 		return nil, false, nil
 	}
 	unlock := func() error {
-		_, err := conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1, $2)`, pgOnce, k1, k2)
+		_, err := conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1, $2)`, once, k1, k2)
 		return err
 	}
 	return unlock, true, nil
 }
 
-// pgDeleteSQL locks a batch of expired rows in index order, skipping rows an
+// deleteSQL locks a batch of expired rows in index order, skipping rows an
 // app session holds, and deletes them. A row slid forward after the
 // statement's snapshot fails the re-check: FOR UPDATE re-evaluates it on the
 // newest version, and so does the outer WHERE. Locking first writes each
 // row twice (twice the WAL records of a plain DELETE), but a batch never
 // waits for an app session: one left idle in a transaction holding an
 // expired row would otherwise stop the purge, and Ctrl-C with it, for good.
-const pgDeleteSQL = `DELETE FROM %[1]s
+const deleteSQL = `DELETE FROM %[1]s
 WHERE ctid = ANY (ARRAY (
     SELECT ctid FROM %[1]s
     WHERE "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => %[2]s))
@@ -1051,7 +1051,7 @@ WHERE ctid = ANY (ARRAY (
   AND "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => %[2]s))`
 
 func (p Dialect) DeleteExpired(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int) (int64, error) {
-	res, err := q.ExecContext(ctx, fmt.Sprintf(pgDeleteSQL, p.qualified(n), "$1", "$2"), grace.Seconds(), limit)
+	res, err := q.ExecContext(ctx, fmt.Sprintf(deleteSQL, p.qualified(n), "$1", "$2"), grace.Seconds(), limit)
 	if err != nil {
 		return 0, err
 	}
@@ -1060,10 +1060,10 @@ func (p Dialect) DeleteExpired(ctx context.Context, q dialects.Querier, n dialec
 
 var _ dialects.HeldCounter = Dialect{}
 
-// pgHeldSQL counts, among the oldest $2 expired rows, those another
+// heldSQL counts, among the oldest $2 expired rows, those another
 // session holds: it locks the others as a batch does, skipping the held,
 // and releases them as it ends.
-const pgHeldSQL = `WITH oldest AS (
+const heldSQL = `WITH oldest AS (
     SELECT ctid FROM %[1]s
     WHERE "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1))
     ORDER BY "ExpiresAtTime"
@@ -1076,7 +1076,7 @@ SELECT (SELECT count(*) FROM oldest) - (SELECT count(*) FROM free)`
 
 func (p Dialect) CountHeld(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int) (int64, error) {
 	var held int64
-	err := q.QueryRowContext(ctx, fmt.Sprintf(pgHeldSQL, p.qualified(n)), grace.Seconds(), limit).Scan(&held)
+	err := q.QueryRowContext(ctx, fmt.Sprintf(heldSQL, p.qualified(n)), grace.Seconds(), limit).Scan(&held)
 	return held, err
 }
 
@@ -1097,13 +1097,13 @@ func (p Dialect) StoredRows(ctx context.Context, q dialects.Querier, n dialects.
 	return int64(rows), nil
 }
 
-// pgWalkSQL deletes the expired rows of a range of heap pages, as
-// pgDeleteSQL does those of a range of the expiry index: locked first,
+// walkSQL deletes the expired rows of a range of heap pages, as
+// deleteSQL does those of a range of the expiry index: locked first,
 // skipping rows an app session holds, the expiry re-checked. Its
 // parameters are the tid after which it starts, the tid before which it
 // stops, the grace in seconds, and the most rows it deletes; it returns
 // the rows deleted and the last one's tid.
-const pgWalkSQL = `WITH batch AS (
+const walkSQL = `WITH batch AS (
     DELETE FROM %[1]s
     WHERE ctid = ANY (ARRAY (
         SELECT ctid FROM %[1]s
@@ -1115,38 +1115,38 @@ const pgWalkSQL = `WITH batch AS (
     RETURNING ctid)
 SELECT count(*), coalesce(max(ctid)::text, '') FROM batch`
 
-// pgWalkRangeSQL deletes every expired row of a range of heap pages, in
+// walkRangeSQL deletes every expired row of a range of heap pages, in
 // one pass over them (a TID range scan), as the providers' one DELETE does
-// over the whole table: over twice as fast as pgWalkSQL, which reads and
+// over the whole table: over twice as fast as walkSQL, which reads and
 // locks each row, then deletes it. A row slid forward meanwhile is kept:
 // DELETE waits for the app's statement holding it, then evaluates the
 // expiry again on the row's newest version (READ COMMITTED's re-check). It
-// waits at most pgWalkLockWait; a range it could not lock in that time is
-// deleted again by pgWalkSQL, skipping the rows held.
-const pgWalkRangeSQL = `DELETE FROM %[1]s
+// waits at most walkLockWait; a range it could not lock in that time is
+// deleted again by walkSQL, skipping the rows held.
+const walkRangeSQL = `DELETE FROM %[1]s
 WHERE ctid > $1::tid AND ctid < $2::tid
   AND "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $3))`
 
-// pgWalkLockWait is the session's lock_timeout while it walks.
-const pgWalkLockWait = "250ms"
+// walkLockWait is the session's lock_timeout while it walks.
+const walkLockWait = "250ms"
 
-// pgFeatureNotSupported is SQLSTATE 0A000.
-const pgFeatureNotSupported = "0A000"
+// featureNotSupported is SQLSTATE 0A000.
+const featureNotSupported = "0A000"
 
-// pgLockNotAvailable is SQLSTATE 55P03, a lock_timeout run out.
-const pgLockNotAvailable = "55P03"
+// lockNotAvailable is SQLSTATE 55P03, a lock_timeout run out.
+const lockNotAvailable = "55P03"
 
-// deleteRange runs pgWalkRangeSQL with lock_timeout at pgWalkLockWait, and
+// deleteRange runs walkRangeSQL with lock_timeout at walkLockWait, and
 // the session's own lock_timeout again after it, so that only row locks of
 // the range are given up on: every other statement of the purge waits as
 // the user's settings say.
 func (p Dialect) deleteRange(ctx context.Context, q dialects.Querier, table string, grace time.Duration, from string, end int64) (sql.Result, error) {
 	var saved string
 	if err := q.QueryRowContext(ctx, `SELECT current_setting('lock_timeout'), set_config('lock_timeout', $1, false)`,
-		pgWalkLockWait).Scan(&saved, new(string)); err != nil {
+		walkLockWait).Scan(&saved, new(string)); err != nil {
 		return nil, err
 	}
-	res, err := q.ExecContext(ctx, fmt.Sprintf(pgWalkRangeSQL, table), from, fmt.Sprintf("(%d,0)", end), grace.Seconds())
+	res, err := q.ExecContext(ctx, fmt.Sprintf(walkRangeSQL, table), from, fmt.Sprintf("(%d,0)", end), grace.Seconds())
 	if _, rerr := q.ExecContext(context.WithoutCancel(ctx), `SELECT set_config('lock_timeout', $1, false)`, saved); rerr != nil && err == nil {
 		err = rerr
 	}
@@ -1190,17 +1190,17 @@ func (p Dialect) walkHeap(ctx context.Context, q dialects.Querier, table string,
 			}
 			return deleted, fmt.Sprintf("(%d,0)", end), nil
 		}
-		if !errors.As(err, &pgErr) || pgErr.Code != pgLockNotAvailable {
+		if !errors.As(err, &pgErr) || pgErr.Code != lockNotAvailable {
 			return 0, "", err
 		}
 		// An app session holds a row of the range: skip it.
 	}
 	var deleted int64
 	var last string
-	if err := q.QueryRowContext(ctx, fmt.Sprintf(pgWalkSQL, table), from, fmt.Sprintf("(%d,0)", end),
+	if err := q.QueryRowContext(ctx, fmt.Sprintf(walkSQL, table), from, fmt.Sprintf("(%d,0)", end),
 		grace.Seconds(), limit).Scan(&deleted, &last); err != nil {
 		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == pgFeatureNotSupported {
+		if errors.As(err, &pgErr) && pgErr.Code == featureNotSupported {
 			// A rule ON DELETE: PostgreSQL refuses DELETE … RETURNING.
 			return 0, "", fmt.Errorf("%w %s: %w", dialects.ErrCannotWalk, table, err)
 		}
@@ -1219,31 +1219,31 @@ func (p Dialect) walkHeap(ctx context.Context, q dialects.Querier, table string,
 var _ dialects.Shaper = Dialect{}
 
 // ForTable: a partitioned table's rows are in its partitions, each with
-// ctids of its own, so it takes pgPartitioned's statements.
+// ctids of its own, so it takes partitioned's statements.
 func (p Dialect) ForTable(info *dialects.TableInfo) dialects.Dialect {
 	if info.Partitioned {
-		return pgPartitioned{}
+		return partitioned{}
 	}
 	return p
 }
 
-// pgPartitioned is PostgreSQL for a declaratively partitioned table (hash,
+// partitioned is PostgreSQL for a declaratively partitioned table (hash,
 // range or list; partitions of partitions too). Its rows live in its leaf
 // partitions, each with heap pages and ctids of its own: a ctid names a
 // row only with the tableoid of its partition, and the partitioned table
 // itself has no pages to walk.
-type pgPartitioned struct{ Dialect }
+type partitioned struct{ Dialect }
 
 var (
-	_ dialects.Dialect = pgPartitioned{}
-	_ dialects.Walker  = pgPartitioned{}
+	_ dialects.Dialect = partitioned{}
+	_ dialects.Walker  = partitioned{}
 )
 
-// pgPartitionedDeleteSQL is pgDeleteSQL for a partitioned table: it finds
+// partitionedDeleteSQL is deleteSQL for a partitioned table: it finds
 // the batch's rows by partition and ctid, as a ctid alone matches a row in
 // every partition that has one there. (The ctid list keeps each
 // partition's read a TID scan.)
-const pgPartitionedDeleteSQL = `WITH batch AS MATERIALIZED (
+const partitionedDeleteSQL = `WITH batch AS MATERIALIZED (
     SELECT tableoid, ctid FROM %[1]s
     WHERE "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => %[2]s))
     ORDER BY "ExpiresAtTime"
@@ -1254,9 +1254,9 @@ WHERE ctid = ANY (ARRAY (SELECT ctid FROM batch))
   AND (tableoid, ctid) IN (SELECT tableoid, ctid FROM batch)
   AND "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => %[2]s))`
 
-// pgPartitionedHeldSQL is pgHeldSQL for a partitioned table: rows by
-// partition and ctid, as in pgPartitionedDeleteSQL.
-const pgPartitionedHeldSQL = `WITH oldest AS MATERIALIZED (
+// partitionedHeldSQL is heldSQL for a partitioned table: rows by
+// partition and ctid, as in partitionedDeleteSQL.
+const partitionedHeldSQL = `WITH oldest AS MATERIALIZED (
     SELECT tableoid, ctid FROM %[1]s
     WHERE "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1))
     ORDER BY "ExpiresAtTime"
@@ -1268,24 +1268,24 @@ free AS (
     FOR UPDATE SKIP LOCKED)
 SELECT (SELECT count(*) FROM oldest) - (SELECT count(*) FROM free)`
 
-func (p pgPartitioned) CountHeld(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int) (int64, error) {
+func (p partitioned) CountHeld(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int) (int64, error) {
 	var held int64
-	err := q.QueryRowContext(ctx, fmt.Sprintf(pgPartitionedHeldSQL, p.qualified(n)), grace.Seconds(), limit).Scan(&held)
+	err := q.QueryRowContext(ctx, fmt.Sprintf(partitionedHeldSQL, p.qualified(n)), grace.Seconds(), limit).Scan(&held)
 	return held, err
 }
 
-func (p pgPartitioned) DeleteExpired(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int) (int64, error) {
-	res, err := q.ExecContext(ctx, fmt.Sprintf(pgPartitionedDeleteSQL, p.qualified(n), "$1", "$2"), grace.Seconds(), limit)
+func (p partitioned) DeleteExpired(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int) (int64, error) {
+	res, err := q.ExecContext(ctx, fmt.Sprintf(partitionedDeleteSQL, p.qualified(n), "$1", "$2"), grace.Seconds(), limit)
 	if err != nil {
 		return 0, err
 	}
 	return res.RowsAffected()
 }
 
-// pgLeavesSQL lists the leaf partitions of $1 whose oid is at least $2, in
+// leavesSQL lists the leaf partitions of $1 whose oid is at least $2, in
 // oid order, with their pages, whether this role may delete from them, and
 // whether they are tables (a foreign table has no heap to walk).
-const pgLeavesSQL = `SELECT c.oid::int8, s.nspname, c.relname, c.relkind = 'r',
+const leavesSQL = `SELECT c.oid::int8, s.nspname, c.relname, c.relkind = 'r',
        pg_relation_size(c.oid) / current_setting('block_size')::int, current_setting('block_size')::int,
        COALESCE(has_table_privilege(c.oid, 'SELECT'), false) AND COALESCE(has_table_privilege(c.oid, 'UPDATE'), false) AND COALESCE(has_table_privilege(c.oid, 'DELETE'), false)
 FROM pg_catalog.pg_partition_tree($1::regclass) AS l
@@ -1301,7 +1301,7 @@ LIMIT 2`
 // leaves themselves, not only on the partitioned table. A foreign leaf
 // has no heap: the batches on the expiry index that end the walk reach it.
 // (UPDATE, as a walk that meets a held row locks the rest, FOR UPDATE.)
-func (p pgPartitioned) DeleteExpiredFrom(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, from string, span, limit int) (int64, string, error) {
+func (p partitioned) DeleteExpiredFrom(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, from string, span, limit int) (int64, string, error) {
 	leaf, tid := int64(0), ""
 	if from != "" {
 		l, t, ok := strings.Cut(from, "/")
@@ -1317,7 +1317,7 @@ func (p pgPartitioned) DeleteExpiredFrom(ctx context.Context, q dialects.Querier
 		heap, may         bool
 		blocks, blockSize int64
 	}
-	rows, err := q.QueryContext(ctx, pgLeavesSQL, p.qualified(n), leaf)
+	rows, err := q.QueryContext(ctx, leavesSQL, p.qualified(n), leaf)
 	if err != nil {
 		return 0, "", err
 	}
@@ -1369,7 +1369,7 @@ func (p pgPartitioned) DeleteExpiredFrom(ctx context.Context, q dialects.Querier
 // analyzes them, never the partitioned table itself). It is 0, so that
 // purge does not walk on its own, when a walk could not: a leaf this role
 // may not delete from directly, a foreign leaf, or PostgreSQL before 14.
-func (p pgPartitioned) StoredRows(ctx context.Context, q dialects.Querier, n dialects.Names) (int64, error) {
+func (p partitioned) StoredRows(ctx context.Context, q dialects.Querier, n dialects.Names) (int64, error) {
 	var rows float64
 	var walkable bool
 	var version int
@@ -1389,8 +1389,8 @@ func (p pgPartitioned) StoredRows(ctx context.Context, q dialects.Querier, n dia
 // an index of the partitioned table; each is named with the index it is a
 // partition of, so that the plan says which of the table's indexes it
 // reads.
-func (p pgPartitioned) ExplainPurge(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int) (string, error) {
-	plan, err := dialects.ExplainRows(ctx, q, "EXPLAIN "+fmt.Sprintf(pgPartitionedDeleteSQL, p.qualified(n), "$1", "$2"), grace.Seconds(), limit)
+func (p partitioned) ExplainPurge(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int) (string, error) {
+	plan, err := dialects.ExplainRows(ctx, q, "EXPLAIN "+fmt.Sprintf(partitionedDeleteSQL, p.qualified(n), "$1", "$2"), grace.Seconds(), limit)
 	if err != nil {
 		return "", err
 	}
@@ -1423,7 +1423,7 @@ func (p Dialect) CountExpired(ctx context.Context, q dialects.Querier, n dialect
 	var minusInfinity bool
 	err := q.QueryRowContext(ctx, `SELECT count(*), min("ExpiresAtTime") FILTER (WHERE isfinite("ExpiresAtTime")),
 		coalesce(bool_or("ExpiresAtTime" = '-infinity'), false) FROM `+p.qualified(n)+
-		` WHERE "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1))`, pgOnce, grace.Seconds()).Scan(&count, &oldest, &minusInfinity)
+		` WHERE "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1))`, once, grace.Seconds()).Scan(&count, &oldest, &minusInfinity)
 	if minusInfinity {
 		return count, dialects.MinusInfinity, err
 	}
@@ -1431,12 +1431,12 @@ func (p Dialect) CountExpired(ctx context.Context, q dialects.Querier, n dialect
 }
 
 func (p Dialect) ExplainPurge(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int) (string, error) {
-	return dialects.ExplainRows(ctx, q, "EXPLAIN "+fmt.Sprintf(pgDeleteSQL, p.qualified(n), "$1", "$2"), grace.Seconds(), limit)
+	return dialects.ExplainRows(ctx, q, "EXPLAIN "+fmt.Sprintf(deleteSQL, p.qualified(n), "$1", "$2"), grace.Seconds(), limit)
 }
 
 func (p Dialect) PurgeScript(n dialects.Names, grace time.Duration, limit int) string {
 	tag := dollarTag(n)
-	del := fmt.Sprintf(pgDeleteSQL, p.qualified(n), strconv.FormatFloat(grace.Seconds(), 'f', -1, 64), strconv.Itoa(limit))
+	del := fmt.Sprintf(deleteSQL, p.qualified(n), strconv.FormatFloat(grace.Seconds(), 'f', -1, 64), strconv.Itoa(limit))
 	return fmt.Sprintf(`-- Deletes the rows of %[1]s that expired over %[2]s ago, %[3]d at a time,
 -- each batch its own transaction. Run it outside a transaction block.
 DO %[4]s

@@ -11,12 +11,12 @@ import (
 	"github.com/sessctl/sessctl/dialects"
 )
 
-// pgForeignKeyViolation is SQLSTATE 23503.
-const pgForeignKeyViolation = "23503"
+// foreignKeyViolation is SQLSTATE 23503.
+const foreignKeyViolation = "23503"
 
 func (p Dialect) Referenced(err error) (string, bool) {
 	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) || pgErr.Code != pgForeignKeyViolation {
+	if !errors.As(err, &pgErr) || pgErr.Code != foreignKeyViolation {
 		return "", false
 	}
 	if pgErr.ConstraintName == "" {
@@ -30,10 +30,10 @@ func (p Dialect) Referenced(err error) (string, bool) {
 }
 
 // The batch's expiry test, as the other statements write it.
-const pgExpired = `"ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1))`
+const expired = `"ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1))`
 
 func (p Dialect) ExpiredIDs(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int, skip []string) ([]string, error) {
-	return dialects.ScanIDs(q.QueryContext(ctx, `SELECT "Id" FROM `+p.qualified(n)+` WHERE `+pgExpired+
+	return dialects.ScanIDs(q.QueryContext(ctx, `SELECT "Id" FROM `+p.qualified(n)+` WHERE `+expired+
 		` AND "Id" OPERATOR(pg_catalog.<>) ALL ($2::text[]) ORDER BY "ExpiresAtTime" LIMIT $3`, grace.Seconds(), dialects.NonNil(skip), limit))
 }
 
@@ -41,8 +41,8 @@ func (p Dialect) ExpiredIDs(ctx context.Context, q dialects.Querier, n dialects.
 // a plain table has too), skipping rows another session holds.
 func (p Dialect) DeleteIDs(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, ids []string) (int64, error) {
 	t := p.qualified(n)
-	res, err := q.ExecContext(ctx, `DELETE FROM `+t+` WHERE "Id" OPERATOR(pg_catalog.=) ANY ($2::text[]) AND `+pgExpired+`
-  AND (tableoid, ctid) IN (SELECT tableoid, ctid FROM `+t+` WHERE "Id" OPERATOR(pg_catalog.=) ANY ($2::text[]) AND `+pgExpired+`
+	res, err := q.ExecContext(ctx, `DELETE FROM `+t+` WHERE "Id" OPERATOR(pg_catalog.=) ANY ($2::text[]) AND `+expired+`
+  AND (tableoid, ctid) IN (SELECT tableoid, ctid FROM `+t+` WHERE "Id" OPERATOR(pg_catalog.=) ANY ($2::text[]) AND `+expired+`
     FOR UPDATE SKIP LOCKED)`, grace.Seconds(), ids)
 	if err != nil {
 		return 0, err
@@ -51,7 +51,7 @@ func (p Dialect) DeleteIDs(ctx context.Context, q dialects.Querier, n dialects.N
 }
 
 func (p Dialect) StillExpired(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, ids []string) ([]string, error) {
-	return dialects.ScanIDs(q.QueryContext(ctx, `SELECT "Id" FROM `+p.qualified(n)+` WHERE "Id" OPERATOR(pg_catalog.=) ANY ($2::text[]) AND `+pgExpired,
+	return dialects.ScanIDs(q.QueryContext(ctx, `SELECT "Id" FROM `+p.qualified(n)+` WHERE "Id" OPERATOR(pg_catalog.=) ANY ($2::text[]) AND `+expired,
 		grace.Seconds(), ids))
 }
 
@@ -73,7 +73,7 @@ func (Dialect) WaitSession(conn *sql.Conn) (int64, bool) {
 // for a heavyweight lock, which wait_event says the kind of.
 func (Dialect) WaitingFor(ctx context.Context, db *sql.DB, id int64) (string, error) {
 	var typ, event sql.NullString
-	err := db.QueryRowContext(ctx, `SELECT wait_event_type, wait_event FROM pg_catalog.pg_stat_activity WHERE pid = $1`, pgOnce, id).Scan(&typ, &event)
+	err := db.QueryRowContext(ctx, `SELECT wait_event_type, wait_event FROM pg_catalog.pg_stat_activity WHERE pid = $1`, once, id).Scan(&typ, &event)
 	if err != nil || typ.String != "Lock" {
 		return "", dialects.IgnoreNoRows(err)
 	}
