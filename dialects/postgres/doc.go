@@ -20,8 +20,7 @@
 //     partitioned.go: both for a partitioned table.
 //   - lock.go: the create lock a drop takes, and what a session waits for.
 //
-// Every statement qualifies its tables with their schema and names
-// pg_catalog's clock and operators, and every session starts with
-// search_path set to pg_catalog, pg_temp, so that no schema of the
-// user's changes what a statement means.
+// sessctl names every table with its schema, and every session starts
+// with search_path set to pg_catalog, pg_temp (see searchPath), so that
+// no schema of the user's changes what a statement means.
 package postgres

@@ -72,93 +72,115 @@ var npgsqlSSLModes = map[string]string{
 // changes neither what is written nor who connects where, ignored with a
 // warning.
 func npgsqlToLibpq(pairs []dialects.Pair) (string, []string, error) {
-	kv := map[string]string{}
-	var warnings []string
-	var host, port string
-	var hasHost, hasPort bool
+	s := npgsqlSettings{kv: map[string]string{}}
 	for _, pr := range pairs {
-		to, ok := npgsqlKeys[pr.Key]
-		switch {
-		case !ok:
-			return "", nil, fmt.Errorf("%w: %s is not an Npgsql setting sessctl knows; remove it or use a postgres:// URL", dialects.ErrConnString, pr.Name())
-		case to == "":
-			why := npgsqlIgnoredWhy[pr.Key]
-			if why == "" {
-				why = "it only concerns Npgsql itself"
-			}
-			warnings = append(warnings, fmt.Sprintf("ignoring Npgsql setting %q: %s", pr.Key, why))
-			continue
-		case to == "check certificate revocation":
-			on, err := strconv.ParseBool(strings.TrimSpace(pr.Value))
-			if err != nil {
-				return "", nil, fmt.Errorf("%w: Check Certificate Revocation %s: use true or false", dialects.ErrConnString, pr.Shown())
-			}
-			if on {
-				return "", nil, fmt.Errorf("%w: Check Certificate Revocation=true: sessctl cannot check certificate revocation lists; "+
-					"remove it to connect without that check", dialects.ErrConnString)
-			}
-			continue
-		case to == "sslmode":
-			m, ok := npgsqlSSLModes[strings.ToLower(strings.ReplaceAll(pr.Value, " ", ""))]
-			if !ok {
-				return "", nil, fmt.Errorf("%w: SSL Mode %s: use Disable, Allow, Prefer, Require, VerifyCA or VerifyFull", dialects.ErrConnString, pr.Shown())
-			}
-			kv[to] = m
-			continue
-		case to == "channel_binding" || to == "sslnegotiation":
-			kv[to] = strings.ToLower(strings.TrimSpace(pr.Value)) // libpq's and pgx's spelling
-			continue
-		case to == "gssencmode":
-			switch strings.ToLower(strings.TrimSpace(pr.Value)) {
-			case "disable", "prefer":
-				warnings = append(warnings, fmt.Sprintf("ignoring Npgsql setting %q=%s: sessctl does not use GSS encryption, "+
-					"so it connects as Npgsql does when the server offers none (SSL Mode still applies)", pr.Key, pr.Value))
-				continue
-			}
-			return "", nil, fmt.Errorf("%w: GSS Encryption Mode=%s: sessctl cannot encrypt with GSSAPI; use SSL Mode=Require (or VerifyFull) instead", dialects.ErrConnString, pr.Shown())
-		case to == "require_auth":
-			a, err := npgsqlRequireAuth(pr.Value)
-			if err != nil {
-				return "", nil, err
-			}
-			kv[to] = a
-			continue
-		case to == "target_session_attrs":
-			a, err := npgsqlTargetSessionAttrs(pr.Value)
-			if err != nil {
-				return "", nil, err
-			}
-			kv[to] = a
-			continue
-		case to == "host":
-			host, hasHost = pr.Value, true
-			continue
-		case to == "port":
-			if _, err := strconv.ParseUint(strings.TrimSpace(pr.Value), 10, 16); err != nil {
-				return "", nil, fmt.Errorf("%w: Port %s is not a port number", dialects.ErrConnString, pr.Shown())
-			}
-			port, hasPort = strings.TrimSpace(pr.Value), true
-			continue
-		}
-		kv[to] = pr.Value
-	}
-	if hasHost {
-		hosts, ports, err := npgsqlHosts(host, port)
-		if err != nil {
+		if err := s.add(pr); err != nil {
 			return "", nil, err
 		}
-		kv["host"] = hosts
-		if ports != "" {
-			kv["port"] = ports
+	}
+	if err := s.addHosts(); err != nil {
+		return "", nil, err
+	}
+	words := make([]string, 0, len(s.kv))
+	for _, k := range sortedKeys(s.kv) {
+		words = append(words, k+"="+quoteLibpq(s.kv[k]))
+	}
+	return strings.Join(words, " "), s.warnings, nil
+}
+
+// npgsqlSettings are an Npgsql string's settings as npgsqlToLibpq has read
+// them so far: libpq's keywords and values, the warnings for those
+// ignored, and Host and Port, which become libpq's lists only together.
+type npgsqlSettings struct {
+	kv               map[string]string
+	warnings         []string
+	host, port       string
+	hasHost, hasPort bool
+}
+
+// add translates one setting, refuses it, or ignores it with a warning.
+func (s *npgsqlSettings) add(pr dialects.Pair) error {
+	to, ok := npgsqlKeys[pr.Key]
+	switch {
+	case !ok:
+		return fmt.Errorf("%w: %s is not an Npgsql setting sessctl knows; remove it or use a postgres:// URL", dialects.ErrConnString, pr.Name())
+	case to == "":
+		why := npgsqlIgnoredWhy[pr.Key]
+		if why == "" {
+			why = "it only concerns Npgsql itself"
 		}
-	} else if hasPort {
-		kv["port"] = port
+		s.warnings = append(s.warnings, fmt.Sprintf("ignoring Npgsql setting %q: %s", pr.Key, why))
+		return nil
+	case to == "check certificate revocation":
+		on, err := strconv.ParseBool(strings.TrimSpace(pr.Value))
+		if err != nil {
+			return fmt.Errorf("%w: Check Certificate Revocation %s: use true or false", dialects.ErrConnString, pr.Shown())
+		}
+		if on {
+			return fmt.Errorf("%w: Check Certificate Revocation=true: sessctl cannot check certificate revocation lists; "+
+				"remove it to connect without that check", dialects.ErrConnString)
+		}
+		return nil
+	case to == "gssencmode":
+		switch strings.ToLower(strings.TrimSpace(pr.Value)) {
+		case "disable", "prefer":
+			s.warnings = append(s.warnings, fmt.Sprintf("ignoring Npgsql setting %q=%s: sessctl does not use GSS encryption, "+
+				"so it connects as Npgsql does when the server offers none (SSL Mode still applies)", pr.Key, pr.Value))
+			return nil
+		}
+		return fmt.Errorf("%w: GSS Encryption Mode=%s: sessctl cannot encrypt with GSSAPI; use SSL Mode=Require (or VerifyFull) instead", dialects.ErrConnString, pr.Shown())
+	case to == "host":
+		s.host, s.hasHost = pr.Value, true
+		return nil
+	case to == "port":
+		if _, err := strconv.ParseUint(strings.TrimSpace(pr.Value), 10, 16); err != nil {
+			return fmt.Errorf("%w: Port %s is not a port number", dialects.ErrConnString, pr.Shown())
+		}
+		s.port, s.hasPort = strings.TrimSpace(pr.Value), true
+		return nil
 	}
-	words := make([]string, 0, len(kv))
-	for _, k := range sortedKeys(kv) {
-		words = append(words, k+"="+quoteLibpq(kv[k]))
+	v, err := libpqValue(to, pr)
+	if err != nil {
+		return err
 	}
-	return strings.Join(words, " "), warnings, nil
+	s.kv[to] = v
+	return nil
+}
+
+// libpqValue is pr's value as libpq's keyword to spells it.
+func libpqValue(to string, pr dialects.Pair) (string, error) {
+	switch to {
+	case "sslmode":
+		m, ok := npgsqlSSLModes[strings.ToLower(strings.ReplaceAll(pr.Value, " ", ""))]
+		if !ok {
+			return "", fmt.Errorf("%w: SSL Mode %s: use Disable, Allow, Prefer, Require, VerifyCA or VerifyFull", dialects.ErrConnString, pr.Shown())
+		}
+		return m, nil
+	case "channel_binding", "sslnegotiation":
+		return strings.ToLower(strings.TrimSpace(pr.Value)), nil // libpq's and pgx's spelling
+	case "require_auth":
+		return npgsqlRequireAuth(pr.Value)
+	case "target_session_attrs":
+		return npgsqlTargetSessionAttrs(pr.Value)
+	}
+	return pr.Value, nil
+}
+
+// addHosts adds Host and Port as libpq's host and port lists.
+func (s *npgsqlSettings) addHosts() error {
+	if s.hasHost {
+		hosts, ports, err := npgsqlHosts(s.host, s.port)
+		if err != nil {
+			return err
+		}
+		s.kv["host"] = hosts
+		if ports != "" {
+			s.kv["port"] = ports
+		}
+	} else if s.hasPort {
+		s.kv["port"] = s.port
+	}
+	return nil
 }
 
 // npgsqlHosts turns Npgsql's Host and Port into libpq's host and port
