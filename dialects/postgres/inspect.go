@@ -177,7 +177,7 @@ func (p Dialect) inspectIndexes(ctx context.Context, q dialects.Querier, oid uin
 		}
 		ix := info.AddIndexColumn(name, primary, unique, col)
 		if len(ix.Columns) == 1 {
-			ix.Unusable, ix.Fix = p.Unusable(n, name, method, valid, partial)
+			ix.Unusable, ix.Fix = p.unusable(n, name, method, valid, partial)
 			ix.Drop = "DROP INDEX CONCURRENTLY IF EXISTS " + p.Quote(n.Schema) + "." + p.Quote(name) + ";"
 		}
 	}
@@ -186,7 +186,7 @@ func (p Dialect) inspectIndexes(ctx context.Context, q dialects.Querier, oid uin
 
 // unusable says why the purge's range scan cannot read an index, and how
 // to mend it in place where that can be done.
-func (p Dialect) Unusable(n dialects.Names, name, method string, valid, partial bool) (why, fix string) {
+func (p Dialect) unusable(n dialects.Names, name, method string, valid, partial bool) (why, fix string) {
 	switch {
 	case method != "btree":
 		return fmt.Sprintf("it is a %s index, and only a B-tree returns a range of %s in order", method, p.Quote(dialects.ColExpiresAtTime)), ""

@@ -16,8 +16,8 @@ import (
 // Each dialect says why an index cannot serve the purge's range scan, and
 // how to mend it in place where it can be.
 func TestUnusableIndexes(t *testing.T) {
-	pg, my, ss := postgres.Dialect{}, mysql.Dialect{}, sqlserver.Dialect{}
-	pgn, myn, ssn := pg.Names("public", "SessionData"), my.Names("app", "SessionData"), ss.Names("dbo", "SessionData")
+	my, ss := mysql.Dialect{}, sqlserver.Dialect{}
+	myn, ssn := my.Names("app", "SessionData"), ss.Names("dbo", "SessionData")
 	row := func(kv ...string) map[string]sql.NullString {
 		m := map[string]sql.NullString{}
 		for i := 0; i < len(kv); i += 2 {
@@ -30,12 +30,6 @@ func TestUnusableIndexes(t *testing.T) {
 		why, fix      string
 		wantWhy, want string // wantWhy "" means usable; want is the fix
 	}{
-		{name: "pg btree", why: first(pg.Unusable(pgn, "ix", "btree", true, false)), fix: second(pg.Unusable(pgn, "ix", "btree", true, false))},
-		{name: "pg invalid", why: first(pg.Unusable(pgn, "ix", "btree", false, false)), fix: second(pg.Unusable(pgn, "ix", "btree", false, false)),
-			wantWhy: "not valid", want: `REINDEX INDEX CONCURRENTLY "public"."ix";`},
-		{name: "pg hash", why: first(pg.Unusable(pgn, "ix", "hash", true, false)), wantWhy: "hash index"},
-		{name: "pg brin", why: first(pg.Unusable(pgn, "ix", "brin", true, false)), wantWhy: "brin index"},
-		{name: "pg partial", why: first(pg.Unusable(pgn, "ix", "btree", true, true)), wantWhy: "partial"},
 		{name: "mysql btree", why: first(my.Unusable(myn, "ix", row("INDEX_TYPE", "BTREE", "IGNORED", "NO")))},
 		{name: "mysql visible", why: first(my.Unusable(myn, "ix", row("INDEX_TYPE", "BTREE", "IS_VISIBLE", "YES")))},
 		{name: "mysql invisible", why: first(my.Unusable(myn, "ix", row("INDEX_TYPE", "BTREE", "IS_VISIBLE", "NO"))),
