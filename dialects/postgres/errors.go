@@ -10,14 +10,16 @@ import (
 	"github.com/sessctl/sessctl/dialects"
 )
 
-// foreignKeyViolation is SQLSTATE 23503.
-const foreignKeyViolation = "23503"
-
-// featureNotSupported is SQLSTATE 0A000.
-const featureNotSupported = "0A000"
-
-// lockNotAvailable is SQLSTATE 55P03, a lock_timeout run out.
-const lockNotAvailable = "55P03"
+// The SQLSTATEs sessctl tells apart, by PostgreSQL's names for them.
+const (
+	invalidPassword       = "28P01" // a wrong password
+	invalidAuthorization  = "28000" // invalid_authorization_specification: no such role, or pg_hba.conf refuses it
+	invalidCatalogName    = "3D000" // the database does not exist
+	insufficientPrivilege = "42501"
+	foreignKeyViolation   = "23503"
+	featureNotSupported   = "0A000"
+	lockNotAvailable      = "55P03" // a lock_timeout run out
+)
 
 // Permanent: authentication failures and a missing database do not go away
 // by waiting.
@@ -25,7 +27,7 @@ func (Dialect) Permanent(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
-		case "28P01", "28000", "3D000", "42501":
+		case invalidPassword, invalidAuthorization, invalidCatalogName, insufficientPrivilege:
 			return true
 		}
 	}
@@ -45,7 +47,7 @@ func (Dialect) Disconnected(err error) bool {
 // Denied: SQLSTATE 42501, insufficient_privilege.
 func (p Dialect) Denied(ctx context.Context, q dialects.Querier, err error, op string, n dialects.Names) (string, bool) {
 	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+	if !errors.As(err, &pgErr) || pgErr.Code != insufficientPrivilege {
 		return "", false
 	}
 	var user, database string

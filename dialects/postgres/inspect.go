@@ -212,7 +212,7 @@ func (p Dialect) inspectVersion(ctx context.Context, q dialects.Querier, n diale
 	info.VersionTable = true
 	v, err := dialects.ReadVersion(ctx, q, p.Quote(n.Schema)+"."+p.Quote(n.VersionTable))
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "42501" {
+	if errors.As(err, &pgErr) && pgErr.Code == insufficientPrivilege {
 		info.VersionUnreadable = true
 		role := info.User
 		if role == "" {
