@@ -134,27 +134,8 @@ func (p partitioned) DeleteExpiredFrom(ctx context.Context, q dialects.Querier, 
 		}
 		tid = t
 	}
-	type leafInfo struct {
-		oid               int64
-		schema, name      string
-		heap, may         bool
-		blocks, blockSize int64
-	}
-	rows, err := q.QueryContext(ctx, leavesSQL, p.qualified(n), leaf)
+	leaves, err := p.leaves(ctx, q, n, leaf)
 	if err != nil {
-		return 0, "", err
-	}
-	var leaves []leafInfo
-	for rows.Next() {
-		var l leafInfo
-		if err := rows.Scan(&l.oid, &l.schema, &l.name, &l.heap, &l.blocks, &l.blockSize, &l.may); err != nil {
-			rows.Close()
-			return 0, "", err
-		}
-		leaves = append(leaves, l)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return 0, "", err
 	}
 	if len(leaves) == 0 {
@@ -186,6 +167,37 @@ func (p partitioned) DeleteExpiredFrom(ctx context.Context, q dialects.Querier, 
 		return deleted, fmt.Sprintf("%d/", leaves[1].oid), nil
 	}
 	return deleted, "", nil
+}
+
+// leafInfo is a leaf partition as leavesSQL reads it.
+type leafInfo struct {
+	oid               int64
+	schema, name      string
+	heap, may         bool
+	blocks, blockSize int64
+}
+
+// leaves reads leavesSQL: the leaf whose oid is from, or the next one, and
+// the one after it.
+func (p partitioned) leaves(ctx context.Context, q dialects.Querier, n dialects.Names, from int64) ([]leafInfo, error) {
+	rows, err := q.QueryContext(ctx, leavesSQL, p.qualified(n), from)
+	if err != nil {
+		return nil, err
+	}
+	var leaves []leafInfo
+	for rows.Next() {
+		var l leafInfo
+		if err := rows.Scan(&l.oid, &l.schema, &l.name, &l.heap, &l.blocks, &l.blockSize, &l.may); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		leaves = append(leaves, l)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return leaves, nil
 }
 
 // StoredRows adds up the planner's estimates of the leaves (autovacuum
