@@ -2,87 +2,12 @@ package registry
 
 import (
 	"errors"
-	"net"
 	"net/url"
-	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/sessctl/sessctl/dialects"
-
-	"github.com/jackc/pgx/v5"
 )
-
-// TestNpgsqlHosts: Npgsql's Host takes host:port, a list of hosts each
-// with or without a port (Port for those without), and IPv6 addresses, in
-// brackets when a port follows; each reaches pgx as the hosts and ports it
-// tries, and the display shows them all, IPv6 in brackets.
-func TestNpgsqlHosts(t *testing.T) {
-	for _, tc := range []struct {
-		host    string
-		hosts   []string
-		display string
-	}{
-		{"Host=127.0.0.1:5432", []string{"127.0.0.1:5432"}, "postgres://u@127.0.0.1:5432/d"},
-		{"Host=db.example:6432", []string{"db.example:6432"}, "postgres://u@db.example:6432/d"},
-		{"Host=h1:5432,h2:5433", []string{"h1:5432", "h2:5433"}, "postgres://u@h1:5432,h2:5433/d"},
-		{"Host=h1, h2 ;Port=5433", []string{"h1:5433", "h2:5433"}, "postgres://u@h1:5433,h2:5433/d"},
-		{"Host=h1:5434,h2;Port=5433", []string{"h1:5434", "h2:5433"}, "postgres://u@h1:5434,h2:5433/d"},
-		{"Host=h1:5434,h2", []string{"h1:5434", "h2:5432"}, "postgres://u@h1:5434,h2:5432/d"},
-		{"Host=[::1]:5432", []string{"[::1]:5432"}, "postgres://u@[::1]:5432/d"},
-		{"Host=[::1]", []string{"[::1]:5432"}, "postgres://u@[::1]:5432/d"},
-		{"Host=::1;Port=6432", []string{"[::1]:6432"}, "postgres://u@[::1]:6432/d"},
-		{"Host=fe80::1:2", []string{"[fe80::1:2]:5432"}, "postgres://u@[fe80::1:2]:5432/d"},
-		{"Host=[fe80::1]:7000,10.0.0.2", []string{"[fe80::1]:7000", "10.0.0.2:5432"}, "postgres://u@[fe80::1]:7000,10.0.0.2:5432/d"},
-	} {
-		raw := tc.host + ";Database=d;Username=u;SSL Mode=Disable"
-		for _, dialect := range []string{"", "postgres"} {
-			conn, err := Parse(raw, dialect)
-			if err != nil {
-				t.Errorf("Parse(%q, %q): %v", raw, dialect, err)
-				continue
-			}
-			if got := pgHosts(t, conn); !slices.Equal(got, tc.hosts) {
-				t.Errorf("Parse(%q): pgx tries %q, want %q", raw, got, tc.hosts)
-			}
-			if conn.Display != tc.display {
-				t.Errorf("Parse(%q).Display = %q, want %q", raw, conn.Display, tc.display)
-			}
-		}
-	}
-	for _, bad := range []string{"Host=h1:notaport", "Host=h1:99999", "Host=h1,,h2", "Host=h1,", "Host=[::1]:x"} {
-		_, err := Parse(bad+";Database=d;Username=u", "postgres")
-		if !errors.Is(err, dialects.ErrConnString) || !strings.Contains(err.Error(), "Host") {
-			t.Errorf("Parse(%q) = %v, want a connection-string error about Host", bad, err)
-		}
-	}
-}
-
-// TestPostgresDisplayIPv6: every PostgreSQL form shows an IPv6 host in
-// brackets, so that the display reads back as the URL it looks like.
-func TestPostgresDisplayIPv6(t *testing.T) {
-	for raw, want := range map[string]string{
-		"postgres://u@[::1]:5432/d":                          "postgres://u@[::1]:5432/d",
-		"postgres://u@[::1]:5432,[::2]:5433/d":               "postgres://u@[::1]:5432,[::2]:5433/d",
-		"host=::1 port=5433 user=u dbname=d":                 "postgres://u@[::1]:5433/d",
-		"host=::1,127.0.0.1 port=1,2 user=u dbname=d":        "postgres://u@[::1]:1,127.0.0.1:2/d",
-		"Host=::1;Port=5433;Username=u;Database=d":           "postgres://u@[::1]:5433/d",
-		"host=/var/run/postgresql port=5433 user=u dbname=d": "postgres://u@/var/run/postgresql:5433/d",
-		"postgres://u@h/d?sslmode=prefer&host=h2,h3":         "postgres://u@h2:5432,h3:5432/d",
-		"Host=h;Username=u;Database=d;SSL Mode=Prefer":       "postgres://u@h:5432/d",
-		"Host=h1,h2;Username=u;Database=d;SSL Mode=Allow":    "postgres://u@h1:5432,h2:5432/d",
-	} {
-		conn, err := Parse(raw, "postgres")
-		if err != nil {
-			t.Errorf("Parse(%q): %v", raw, err)
-			continue
-		}
-		if conn.Display != want {
-			t.Errorf("Parse(%q).Display = %q, want %q", raw, conn.Display, want)
-		}
-	}
-}
 
 // TestDisplayIPv6EveryDialect: an IPv6 host is shown in brackets in every
 // dialect's display string, which reads back as a URL of that host.
@@ -111,76 +36,6 @@ func TestDisplayIPv6EveryDialect(t *testing.T) {
 		}
 		if u.Hostname() != "::1" || !strings.Contains(conn.Display, "[::1]") {
 			t.Errorf("Parse(%q, %s).Display = %q: want the host ::1 in brackets (url.Parse reads host %q)", raw, dialect, conn.Display, u.Hostname())
-		}
-	}
-}
-
-// TestTargetSessionAttributes: Npgsql's Target Session Attributes reach
-// pgx as libpq's target_session_attrs, which it enforces; PreferPrimary,
-// which pgx (as libpq) cannot do, and unknown values are refused.
-func TestTargetSessionAttributes(t *testing.T) {
-	for v, want := range map[string]string{
-		"Any": "any", "Primary": "primary", "Standby": "standby", "PreferStandby": "prefer-standby",
-		"prefer-standby": "prefer-standby", "ReadWrite": "read-write", "read-write": "read-write",
-		"ReadOnly": "read-only", "read only": "read-only",
-	} {
-		raw := "Host=h1,h2;Username=u;Database=d;Target Session Attributes=" + v
-		conn, err := Parse(raw, "")
-		if err != nil {
-			t.Errorf("Parse(%q): %v", raw, err)
-			continue
-		}
-		if !strings.Contains(conn.DSN, "target_session_attrs="+want) {
-			t.Errorf("Parse(%q).DSN = %q, want target_session_attrs=%s", raw, conn.DSN, want)
-		}
-		cfg, err := pgx.ParseConfig(conn.DSN)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if (want != "any") != (cfg.ValidateConnect != nil) {
-			t.Errorf("Parse(%q): pgx would not check the server's session attributes", raw)
-		}
-	}
-	for _, v := range []string{"PreferPrimary", "prefer-primary", "Sometimes"} {
-		_, err := Parse("Host=h;Username=u;Database=d;Target Session Attributes="+v, "")
-		if !errors.Is(err, dialects.ErrConnString) || !strings.Contains(err.Error(), "Target Session Attributes") {
-			t.Errorf("Target Session Attributes=%s: %v, want it refused, named", v, err)
-		}
-	}
-}
-
-// TestLibpqQuotedSemicolon: a libpq string whose quoted value holds a ';'
-// (or a space, or a quote) is libpq's, detected and parsed as libpq reads
-// it, with or without --dialect postgres; so is an unquoted ';' inside a
-// value, which libpq reads as the value's.
-func TestLibpqQuotedSemicolon(t *testing.T) {
-	for raw, pw := range map[string]string{
-		"host=h dbname=d user=u password='ab;cd'":          "ab;cd",
-		"host=h password='a b;c\\'d' dbname=d user=u":      "a b;c'd",
-		"password = 'x;y' host=h":                          "x;y",
-		"host=h dbname=d password=ab;cd user=u":            "ab;cd",
-		"host=h sslmode=disable password=';' dbname='a;b'": ";",
-	} {
-		for _, dialect := range []string{"", "postgres"} {
-			conn, err := Parse(raw, dialect)
-			if err != nil {
-				t.Errorf("Parse(%q, %q): %v", raw, dialect, err)
-				continue
-			}
-			cfg, err := pgx.ParseConfig(conn.DSN)
-			if err != nil || cfg.Password != pw || cfg.Host != "h" {
-				t.Errorf("Parse(%q, %q): pgx reads password %q, host %q (%v); want %q, h", raw, dialect, cfg.Password, cfg.Host, err, pw)
-			}
-			if !slices.Contains(conn.Secrets, pw) {
-				t.Errorf("Parse(%q): the password %q is not among the secrets %q", raw, pw, conn.Secrets)
-			}
-		}
-	}
-	// Key=Value;… in lower case is not libpq: a ';' that ends a value
-	// is a separator.
-	for _, raw := range []string{"host=h;dbname=d", "host=h; dbname=d", "password=ab;port=5432 host=h"} {
-		if dialects.IsLibpq(raw) {
-			t.Errorf("isLibpq(%q) = true, want false", raw)
 		}
 	}
 }
@@ -278,26 +133,6 @@ func honouredOrRefused(t *testing.T, settings []setting) {
 			t.Errorf("Parse(%q, %s) warns %q: that setting must be honoured, not ignored", tc.Raw, tc.Dialect, w)
 		}
 	}
-}
-
-// pgHosts are the host:port pairs pgx tries for conn, in order, once each.
-func pgHosts(t *testing.T, conn *dialects.Conn) []string {
-	t.Helper()
-	cfg, err := pgx.ParseConfig(conn.DSN)
-	if err != nil {
-		t.Fatalf("pgx does not read the DSN sessctl made: %v", err)
-	}
-	var out []string
-	add := func(h string, p uint16) {
-		if hp := net.JoinHostPort(h, strconv.Itoa(int(p))); !slices.Contains(out, hp) {
-			out = append(out, hp)
-		}
-	}
-	add(cfg.Host, cfg.Port)
-	for _, f := range cfg.Fallbacks {
-		add(f.Host, f.Port)
-	}
-	return out
 }
 
 // setting is a connection string and what its driver's DSN must hold to

@@ -15,19 +15,13 @@ import (
 // Each dialect says why an index cannot serve the purge's range scan, and
 // how to mend it in place where it can be.
 func TestUnusableIndexes(t *testing.T) {
-	pg, ss := postgres.Dialect{}, sqlserver.Dialect{}
-	pgn, ssn := pg.Names("public", "SessionData"), ss.Names("dbo", "SessionData")
+	ss := sqlserver.Dialect{}
+	ssn := ss.Names("dbo", "SessionData")
 	for _, c := range []struct {
 		name          string
 		why, fix      string
 		wantWhy, want string // wantWhy "" means usable; want is the fix
 	}{
-		{name: "pg btree", why: first(pg.Unusable(pgn, "ix", "btree", true, false)), fix: second(pg.Unusable(pgn, "ix", "btree", true, false))},
-		{name: "pg invalid", why: first(pg.Unusable(pgn, "ix", "btree", false, false)), fix: second(pg.Unusable(pgn, "ix", "btree", false, false)),
-			wantWhy: "not valid", want: `REINDEX INDEX CONCURRENTLY "public"."ix";`},
-		{name: "pg hash", why: first(pg.Unusable(pgn, "ix", "hash", true, false)), wantWhy: "hash index"},
-		{name: "pg brin", why: first(pg.Unusable(pgn, "ix", "brin", true, false)), wantWhy: "brin index"},
-		{name: "pg partial", why: first(pg.Unusable(pgn, "ix", "btree", true, true)), wantWhy: "partial"},
 		{name: "sqlserver nonclustered", why: first(ss.Unusable(ssn, "ix", 2, "NONCLUSTERED", false, false))},
 		{name: "sqlserver clustered", why: first(ss.Unusable(ssn, "ix", 1, "CLUSTERED", false, false))},
 		{name: "sqlserver filtered", why: first(ss.Unusable(ssn, "ix", 2, "NONCLUSTERED", true, false)), wantWhy: "filtered"},

@@ -10,10 +10,10 @@ import (
 	"github.com/sessctl/sessctl/dialects/dialecttest"
 )
 
-// TestPostgresWalkKeepsLockTimeout: a walk batch gives up on a row lock
+// TestWalkKeepsLockTimeout: a walk batch gives up on a row lock
 // after its own short lock_timeout, but leaves the session's as it found
 // it, so that no other statement of the purge gives up early.
-func TestPostgresWalkKeepsLockTimeout(t *testing.T) {
+func TestWalkKeepsLockTimeout(t *testing.T) {
 	s := dialecttest.Get(t, "postgres")
 	db := s.Open(t)
 	table := dialecttest.Table("Timeout")
