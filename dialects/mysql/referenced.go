@@ -9,7 +9,6 @@ import (
 
 	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/sessctl/sessctl/dialects"
-	"github.com/sessctl/sessctl/dialects/postgres"
 )
 
 // Referenced names the foreign key as the message does: "(`db`.`child`,
@@ -80,10 +79,7 @@ func anys(ids []string) []any {
 	return out
 }
 
-var (
-	_ dialects.Waiter = postgres.Dialect{}
-	_ dialects.Waiter = Dialect{}
-)
+var _ dialects.Waiter = Dialect{}
 
 // WaitSession: MySQL's id is asked for (Interrupter.SessionID).
 func (Dialect) WaitSession(*sql.Conn) (int64, bool) { return 0, false }
