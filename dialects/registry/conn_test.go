@@ -11,7 +11,6 @@ import (
 	"github.com/sessctl/sessctl/dialects"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/sessctl/sessctl/dialects/sqlite"
 )
 
 // TestDetect: every form users paste goes to its dialect, and an
@@ -118,9 +117,6 @@ func TestParseSQLite(t *testing.T) {
 		if c.Path != path {
 			t.Errorf("Parse(%q).Path = %q, want %q", in, c.Path, path)
 		}
-	}
-	if got := sqlite.SqliteURI("a?b#c%d.db", "mode=rw"); got != "file:a%3Fb%23c%25d.db?mode=rw" {
-		t.Errorf("sqliteURI escaped to %q", got)
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 	_ "modernc.org/sqlite"
 )
 
-// sqliteADOKeys are Microsoft.Data.Sqlite's settings.
+// adoKeys are Microsoft.Data.Sqlite's settings.
 var adoKeys = map[string]bool{
 	"data source": true, "datasource": true, "filename": true, "mode": true, "cache": true,
 	"foreign keys": true, "recursive triggers": true, "default timeout": true, "command timeout": true,
@@ -72,7 +72,7 @@ func (s Dialect) ParseConn(raw string) (*dialects.Conn, error) {
 			if !adoKeys[p.Key] {
 				return nil, fmt.Errorf("%w: %s is not a SQLite setting sessctl knows", dialects.ErrConnString, p.Name())
 			}
-			w, err := sqliteADOSetting(p, q)
+			w, err := adoSetting(p, q)
 			if err != nil {
 				return nil, err
 			}
@@ -130,11 +130,11 @@ func cmpOr(s, def string) string {
 	return s
 }
 
-// sqliteADOSetting applies one Microsoft.Data.Sqlite setting to the URI
+// adoSetting applies one Microsoft.Data.Sqlite setting to the URI
 // parameters q, or refuses it; it returns a warning for one it ignores.
 // Ignored are only those that change neither what is written nor which
 // file: timeouts, pooling, a cache shared within one process.
-func sqliteADOSetting(p dialects.Pair, q url.Values) (string, error) {
+func adoSetting(p dialects.Pair, q url.Values) (string, error) {
 	v := strings.TrimSpace(p.Value)
 	switch p.Key {
 	case "data source", "datasource", "filename":
@@ -175,9 +175,9 @@ func sqliteADOSetting(p dialects.Pair, q url.Values) (string, error) {
 	return fmt.Sprintf("ignoring SQLite setting %q: it only concerns Microsoft.Data.Sqlite itself", p.Key), nil
 }
 
-// sqliteURI is a file: URI for path: SQLite decodes %XX in it, so '%', '?'
+// fileURI is a file: URI for path: SQLite decodes %XX in it, so '%', '?'
 // and '#' must be escaped.
-func SqliteURI(path, query string) string {
+func fileURI(path, query string) string {
 	esc := strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
 	return "file:" + esc + "?" + query
 }
@@ -191,7 +191,7 @@ func SqliteURI(path, query string) string {
 // even a journal, and TryLock knows to make no lock file.
 func (Dialect) Open(conn *dialects.Conn, create bool) (*sql.DB, error) {
 	q, _ := url.ParseQuery(conn.DSN)
-	q.Set("_busy_timeout", strconv.FormatInt(sqliteBusyTimeout.Milliseconds(), 10))
+	q.Set("_busy_timeout", strconv.FormatInt(busyTimeout.Milliseconds(), 10))
 	q.Set("_txlock", "immediate")
 	mode := q.Get("mode")
 	switch {
@@ -212,41 +212,41 @@ func (Dialect) Open(conn *dialects.Conn, create bool) (*sql.DB, error) {
 				"(Mode=ReadWrite or ReadOnly, mode=rw or ro): leave Mode out, or use ReadWriteCreate, for create to make it", conn.Path)
 		}
 	}
-	db, err := sql.Open("sqlite", SqliteURI(conn.Path, q.Encode()))
+	db, err := sql.Open("sqlite", fileURI(conn.Path, q.Encode()))
 	if err != nil {
 		return nil, err
 	}
 	drv := db.Driver()
 	db.Close()
-	return sql.OpenDB(sqliteConnector{drv: drv, dsn: SqliteURI(conn.Path, q.Encode()), path: conn.Path}), nil
+	return sql.OpenDB(connector{drv: drv, dsn: fileURI(conn.Path, q.Encode()), path: conn.Path}), nil
 }
 
-// sqliteConnector opens connections as the driver does, and says what to
+// connector opens connections as the driver does, and says what to
 // do when SQLite cannot open a file in WAL mode because it may not make
 // the files it reads one with.
-type sqliteConnector struct {
+type connector struct {
 	drv  driver.Driver
 	dsn  string
 	path string
 }
 
-func (c sqliteConnector) Driver() driver.Driver { return c.drv }
+func (c connector) Driver() driver.Driver { return c.drv }
 
-func (c sqliteConnector) Connect(ctx context.Context) (driver.Conn, error) {
+func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
 	conn, err := c.drv.Open(c.dsn)
 	if err != nil {
-		return nil, explainSQLiteOpen(err, c.path)
+		return nil, explainOpen(err, c.path)
 	}
 	// SQLite opens a WAL file's -shm and -wal at the first read: read the
 	// schema now, so that a failure to is explained.
-	if q, ok := conn.(driver.QueryerContext); ok && sqliteWAL(c.path) {
+	if q, ok := conn.(driver.QueryerContext); ok && isWAL(c.path) {
 		rows, err := q.QueryContext(ctx, `SELECT count(*) FROM sqlite_master`, nil)
 		if err == nil {
 			err = rows.Close()
 		}
 		if err != nil {
 			conn.Close()
-			return nil, explainSQLiteOpen(err, c.path)
+			return nil, explainOpen(err, c.path)
 		}
 	}
 	return conn, nil
@@ -269,11 +269,11 @@ func (e *walError) Error() string {
 
 func (e *walError) Unwrap() error { return e.err }
 
-// explainSQLiteOpen explains SQLITE_CANTOPEN for a file in WAL mode whose
+// explainOpen explains SQLITE_CANTOPEN for a file in WAL mode whose
 // folder this user may not write, and returns any other error as it is.
-func explainSQLiteOpen(err error, path string) error {
+func explainOpen(err error, path string) error {
 	var se interface{ Code() int }
-	if !errors.As(err, &se) || se.Code()&0xff != sqliteCantOpen || !sqliteWAL(path) {
+	if !errors.As(err, &se) || se.Code()&0xff != codeCantOpen || !isWAL(path) {
 		return err
 	}
 	if _, serr := os.Stat(path + "-shm"); serr == nil {
@@ -286,9 +286,9 @@ func explainSQLiteOpen(err error, path string) error {
 	return &walError{err: err, path: path, why: werr.Error()}
 }
 
-// sqliteWAL reports whether the database file at path is in WAL mode: its
+// isWAL reports whether the database file at path is in WAL mode: its
 // header's file format versions (bytes 18 and 19) are 2.
-func sqliteWAL(path string) bool {
+func isWAL(path string) bool {
 	f, err := os.Open(path)
 	if err != nil {
 		return false

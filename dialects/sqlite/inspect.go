@@ -18,7 +18,7 @@ func (Dialect) SchemaExists(_ context.Context, _ dialects.Querier, schema string
 }
 
 func (s Dialect) Inspect(ctx context.Context, q dialects.Querier, n dialects.Names) (info *dialects.TableInfo, err error) {
-	err = sqliteRetry(ctx, func() error {
+	err = retry(ctx, func() error {
 		info, err = s.inspect(ctx, q, n)
 		return err
 	})

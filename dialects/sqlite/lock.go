@@ -10,7 +10,7 @@ import (
 	"github.com/sessctl/sessctl/dialects"
 )
 
-// LockCreate locks the byte of the lock file that sqliteCreateLock locks,
+// LockCreate locks the byte of the lock file that createLock locks,
 // making the file if it is not there (Dropped removes it with the last
 // cache table). A database in memory has none: no other process sees it.
 func (s Dialect) LockCreate(ctx context.Context, conn *sql.Conn, n dialects.Names) (func() error, error) {
@@ -44,7 +44,7 @@ func lockFileOf(q dialects.Querier, n dialects.Names) (string, int64, error) {
 	}
 	h := fnv.New32a()
 	h.Write([]byte(n.Schema + "\x00" + strings.ToLower(n.Table)))
-	return path + LockFileSuffix, int64(h.Sum32()), nil
+	return path + lockFileSuffix, int64(h.Sum32()), nil
 }
 
 var _ dialects.Dropper = Dialect{}
@@ -56,7 +56,7 @@ func (Dialect) Dropped(ctx context.Context, q dialects.Querier, n dialects.Names
 }
 
 // lockFileSuffix ends the name of the lock file beside a database.
-const LockFileSuffix = ".sessctl-lock"
+const lockFileSuffix = ".sessctl-lock"
 
 // removeUnusedLockFile removes the lock file of n's database unless a table
 // there could still be sessctl's (one with an "ExpiresAtTime" column, or a

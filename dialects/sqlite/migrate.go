@@ -24,7 +24,7 @@ func (s Dialect) MigrateDriver(conn *dialects.Conn, n dialects.Names) (database.
 	// A file or folder this user may not write is refused before anything
 	// is made, the lock file included (SQLite would say only that it is
 	// unable to open the database file).
-	readOnly, err := sqliteCannotWrite(context.Background(), db, n, "create")
+	readOnly, err := cannotWrite(context.Background(), db, n, "create")
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -47,15 +47,15 @@ func (s Dialect) MigrateDriver(conn *dialects.Conn, n dialects.Names) (database.
 	if path == "" {
 		return drv, nil
 	}
-	return &sqliteCreateLock{Driver: drv, db: db, versionTable: s.Quote(n.VersionTable), path: path, offset: offset | 1<<32}, nil
+	return &createLock{Driver: drv, db: db, versionTable: s.Quote(n.VersionTable), path: path, offset: offset | 1<<32}, nil
 }
 
-// sqliteVersionTableSQL is the version table as golang-migrate's sqlite
+// versionTableSQL is the version table as golang-migrate's sqlite
 // driver makes it.
-const sqliteVersionTableSQL = `CREATE TABLE IF NOT EXISTS %s (version uint64,dirty bool);
+const versionTableSQL = `CREATE TABLE IF NOT EXISTS %s (version uint64,dirty bool);
 CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON %s (version);`
 
-// sqliteCreateLock is golang-migrate's SQLite driver with a migration lock
+// createLock is golang-migrate's SQLite driver with a migration lock
 // that spans processes: the driver's own stops only a second run in the
 // same process, so creates run by parallel CI jobs would all apply the
 // migrations at once (harmless, as each is idempotent, but every one would
@@ -63,7 +63,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON %s (version);`
 // beside the database (another byte than purge's), polled until it is
 // free; golang-migrate gives up after its lock timeout, and Close stops
 // the polling.
-type sqliteCreateLock struct {
+type createLock struct {
 	database.Driver
 	db           *sql.DB
 	versionTable string // quoted
@@ -75,7 +75,7 @@ type sqliteCreateLock struct {
 	closed bool
 }
 
-func (d *sqliteCreateLock) Lock() error {
+func (d *createLock) Lock() error {
 	for {
 		d.mu.Lock()
 		if d.closed {
@@ -90,7 +90,7 @@ func (d *sqliteCreateLock) Lock() error {
 				// table left without its cache table: made again, as
 				// golang-migrate makes it, under the lock.
 				if err = d.Driver.Lock(); err == nil {
-					_, err = d.db.Exec(fmt.Sprintf(sqliteVersionTableSQL, d.versionTable, d.versionTable))
+					_, err = d.db.Exec(fmt.Sprintf(versionTableSQL, d.versionTable, d.versionTable))
 				}
 				if err != nil {
 					unlock()
@@ -106,7 +106,7 @@ func (d *sqliteCreateLock) Lock() error {
 	}
 }
 
-func (d *sqliteCreateLock) Unlock() error {
+func (d *createLock) Unlock() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	err := d.Driver.Unlock()
@@ -117,7 +117,7 @@ func (d *sqliteCreateLock) Unlock() error {
 	return err
 }
 
-func (d *sqliteCreateLock) Close() error {
+func (d *createLock) Close() error {
 	d.mu.Lock()
 	d.closed = true
 	if d.unlock != nil {

@@ -13,17 +13,17 @@ import (
 	"github.com/sessctl/sessctl/dialects"
 )
 
-// sqliteNow is the database clock in the table's unit, microseconds since
+// now is the database clock in the table's unit, microseconds since
 // the Unix epoch (SQLite's clock has milliseconds). It is written for
 // SQLite 3.37, the first with STRICT tables, so that purge --script runs
 // in every sqlite3 shell that can hold the table: unixepoch() came in
 // 3.38, and its 'subsec' modifier in 3.42 (before, it makes NULL, and a
 // DELETE by it deletes nothing). Every strftime('now') of one statement
 // reads the same instant.
-const sqliteNow = `((CAST(strftime('%s', 'now') AS INTEGER) * 1000 + CAST(substr(strftime('%f', 'now'), 4) AS INTEGER)) * 1000)`
+const now = `((CAST(strftime('%s', 'now') AS INTEGER) * 1000 + CAST(substr(strftime('%f', 'now'), 4) AS INTEGER)) * 1000)`
 
-// sqliteNowFmt is sqliteNow inside a fmt format.
-var sqliteNowFmt = strings.ReplaceAll(sqliteNow, "%", "%%")
+// nowFmt is now inside a fmt format.
+var nowFmt = strings.ReplaceAll(now, "%", "%%")
 
 // TryLock: SQLite has no named locks, so the purge lock is an OS lock on one
 // byte, chosen by the table's name, of a lock file beside the database. The
@@ -32,8 +32,8 @@ var sqliteNowFmt = strings.ReplaceAll(sqliteNow, "%", "%%")
 // nothing, so it needs no lock, and makes no lock file; a purge through it
 // fails at its first DELETE, saying the file is read-only. So does one of
 // a file this user may not write, before it makes a lock file. Holding it,
-// conn waits for other writers in steps of sqliteBusyStep (see
-// sqliteRetry); unlock restores its busy timeout.
+// conn waits for other writers in steps of busyStep (see
+// retry); unlock restores its busy timeout.
 func (s Dialect) TryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) (func() error, error) {
 	return dialects.Locked(s.tryLock(ctx, conn, n))
 }
@@ -46,7 +46,7 @@ func (s Dialect) tryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) 
 	}
 	unlock := func() error { return nil }
 	if path != "" { // in memory, no other process can see it
-		readOnly, err := sqliteCannotWrite(ctx, conn, n, "purge")
+		readOnly, err := cannotWrite(ctx, conn, n, "purge")
 		if err != nil && !readOnly {
 			return nil, false, err
 		}
@@ -65,11 +65,11 @@ func (s Dialect) tryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) 
 			}
 		}
 	}
-	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = "+strconv.FormatInt(sqliteBusyStep.Milliseconds(), 10)); err != nil {
+	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = "+strconv.FormatInt(busyStep.Milliseconds(), 10)); err != nil {
 		return nil, false, errors.Join(fmt.Errorf("setting the busy timeout: %w", err), unlock())
 	}
 	return func() error {
-		_, err := conn.ExecContext(context.Background(), "PRAGMA busy_timeout = "+strconv.FormatInt(sqliteBusyTimeout.Milliseconds(), 10))
+		_, err := conn.ExecContext(context.Background(), "PRAGMA busy_timeout = "+strconv.FormatInt(busyTimeout.Milliseconds(), 10))
 		return errors.Join(err, unlock())
 	}, true, nil
 }
@@ -84,23 +84,23 @@ var _ dialects.Limiter = Dialect{}
 // SQLITE_BUSY; 100 ms between batches let every request through.
 func (Dialect) Limits() dialects.Limits { return dialects.Limits{Pause: 100 * time.Millisecond} }
 
-// sqliteDeleteSQL deletes the oldest expired rows, found on the expiry
+// deleteSQL deletes the oldest expired rows, found on the expiry
 // index. SQLite runs one writer at a time, so the expiry test holds for
 // every row the statement deletes. The column is named with its table:
 // SQLite reads a bare double-quoted name that is no column as a string, so
 // on a table without "ExpiresAtTime" the test would match nothing and a
 // purge of the wrong table would succeed instead of failing.
-var sqliteDeleteSQL = `DELETE FROM %[1]s
+var deleteSQL = `DELETE FROM %[1]s
 WHERE rowid IN (
     SELECT rowid FROM %[1]s
-    WHERE %[1]s."ExpiresAtTime" < ` + sqliteNowFmt + ` - %[2]s
+    WHERE %[1]s."ExpiresAtTime" < ` + nowFmt + ` - %[2]s
     ORDER BY %[1]s."ExpiresAtTime"
     LIMIT %[3]s)`
 
 func (s Dialect) DeleteExpired(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int) (int64, error) {
 	var deleted int64
-	err := sqliteRetry(ctx, func() error {
-		res, err := q.ExecContext(ctx, fmt.Sprintf(sqliteDeleteSQL, s.qualified(n), "?1", "?2"), grace.Microseconds(), limit)
+	err := retry(ctx, func() error {
+		res, err := q.ExecContext(ctx, fmt.Sprintf(deleteSQL, s.qualified(n), "?1", "?2"), grace.Microseconds(), limit)
 		if err != nil {
 			return err
 		}
@@ -114,9 +114,9 @@ func (s Dialect) CountExpired(ctx context.Context, q dialects.Querier, n dialect
 	var count int64
 	var oldest sql.NullInt64
 	expiry := s.qualified(n) + `."ExpiresAtTime"`
-	err := sqliteRetry(ctx, func() error {
+	err := retry(ctx, func() error {
 		return q.QueryRowContext(ctx, `SELECT count(*), min(`+expiry+`) FROM `+s.qualified(n)+
-			` WHERE `+expiry+` < `+sqliteNow+` - ?`, grace.Microseconds()).Scan(&count, &oldest)
+			` WHERE `+expiry+` < `+now+` - ?`, grace.Microseconds()).Scan(&count, &oldest)
 	})
 	if err != nil || !oldest.Valid {
 		return count, time.Time{}, err
@@ -125,7 +125,7 @@ func (s Dialect) CountExpired(ctx context.Context, q dialects.Querier, n dialect
 }
 
 func (s Dialect) ExplainPurge(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int) (plan string, err error) {
-	err = sqliteRetry(ctx, func() error {
+	err = retry(ctx, func() error {
 		plan, err = s.explainPurge(ctx, q, n, grace, limit)
 		return err
 	})
@@ -133,7 +133,7 @@ func (s Dialect) ExplainPurge(ctx context.Context, q dialects.Querier, n dialect
 }
 
 func (s Dialect) explainPurge(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int) (string, error) {
-	rows, err := q.QueryContext(ctx, "EXPLAIN QUERY PLAN "+fmt.Sprintf(sqliteDeleteSQL, s.qualified(n), "?1", "?2"), grace.Microseconds(), limit)
+	rows, err := q.QueryContext(ctx, "EXPLAIN QUERY PLAN "+fmt.Sprintf(deleteSQL, s.qualified(n), "?1", "?2"), grace.Microseconds(), limit)
 	if err != nil {
 		return "", err
 	}
@@ -153,7 +153,7 @@ func (s Dialect) explainPurge(ctx context.Context, q dialects.Querier, n dialect
 }
 
 func (s Dialect) PurgeScript(n dialects.Names, grace time.Duration, limit int) string {
-	del := fmt.Sprintf(sqliteDeleteSQL, s.qualified(n), strconv.FormatInt(grace.Microseconds(), 10), strconv.Itoa(limit))
+	del := fmt.Sprintf(deleteSQL, s.qualified(n), strconv.FormatInt(grace.Microseconds(), 10), strconv.Itoa(limit))
 	return fmt.Sprintf(`-- Deletes the rows of %s that expired over %s ago, %d at a time.
 -- Each run of the statement is its own transaction: repeat it until it
 -- deletes no rows (sqlite3: SELECT changes();).
@@ -165,7 +165,7 @@ func (s Dialect) PurgeScript(n dialects.Names, grace time.Duration, limit int) s
 // 3.38 built in (and modernc's build before that).
 func (s Dialect) ExpiredIDs(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int, skip []string) ([]string, error) {
 	t := s.qualified(n)
-	return dialects.ScanIDs(q.QueryContext(ctx, `SELECT "Id" FROM `+t+` WHERE `+t+`."ExpiresAtTime" < `+sqliteNow+` - ?1
+	return dialects.ScanIDs(q.QueryContext(ctx, `SELECT "Id" FROM `+t+` WHERE `+t+`."ExpiresAtTime" < `+now+` - ?1
 		AND "Id" NOT IN (SELECT value FROM json_each(?2)) ORDER BY `+t+`."ExpiresAtTime" LIMIT ?3`,
 		grace.Microseconds(), jsonIDs(skip), limit))
 }
@@ -173,8 +173,8 @@ func (s Dialect) ExpiredIDs(ctx context.Context, q dialects.Querier, n dialects.
 func (s Dialect) DeleteIDs(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, ids []string) (int64, error) {
 	t := s.qualified(n)
 	var deleted int64
-	err := sqliteRetry(ctx, func() error {
-		res, err := q.ExecContext(ctx, `DELETE FROM `+t+` WHERE "Id" IN (SELECT value FROM json_each(?2)) AND `+t+`."ExpiresAtTime" < `+sqliteNow+` - ?1`,
+	err := retry(ctx, func() error {
+		res, err := q.ExecContext(ctx, `DELETE FROM `+t+` WHERE "Id" IN (SELECT value FROM json_each(?2)) AND `+t+`."ExpiresAtTime" < `+now+` - ?1`,
 			grace.Microseconds(), jsonIDs(ids))
 		if err != nil {
 			return err
@@ -187,7 +187,7 @@ func (s Dialect) DeleteIDs(ctx context.Context, q dialects.Querier, n dialects.N
 
 func (s Dialect) StillExpired(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, ids []string) ([]string, error) {
 	t := s.qualified(n)
-	return dialects.ScanIDs(q.QueryContext(ctx, `SELECT "Id" FROM `+t+` WHERE "Id" IN (SELECT value FROM json_each(?2)) AND `+t+`."ExpiresAtTime" < `+sqliteNow+` - ?1`,
+	return dialects.ScanIDs(q.QueryContext(ctx, `SELECT "Id" FROM `+t+` WHERE "Id" IN (SELECT value FROM json_each(?2)) AND `+t+`."ExpiresAtTime" < `+now+` - ?1`,
 		grace.Microseconds(), jsonIDs(ids)))
 }
 

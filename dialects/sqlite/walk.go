@@ -17,34 +17,34 @@ var _ dialects.Walker = Dialect{}
 // has. (SQLite keeps no row count but in ANALYZE's statistics.)
 func (s Dialect) StoredRows(ctx context.Context, q dialects.Querier, n dialects.Names) (int64, error) {
 	var rows sql.NullInt64
-	err := sqliteRetry(ctx, func() error {
+	err := retry(ctx, func() error {
 		return q.QueryRowContext(ctx, `SELECT max(rowid) - min(rowid) + 1 FROM `+s.qualified(n)).Scan(&rows)
 	})
 	return rows.Int64, err
 }
 
-// sqliteWalkSQL deletes the expired rows among a range of rowids, at most
+// walkSQL deletes the expired rows among a range of rowids, at most
 // ?4, and returns their rowids. Its parameters are the rowid after which
 // it starts, the last rowid of the range, the grace in microseconds, and
 // the most rows it deletes.
-var sqliteWalkSQL = `DELETE FROM %[1]s
+var walkSQL = `DELETE FROM %[1]s
 WHERE rowid IN (
     SELECT rowid FROM %[1]s
     WHERE rowid > ?1 AND rowid <= ?2
-      AND %[1]s."ExpiresAtTime" < ` + sqliteNowFmt + ` - ?3
+      AND %[1]s."ExpiresAtTime" < ` + nowFmt + ` - ?3
     ORDER BY rowid
     LIMIT ?4)
 RETURNING rowid`
 
-// sqliteWalkRangeSQL is sqliteWalkSQL when the limit cannot bind: one
+// walkRangeSQL is walkSQL when the limit cannot bind: one
 // pass over the range, a quarter faster.
-var sqliteWalkRangeSQL = `DELETE FROM %[1]s
+var walkRangeSQL = `DELETE FROM %[1]s
 WHERE rowid > ?1 AND rowid <= ?2
-  AND %[1]s."ExpiresAtTime" < ` + sqliteNowFmt + ` - ?3`
+  AND %[1]s."ExpiresAtTime" < ` + nowFmt + ` - ?3`
 
 // DeleteExpiredFrom walks span rowids at a time; a position is a rowid.
 func (s Dialect) DeleteExpiredFrom(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, from string, span, limit int) (deleted int64, next string, err error) {
-	err = sqliteRetry(ctx, func() error {
+	err = retry(ctx, func() error {
 		deleted, next, err = s.deleteExpiredFrom(ctx, q, n, grace, from, span, limit)
 		return err
 	})
@@ -77,7 +77,7 @@ func (s Dialect) deleteExpiredFrom(ctx context.Context, q dialects.Querier, n di
 	}
 	if int64(limit) >= end-after {
 		// The range holds no more rows than the limit: delete them all.
-		res, err := q.ExecContext(ctx, fmt.Sprintf(sqliteWalkRangeSQL, s.qualified(n)), after, end, grace.Microseconds())
+		res, err := q.ExecContext(ctx, fmt.Sprintf(walkRangeSQL, s.qualified(n)), after, end, grace.Microseconds())
 		if err != nil {
 			return 0, "", err
 		}
@@ -87,7 +87,7 @@ func (s Dialect) deleteExpiredFrom(ctx context.Context, q dialects.Querier, n di
 		}
 		return deleted, strconv.FormatInt(end, 10), nil
 	}
-	rows, err := q.QueryContext(ctx, fmt.Sprintf(sqliteWalkSQL, s.qualified(n)), after, end, grace.Microseconds(), limit)
+	rows, err := q.QueryContext(ctx, fmt.Sprintf(walkSQL, s.qualified(n)), after, end, grace.Microseconds(), limit)
 	if err != nil {
 		return 0, "", err
 	}
