@@ -53,39 +53,9 @@ func (Dialect) Claim(rc *dialects.RawConn) dialects.Certainty {
 
 func (s Dialect) ParseConn(raw string) (*dialects.Conn, error) {
 	rc := dialects.NewRawConn(raw)
-	var path, query string
-	var warnings []string
-	q := url.Values{}
-	switch {
-	case rc.Scheme == "sqlite":
-		rest := strings.TrimPrefix(rc.Raw[len("sqlite:"):], "//")
-		path, query, _ = strings.Cut(rest, "?")
-	case rc.Scheme == "file":
-		p, qs, _ := strings.Cut(rc.Raw[len("file:"):], "?")
-		var err error
-		if path, err = url.PathUnescape(p); err != nil {
-			return nil, fmt.Errorf("%w: SQLite file: URI: %v", dialects.ErrConnString, err)
-		}
-		query = qs
-	case len(rc.Pairs) > 0:
-		for _, p := range rc.Pairs {
-			if !adoKeys[p.Key] {
-				return nil, fmt.Errorf("%w: %s is not a SQLite setting sessctl knows", dialects.ErrConnString, p.Name())
-			}
-			w, err := adoSetting(p, q)
-			if err != nil {
-				return nil, err
-			}
-			if p.Key == "data source" || p.Key == "datasource" || p.Key == "filename" {
-				path = p.Value
-			}
-			if w != "" {
-				warnings = append(warnings, w)
-			}
-		}
-		query = q.Encode()
-	default:
-		path = rc.Raw
+	path, query, warnings, err := fileAndQuery(rc)
+	if err != nil {
+		return nil, err
 	}
 	if path == "" {
 		return nil, fmt.Errorf("%w: no SQLite database file named", dialects.ErrConnString)
@@ -94,19 +64,9 @@ func (s Dialect) ParseConn(raw string) (*dialects.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: SQLite URI parameters: %v", dialects.ErrConnString, err)
 	}
-	readOnly := false
-	switch m := params.Get("mode"); m {
-	case "", "rw", "rwc":
-	case "ro":
-		readOnly = true
-	case "memory":
-		return nil, fmt.Errorf("%w: SQLite mode=memory (Mode=Memory) is a database that vanishes when sessctl ends; "+
-			"name the app's database file", dialects.ErrConnString)
-	default:
-		return nil, fmt.Errorf("%w: SQLite mode=%s: use ro, rw or rwc (Mode=ReadOnly, ReadWrite or ReadWriteCreate)", dialects.ErrConnString, dialects.ShowValue(m))
-	}
-	if on, err := strconv.ParseBool(cmpOr(params.Get("immutable"), "0")); err != nil || on {
-		readOnly = true // SQLite writes nothing to an immutable database, and takes no locks on it
+	readOnly, err := opensReadOnly(params)
+	if err != nil {
+		return nil, err
 	}
 	if path == ":memory:" {
 		return nil, fmt.Errorf("%w: SQLite :memory: is a database that vanishes when sessctl ends; name the app's database file", dialects.ErrConnString)
@@ -121,6 +81,65 @@ func (s Dialect) ParseConn(raw string) (*dialects.Conn, error) {
 		Path:     path,
 		ReadOnly: readOnly,
 	}, nil
+}
+
+// fileAndQuery reads the database file and its URI parameters from any
+// form of the string: a sqlite: or file: URI, Microsoft.Data.Sqlite's
+// settings (turned into URI parameters, with a warning for each ignored),
+// or a bare path.
+func fileAndQuery(rc *dialects.RawConn) (path, query string, warnings []string, err error) {
+	switch {
+	case rc.Scheme == "sqlite":
+		rest := strings.TrimPrefix(rc.Raw[len("sqlite:"):], "//")
+		path, query, _ = strings.Cut(rest, "?")
+	case rc.Scheme == "file":
+		p, qs, _ := strings.Cut(rc.Raw[len("file:"):], "?")
+		if path, err = url.PathUnescape(p); err != nil {
+			return "", "", nil, fmt.Errorf("%w: SQLite file: URI: %v", dialects.ErrConnString, err)
+		}
+		query = qs
+	case len(rc.Pairs) > 0:
+		q := url.Values{}
+		for _, p := range rc.Pairs {
+			if !adoKeys[p.Key] {
+				return "", "", nil, fmt.Errorf("%w: %s is not a SQLite setting sessctl knows", dialects.ErrConnString, p.Name())
+			}
+			w, err := adoSetting(p, q)
+			if err != nil {
+				return "", "", nil, err
+			}
+			if p.Key == "data source" || p.Key == "datasource" || p.Key == "filename" {
+				path = p.Value
+			}
+			if w != "" {
+				warnings = append(warnings, w)
+			}
+		}
+		query = q.Encode()
+	default:
+		path = rc.Raw
+	}
+	return path, query, warnings, nil
+}
+
+// opensReadOnly reports whether the URI parameters open the database
+// read-only (mode=ro, immutable), and refuses a mode sessctl cannot use.
+func opensReadOnly(params url.Values) (bool, error) {
+	readOnly := false
+	switch m := params.Get("mode"); m {
+	case "", "rw", "rwc":
+	case "ro":
+		readOnly = true
+	case "memory":
+		return false, fmt.Errorf("%w: SQLite mode=memory (Mode=Memory) is a database that vanishes when sessctl ends; "+
+			"name the app's database file", dialects.ErrConnString)
+	default:
+		return false, fmt.Errorf("%w: SQLite mode=%s: use ro, rw or rwc (Mode=ReadOnly, ReadWrite or ReadWriteCreate)", dialects.ErrConnString, dialects.ShowValue(m))
+	}
+	if on, err := strconv.ParseBool(cmpOr(params.Get("immutable"), "0")); err != nil || on {
+		readOnly = true // SQLite writes nothing to an immutable database, and takes no locks on it
+	}
+	return readOnly, nil
 }
 
 func cmpOr(s, def string) string {
