@@ -119,6 +119,8 @@ func cannotWrite(ctx context.Context, q dialects.Querier, n dialects.Names, op s
 	return false, nil
 }
 
+var _ dialects.Referencer = Dialect{}
+
 // codeForeignKey is SQLITE_CONSTRAINT_FOREIGNKEY, which SQLite
 // returns with PRAGMA foreign_keys on (Microsoft.Data.Sqlite's Foreign
 // Keys=True).

@@ -10,6 +10,8 @@ import (
 	"github.com/sessctl/sessctl/dialects"
 )
 
+var _ dialects.CreateLocker = Dialect{}
+
 // LockCreate locks the byte of the lock file that createLock locks,
 // making the file if it is not there (Dropped removes it with the last
 // cache table). A database in memory has none: no other process sees it.

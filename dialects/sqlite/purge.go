@@ -161,6 +161,8 @@ func (s Dialect) PurgeScript(n dialects.Names, grace time.Duration, limit int) s
 `, s.qualified(n), grace, limit, del)
 }
 
+var _ dialects.IDDeleter = Dialect{}
+
 // The Ids are a JSON array, read with json_each, which SQLite has had since
 // 3.38 built in (and modernc's build before that).
 func (s Dialect) ExpiredIDs(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int, skip []string) ([]string, error) {
