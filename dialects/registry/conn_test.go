@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/sessctl/sessctl/dialects"
-
-	"github.com/sessctl/sessctl/dialects/sqlite"
 )
 
 // TestDetect: every form users paste goes to its dialect, and an
@@ -70,9 +68,6 @@ func TestParseSQLite(t *testing.T) {
 		if c.Path != path {
 			t.Errorf("Parse(%q).Path = %q, want %q", in, c.Path, path)
 		}
-	}
-	if got := sqlite.SqliteURI("a?b#c%d.db", "mode=rw"); got != "file:a%3Fb%23c%25d.db?mode=rw" {
-		t.Errorf("sqliteURI escaped to %q", got)
 	}
 }
 

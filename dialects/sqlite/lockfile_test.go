@@ -14,7 +14,7 @@ import (
 // byte is refused. Real files, real locks, the removal forced into the
 // one moment where it does harm.
 func TestLockFileRemovedBetweenOpenAndLock(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "app.db"+LockFileSuffix)
+	path := filepath.Join(t.TempDir(), "app.db"+lockFileSuffix)
 	removed := false
 	lockFileOpened = func(p string) {
 		if removed {
@@ -58,7 +58,7 @@ func TestLockFileRemovedBetweenOpenAndLock(t *testing.T) {
 // TestRemoveLockFileWhileHeld: the lock file is removed only while no
 // lock is held in it, whichever byte.
 func TestRemoveLockFileWhileHeld(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "app.db"+LockFileSuffix)
+	path := filepath.Join(t.TempDir(), "app.db"+lockFileSuffix)
 	for _, offset := range []int64{0, 1, 1 << 31, 1<<32 | 5} {
 		unlock, ok, err := lockFileByte(path, offset)
 		if err != nil || !ok {
