@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/sessctl/sessctl/dialects"
-	"github.com/sessctl/sessctl/dialects/postgres"
 )
 
 func (Dialect) SchemaExists(_ context.Context, _ dialects.Querier, schema string) (bool, error) {
@@ -227,10 +226,7 @@ func (s Dialect) FixSQL(n dialects.Names, c dialects.ColumnSpec, problem dialect
 	return ""
 }
 
-var (
-	_ dialects.NameHolder = postgres.Dialect{}
-	_ dialects.NameHolder = Dialect{}
-)
+var _ dialects.NameHolder = Dialect{}
 
 // NamesHeld: SQLite compares names without regard to ASCII case.
 func (s Dialect) NamesHeld(ctx context.Context, q dialects.Querier, n dialects.Names, names []string) ([]dialects.HeldName, error) {
