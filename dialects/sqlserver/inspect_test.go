@@ -1,0 +1,55 @@
+package sqlserver
+
+import (
+	"testing"
+
+	"github.com/sessctl/sessctl/dialects"
+)
+
+func TestSQLServerLength(t *testing.T) {
+	for _, tc := range []struct {
+		typ   string
+		bytes int
+		want  int
+	}{
+		{"nvarchar", 898, 449},
+		{"nvarchar", -1, -1},
+		{"nchar", 20, 10},
+		{"varchar", 449, 449},
+		{"varbinary", -1, -1},
+		{"varbinary", 8000, 8000},
+		{"datetimeoffset", 10, 0},
+		{"bigint", 8, 0},
+	} {
+		if got := sqlserverLength(tc.typ, tc.bytes); got != tc.want {
+			t.Errorf("sqlserverLength(%s, %d) = %d, want %d", tc.typ, tc.bytes, got, tc.want)
+		}
+	}
+}
+
+func TestSQLServerFixSQL(t *testing.T) {
+	d := Dialect{}
+	n := d.Names("dbo", "SessionData")
+	specs := map[string]dialects.ColumnSpec{}
+	for _, c := range d.Columns() {
+		specs[c.Name] = c
+	}
+	for _, tc := range []struct {
+		col     string
+		problem dialects.Problem
+		want    string
+	}{
+		{dialects.ColSliding, dialects.ProblemMissing, "ALTER TABLE [dbo].[SessionData] ADD [SlidingExpirationInSeconds] bigint NULL;"},
+		{dialects.ColValue, dialects.ProblemType, "ALTER TABLE [dbo].[SessionData] ALTER COLUMN [Value] varbinary(max) NOT NULL;"},
+		{dialects.ColValue, dialects.ProblemNotNull, "ALTER TABLE [dbo].[SessionData] ALTER COLUMN [Value] varbinary(max) NOT NULL;"},
+		{dialects.ColAbsoluteExpiration, dialects.ProblemNullable, "ALTER TABLE [dbo].[SessionData] ALTER COLUMN [AbsoluteExpiration] datetimeoffset NULL;"},
+		{dialects.ColValue, dialects.ProblemMissing, ""},      // NOT NULL without a default: re-create
+		{dialects.ColID, dialects.ProblemCollation, ""},       // the primary key depends on it
+		{dialects.ColExpiresAtTime, dialects.ProblemType, ""}, // the expiry index depends on it
+		{dialects.ColExpiresAtTime, dialects.ProblemNotNull, ""},
+	} {
+		if got := d.FixSQL(n, specs[tc.col], tc.problem); got != tc.want {
+			t.Errorf("FixSQL(%s, %d) = %q, want %q", tc.col, tc.problem, got, tc.want)
+		}
+	}
+}
