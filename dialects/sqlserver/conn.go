@@ -36,7 +36,7 @@ func (s Dialect) ParseConn(raw string) (*dialects.Conn, error) {
 			"or Server=host,1433;Database=app;User Id=…;Password=…", dialects.ErrConnString)
 	}
 	cfg, err := msdsn.Parse(dsn)
-	secrets := sqlServerSecrets(raw, cfg.Parameters)
+	secrets := secretsIn(raw, cfg.Parameters)
 	if err != nil {
 		return nil, fmt.Errorf("%w: SQL Server: %s", dialects.ErrConnString, dialects.Scrub(err.Error(), secrets))
 	}
@@ -45,7 +45,7 @@ func (s Dialect) ParseConn(raw string) (*dialects.Conn, error) {
 		Dialect:  s,
 		Driver:   "sqlserver",
 		DSN:      dsn,
-		Display:  sqlServerDisplay(cfg, fedauth),
+		Display:  displayURL(cfg, fedauth),
 		Secrets:  secrets,
 		Warnings: warnings,
 

@@ -11,9 +11,9 @@ import (
 	"github.com/sessctl/sessctl/dialects"
 )
 
-// sqlServerCase is one connection string and what go-mssqldb must read
+// connCase is one connection string and what go-mssqldb must read
 // from sessctl's rewriting of it.
-type sqlServerCase struct {
+type connCase struct {
 	raw      string
 	driver   string
 	display  string
@@ -30,7 +30,7 @@ type sqlServerCase struct {
 }
 
 func TestSQLServerParseConn(t *testing.T) {
-	for _, tc := range []sqlServerCase{
+	for _, tc := range []connCase{
 		{
 			raw:    "sqlserver://sa:p%40ss@db.example.com:1433?database=app&encrypt=true",
 			driver: "sqlserver", display: "sqlserver://sa@db.example.com:1433?database=app",

@@ -67,10 +67,10 @@ var sqlClientSpecial = map[string]bool{
 	"attachdbfilename": true, "attach db filename": true, "extended properties": true, "initial file name": true,
 }
 
-// sqlServerOnlyKeys are settings of SqlClient (or go-mssqldb) that no
+// onlyKeys are settings of SqlClient (or go-mssqldb) that no
 // Npgsql, MySqlConnector or SQLite string has: their presence settles the
 // dialect.
-var sqlServerOnlyKeys = map[string]bool{
+var onlyKeys = map[string]bool{
 	"initial catalog": true, "integrated security": true, "trusted_connection": true,
 	"trustservercertificate": true, "trust server certificate": true, "encrypt": true,
 	"multipleactiveresultsets": true, "multiple active result sets": true, "authentication": true, "fedauth": true,
@@ -84,10 +84,10 @@ var sqlServerOnlyKeys = map[string]bool{
 	"user instance": true, "enclave attestation url": true, "ip address preference": true, "ipaddresspreference": true,
 }
 
-// sqlServerSecretKeys are go-mssqldb's settings whose values are secrets.
-var sqlServerSecretKeys = []string{msdsn.Password, msdsn.ChangePassword, "clientassertion", "userassertion", "systemtoken"}
+// secretKeys are go-mssqldb's settings whose values are secrets.
+var secretKeys = []string{msdsn.Password, msdsn.ChangePassword, "clientassertion", "userassertion", "systemtoken"}
 
-var sqlServerServerKeys = []string{"server", "data source", "address", "addr", "network address"}
+var serverKeys = []string{"server", "data source", "address", "addr", "network address"}
 
 // claim: a sqlserver:// URL, or an ADO.NET string whose settings SqlClient
 // or go-mssqldb know. It is surely SQL Server's when a setting or the form
@@ -107,12 +107,12 @@ func (Dialect) Claim(rc *dialects.RawConn) dialects.Certainty {
 		}
 	}
 	for _, p := range rc.Pairs {
-		if sqlServerOnlyKeys[p.Key] {
+		if onlyKeys[p.Key] {
 			return dialects.Surely
 		}
 	}
-	server, hasServer := rc.Get(sqlServerServerKeys...)
-	if hasServer && sqlServerOnlyServer(server) {
+	server, hasServer := rc.Get(serverKeys...)
+	if hasServer && onlyServerForm(server) {
 		return dialects.Surely
 	}
 	if port, ok := rc.Get("port"); ok {
@@ -129,9 +129,9 @@ func (Dialect) Claim(rc *dialects.RawConn) dialects.Certainty {
 	return dialects.Possibly
 }
 
-// sqlServerOnlyServer reports a server value in a form only SqlClient
+// onlyServerForm reports a server value in a form only SqlClient
 // writes: a protocol prefix, a ",port", a "\instance", (local), (localdb).
-func sqlServerOnlyServer(server string) bool {
+func onlyServerForm(server string) bool {
 	s := strings.ToLower(strings.TrimSpace(server))
 	for _, prefix := range []string{"tcp:", "np:", "lpc:", "admin:", "(localdb)", "(local)"} {
 		if strings.HasPrefix(s, prefix) {
@@ -213,7 +213,7 @@ func sqlClientToMSDSN(pairs []dialects.Pair) (string, []string, error) {
 			warnings = append(warnings, fmt.Sprintf("ignoring SqlClient setting %q: it only concerns SqlClient itself", p.Key))
 			continue
 		case to == msdsn.Server:
-			if err := checkSQLServerServer(p.Value); err != nil {
+			if err := checkServer(p.Value); err != nil {
 				return "", nil, err
 			}
 		case to == "fedauth" && p.Key == "authentication":
@@ -304,9 +304,9 @@ func parseSQLClientBool(v string) (bool, error) {
 	return false, errors.New("not a boolean")
 }
 
-// checkSQLServerServer refuses server forms go-mssqldb cannot reach from
+// checkServer refuses server forms go-mssqldb cannot reach from
 // here: named pipes, shared memory and LocalDB are Windows-local.
-func checkSQLServerServer(server string) error {
+func checkServer(server string) error {
 	s := strings.ToLower(strings.TrimSpace(server))
 	switch {
 	case strings.HasPrefix(s, "np:"), strings.HasPrefix(s, "lpc:"):
@@ -319,12 +319,12 @@ func checkSQLServerServer(server string) error {
 	return nil
 }
 
-// sqlServerSecrets lists every form of every secret in raw and in the
+// secretsIn lists every form of every secret in raw and in the
 // settings go-mssqldb read from it.
-func sqlServerSecrets(raw string, params map[string]string) []string {
+func secretsIn(raw string, params map[string]string) []string {
 	out := dialects.SecretsOf(raw)
 	var values []string
-	for _, k := range sqlServerSecretKeys {
+	for _, k := range secretKeys {
 		values = append(values, params[k])
 	}
 	if u, err := url.Parse(strings.TrimSpace(raw)); err == nil && u.User != nil {
@@ -346,8 +346,8 @@ func sqlServerSecrets(raw string, params map[string]string) []string {
 	return out
 }
 
-// sqlServerDisplay is the connection as a sqlserver:// URL without secrets.
-func sqlServerDisplay(cfg msdsn.Config, fedauth string) string {
+// displayURL is the connection as a sqlserver:// URL without secrets.
+func displayURL(cfg msdsn.Config, fedauth string) string {
 	host := strings.TrimSuffix(strings.TrimPrefix(cfg.Host, "["), "]")
 	u := url.URL{Scheme: "sqlserver", Host: host}
 	if strings.Contains(host, ":") {

@@ -13,11 +13,11 @@ import (
 	"github.com/sessctl/sessctl/dialects"
 )
 
-// sqlserverEngine is which server speaks SQL Server's protocol: SQL Server
+// engine is which server speaks SQL Server's protocol: SQL Server
 // itself (Azure SQL included), or Babelfish for PostgreSQL (Aurora
 // included), whose catalog differs in ways sessctl must read around (see
-// sqlserverCatalog).
-type sqlserverEngine struct {
+// catalog).
+type engine struct {
 	Babelfish bool
 	// Version is Babelfish's own version ("4.3.0"), "" on SQL Server or
 	// when the server does not say.
@@ -25,7 +25,7 @@ type sqlserverEngine struct {
 }
 
 // String names the engine for verify's report.
-func (e sqlserverEngine) String() string {
+func (e engine) String() string {
 	switch {
 	case !e.Babelfish:
 		return "SQL Server"
@@ -35,35 +35,35 @@ func (e sqlserverEngine) String() string {
 	return "Babelfish for PostgreSQL"
 }
 
-// sqlserverEngines remembers the engine of each pool: it is asked once per
+// engines remembers the engine of each pool: it is asked once per
 // pool. A *sql.Conn or *sql.Tx, which do not say which pool they belong
 // to, asks each time (one short query).
-var sqlserverEngines sync.Map
+var engines sync.Map
 
-// sqlserverEngineQuery: SERVERPROPERTY('Babelfish') is 1 on Babelfish and
+// engineQuery: SERVERPROPERTY('Babelfish') is 1 on Babelfish and
 // NULL on SQL Server; BABELFISHPG_TSQL_VERSION is Babelfish's own version.
-const sqlserverEngineQuery = `SELECT CAST(COALESCE(SERVERPROPERTY('Babelfish'), 0) AS int),
+const engineQuery = `SELECT CAST(COALESCE(SERVERPROPERTY('Babelfish'), 0) AS int),
        CAST(COALESCE(SERVERPROPERTY('BabelfishVersion'), N'') AS nvarchar(128))`
 
-// sqlserverEngineOf asks q's server which engine it is.
-func sqlserverEngineOf(ctx context.Context, q dialects.Querier) (sqlserverEngine, error) {
+// engineOf asks q's server which engine it is.
+func engineOf(ctx context.Context, q dialects.Querier) (engine, error) {
 	db, pooled := q.(*sql.DB)
 	if p, ok := q.(interface{ Pool() *sql.DB }); ok {
 		db, pooled = p.Pool(), true
 	}
 	if pooled {
-		if e, ok := sqlserverEngines.Load(db); ok {
-			return e.(sqlserverEngine), nil
+		if e, ok := engines.Load(db); ok {
+			return e.(engine), nil
 		}
 	}
 	var bbf int
 	var version string
-	if err := q.QueryRowContext(ctx, sqlserverEngineQuery).Scan(&bbf, &version); err != nil {
-		return sqlserverEngine{}, fmt.Errorf("asking the server which engine it is: %w", err)
+	if err := q.QueryRowContext(ctx, engineQuery).Scan(&bbf, &version); err != nil {
+		return engine{}, fmt.Errorf("asking the server which engine it is: %w", err)
 	}
-	e := sqlserverEngine{Babelfish: bbf == 1, Version: strings.TrimSpace(version)}
+	e := engine{Babelfish: bbf == 1, Version: strings.TrimSpace(version)}
 	if pooled {
-		sqlserverEngines.Store(db, e)
+		engines.Store(db, e)
 	}
 	return e, nil
 }
@@ -71,21 +71,21 @@ func sqlserverEngineOf(ctx context.Context, q dialects.Querier) (sqlserverEngine
 // Engine names the server q reaches, for verify's report: "SQL Server" or
 // "Babelfish for PostgreSQL 4.3.0".
 func (Dialect) Engine(ctx context.Context, q dialects.Querier) (string, error) {
-	e, err := sqlserverEngineOf(ctx, q)
+	e, err := engineOf(ctx, q)
 	if err != nil {
 		return "", err
 	}
 	return e.String(), nil
 }
 
-// sqlserverBabelfish reports whether q is Babelfish for PostgreSQL (AWS
+// isBabelfish reports whether q is Babelfish for PostgreSQL (AWS
 // Aurora's included) rather than SQL Server: the one place that asks.
-func sqlserverBabelfish(ctx context.Context, q dialects.Querier) (bool, error) {
-	e, err := sqlserverEngineOf(ctx, q)
+func isBabelfish(ctx context.Context, q dialects.Querier) (bool, error) {
+	e, err := engineOf(ctx, q)
 	return e.Babelfish, err
 }
 
-// sqlserverCatalog reads names from the catalog as they are stored, on
+// catalog reads names from the catalog as they are stored, on
 // both engines: the one place that knows how Babelfish's catalog differs
 // (tds/README.md's divergence table). SQL Server's sys views give names
 // exactly. Babelfish's give them lower-cased, an index's name followed by
@@ -96,8 +96,8 @@ func sqlserverBabelfish(ctx context.Context, q dialects.Querier) (bool, error) {
 // position (ORDINAL_POSITION is column_id there), and an index's name
 // loses its suffix; and since sys.indexes.has_filter is always 0 there
 // (row 8), a filtered index is told by its predicate in pg_index.
-type sqlserverCatalog struct {
-	engine sqlserverEngine
+type catalog struct {
+	engine engine
 	// table is the table's name as sys.objects gives it.
 	table string
 	// columns are the columns' names as stored, by column_id; nil on SQL
@@ -105,19 +105,20 @@ type sqlserverCatalog struct {
 	columns map[int]string
 }
 
-func (s Dialect) catalog(ctx context.Context, q dialects.Querier) (*sqlserverCatalog, error) {
-	e, err := sqlserverEngineOf(ctx, q)
+// catalogOf is the catalog of q's server, as its engine stores names.
+func catalogOf(ctx context.Context, q dialects.Querier) (*catalog, error) {
+	e, err := engineOf(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	return &sqlserverCatalog{engine: e}, nil
+	return &catalog{engine: e}, nil
 }
 
 // object finds the object n names in schema n.Schema: its id, its type
 // (U, V, ...) and its name as stored (info.Name).
-func (c *sqlserverCatalog) object(ctx context.Context, q dialects.Querier, schema, name string) (id int64, kind, stored string, err error) {
+func (c *catalog) object(ctx context.Context, q dialects.Querier, schema, name string) (id int64, kind, stored string, err error) {
 	s := Dialect{}
-	if err = q.QueryRowContext(ctx, sqlserverObjectQuery, s.Quote(schema)+"."+s.Quote(name)).Scan(&id, &kind, &stored); err != nil {
+	if err = q.QueryRowContext(ctx, objectQuery, s.Quote(schema)+"."+s.Quote(name)).Scan(&id, &kind, &stored); err != nil {
 		return 0, "", "", err
 	}
 	c.table = stored
@@ -143,7 +144,7 @@ WHERE TABLE_SCHEMA = @p1 AND TABLE_NAME = @p2`, schema, name)
 }
 
 // column is the name as stored of column id, which sys.columns calls name.
-func (c *sqlserverCatalog) column(id int, name string) string {
+func (c *catalog) column(id int, name string) string {
 	if stored, ok := c.columns[id]; ok {
 		return stored
 	}
@@ -154,7 +155,7 @@ func (c *sqlserverCatalog) column(id int, name string) string {
 // name. Babelfish stores the index ix of table t as bbfIndexName(ix, t),
 // their ASCII letters in lower case: the name read is the ix that gives it. Since Babelfish's
 // names are the same in any case, sessctl's own name reads in its case.
-func (c *sqlserverCatalog) index(name string, n dialects.Names) string {
+func (c *catalog) index(name string, n dialects.Names) string {
 	if !c.engine.Babelfish {
 		return name
 	}
@@ -200,7 +201,7 @@ func clipBytes(s string, n int) string {
 }
 
 // filtered is the SQL that says whether index i has a WHERE clause.
-func (c *sqlserverCatalog) filtered() string {
+func (c *catalog) filtered() string {
 	if !c.engine.Babelfish {
 		return "i.has_filter"
 	}

@@ -15,22 +15,22 @@ import (
 
 // SQL Server error numbers sessctl acts on.
 const (
-	mssqlPermissionDenied   = 229   // SELECT permission denied on an object
-	mssqlShowplanDenied     = 262   // permission denied in database (SHOWPLAN)
-	mssqlDeadlockVictim     = 1205  // chosen as deadlock victim
-	mssqlCannotOpenDatabase = 4060  // the login's database does not exist or is not open to it
-	mssqlNoServerAccess     = 916   // the login cannot access the database
-	mssqlLoginFailed        = 18456 // wrong user or password
-	mssqlAccountDisabled    = 18470
-	mssqlPasswordExpired    = 18487
-	mssqlMustChangePassword = 18488
-	mssqlFirewall           = 40615 // Azure SQL: the client's address is not allowed
-	mssqlSessionKilled      = 596   // the session is in the kill state (KILL)
-	mssqlShutdown           = 6005  // SHUTDOWN is in progress
+	permissionDenied   = 229   // SELECT permission denied on an object
+	showplanDenied     = 262   // permission denied in database (SHOWPLAN)
+	deadlockVictim     = 1205  // chosen as deadlock victim
+	cannotOpenDatabase = 4060  // the login's database does not exist or is not open to it
+	noServerAccess     = 916   // the login cannot access the database
+	loginFailed        = 18456 // wrong user or password
+	accountDisabled    = 18470
+	passwordExpired    = 18487
+	mustChangePassword = 18488
+	firewallRefused    = 40615 // Azure SQL: the client's address is not allowed
+	sessionKilled      = 596   // the session is in the kill state (KILL)
+	shutdownInProgress = 6005  // SHUTDOWN is in progress
 )
 
-// mssqlNumber is the SQL Server error number of err, or 0.
-func mssqlNumber(err error) int32 {
+// errorNumber is the SQL Server error number of err, or 0.
+func errorNumber(err error) int32 {
 	var me mssql.Error
 	if errors.As(err, &me) {
 		return me.Number
@@ -46,9 +46,9 @@ func mssqlNumber(err error) int32 {
 // the login, a firewall rule, a certificate the client does not accept and
 // an Azure AD sign-in that failed do not go away by waiting.
 func (Dialect) Permanent(err error) bool {
-	switch mssqlNumber(err) {
-	case mssqlLoginFailed, mssqlAccountDisabled, mssqlPasswordExpired, mssqlMustChangePassword,
-		mssqlCannotOpenDatabase, mssqlNoServerAccess, mssqlFirewall:
+	switch errorNumber(err) {
+	case loginFailed, accountDisabled, passwordExpired, mustChangePassword,
+		cannotOpenDatabase, noServerAccess, firewallRefused:
 		return true
 	}
 	return isCertificateError(err) || isAzureADError(err)
@@ -59,8 +59,8 @@ func (Dialect) Permanent(err error) bool {
 // StreamError a reply cut off mid-stream (it has no Unwrap, so the EOF
 // inside it is not found by cutOff).
 func (Dialect) Disconnected(err error) bool {
-	switch mssqlNumber(err) {
-	case mssqlSessionKilled, mssqlShutdown:
+	switch errorNumber(err) {
+	case sessionKilled, shutdownInProgress:
 		return true
 	}
 	var se mssql.StreamError
@@ -70,15 +70,15 @@ func (Dialect) Disconnected(err error) bool {
 
 // SQL Server error numbers of a privilege refused.
 const (
-	mssqlObjectNotFoundOrDenied = 1088 // cannot find the object, or no permission
-	mssqlDropDenied             = 3701 // cannot drop: it does not exist, or no permission
+	objectNotFoundOrDenied = 1088 // cannot find the object, or no permission
+	dropDenied             = 3701 // cannot drop: it does not exist, or no permission
 )
 
 // Denied: 229 (an object permission), 262 (a database permission, such as
 // CREATE TABLE), 1088 and 3701 (no such object, or no permission on it).
 func (s Dialect) Denied(ctx context.Context, q dialects.Querier, err error, op string, n dialects.Names) (string, bool) {
-	switch mssqlNumber(err) {
-	case mssqlPermissionDenied, mssqlShowplanDenied, mssqlObjectNotFoundOrDenied, mssqlDropDenied:
+	switch errorNumber(err) {
+	case permissionDenied, showplanDenied, objectNotFoundOrDenied, dropDenied:
 	case bbfError:
 		if !s.lacks(ctx, q, op, n) {
 			return "", false
@@ -118,7 +118,7 @@ const bbfError = 33557097
 // on Babelfish, whose error has no number of its own (bbfError). An
 // unanswered question is no answer.
 func (s Dialect) lacks(ctx context.Context, q dialects.Querier, op string, n dialects.Names) bool {
-	e, err := sqlserverEngineOf(ctx, q)
+	e, err := engineOf(ctx, q)
 	if err != nil || !e.Babelfish {
 		return false
 	}
@@ -151,23 +151,22 @@ func (s Dialect) lacks(ctx context.Context, q dialects.Querier, op string, n dia
 }
 
 // Lock timeouts: SQL Server's 1222; Babelfish reports PostgreSQL's
-// lock_not_available with its catch-all number and PostgreSQL's text, as it
+// lock_not_available with its catch-all number (bbfError) and PostgreSQL's text, as it
 // maps no number to it (tds/README.md: error numbers match SQL Server where
 // Babelfish maps them).
 const (
-	mssqlLockTimeout     = 1222
-	babelfishUnmapped    = 33557097
+	lockRequestTimeout   = 1222
 	babelfishLockTimeout = "canceling statement due to lock timeout"
 )
 
-// sqlserverLockTimedOut reports whether err is a statement that gave up
+// lockTimedOut reports whether err is a statement that gave up
 // waiting for a lock (SET LOCK_TIMEOUT).
-func sqlserverLockTimedOut(err error) bool {
+func lockTimedOut(err error) bool {
 	var me mssql.Error
-	switch n := mssqlNumber(err); {
-	case n == mssqlLockTimeout:
+	switch n := errorNumber(err); {
+	case n == lockRequestTimeout:
 		return true
-	case n == babelfishUnmapped && errors.As(err, &me):
+	case n == bbfError && errors.As(err, &me):
 		return strings.Contains(me.Message, babelfishLockTimeout)
 	}
 	return false

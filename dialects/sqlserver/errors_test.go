@@ -42,9 +42,9 @@ func TestSQLServerPermanent(t *testing.T) {
 		number int32
 		want   bool
 	}{
-		{mssqlLoginFailed, true},
-		{mssqlCannotOpenDatabase, true},
-		{mssqlFirewall, true},
+		{loginFailed, true},
+		{cannotOpenDatabase, true},
+		{firewallRefused, true},
 		{40613, false}, // Azure SQL: database not currently available
 		{18401, false}, // server in script upgrade mode, as when starting
 		{1205, false},

@@ -26,25 +26,25 @@ import (
 // delete. SHOWPLAN needs the SHOWPLAN permission: without it, the plan says
 // so.
 func (s Dialect) ExplainPurge(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int) (string, error) {
-	session, release, err := sqlserverSession(ctx, q)
+	session, release, err := oneSession(ctx, q)
 	if err != nil {
 		return "", err
 	}
 	defer release()
 	showplan := "SHOWPLAN_TEXT"
-	cat, err := s.catalog(ctx, session)
+	cat, err := catalogOf(ctx, session)
 	if err != nil {
 		return "", err
 	}
 	if cat.engine.Babelfish {
 		showplan = "BABELFISH_SHOWPLAN_ALL"
 		// Its plan names indexes by PostgreSQL's names for them: read
-		// them back as verify does (sqlserverCatalog.index).
+		// them back as verify does (catalog.index).
 		if _, _, _, err := cat.object(ctx, session, n.Schema, n.Table); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return "", err
 		}
 	}
-	undo, err := sqlserverRolledBack(ctx, session)
+	undo, err := rolledBack(ctx, session)
 	if err != nil {
 		return "", err
 	}
@@ -53,9 +53,9 @@ func (s Dialect) ExplainPurge(ctx context.Context, q dialects.Querier, n dialect
 		return "", err
 	}
 	defer session.ExecContext(context.WithoutCancel(ctx), "SET "+showplan+" OFF")
-	rows, err := session.QueryContext(ctx, s.deleteScript(n, grace, min(limit, sqlserverMaxBatch)))
+	rows, err := session.QueryContext(ctx, s.deleteScript(n, grace, min(limit, maxBatch)))
 	if err != nil {
-		if mssqlNumber(err) == mssqlShowplanDenied {
+		if errorNumber(err) == showplanDenied {
 			return "(no plan: this user lacks the SHOWPLAN permission; GRANT SHOWPLAN TO it to see one)", nil
 		}
 		return "", err
@@ -112,9 +112,9 @@ func (s Dialect) ExplainPurge(ctx context.Context, q dialects.Querier, n dialect
 // (bbfIndexName: it ends in an MD5 in hex).
 var bbfStoredIndexName = regexp.MustCompile(`[\pL\pN_$#@]+[0-9a-f]{32}`)
 
-// sqlserverRolledBack begins a transaction on session (a savepoint inside
+// rolledBack begins a transaction on session (a savepoint inside
 // one already open) and returns what rolls it back.
-func sqlserverRolledBack(ctx context.Context, session dialects.Querier) (func(), error) {
+func rolledBack(ctx context.Context, session dialects.Querier) (func(), error) {
 	back := context.WithoutCancel(ctx)
 	if _, ok := session.(*sql.Tx); ok {
 		if _, err := session.ExecContext(ctx, "SAVE TRANSACTION sessctl_explain"); err != nil {
@@ -128,9 +128,9 @@ func sqlserverRolledBack(ctx context.Context, session dialects.Querier) (func(),
 	return func() { session.ExecContext(back, "IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION") }, nil
 }
 
-// sqlserverSession returns one session of q, for SET options that must
+// oneSession returns one session of q, for SET options that must
 // hold across batches.
-func sqlserverSession(ctx context.Context, q dialects.Querier) (dialects.Querier, func(), error) {
+func oneSession(ctx context.Context, q dialects.Querier) (dialects.Querier, func(), error) {
 	switch v := q.(type) {
 	case *sql.Conn, *sql.Tx:
 		return v, func() {}, nil
@@ -146,9 +146,9 @@ func sqlserverSession(ctx context.Context, q dialects.Querier) (dialects.Querier
 
 // deleteScript is one purge batch with its numbers written in.
 func (s Dialect) deleteScript(n dialects.Names, grace time.Duration, limit int) string {
-	sec, us := sqlserverCutoff(grace)
-	return sqlserverPrelude + fmt.Sprintf(sqlserverDeleteSQL, s.qualified(n), strconv.Itoa(limit),
-		sqlserverCutoffSQL(strconv.Itoa(int(sec)), strconv.Itoa(int(us))), "", sqlserverOrder)
+	sec, us := cutoff(grace)
+	return prelude + fmt.Sprintf(deleteSQL, s.qualified(n), strconv.Itoa(limit),
+		cutoffSQL(strconv.Itoa(int(sec)), strconv.Itoa(int(us))), "", purgeOrder)
 }
 
 // PurgeScript: on SQL Server each batch's plan is (SHOWPLAN_TEXT)
@@ -164,10 +164,10 @@ func (s Dialect) deleteScript(n dialects.Names, grace time.Duration, limit int) 
 // rules: no SQL Server runs here to capture it; the dry run shows the real
 // one).
 func (s Dialect) PurgeScript(n dialects.Names, grace time.Duration, limit int) string {
-	limit = min(limit, sqlserverMaxBatch)
-	sec, us := sqlserverCutoff(grace)
-	del := fmt.Sprintf(sqlserverDeleteSQL, s.qualified(n), strconv.Itoa(limit),
-		sqlserverCutoffSQL(strconv.Itoa(int(sec)), strconv.Itoa(int(us))), "", sqlserverOrder)
+	limit = min(limit, maxBatch)
+	sec, us := cutoff(grace)
+	del := fmt.Sprintf(deleteSQL, s.qualified(n), strconv.Itoa(limit),
+		cutoffSQL(strconv.Itoa(int(sec)), strconv.Itoa(int(us))), "", purgeOrder)
 	return fmt.Sprintf(`-- Deletes the rows of %[1]s that expired over %[2]s ago, %[3]d at a time
 -- (at most %[4]d, under the 5,000 locks at which SQL Server locks the whole
 -- table), oldest first, each batch its own transaction, at low deadlock
@@ -187,5 +187,5 @@ BEGIN
     SET @deleted = @@ROWCOUNT;
 END;
 GO
-`, s.qualified(n), grace, limit, sqlserverMaxBatch, strings.ReplaceAll(del, "\n", "\n    "))
+`, s.qualified(n), grace, limit, maxBatch, strings.ReplaceAll(del, "\n", "\n    "))
 }

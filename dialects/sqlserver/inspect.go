@@ -16,19 +16,19 @@ func (Dialect) SchemaExists(ctx context.Context, q dialects.Querier, schema stri
 	return n > 0, err
 }
 
-// sqlserverObjectQuery finds a schema's object by its quoted two-part name
+// objectQuery finds a schema's object by its quoted two-part name
 // (@p1), as the server itself resolves names: OBJECT_ID compares them as
 // the database's collation does, on both engines. It sees only what the
 // user may see; the app's user sees its own table.
-const sqlserverObjectQuery = `
+const objectQuery = `
 SELECT o.object_id, RTRIM(o.type), CAST(o.name AS nvarchar(128))
 FROM sys.objects AS o
 WHERE o.object_id = OBJECT_ID(@p1)`
 
-// sqlserverColumnsQuery reads each column's base type (an alias type reads
+// columnsQuery reads each column's base type (an alias type reads
 // as the system type it stands for), its length in bytes (-1: max), and
 // whether an insert that leaves it out still works.
-const sqlserverColumnsQuery = `
+const columnsQuery = `
 SELECT c.column_id,
        CAST(c.name AS nvarchar(128)),
        COALESCE(bt.name, t.name),
@@ -43,13 +43,13 @@ LEFT JOIN sys.types AS bt ON bt.user_type_id = c.system_type_id
 WHERE c.object_id = @p1
 ORDER BY c.column_id`
 
-// sqlserverIndexesQuery reads each index's key columns in order, with what
+// indexesQuery reads each index's key columns in order, with what
 // decides whether a purge can read it: its type, whether it is filtered,
 // and whether it is disabled. Hypothetical indexes (the Database Engine
 // Tuning Advisor's) are no indexes and are left out. Included columns and
 // columnstore indexes have key_ordinal 0. %s is whether the index is
-// filtered: sqlserverCatalog.filtered.
-const sqlserverIndexesQuery = `
+// filtered: catalog.filtered.
+const indexesQuery = `
 SELECT CAST(i.name AS nvarchar(128)), i.is_primary_key, i.is_unique, ic.column_id, CAST(c.name AS nvarchar(128)),
        i.type, i.type_desc, CAST(%s AS bit), i.is_disabled
 FROM sys.indexes AS i
@@ -70,7 +70,7 @@ var _ dialects.TableInspector = Dialect{}
 
 func (s Dialect) InspectTable(ctx context.Context, q dialects.Querier, n dialects.Names) (*dialects.TableInfo, error) {
 	info := &dialects.TableInfo{Kind: dialects.KindMissing}
-	cat, err := s.catalog(ctx, q)
+	cat, err := catalogOf(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("reading the catalog for %s: %w", s.qualified(n), err)
 	}
@@ -99,8 +99,8 @@ func (s Dialect) InspectTable(ctx context.Context, q dialects.Querier, n dialect
 	return info, nil
 }
 
-func (Dialect) inspectColumns(ctx context.Context, q dialects.Querier, cat *sqlserverCatalog, id int64, info *dialects.TableInfo) error {
-	rows, err := q.QueryContext(ctx, sqlserverColumnsQuery, id)
+func (Dialect) inspectColumns(ctx context.Context, q dialects.Querier, cat *catalog, id int64, info *dialects.TableInfo) error {
+	rows, err := q.QueryContext(ctx, columnsQuery, id)
 	if err != nil {
 		return err
 	}
@@ -113,16 +113,16 @@ func (Dialect) inspectColumns(ctx context.Context, q dialects.Querier, cat *sqls
 		}
 		c.Name = cat.column(colID, c.Name)
 		c.Type = strings.ToLower(c.Type)
-		c.Length = sqlserverLength(c.Type, bytes)
+		c.Length = declaredLength(c.Type, bytes)
 		info.Columns = append(info.Columns, c)
 	}
 	return rows.Err()
 }
 
-// sqlserverLength turns sys.columns.max_length, in bytes, into the length
+// declaredLength turns sys.columns.max_length, in bytes, into the length
 // the type is declared with: characters for nchar and nvarchar (two bytes
 // each), bytes for the others; -1 stays MAX; 0 for types without a length.
-func sqlserverLength(typ string, bytes int) int {
+func declaredLength(typ string, bytes int) int {
 	switch typ {
 	case "nvarchar", "nchar":
 		if bytes < 0 {
@@ -135,8 +135,8 @@ func sqlserverLength(typ string, bytes int) int {
 	return 0
 }
 
-func (s Dialect) inspectIndexes(ctx context.Context, q dialects.Querier, cat *sqlserverCatalog, id int64, n dialects.Names, info *dialects.TableInfo) error {
-	rows, err := q.QueryContext(ctx, fmt.Sprintf(sqlserverIndexesQuery, cat.filtered()), id)
+func (s Dialect) inspectIndexes(ctx context.Context, q dialects.Querier, cat *catalog, id int64, n dialects.Names, info *dialects.TableInfo) error {
+	rows, err := q.QueryContext(ctx, fmt.Sprintf(indexesQuery, cat.filtered()), id)
 	if err != nil {
 		return err
 	}
@@ -190,7 +190,7 @@ func (s Dialect) Unusable(n dialects.Names, name string, typ int, typeDesc strin
 func (s Dialect) inspectVersion(ctx context.Context, q dialects.Querier, n dialects.Names, info *dialects.TableInfo) error {
 	var id int64
 	var kind, name string
-	err := q.QueryRowContext(ctx, sqlserverObjectQuery, s.versionTable(n)).Scan(&id, &kind, &name)
+	err := q.QueryRowContext(ctx, objectQuery, s.versionTable(n)).Scan(&id, &kind, &name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -204,7 +204,7 @@ func (s Dialect) inspectVersion(ctx context.Context, q dialects.Querier, n diale
 	case errors.Is(err, sql.ErrNoRows):
 		return nil
 	case err != nil:
-		if mssqlNumber(err) == mssqlPermissionDenied {
+		if errorNumber(err) == permissionDenied {
 			info.Notes = append(info.Notes, fmt.Sprintf("the version table %s exists but this user may not read it", s.Quote(n.VersionTable)))
 			return nil
 		}

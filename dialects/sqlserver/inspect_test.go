@@ -21,8 +21,8 @@ func TestSQLServerLength(t *testing.T) {
 		{"datetimeoffset", 10, 0},
 		{"bigint", 8, 0},
 	} {
-		if got := sqlserverLength(tc.typ, tc.bytes); got != tc.want {
-			t.Errorf("sqlserverLength(%s, %d) = %d, want %d", tc.typ, tc.bytes, got, tc.want)
+		if got := declaredLength(tc.typ, tc.bytes); got != tc.want {
+			t.Errorf("declaredLength(%s, %d) = %d, want %d", tc.typ, tc.bytes, got, tc.want)
 		}
 	}
 }

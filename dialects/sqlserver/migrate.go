@@ -29,20 +29,20 @@ func (s Dialect) MigrateDriver(conn *dialects.Conn, n dialects.Names) (database.
 		db.Close()
 		return nil, err
 	}
-	return &sqlserverMigrator{Driver: drv, db: db, versionTable: s.qualified(dialects.Names{Schema: n.Schema, Table: n.VersionTable})}, nil
+	return &migrator{Driver: drv, db: db, versionTable: s.qualified(dialects.Names{Schema: n.Schema, Table: n.VersionTable})}, nil
 }
 
-// sqlserverMigrator is golang-migrate's sqlserver driver, whose version
+// migrator is golang-migrate's sqlserver driver, whose version
 // table is made again once the lock is held: the driver makes it before
 // (WithInstance), and a drop, which takes the same lock (LockCreate), may
 // have removed it since as a version table left without its cache table.
-type sqlserverMigrator struct {
+type migrator struct {
 	database.Driver
 	db           *sql.DB // the driver's; its Close closes it
 	versionTable string  // quoted and qualified
 }
 
-func (d *sqlserverMigrator) Lock() error {
+func (d *migrator) Lock() error {
 	if err := d.Driver.Lock(); err != nil {
 		return err
 	}

@@ -9,16 +9,16 @@ import (
 	"github.com/sessctl/sessctl/dialects"
 )
 
-// sqlserver is SQL Server and Azure SQL through go-mssqldb, with exactly the
+// Dialect is SQL Server and Azure SQL through go-mssqldb, with exactly the
 // table `dotnet sql-cache create` makes, which Microsoft.Extensions.Caching.
 // SqlServer reads and writes.
 type Dialect struct{}
 
 var _ dialects.Dialect = Dialect{}
 
-// sqlserverMaxName is the length of sysname, nvarchar(128), in UTF-16 code
+// maxName is the length of sysname, nvarchar(128), in UTF-16 code
 // units: SQL Server refuses longer names.
-const sqlserverMaxName = 128
+const maxName = 128
 
 func (Dialect) Name() string { return "sqlserver" }
 
@@ -28,7 +28,7 @@ func (Dialect) Name() string { return "sqlserver" }
 // into) the SQL it sends. And a name that begins with # would make a
 // temporary table, which vanishes with the session.
 func (Dialect) CheckName(name string) error {
-	if err := dialects.CheckName(name, sqlserverMaxName, "characters (UTF-16)", utf16Len); err != nil {
+	if err := dialects.CheckName(name, maxName, "characters (UTF-16)", utf16Len); err != nil {
 		return err
 	}
 	switch {
@@ -67,10 +67,10 @@ func (s Dialect) qualified(n dialects.Names) string {
 	return s.Quote(n.Schema) + "." + s.Quote(n.Table)
 }
 
-// sqlserverCollationOK accepts a collation under which keys that differ only
+// collationOK accepts a collation under which keys that differ only
 // in case, or only in accents, stay apart: case-sensitive (_CS_) or binary
 // (_BIN, _BIN2), and not accent-insensitive (_AI).
-func sqlserverCollationOK(c string) bool {
+func collationOK(c string) bool {
 	parts := strings.Split(strings.ToUpper(c), "_")
 	sensitive := false
 	for _, p := range parts {
@@ -90,7 +90,7 @@ func sqlserverCollationOK(c string) bool {
 func (Dialect) Columns() []dialects.ColumnSpec {
 	return []dialects.ColumnSpec{
 		{Name: dialects.ColID, Types: []string{"nvarchar"}, Length: 449, Null: dialects.NotNull,
-			CollationOK: sqlserverCollationOK, Collation: "SQL_Latin1_General_CP1_CS_AS",
+			CollationOK: collationOK, Collation: "SQL_Latin1_General_CP1_CS_AS",
 			Definition: "[Id] nvarchar(449) COLLATE SQL_Latin1_General_CP1_CS_AS NOT NULL"},
 		{Name: dialects.ColValue, Types: []string{"varbinary"}, Length: -1, Null: dialects.NotNull,
 			Definition: "[Value] varbinary(max) NOT NULL"},

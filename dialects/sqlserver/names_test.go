@@ -95,7 +95,7 @@ func TestSQLServerCollation(t *testing.T) {
 		{"Latin1_General_100_CI_AI", false},
 		{"", false},
 	} {
-		if got := sqlserverCollationOK(tc.collation); got != tc.ok {
+		if got := collationOK(tc.collation); got != tc.ok {
 			t.Errorf("collation %q: ok = %v, want %v", tc.collation, got, tc.ok)
 		}
 	}

@@ -15,34 +15,34 @@ import (
 	"github.com/sessctl/sessctl/dialects"
 )
 
-// sqlserverMaxBatch is the most rows one DELETE statement of a purge
+// maxBatch is the most rows one DELETE statement of a purge
 // removes. SQL Server escalates a statement's row locks to a lock on the
 // whole table once it holds 5,000 on one index, and that lock would block
 // every app session; 4,000 keeps each statement well clear of it. A larger
 // batch runs as several statements of at most this many rows, each its own
 // transaction.
-const sqlserverMaxBatch = 4000
+const maxBatch = 4000
 
-// sqlserverDeadlockRetries is how often a purge statement chosen as a
+// deadlockRetries is how often a purge statement chosen as a
 // deadlock victim (it runs at low deadlock priority, so that the app wins)
 // is tried again before purge gives up.
-const sqlserverDeadlockRetries = 3
+const deadlockRetries = 3
 
-// sqlserverLockPrefix begins the name of every purge lock, so that it
+// lockPrefix begins the name of every purge lock, so that it
 // cannot be mistaken for another application's.
-const sqlserverLockPrefix = "sessctl purge "
+const lockPrefix = "sessctl purge "
 
-// sqlserverLockResource is the sp_getapplock resource of the purge lock of
+// lockResource is the sp_getapplock resource of the purge lock of
 // one table. Names are folded to lower case, as SQL Server's usual
 // collations fold them, since the resource is compared byte for byte. The
 // resource holds at most 255 characters; a longer one is hashed.
-func sqlserverLockResource(n dialects.Names) string {
-	r := sqlserverLockPrefix + strings.ToLower(n.Schema) + "." + strings.ToLower(n.Table)
+func lockResource(n dialects.Names) string {
+	r := lockPrefix + strings.ToLower(n.Schema) + "." + strings.ToLower(n.Table)
 	if utf16Len(r) <= 255 {
 		return r
 	}
 	sum := sha256.Sum256([]byte(r))
-	return sqlserverLockPrefix + hex.EncodeToString(sum[:])
+	return lockPrefix + hex.EncodeToString(sum[:])
 }
 
 // TryLock takes an exclusive application lock owned by the session, so it
@@ -58,7 +58,7 @@ func (d Dialect) TryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) 
 
 // tryLock is TryLock, ok false when another session holds the lock.
 func (Dialect) tryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) (func() error, bool, error) {
-	resource := sqlserverLockResource(n)
+	resource := lockResource(n)
 	var status int
 	err := conn.QueryRowContext(ctx, `DECLARE @status int;
 EXEC @status = sp_getapplock @Resource = @p1, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;
@@ -84,18 +84,18 @@ func discard(conn *sql.Conn) {
 	conn.Raw(func(any) error { return driver.ErrBadConn })
 }
 
-// sqlserverCutoff is "now" by the server's clock less the grace: a second
+// cutoff is "now" by the server's clock less the grace: a second
 // count and a microsecond remainder, since DATEADD takes an int.
-func sqlserverCutoff(grace time.Duration) (seconds, micros int32) {
+func cutoff(grace time.Duration) (seconds, micros int32) {
 	if grace/time.Second > math.MaxInt32 {
 		return math.MaxInt32, 0
 	}
 	return int32(grace / time.Second), int32(grace % time.Second / time.Microsecond)
 }
 
-// sqlserverCutoffSQL writes the cutoff with seconds and micros as given:
+// cutoffSQL writes the cutoff with seconds and micros as given:
 // parameters, or numbers for a script.
-func sqlserverCutoffSQL(seconds, micros string) string {
+func cutoffSQL(seconds, micros string) string {
 	expr := "DATEADD(second, -" + seconds + ", SYSDATETIMEOFFSET())"
 	if micros != "0" {
 		expr = "DATEADD(microsecond, -" + micros + ", " + expr + ")"
@@ -103,7 +103,7 @@ func sqlserverCutoffSQL(seconds, micros string) string {
 	return expr
 }
 
-// sqlserverDeleteSQL deletes the oldest expired rows, by key: the
+// deleteSQL deletes the oldest expired rows, by key: the
 // subquery's TOP with ORDER BY on ExpiresAtTime makes the expiry index the
 // plan (whatever its name), reading only the rows it deletes, and the
 // DELETE finds each of them by its key. (Babelfish refuses the form that
@@ -118,7 +118,7 @@ func sqlserverCutoffSQL(seconds, micros string) string {
 // %[1]s is the table, %[2]s the number of rows, %[3]s the cutoff, %[4]s
 // more of the subquery's WHERE clause (a position to go on from), %[5]s its
 // ORDER BY.
-const sqlserverDeleteSQL = `DELETE FROM %[1]s WITH (ROWLOCK, READPAST)
+const deleteSQL = `DELETE FROM %[1]s WITH (ROWLOCK, READPAST)
 WHERE [Id] IN (
     SELECT TOP (%[2]s) [Id]
     FROM %[1]s WITH (ROWLOCK, READPAST)
@@ -126,55 +126,55 @@ WHERE [Id] IN (
     ORDER BY %[5]s
 ) AND [ExpiresAtTime] < %[3]s;`
 
-// sqlserverOrder is the purge's order: the oldest first, the key breaking
+// purgeOrder is the purge's order: the oldest first, the key breaking
 // ties. On SQL Server it is the expiry index's own order, as a
 // nonclustered index carries the clustered key.
-const sqlserverOrder = "[ExpiresAtTime], [Id]"
+const purgeOrder = "[ExpiresAtTime], [Id]"
 
-// sqlserverHeldTable lists, for the session, the rows its purge found
+// heldTable lists, for the session, the rows its purge found
 // held (see DeleteExpired): a temporary table, which ends with the session.
-const sqlserverHeldTable = "#sessctl_held"
+const heldTable = "#sessctl_held"
 
-// sqlserverNotHeld leaves the rows sqlserverHeldTable lists out of a batch.
-const sqlserverNotHeld = "\n      AND [Id] NOT IN (SELECT [Id] FROM " + sqlserverHeldTable + ")"
+// notHeld leaves the rows heldTable lists out of a batch.
+const notHeld = "\n      AND [Id] NOT IN (SELECT [Id] FROM " + heldTable + ")"
 
-// sqlserverLockTimeoutMS bounds how long a purge statement waits for a lock
+// lockTimeoutMS bounds how long a purge statement waits for a lock
 // an app session holds (SET LOCK_TIMEOUT): well under minStopGrace, so that
 // a waiting statement ends on its own before a signal or deadline would
 // have to cut it. On SQL Server READPAST passes over held rows and this
 // bounds only other waits (a table lock, a schema change); on Babelfish,
 // which ignores table hints, every held row makes the statement wait this
 // long, and DeleteExpired steps past it.
-const sqlserverLockTimeoutMS = 100
+const lockTimeoutMS = 100
 
-// sqlserverPrelude begins each purge statement's batch.
-var sqlserverPrelude = "SET DEADLOCK_PRIORITY LOW;\nSET LOCK_TIMEOUT " + strconv.Itoa(sqlserverLockTimeoutMS) + ";\n"
+// prelude begins each purge statement's batch.
+var prelude = "SET DEADLOCK_PRIORITY LOW;\nSET LOCK_TIMEOUT " + strconv.Itoa(lockTimeoutMS) + ";\n"
 
-// Limits keep a batch under lock escalation: see sqlserverMaxBatch.
-func (Dialect) Limits() dialects.Limits { return dialects.Limits{MaxBatch: sqlserverMaxBatch} }
+// Limits keep a batch under lock escalation: see maxBatch.
+func (Dialect) Limits() dialects.Limits { return dialects.Limits{MaxBatch: maxBatch} }
 
-// DeleteExpired runs statements of at most sqlserverMaxBatch rows, each its
+// DeleteExpired runs statements of at most maxBatch rows, each its
 // own (autocommitted) transaction, at low deadlock priority, until limit
 // rows are gone or one statement finds fewer than it may delete.
 //
 // A statement that waited its LOCK_TIMEOUT for a row an app session holds
 // (Babelfish, which ignores READPAST) was rolled back whole; it is tried
 // again with half as many rows, until one row alone times out: that row is
-// held, and is listed in the session's sqlserverHeldTable, which the
+// held, and is listed in the session's heldTable, which the
 // session's statements from then on leave out, as READPAST would have.
 // Rows held so are left for the next run, and counted by CountHeld.
 func (s Dialect) DeleteExpired(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int) (int64, error) {
-	sec, us := sqlserverCutoff(grace)
-	query := sqlserverPrelude + s.deleteHeldAware(n, "@p1", sqlserverCutoffSQL("@p2", "@p3"))
+	sec, us := cutoff(grace)
+	query := prelude + s.deleteHeldAware(n, "@p1", cutoffSQL("@p2", "@p3"))
 	var total int64
-	most := int64(sqlserverMaxBatch)
+	most := int64(maxBatch)
 	var bbf *bool // whether q is Babelfish, asked at the first lock timeout
 	for total < int64(limit) {
 		want := min(int64(limit)-total, most)
 		deleted, err := s.deleteOnce(ctx, q, query, []any{want, sec, us})
-		if sqlserverLockTimedOut(err) && ctx.Err() == nil {
+		if lockTimedOut(err) && ctx.Err() == nil {
 			if bbf == nil {
-				b, berr := sqlserverBabelfish(ctx, q)
+				b, berr := isBabelfish(ctx, q)
 				if berr != nil {
 					return total, berr
 				}
@@ -190,10 +190,10 @@ func (s Dialect) DeleteExpired(ctx context.Context, q dialects.Querier, n dialec
 					return total, nil
 				}
 				if nerr == nil {
-					most = sqlserverMaxBatch
+					most = maxBatch
 					continue
 				}
-				if !sqlserverLockTimedOut(nerr) {
+				if !lockTimedOut(nerr) {
 					return total, nerr
 				}
 			}
@@ -206,7 +206,7 @@ func (s Dialect) DeleteExpired(ctx context.Context, q dialects.Querier, n dialec
 			select {
 			case <-ctx.Done():
 				return total, err
-			case <-time.After(sqlserverLockTimeoutMS * time.Millisecond):
+			case <-time.After(lockTimeoutMS * time.Millisecond):
 			}
 			continue
 		}
@@ -217,30 +217,30 @@ func (s Dialect) DeleteExpired(ctx context.Context, q dialects.Querier, n dialec
 		if deleted < want {
 			break
 		}
-		most = min(most*2, sqlserverMaxBatch)
+		most = min(most*2, maxBatch)
 	}
 	return total, nil
 }
 
-// deleteHeldAware is one batch, leaving out the rows sqlserverHeldTable
+// deleteHeldAware is one batch, leaving out the rows heldTable
 // lists where the session has one.
 func (s Dialect) deleteHeldAware(n dialects.Names, rows, cutoff string) string {
 	t := s.qualified(n)
-	return "IF OBJECT_ID(N'tempdb.." + sqlserverHeldTable + "') IS NULL\n" +
-		fmt.Sprintf(sqlserverDeleteSQL, t, rows, cutoff, "", sqlserverOrder) +
-		"\nELSE\n" + fmt.Sprintf(sqlserverDeleteSQL, t, rows, cutoff, sqlserverNotHeld, sqlserverOrder)
+	return "IF OBJECT_ID(N'tempdb.." + heldTable + "') IS NULL\n" +
+		fmt.Sprintf(deleteSQL, t, rows, cutoff, "", purgeOrder) +
+		"\nELSE\n" + fmt.Sprintf(deleteSQL, t, rows, cutoff, notHeld, purgeOrder)
 }
 
-// noteHeld lists in sqlserverHeldTable the first expired row it does not
+// noteHeld lists in heldTable the first expired row it does not
 // list yet, the one a batch of one row waited for; found is false when
 // there is none. It reads without waiting for row locks.
 func (s Dialect) noteHeld(ctx context.Context, q dialects.Querier, n dialects.Names, sec, us int32) (found bool, err error) {
-	res, err := q.ExecContext(ctx, `IF OBJECT_ID(N'tempdb..`+sqlserverHeldTable+`') IS NULL
-    CREATE TABLE `+sqlserverHeldTable+` ([Id] nvarchar(449) COLLATE SQL_Latin1_General_CP1_CS_AS NOT NULL PRIMARY KEY);
-INSERT INTO `+sqlserverHeldTable+` ([Id])
+	res, err := q.ExecContext(ctx, `IF OBJECT_ID(N'tempdb..`+heldTable+`') IS NULL
+    CREATE TABLE `+heldTable+` ([Id] nvarchar(449) COLLATE SQL_Latin1_General_CP1_CS_AS NOT NULL PRIMARY KEY);
+INSERT INTO `+heldTable+` ([Id])
 SELECT TOP (1) [Id] FROM `+s.qualified(n)+` WITH (READUNCOMMITTED)
-WHERE [ExpiresAtTime] < `+sqlserverCutoffSQL("@p1", "@p2")+sqlserverNotHeld+`
-ORDER BY `+sqlserverOrder+`;`, sec, us)
+WHERE [ExpiresAtTime] < `+cutoffSQL("@p1", "@p2")+notHeld+`
+ORDER BY `+purgeOrder+`;`, sec, us)
 	if err != nil {
 		return false, fmt.Errorf("noting a row an app session holds: %w", err)
 	}
@@ -256,7 +256,7 @@ func (Dialect) deleteOnce(ctx context.Context, q dialects.Querier, query string,
 		if err == nil {
 			return res.RowsAffected()
 		}
-		if mssqlNumber(err) != mssqlDeadlockVictim || attempt > sqlserverDeadlockRetries {
+		if errorNumber(err) != deadlockVictim || attempt > deadlockRetries {
 			return 0, err
 		}
 		select {
@@ -268,11 +268,11 @@ func (Dialect) deleteOnce(ctx context.Context, q dialects.Querier, query string,
 }
 
 func (s Dialect) CountExpired(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration) (int64, time.Time, error) {
-	sec, us := sqlserverCutoff(grace)
+	sec, us := cutoff(grace)
 	var count int64
 	var oldest sql.NullTime
 	err := q.QueryRowContext(ctx, `SELECT COUNT_BIG(*), MIN([ExpiresAtTime]) FROM `+s.qualified(n)+
-		` WHERE [ExpiresAtTime] < `+sqlserverCutoffSQL("@p1", "@p2"), sec, us).Scan(&count, &oldest)
+		` WHERE [ExpiresAtTime] < `+cutoffSQL("@p1", "@p2"), sec, us).Scan(&count, &oldest)
 	if err != nil || !oldest.Valid {
 		return count, time.Time{}, err
 	}
@@ -281,11 +281,11 @@ func (s Dialect) CountExpired(ctx context.Context, q dialects.Querier, n dialect
 
 var _ dialects.HeldCounter = Dialect{}
 
-// sqlserverHeldSQL counts, among the oldest @p1 expired rows (read without
+// heldSQL counts, among the oldest @p1 expired rows (read without
 // waiting for locks), those another session holds: the others it takes
 // update locks on, as a batch would, skipping (READPAST) the held ones,
 // and releases them as it ends. %[1]s is the table, %[2]s the cutoff.
-const sqlserverHeldSQL = `SELECT COUNT_BIG(*) - COUNT_BIG(free.[Id])
+const heldSQL = `SELECT COUNT_BIG(*) - COUNT_BIG(free.[Id])
 FROM (
     SELECT TOP (@p1) [Id]
     FROM %[1]s WITH (READUNCOMMITTED)
@@ -300,38 +300,38 @@ LEFT JOIN %[1]s AS free WITH (UPDLOCK, ROWLOCK, READPAST)
 // rows are tried in a transaction that is rolled back, all at once, and,
 // only when one of them is held, one by one.
 func (s Dialect) CountHeld(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int) (int64, error) {
-	sec, us := sqlserverCutoff(grace)
-	if bbf, err := sqlserverBabelfish(ctx, q); err != nil || bbf {
+	sec, us := cutoff(grace)
+	if bbf, err := isBabelfish(ctx, q); err != nil || bbf {
 		if err != nil {
 			return 0, err
 		}
 		return s.probeHeld(ctx, q, n, sec, us, limit)
 	}
 	var held int64
-	err := q.QueryRowContext(ctx, fmt.Sprintf(sqlserverHeldSQL, s.qualified(n), sqlserverCutoffSQL("@p2", "@p3")), limit, sec, us).Scan(&held)
+	err := q.QueryRowContext(ctx, fmt.Sprintf(heldSQL, s.qualified(n), cutoffSQL("@p2", "@p3")), limit, sec, us).Scan(&held)
 	return held, err
 }
 
 // probeHeld counts, among the oldest limit expired rows, those a DELETE
-// cannot lock within sqlserverLockTimeoutMS, deleting nothing: each try is
+// cannot lock within lockTimeoutMS, deleting nothing: each try is
 // rolled back.
 func (s Dialect) probeHeld(ctx context.Context, q dialects.Querier, n dialects.Names, sec, us int32, limit int) (int64, error) {
-	session, release, err := sqlserverSession(ctx, q)
+	session, release, err := oneSession(ctx, q)
 	if err != nil {
 		return 0, err
 	}
 	defer release()
-	cutoff := sqlserverCutoffSQL("@p2", "@p3")
-	all := sqlserverPrelude + fmt.Sprintf(sqlserverDeleteSQL, s.qualified(n), "@p1", cutoff, "", sqlserverOrder)
-	one := sqlserverPrelude + "DELETE FROM " + s.qualified(n) + " WHERE [Id] = @p1 AND [ExpiresAtTime] < " + cutoff + ";"
+	cutoff := cutoffSQL("@p2", "@p3")
+	all := prelude + fmt.Sprintf(deleteSQL, s.qualified(n), "@p1", cutoff, "", purgeOrder)
+	one := prelude + "DELETE FROM " + s.qualified(n) + " WHERE [Id] = @p1 AND [ExpiresAtTime] < " + cutoff + ";"
 	try := func(query string, args ...any) (held bool, err error) {
-		undo, err := sqlserverRolledBack(ctx, session)
+		undo, err := rolledBack(ctx, session)
 		if err != nil {
 			return false, err
 		}
 		defer undo()
 		_, err = session.ExecContext(ctx, query, args...)
-		if sqlserverLockTimedOut(err) {
+		if lockTimedOut(err) {
 			return true, nil
 		}
 		return false, err
@@ -341,12 +341,12 @@ func (s Dialect) probeHeld(ctx context.Context, q dialects.Querier, n dialects.N
 	}
 	// The rows to try one by one: those the session's batches found held,
 	// when they found any; else the oldest.
-	rows, err := session.QueryContext(ctx, `IF OBJECT_ID(N'tempdb..`+sqlserverHeldTable+`') IS NULL
+	rows, err := session.QueryContext(ctx, `IF OBJECT_ID(N'tempdb..`+heldTable+`') IS NULL
     SELECT TOP (@p1) [Id] FROM `+s.qualified(n)+` WITH (READUNCOMMITTED)
-    WHERE [ExpiresAtTime] < `+cutoff+` ORDER BY `+sqlserverOrder+`
+    WHERE [ExpiresAtTime] < `+cutoff+` ORDER BY `+purgeOrder+`
 ELSE
     SELECT TOP (@p1) [Id] FROM `+s.qualified(n)+` WITH (READUNCOMMITTED)
-    WHERE [ExpiresAtTime] < `+cutoff+` AND [Id] IN (SELECT [Id] FROM `+sqlserverHeldTable+`) ORDER BY `+sqlserverOrder+`;`, limit, sec, us)
+    WHERE [ExpiresAtTime] < `+cutoff+` AND [Id] IN (SELECT [Id] FROM `+heldTable+`) ORDER BY `+purgeOrder+`;`, limit, sec, us)
 	if err != nil {
 		return 0, err
 	}

@@ -14,18 +14,18 @@ import (
 
 func TestSQLServerLockResource(t *testing.T) {
 	n := Dialect{}.Names("dbo", "SessionData")
-	if got := sqlserverLockResource(n); got != "sessctl purge dbo.sessiondata" {
+	if got := lockResource(n); got != "sessctl purge dbo.sessiondata" {
 		t.Errorf("lock resource %q", got)
 	}
-	if sqlserverLockResource(n) != sqlserverLockResource(Dialect{}.Names("DBO", "SESSIONDATA")) {
+	if lockResource(n) != lockResource(Dialect{}.Names("DBO", "SESSIONDATA")) {
 		t.Error("names that differ only in case, the same table under SQL Server's usual collations, take different locks")
 	}
 	long := Dialect{}.Names(strings.Repeat("s", 128), strings.Repeat("t", 117))
-	r := sqlserverLockResource(long)
-	if utf16Len(r) > 255 || !strings.HasPrefix(r, sqlserverLockPrefix) {
+	r := lockResource(long)
+	if utf16Len(r) > 255 || !strings.HasPrefix(r, lockPrefix) {
 		t.Errorf("lock resource for long names: %q (%d characters)", r, utf16Len(r))
 	}
-	other := sqlserverLockResource(Dialect{}.Names(strings.Repeat("s", 128), strings.Repeat("u", 117)))
+	other := lockResource(Dialect{}.Names(strings.Repeat("s", 128), strings.Repeat("u", 117)))
 	if r == other {
 		t.Error("two long names share a lock resource")
 	}
@@ -42,11 +42,11 @@ func TestSQLServerCutoff(t *testing.T) {
 		{1500 * time.Millisecond, 1, 500000, "DATEADD(microsecond, -500000, DATEADD(second, -1, SYSDATETIMEOFFSET()))"},
 		{200 * 365 * 24 * time.Hour, 2147483647, 0, "DATEADD(second, -2147483647, SYSDATETIMEOFFSET())"},
 	} {
-		sec, us := sqlserverCutoff(tc.grace)
+		sec, us := cutoff(tc.grace)
 		if sec != tc.sec || us != tc.us {
 			t.Errorf("cutoff(%s) = %d s %d µs, want %d s %d µs", tc.grace, sec, us, tc.sec, tc.us)
 		}
-		if got := sqlserverCutoffSQL(fmt.Sprint(sec), fmt.Sprint(us)); got != tc.sql {
+		if got := cutoffSQL(fmt.Sprint(sec), fmt.Sprint(us)); got != tc.sql {
 			t.Errorf("cutoff(%s) SQL %s, want %s", tc.grace, got, tc.sql)
 		}
 	}
@@ -120,19 +120,19 @@ func TestSQLServerDeleteExpiredCapsEachStatement(t *testing.T) {
 func TestSQLServerDeleteExpiredRetriesDeadlocks(t *testing.T) {
 	d := Dialect{}
 	n := d.Names("dbo", "SessionData")
-	deadlock := mssql.Error{Number: mssqlDeadlockVictim, Message: "chosen as the deadlock victim"}
+	deadlock := mssql.Error{Number: deadlockVictim, Message: "chosen as the deadlock victim"}
 	f := &fakeQuerier{backlog: 5, fail: []error{deadlock, deadlock}}
 	got, err := d.DeleteExpired(context.Background(), f, n, 0, 10)
 	if err != nil || got != 5 || len(f.calls) != 3 {
 		t.Errorf("after two deadlocks: deleted %d, %v, in %d tries; want 5 in 3", got, err, len(f.calls))
 	}
 	f = &fakeQuerier{backlog: 5, fail: []error{deadlock, deadlock, deadlock, deadlock}}
-	if _, err := d.DeleteExpired(context.Background(), f, n, 0, 10); mssqlNumber(err) != mssqlDeadlockVictim {
+	if _, err := d.DeleteExpired(context.Background(), f, n, 0, 10); errorNumber(err) != deadlockVictim {
 		t.Errorf("after four deadlocks: %v, want the deadlock", err)
 	}
 	other := mssql.Error{Number: 208, Message: "Invalid object name"}
 	f = &fakeQuerier{backlog: 5, fail: []error{other}}
-	if _, err := d.DeleteExpired(context.Background(), f, n, 0, 10); mssqlNumber(err) != 208 || len(f.calls) != 1 {
+	if _, err := d.DeleteExpired(context.Background(), f, n, 0, 10); errorNumber(err) != 208 || len(f.calls) != 1 {
 		t.Errorf("another error: %v after %d tries, want it at once", err, len(f.calls))
 	}
 }
