@@ -180,30 +180,11 @@ func sqlClientToMSDSN(pairs []dialects.Pair) (string, []string, error) {
 	kv := map[string]string{}
 	var warnings []string
 	for _, p := range pairs {
-		switch p.Key {
-		case "integrated security", "trusted_connection":
-			on, err := parseSQLClientBool(p.Value)
+		if handled, err := byHand(p); handled || err != nil {
 			if err != nil {
-				return "", nil, fmt.Errorf("%w: %s=%s: use true or false", dialects.ErrConnString, p.Key, p.Shown())
-			}
-			if on && runtime.GOOS != "windows" {
-				return "", nil, fmt.Errorf("%w: %s (Windows authentication) works only on Windows: "+
-					"use a SQL login (User Id=…;Password=…) or Azure AD (Authentication=Active Directory Default)", dialects.ErrConnString, p.Key)
+				return "", nil, err
 			}
 			continue
-		case "user instance":
-			on, err := parseSQLClientBool(p.Value)
-			if err != nil {
-				return "", nil, fmt.Errorf("%w: %s=%s: use true or false", dialects.ErrConnString, p.Key, p.Shown())
-			}
-			if on {
-				return "", nil, fmt.Errorf("%w: User Instance=True connects to a SQL Express instance started for the user, "+
-					"which sessctl cannot start; connect to the server itself", dialects.ErrConnString)
-			}
-			continue
-		case "attachdbfilename", "attach db filename", "extended properties", "initial file name":
-			return "", nil, fmt.Errorf("%w: %s attaches a database file to LocalDB or SQL Express, which sessctl cannot do: "+
-				"attach it once, then name it with Database=…", dialects.ErrConnString, p.Key)
 		}
 		to, ok := sqlClientKeys[p.Key]
 		switch {
@@ -211,45 +192,87 @@ func sqlClientToMSDSN(pairs []dialects.Pair) (string, []string, error) {
 			return "", nil, fmt.Errorf("%w: %s is not a SQL Server setting sessctl knows; remove it or use a sqlserver:// URL", dialects.ErrConnString, p.Name())
 		case to == "":
 			warnings = append(warnings, fmt.Sprintf("ignoring SqlClient setting %q: it only concerns SqlClient itself", p.Key))
-			continue
 		case to == msdsn.Server:
 			if err := checkServer(p.Value); err != nil {
 				return "", nil, err
 			}
+			kv[to] = unbracketServer(p.Value)
 		case to == "fedauth" && p.Key == "authentication":
-			folded := strings.ToLower(strings.NewReplacer(" ", "", "-", "").Replace(p.Value))
-			if sqlClientInteractive[folded] {
-				return "", nil, fmt.Errorf("%w: Authentication=%s needs a person at hand; sessctl runs unattended: "+
-					"use Active Directory Default (az login, a managed or workload identity, or AZURE_* variables), "+
-					"Active Directory Managed Identity or Active Directory Service Principal", dialects.ErrConnString, p.Value)
-			}
-			fedauth, ok := sqlClientAuthentication[folded]
-			if !ok {
-				return "", nil, fmt.Errorf("%w: Authentication=%q: use SqlPassword, Active Directory Default, "+
-					"Active Directory Managed Identity, Active Directory Service Principal, Active Directory Password "+
-					"or Active Directory Workload Identity", dialects.ErrConnString, p.Value)
+			fedauth, err := fedauthOf(p.Value)
+			if err != nil {
+				return "", nil, err
 			}
 			if fedauth == "" {
 				delete(kv, "fedauth")
 				continue
 			}
 			kv[to] = fedauth
-			continue
 		case to == msdsn.ApplicationIntent && strings.EqualFold(p.Value, "readonly"):
 			kv[to] = "ReadOnly" // go-mssqldb matches this spelling only
-			continue
+		default:
+			kv[to] = p.Value
 		}
-		if to == msdsn.Server {
-			kv[to] = unbracketServer(p.Value)
-			continue
-		}
-		kv[to] = p.Value
 	}
-	// A string copied from an app means what it means there. SqlClient
-	// encrypts, and checks the server's certificate, unless told otherwise;
-	// go-mssqldb does not. And with Encrypt=False SqlClient encrypts only
-	// the login, without checking the certificate, where go-mssqldb would
-	// check it.
+	encryptAsSQLClient(kv)
+	return joinMSDSN(kv), warnings, nil
+}
+
+// byHand checks the settings sqlClientSpecial lists, which go-mssqldb has
+// no name for: handled is true for one of them, and err says why sessctl
+// cannot do what it asks.
+func byHand(p dialects.Pair) (handled bool, err error) {
+	switch p.Key {
+	case "integrated security", "trusted_connection":
+		on, err := parseSQLClientBool(p.Value)
+		if err != nil {
+			return true, fmt.Errorf("%w: %s=%s: use true or false", dialects.ErrConnString, p.Key, p.Shown())
+		}
+		if on && runtime.GOOS != "windows" {
+			return true, fmt.Errorf("%w: %s (Windows authentication) works only on Windows: "+
+				"use a SQL login (User Id=…;Password=…) or Azure AD (Authentication=Active Directory Default)", dialects.ErrConnString, p.Key)
+		}
+		return true, nil
+	case "user instance":
+		on, err := parseSQLClientBool(p.Value)
+		if err != nil {
+			return true, fmt.Errorf("%w: %s=%s: use true or false", dialects.ErrConnString, p.Key, p.Shown())
+		}
+		if on {
+			return true, fmt.Errorf("%w: User Instance=True connects to a SQL Express instance started for the user, "+
+				"which sessctl cannot start; connect to the server itself", dialects.ErrConnString)
+		}
+		return true, nil
+	case "attachdbfilename", "attach db filename", "extended properties", "initial file name":
+		return true, fmt.Errorf("%w: %s attaches a database file to LocalDB or SQL Express, which sessctl cannot do: "+
+			"attach it once, then name it with Database=…", dialects.ErrConnString, p.Key)
+	}
+	return false, nil
+}
+
+// fedauthOf is go-mssqldb's fedauth for SqlClient's Authentication value:
+// "" for SQL Server's own login.
+func fedauthOf(value string) (string, error) {
+	folded := strings.ToLower(strings.NewReplacer(" ", "", "-", "").Replace(value))
+	if sqlClientInteractive[folded] {
+		return "", fmt.Errorf("%w: Authentication=%s needs a person at hand; sessctl runs unattended: "+
+			"use Active Directory Default (az login, a managed or workload identity, or AZURE_* variables), "+
+			"Active Directory Managed Identity or Active Directory Service Principal", dialects.ErrConnString, value)
+	}
+	fedauth, ok := sqlClientAuthentication[folded]
+	if !ok {
+		return "", fmt.Errorf("%w: Authentication=%q: use SqlPassword, Active Directory Default, "+
+			"Active Directory Managed Identity, Active Directory Service Principal, Active Directory Password "+
+			"or Active Directory Workload Identity", dialects.ErrConnString, value)
+	}
+	return fedauth, nil
+}
+
+// encryptAsSQLClient makes a string copied from an app mean what it means
+// there. SqlClient encrypts, and checks the server's certificate, unless
+// told otherwise; go-mssqldb does not. And with Encrypt=False SqlClient
+// encrypts only the login, without checking the certificate, where
+// go-mssqldb would check it.
+func encryptAsSQLClient(kv map[string]string) {
 	switch encrypt, ok := kv[msdsn.Encrypt]; {
 	case !ok:
 		kv[msdsn.Encrypt] = "true"
@@ -258,6 +281,10 @@ func sqlClientToMSDSN(pairs []dialects.Pair) (string, []string, error) {
 			kv[msdsn.TrustServerCertificate] = "true"
 		}
 	}
+}
+
+// joinMSDSN writes go-mssqldb's settings in order, each value quoted.
+func joinMSDSN(kv map[string]string) string {
 	keys := make([]string, 0, len(kv))
 	for k := range kv {
 		keys = append(keys, k)
@@ -267,7 +294,7 @@ func sqlClientToMSDSN(pairs []dialects.Pair) (string, []string, error) {
 	for _, k := range keys {
 		parts = append(parts, k+`="`+strings.ReplaceAll(kv[k], `"`, `""`)+`"`)
 	}
-	return strings.Join(parts, ";"), warnings, nil
+	return strings.Join(parts, ";")
 }
 
 // unbracketServer is an ADO.NET Server value with the brackets of an IPv6

@@ -61,13 +61,27 @@ func (s Dialect) ExplainPurge(ctx context.Context, q dialects.Querier, n dialect
 		return "", err
 	}
 	defer rows.Close()
+	plan, err := planLines(rows)
+	if err != nil {
+		return "", err
+	}
+	text := strings.Join(plan, "\n")
+	if cat.engine.Babelfish && cat.table != "" {
+		text = bbfStoredIndexName.ReplaceAllStringFunc(text, func(w string) string { return cat.index(w, n) })
+	}
+	return text, nil
+}
+
+// planLines reads the plan from every result set of rows: SHOWPLAN_TEXT's
+// operator lines (|--), or, where there are none, every line.
+func planLines(rows *sql.Rows) ([]string, error) {
 	var all, plan []string
 	echo := false
 	for {
 		for rows.Next() {
 			var line string
 			if err := rows.Scan(&line); err != nil {
-				return "", err
+				return nil, err
 			}
 			// Babelfish echoes each statement, a row a line, before its
 			// plan, whose first line gives the cost; and ends with its
@@ -96,16 +110,12 @@ func (s Dialect) ExplainPurge(ctx context.Context, q dialects.Querier, n dialect
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return "", err
+		return nil, err
 	}
 	if len(plan) == 0 {
-		plan = all
+		return all, nil
 	}
-	text := strings.Join(plan, "\n")
-	if cat.engine.Babelfish && cat.table != "" {
-		text = bbfStoredIndexName.ReplaceAllStringFunc(text, func(w string) string { return cat.index(w, n) })
-	}
-	return text, nil
+	return plan, nil
 }
 
 // bbfStoredIndexName matches a name Babelfish may store an index under
