@@ -16,8 +16,8 @@ import (
 // Each dialect says why an index cannot serve the purge's range scan, and
 // how to mend it in place where it can be.
 func TestUnusableIndexes(t *testing.T) {
-	pg, my, ss := postgres.Dialect{}, mysql.Dialect{}, sqlserver.Dialect{}
-	pgn, myn, ssn := pg.Names("public", "SessionData"), my.Names("app", "SessionData"), ss.Names("dbo", "SessionData")
+	pg, my := postgres.Dialect{}, mysql.Dialect{}
+	pgn, myn := pg.Names("public", "SessionData"), my.Names("app", "SessionData")
 	row := func(kv ...string) map[string]sql.NullString {
 		m := map[string]sql.NullString{}
 		for i := 0; i < len(kv); i += 2 {
@@ -46,13 +46,6 @@ func TestUnusableIndexes(t *testing.T) {
 			wantWhy: "IGNORED", want: "ALTER TABLE `app`.`SessionData` ALTER INDEX `ix` NOT IGNORED;"},
 		{name: "mysql hash", why: first(my.Unusable(myn, "ix", row("INDEX_TYPE", "HASH"))), wantWhy: "HASH index"},
 		{name: "mysql fulltext", why: first(my.Unusable(myn, "ix", row("INDEX_TYPE", "FULLTEXT"))), wantWhy: "FULLTEXT index"},
-		{name: "sqlserver nonclustered", why: first(ss.Unusable(ssn, "ix", 2, "NONCLUSTERED", false, false))},
-		{name: "sqlserver clustered", why: first(ss.Unusable(ssn, "ix", 1, "CLUSTERED", false, false))},
-		{name: "sqlserver filtered", why: first(ss.Unusable(ssn, "ix", 2, "NONCLUSTERED", true, false)), wantWhy: "filtered"},
-		{name: "sqlserver disabled", why: first(ss.Unusable(ssn, "ix", 2, "NONCLUSTERED", false, true)),
-			fix:     second(ss.Unusable(ssn, "ix", 2, "NONCLUSTERED", false, true)),
-			wantWhy: "disabled", want: "ALTER INDEX [ix] ON [dbo].[SessionData] REBUILD;"},
-		{name: "sqlserver hash", why: first(ss.Unusable(ssn, "ix", 7, "NONCLUSTERED HASH", false, false)), wantWhy: "nonclustered hash index"},
 	} {
 		switch {
 		case c.wantWhy == "" && c.why != "":

@@ -152,7 +152,7 @@ func (s Dialect) inspectIndexes(ctx context.Context, q dialects.Querier, cat *ca
 		name, col = cat.index(name, n), cat.column(colID, col)
 		ix := info.AddIndexColumn(name, primary, unique, col)
 		if len(ix.Columns) == 1 {
-			ix.Unusable, ix.Fix = s.Unusable(n, name, typ, typeDesc, filtered, disabled)
+			ix.Unusable, ix.Fix = s.unusable(n, name, typ, typeDesc, filtered, disabled)
 			ix.Drop = fmt.Sprintf("DROP INDEX %s ON %s;", s.Quote(name), s.qualified(n))
 			if disabled && col != dialects.ColExpiresAtTime {
 				disabledOther = append(disabledOther, name)
@@ -174,7 +174,7 @@ func (s Dialect) inspectIndexes(ctx context.Context, q dialects.Querier, cat *ca
 // to mend it in place where that can be done. Types 1 and 2 are the
 // clustered and nonclustered B-trees (on a memory-optimized table, 2 is
 // its range index); 7 is a memory-optimized hash index.
-func (s Dialect) Unusable(n dialects.Names, name string, typ int, typeDesc string, filtered, disabled bool) (why, fix string) {
+func (s Dialect) unusable(n dialects.Names, name string, typ int, typeDesc string, filtered, disabled bool) (why, fix string) {
 	switch {
 	case typ != 1 && typ != 2:
 		return fmt.Sprintf("it is a %s index, and only a B-tree returns a range of %s in order", strings.ToLower(typeDesc), dialects.ColExpiresAtTime), ""

@@ -1,6 +1,7 @@
 package sqlserver
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/sessctl/sessctl/dialects"
@@ -50,6 +51,38 @@ func TestSQLServerFixSQL(t *testing.T) {
 	} {
 		if got := d.FixSQL(n, specs[tc.col], tc.problem); got != tc.want {
 			t.Errorf("FixSQL(%s, %d) = %q, want %q", tc.col, tc.problem, got, tc.want)
+		}
+	}
+}
+
+// TestSQLServerUnusable: SQL Server says why an index cannot serve the
+// purge's range scan, and how to mend it in place where it can be (the
+// SQL Server rows of registry's TestUnusableIndexes).
+func TestSQLServerUnusable(t *testing.T) {
+	d := Dialect{}
+	n := d.Names("dbo", "SessionData")
+	for _, c := range []struct {
+		name               string
+		typ                int
+		typeDesc           string
+		filtered, disabled bool
+		wantWhy, want      string // wantWhy "" means usable; want is the fix
+	}{
+		{name: "sqlserver nonclustered", typ: 2, typeDesc: "NONCLUSTERED"},
+		{name: "sqlserver clustered", typ: 1, typeDesc: "CLUSTERED"},
+		{name: "sqlserver filtered", typ: 2, typeDesc: "NONCLUSTERED", filtered: true, wantWhy: "filtered"},
+		{name: "sqlserver disabled", typ: 2, typeDesc: "NONCLUSTERED", disabled: true,
+			wantWhy: "disabled", want: "ALTER INDEX [ix] ON [dbo].[SessionData] REBUILD;"},
+		{name: "sqlserver hash", typ: 7, typeDesc: "NONCLUSTERED HASH", wantWhy: "nonclustered hash index"},
+	} {
+		why, fix := d.unusable(n, "ix", c.typ, c.typeDesc, c.filtered, c.disabled)
+		switch {
+		case c.wantWhy == "" && why != "":
+			t.Errorf("%s: unusable (%s), want usable", c.name, why)
+		case !strings.Contains(why, c.wantWhy):
+			t.Errorf("%s: why %q, want it to say %q", c.name, why, c.wantWhy)
+		case fix != c.want:
+			t.Errorf("%s: fix %q, want %q", c.name, fix, c.want)
 		}
 	}
 }
