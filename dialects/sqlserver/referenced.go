@@ -10,17 +10,9 @@ import (
 
 	mssql "github.com/microsoft/go-mssqldb"
 	"github.com/sessctl/sessctl/dialects"
-	"github.com/sessctl/sessctl/dialects/mysql"
-	"github.com/sessctl/sessctl/dialects/postgres"
-	"github.com/sessctl/sessctl/dialects/sqlite"
 )
 
-var (
-	_ dialects.IDDeleter  = postgres.Dialect{}
-	_ dialects.IDDeleter  = mysql.Dialect{}
-	_ dialects.IDDeleter  = sqlite.Dialect{}
-	_ dialects.Referencer = Dialect{}
-)
+var _ dialects.Referencer = Dialect{}
 
 // referenceConflict is error 547: a DELETE conflicted with a
 // REFERENCE constraint (for an INSERT or UPDATE, 547 can be a CHECK).
