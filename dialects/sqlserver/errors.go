@@ -13,20 +13,39 @@ import (
 	"github.com/sessctl/sessctl/dialects"
 )
 
-// SQL Server error numbers sessctl acts on.
+// The error numbers sessctl acts on: SQL Server's, which Babelfish gives
+// too where it maps an error to one, and Babelfish's catch-all.
 const (
-	permissionDenied   = 229   // SELECT permission denied on an object
-	showplanDenied     = 262   // permission denied in database (SHOWPLAN)
-	deadlockVictim     = 1205  // chosen as deadlock victim
-	cannotOpenDatabase = 4060  // the login's database does not exist or is not open to it
-	noServerAccess     = 916   // the login cannot access the database
+	// A login that waiting does not mend (Permanent).
 	loginFailed        = 18456 // wrong user or password
 	accountDisabled    = 18470
 	passwordExpired    = 18487
 	mustChangePassword = 18488
+	cannotOpenDatabase = 4060  // the login's database does not exist or is not open to it
+	noServerAccess     = 916   // the login cannot access the database
 	firewallRefused    = 40615 // Azure SQL: the client's address is not allowed
-	sessionKilled      = 596   // the session is in the kill state (KILL)
-	shutdownInProgress = 6005  // SHUTDOWN is in progress
+
+	// A session that is gone (Disconnected).
+	sessionKilled      = 596  // the session is in the kill state (KILL)
+	shutdownInProgress = 6005 // SHUTDOWN is in progress
+
+	// A privilege refused (Denied).
+	permissionDenied       = 229  // SELECT permission denied on an object
+	showplanDenied         = 262  // permission denied in database (SHOWPLAN)
+	objectNotFoundOrDenied = 1088 // cannot find the object, or no permission
+	dropDenied             = 3701 // cannot drop: it does not exist, or no permission
+
+	// A purge statement that met an app session.
+	deadlockVictim     = 1205 // chosen as deadlock victim
+	lockRequestTimeout = 1222 // waited its LOCK_TIMEOUT for a lock
+	// referenceConflict is error 547: a DELETE conflicted with a
+	// REFERENCE constraint (for an INSERT or UPDATE, 547 can be a CHECK).
+	referenceConflict = 547
+
+	// bbfError is the number Babelfish gives the errors it has no SQL
+	// Server number for, a refused privilege among them (its text is
+	// PostgreSQL's, which sessctl does not read).
+	bbfError = 33557097
 )
 
 // errorNumber is the SQL Server error number of err, or 0.
@@ -68,12 +87,6 @@ func (Dialect) Disconnected(err error) bool {
 	return errors.As(err, &se) || errors.As(err, &fatal) || dialects.CutOff(err)
 }
 
-// SQL Server error numbers of a privilege refused.
-const (
-	objectNotFoundOrDenied = 1088 // cannot find the object, or no permission
-	dropDenied             = 3701 // cannot drop: it does not exist, or no permission
-)
-
 // Denied: 229 (an object permission), 262 (a database permission, such as
 // CREATE TABLE), 1088 and 3701 (no such object, or no permission on it).
 func (s Dialect) Denied(ctx context.Context, q dialects.Querier, err error, op string, n dialects.Names) (string, bool) {
@@ -107,11 +120,6 @@ func (s Dialect) Denied(ctx context.Context, q dialects.Querier, err error, op s
 	return fmt.Sprintf("user %s may not read %s: GRANT SELECT ON %s TO %s; GRANT SELECT ON %s TO %s; GRANT VIEW DEFINITION ON SCHEMA::%s TO %s",
 		u, table, table, u, s.versionTable(n), u, schema, u), true
 }
-
-// bbfError is the number Babelfish gives the errors it has no SQL Server
-// number for, a refused privilege among them (its text is PostgreSQL's,
-// which sessctl does not read).
-const bbfError = 33557097
 
 // lacks asks the server, with HAS_PERMS_BY_NAME, whether this user lacks a
 // permission op needs on the table of n: how a refused privilege is told
@@ -150,14 +158,11 @@ func (s Dialect) lacks(ctx context.Context, q dialects.Querier, op string, n dia
 	return err == nil && has == 0
 }
 
-// Lock timeouts: SQL Server's 1222; Babelfish reports PostgreSQL's
-// lock_not_available with its catch-all number (bbfError) and PostgreSQL's text, as it
-// maps no number to it (tds/README.md: error numbers match SQL Server where
+// babelfishLockTimeout is PostgreSQL's text of lock_not_available, which
+// Babelfish reports with its catch-all number (bbfError), as it maps no
+// number to it (tds/README.md: error numbers match SQL Server where
 // Babelfish maps them).
-const (
-	lockRequestTimeout   = 1222
-	babelfishLockTimeout = "canceling statement due to lock timeout"
-)
+const babelfishLockTimeout = "canceling statement due to lock timeout"
 
 // lockTimedOut reports whether err is a statement that gave up
 // waiting for a lock (SET LOCK_TIMEOUT).

@@ -14,10 +14,6 @@ import (
 
 var _ dialects.Referencer = Dialect{}
 
-// referenceConflict is error 547: a DELETE conflicted with a
-// REFERENCE constraint (for an INSERT or UPDATE, 547 can be a CHECK).
-const referenceConflict = 547
-
 // Referenced: SQL Server names the constraint in its message (The DELETE
 // statement conflicted with the REFERENCE constraint "fk". …), and purge
 // cannot yet pass over such rows there: it says which.
