@@ -10,21 +10,9 @@ import (
 
 	mssql "github.com/microsoft/go-mssqldb"
 	"github.com/sessctl/sessctl/dialects"
-	"github.com/sessctl/sessctl/dialects/mysql"
-	"github.com/sessctl/sessctl/dialects/postgres"
-	"github.com/sessctl/sessctl/dialects/sqlite"
 )
 
-var (
-	_ dialects.IDDeleter  = postgres.Dialect{}
-	_ dialects.IDDeleter  = mysql.Dialect{}
-	_ dialects.IDDeleter  = sqlite.Dialect{}
-	_ dialects.Referencer = Dialect{}
-)
-
-// sqlserverErrReference is error 547: a DELETE conflicted with a
-// REFERENCE constraint (for an INSERT or UPDATE, 547 can be a CHECK).
-const sqlserverErrReference = 547
+var _ dialects.Referencer = Dialect{}
 
 // Referenced: SQL Server names the constraint in its message (The DELETE
 // statement conflicted with the REFERENCE constraint "fk". …), and purge
@@ -39,7 +27,7 @@ func (Dialect) Referenced(err error) (string, bool) {
 	default:
 		return "", false
 	}
-	if me.Number != sqlserverErrReference || !strings.Contains(me.Message, "REFERENCE") {
+	if me.Number != referenceConflict || !strings.Contains(me.Message, "REFERENCE") {
 		return "", false
 	}
 	if name, ok := quotedAfter(me.Message, "constraint "); ok {
@@ -64,43 +52,43 @@ func quotedAfter(msg, word string) (string, bool) {
 
 var _ dialects.IDDeleter = Dialect{}
 
-// sqlserverIDs is a list of Ids as one parameter: a JSON array, which
+// jsonIDs is a list of Ids as one parameter: a JSON array, which
 // OPENJSON reads on SQL Server 2016 and later and on Babelfish, so that a
-// batch of up to sqlserverMaxBatch Ids stays one statement (SQL Server
+// batch of up to maxBatch Ids stays one statement (SQL Server
 // takes at most 2,100 parameters).
-func sqlserverIDs(ids []string) (string, error) {
+func jsonIDs(ids []string) (string, error) {
 	b, err := json.Marshal(dialects.NonNil(ids))
 	return string(b), err
 }
 
-// sqlserverInIDs is "in the list @p1", compared as [Id]'s own collation
+// inIDs is "in the list @p1", compared as [Id]'s own collation
 // compares (the column's collation wins over OPENJSON's default one).
-const sqlserverInIDs = "[Id] IN (SELECT [value] FROM OPENJSON(@p1))"
+const inIDs = "[Id] IN (SELECT [value] FROM OPENJSON(@p1))"
 
 // ExpiredIDs reads past rows an app session holds (READPAST; Babelfish
 // ignores the hint but its reads wait for no lock).
 func (s Dialect) ExpiredIDs(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int, skip []string) ([]string, error) {
-	list, err := sqlserverIDs(skip)
+	list, err := jsonIDs(skip)
 	if err != nil {
 		return nil, err
 	}
-	sec, us := sqlserverCutoff(grace)
+	sec, us := cutoff(grace)
 	return dialects.ScanIDs(q.QueryContext(ctx, `SELECT TOP (@p4) [Id] FROM `+s.qualified(n)+` WITH (READPAST)
-WHERE [ExpiresAtTime] < `+sqlserverCutoffSQL("@p2", "@p3")+` AND NOT `+sqlserverInIDs+`
-ORDER BY `+sqlserverOrder+`;`, list, sec, us, int64(limit)))
+WHERE [ExpiresAtTime] < `+cutoffSQL("@p2", "@p3")+` AND NOT `+inIDs+`
+ORDER BY `+purgeOrder+`;`, list, sec, us, int64(limit)))
 }
 
 // DeleteIDs is one DELETE, which SQL Server runs whole or not at all, with
 // the batch's hints and prelude (DeleteExpired): an app's row is passed over
 // (READPAST), or waited for at most the lock timeout.
 func (s Dialect) DeleteIDs(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, ids []string) (int64, error) {
-	list, err := sqlserverIDs(ids)
+	list, err := jsonIDs(ids)
 	if err != nil {
 		return 0, err
 	}
-	sec, us := sqlserverCutoff(grace)
-	res, err := q.ExecContext(ctx, sqlserverPrelude+`DELETE FROM `+s.qualified(n)+` WITH (ROWLOCK, READPAST)
-WHERE `+sqlserverInIDs+` AND [ExpiresAtTime] < `+sqlserverCutoffSQL("@p2", "@p3")+`;`, list, sec, us)
+	sec, us := cutoff(grace)
+	res, err := q.ExecContext(ctx, prelude+`DELETE FROM `+s.qualified(n)+` WITH (ROWLOCK, READPAST)
+WHERE `+inIDs+` AND [ExpiresAtTime] < `+cutoffSQL("@p2", "@p3")+`;`, list, sec, us)
 	if err != nil {
 		return 0, err
 	}
@@ -108,11 +96,11 @@ WHERE `+sqlserverInIDs+` AND [ExpiresAtTime] < `+sqlserverCutoffSQL("@p2", "@p3"
 }
 
 func (s Dialect) StillExpired(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, ids []string) ([]string, error) {
-	list, err := sqlserverIDs(ids)
+	list, err := jsonIDs(ids)
 	if err != nil {
 		return nil, err
 	}
-	sec, us := sqlserverCutoff(grace)
+	sec, us := cutoff(grace)
 	return dialects.ScanIDs(q.QueryContext(ctx, `SELECT [Id] FROM `+s.qualified(n)+` WITH (READPAST)
-WHERE `+sqlserverInIDs+` AND [ExpiresAtTime] < `+sqlserverCutoffSQL("@p2", "@p3")+`;`, list, sec, us))
+WHERE `+inIDs+` AND [ExpiresAtTime] < `+cutoffSQL("@p2", "@p3")+`;`, list, sec, us))
 }

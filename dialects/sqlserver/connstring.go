@@ -1,11 +1,6 @@
 package sqlserver
 
 import (
-	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net"
@@ -14,11 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-	mssql "github.com/microsoft/go-mssqldb"
 	"github.com/microsoft/go-mssqldb/azuread"
 	"github.com/microsoft/go-mssqldb/msdsn"
 	"github.com/sessctl/sessctl/dialects"
@@ -76,10 +67,10 @@ var sqlClientSpecial = map[string]bool{
 	"attachdbfilename": true, "attach db filename": true, "extended properties": true, "initial file name": true,
 }
 
-// sqlServerOnlyKeys are settings of SqlClient (or go-mssqldb) that no
+// onlyKeys are settings of SqlClient (or go-mssqldb) that no
 // Npgsql, MySqlConnector or SQLite string has: their presence settles the
 // dialect.
-var sqlServerOnlyKeys = map[string]bool{
+var onlyKeys = map[string]bool{
 	"initial catalog": true, "integrated security": true, "trusted_connection": true,
 	"trustservercertificate": true, "trust server certificate": true, "encrypt": true,
 	"multipleactiveresultsets": true, "multiple active result sets": true, "authentication": true, "fedauth": true,
@@ -93,10 +84,10 @@ var sqlServerOnlyKeys = map[string]bool{
 	"user instance": true, "enclave attestation url": true, "ip address preference": true, "ipaddresspreference": true,
 }
 
-// sqlServerSecretKeys are go-mssqldb's settings whose values are secrets.
-var sqlServerSecretKeys = []string{msdsn.Password, msdsn.ChangePassword, "clientassertion", "userassertion", "systemtoken"}
+// secretKeys are go-mssqldb's settings whose values are secrets.
+var secretKeys = []string{msdsn.Password, msdsn.ChangePassword, "clientassertion", "userassertion", "systemtoken"}
 
-var sqlServerServerKeys = []string{"server", "data source", "address", "addr", "network address"}
+var serverKeys = []string{"server", "data source", "address", "addr", "network address"}
 
 // claim: a sqlserver:// URL, or an ADO.NET string whose settings SqlClient
 // or go-mssqldb know. It is surely SQL Server's when a setting or the form
@@ -116,12 +107,12 @@ func (Dialect) Claim(rc *dialects.RawConn) dialects.Certainty {
 		}
 	}
 	for _, p := range rc.Pairs {
-		if sqlServerOnlyKeys[p.Key] {
+		if onlyKeys[p.Key] {
 			return dialects.Surely
 		}
 	}
-	server, hasServer := rc.Get(sqlServerServerKeys...)
-	if hasServer && sqlServerOnlyServer(server) {
+	server, hasServer := rc.Get(serverKeys...)
+	if hasServer && onlyServerForm(server) {
 		return dialects.Surely
 	}
 	if port, ok := rc.Get("port"); ok {
@@ -138,9 +129,9 @@ func (Dialect) Claim(rc *dialects.RawConn) dialects.Certainty {
 	return dialects.Possibly
 }
 
-// sqlServerOnlyServer reports a server value in a form only SqlClient
+// onlyServerForm reports a server value in a form only SqlClient
 // writes: a protocol prefix, a ",port", a "\instance", (local), (localdb).
-func sqlServerOnlyServer(server string) bool {
+func onlyServerForm(server string) bool {
 	s := strings.ToLower(strings.TrimSpace(server))
 	for _, prefix := range []string{"tcp:", "np:", "lpc:", "admin:", "(localdb)", "(local)"} {
 		if strings.HasPrefix(s, prefix) {
@@ -183,84 +174,17 @@ var sqlClientInteractive = map[string]bool{
 	"activedirectoryintegrated": true,
 }
 
-func (s Dialect) ParseConn(raw string) (*dialects.Conn, error) {
-	rc := dialects.NewRawConn(raw)
-	var dsn string
-	var warnings []string
-	switch {
-	case rc.Scheme == "sqlserver":
-		dsn = rc.Raw
-	case strings.Contains(rc.Raw, "=") && !rc.Libpq && !strings.Contains(rc.Raw, "://"):
-		pairs, err := dialects.ParseADO(rc.Raw)
-		if err != nil {
-			return nil, err
-		}
-		if dsn, warnings, err = sqlClientToMSDSN(pairs); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, fmt.Errorf("%w: not a SQL Server connection string: use sqlserver://user:password@host:1433?database=app "+
-			"or Server=host,1433;Database=app;User Id=…;Password=…", dialects.ErrConnString)
-	}
-	cfg, err := msdsn.Parse(dsn)
-	secrets := sqlServerSecrets(raw, cfg.Parameters)
-	if err != nil {
-		return nil, fmt.Errorf("%w: SQL Server: %s", dialects.ErrConnString, dialects.Scrub(err.Error(), secrets))
-	}
-	fedauth := cfg.Parameters["fedauth"]
-	c := &dialects.Conn{
-		Dialect:  s,
-		Driver:   "sqlserver",
-		DSN:      dsn,
-		Display:  sqlServerDisplay(cfg, fedauth),
-		Secrets:  secrets,
-		Warnings: warnings,
-
-		ConnectTimeout: cfg.ConnTimeout,
-		TimeoutSetting: "connection timeout",
-	}
-	if rc.Scheme != "sqlserver" {
-		c.TimeoutSetting = "Connect Timeout"
-	}
-	if fedauth != "" {
-		c.Driver = azuread.DriverName
-		if _, err := azuread.NewConnector(dsn); err != nil {
-			return nil, fmt.Errorf("%w: SQL Server Authentication=%s: %s", dialects.ErrConnString, fedauth, dialects.Scrub(err.Error(), secrets))
-		}
-	}
-	return c, nil
-}
-
 // sqlClientToMSDSN rewrites an ADO.NET string's settings as a go-mssqldb
 // string, every value quoted its way.
 func sqlClientToMSDSN(pairs []dialects.Pair) (string, []string, error) {
 	kv := map[string]string{}
 	var warnings []string
 	for _, p := range pairs {
-		switch p.Key {
-		case "integrated security", "trusted_connection":
-			on, err := parseSQLClientBool(p.Value)
+		if handled, err := byHand(p); handled || err != nil {
 			if err != nil {
-				return "", nil, fmt.Errorf("%w: %s=%s: use true or false", dialects.ErrConnString, p.Key, p.Shown())
-			}
-			if on && runtime.GOOS != "windows" {
-				return "", nil, fmt.Errorf("%w: %s (Windows authentication) works only on Windows: "+
-					"use a SQL login (User Id=…;Password=…) or Azure AD (Authentication=Active Directory Default)", dialects.ErrConnString, p.Key)
+				return "", nil, err
 			}
 			continue
-		case "user instance":
-			on, err := parseSQLClientBool(p.Value)
-			if err != nil {
-				return "", nil, fmt.Errorf("%w: %s=%s: use true or false", dialects.ErrConnString, p.Key, p.Shown())
-			}
-			if on {
-				return "", nil, fmt.Errorf("%w: User Instance=True connects to a SQL Express instance started for the user, "+
-					"which sessctl cannot start; connect to the server itself", dialects.ErrConnString)
-			}
-			continue
-		case "attachdbfilename", "attach db filename", "extended properties", "initial file name":
-			return "", nil, fmt.Errorf("%w: %s attaches a database file to LocalDB or SQL Express, which sessctl cannot do: "+
-				"attach it once, then name it with Database=…", dialects.ErrConnString, p.Key)
 		}
 		to, ok := sqlClientKeys[p.Key]
 		switch {
@@ -268,45 +192,87 @@ func sqlClientToMSDSN(pairs []dialects.Pair) (string, []string, error) {
 			return "", nil, fmt.Errorf("%w: %s is not a SQL Server setting sessctl knows; remove it or use a sqlserver:// URL", dialects.ErrConnString, p.Name())
 		case to == "":
 			warnings = append(warnings, fmt.Sprintf("ignoring SqlClient setting %q: it only concerns SqlClient itself", p.Key))
-			continue
 		case to == msdsn.Server:
-			if err := checkSQLServerServer(p.Value); err != nil {
+			if err := checkServer(p.Value); err != nil {
 				return "", nil, err
 			}
+			kv[to] = unbracketServer(p.Value)
 		case to == "fedauth" && p.Key == "authentication":
-			folded := strings.ToLower(strings.NewReplacer(" ", "", "-", "").Replace(p.Value))
-			if sqlClientInteractive[folded] {
-				return "", nil, fmt.Errorf("%w: Authentication=%s needs a person at hand; sessctl runs unattended: "+
-					"use Active Directory Default (az login, a managed or workload identity, or AZURE_* variables), "+
-					"Active Directory Managed Identity or Active Directory Service Principal", dialects.ErrConnString, p.Value)
-			}
-			fedauth, ok := sqlClientAuthentication[folded]
-			if !ok {
-				return "", nil, fmt.Errorf("%w: Authentication=%q: use SqlPassword, Active Directory Default, "+
-					"Active Directory Managed Identity, Active Directory Service Principal, Active Directory Password "+
-					"or Active Directory Workload Identity", dialects.ErrConnString, p.Value)
+			fedauth, err := fedauthOf(p.Value)
+			if err != nil {
+				return "", nil, err
 			}
 			if fedauth == "" {
 				delete(kv, "fedauth")
 				continue
 			}
 			kv[to] = fedauth
-			continue
 		case to == msdsn.ApplicationIntent && strings.EqualFold(p.Value, "readonly"):
 			kv[to] = "ReadOnly" // go-mssqldb matches this spelling only
-			continue
+		default:
+			kv[to] = p.Value
 		}
-		if to == msdsn.Server {
-			kv[to] = unbracketServer(p.Value)
-			continue
-		}
-		kv[to] = p.Value
 	}
-	// A string copied from an app means what it means there. SqlClient
-	// encrypts, and checks the server's certificate, unless told otherwise;
-	// go-mssqldb does not. And with Encrypt=False SqlClient encrypts only
-	// the login, without checking the certificate, where go-mssqldb would
-	// check it.
+	encryptAsSQLClient(kv)
+	return joinMSDSN(kv), warnings, nil
+}
+
+// byHand checks the settings sqlClientSpecial lists, which go-mssqldb has
+// no name for: handled is true for one of them, and err says why sessctl
+// cannot do what it asks.
+func byHand(p dialects.Pair) (handled bool, err error) {
+	switch p.Key {
+	case "integrated security", "trusted_connection":
+		on, err := parseSQLClientBool(p.Value)
+		if err != nil {
+			return true, fmt.Errorf("%w: %s=%s: use true or false", dialects.ErrConnString, p.Key, p.Shown())
+		}
+		if on && runtime.GOOS != "windows" {
+			return true, fmt.Errorf("%w: %s (Windows authentication) works only on Windows: "+
+				"use a SQL login (User Id=…;Password=…) or Azure AD (Authentication=Active Directory Default)", dialects.ErrConnString, p.Key)
+		}
+		return true, nil
+	case "user instance":
+		on, err := parseSQLClientBool(p.Value)
+		if err != nil {
+			return true, fmt.Errorf("%w: %s=%s: use true or false", dialects.ErrConnString, p.Key, p.Shown())
+		}
+		if on {
+			return true, fmt.Errorf("%w: User Instance=True connects to a SQL Express instance started for the user, "+
+				"which sessctl cannot start; connect to the server itself", dialects.ErrConnString)
+		}
+		return true, nil
+	case "attachdbfilename", "attach db filename", "extended properties", "initial file name":
+		return true, fmt.Errorf("%w: %s attaches a database file to LocalDB or SQL Express, which sessctl cannot do: "+
+			"attach it once, then name it with Database=…", dialects.ErrConnString, p.Key)
+	}
+	return false, nil
+}
+
+// fedauthOf is go-mssqldb's fedauth for SqlClient's Authentication value:
+// "" for SQL Server's own login.
+func fedauthOf(value string) (string, error) {
+	folded := strings.ToLower(strings.NewReplacer(" ", "", "-", "").Replace(value))
+	if sqlClientInteractive[folded] {
+		return "", fmt.Errorf("%w: Authentication=%s needs a person at hand; sessctl runs unattended: "+
+			"use Active Directory Default (az login, a managed or workload identity, or AZURE_* variables), "+
+			"Active Directory Managed Identity or Active Directory Service Principal", dialects.ErrConnString, value)
+	}
+	fedauth, ok := sqlClientAuthentication[folded]
+	if !ok {
+		return "", fmt.Errorf("%w: Authentication=%q: use SqlPassword, Active Directory Default, "+
+			"Active Directory Managed Identity, Active Directory Service Principal, Active Directory Password "+
+			"or Active Directory Workload Identity", dialects.ErrConnString, value)
+	}
+	return fedauth, nil
+}
+
+// encryptAsSQLClient makes a string copied from an app mean what it means
+// there. SqlClient encrypts, and checks the server's certificate, unless
+// told otherwise; go-mssqldb does not. And with Encrypt=False SqlClient
+// encrypts only the login, without checking the certificate, where
+// go-mssqldb would check it.
+func encryptAsSQLClient(kv map[string]string) {
 	switch encrypt, ok := kv[msdsn.Encrypt]; {
 	case !ok:
 		kv[msdsn.Encrypt] = "true"
@@ -315,6 +281,10 @@ func sqlClientToMSDSN(pairs []dialects.Pair) (string, []string, error) {
 			kv[msdsn.TrustServerCertificate] = "true"
 		}
 	}
+}
+
+// joinMSDSN writes go-mssqldb's settings in order, each value quoted.
+func joinMSDSN(kv map[string]string) string {
 	keys := make([]string, 0, len(kv))
 	for k := range kv {
 		keys = append(keys, k)
@@ -324,7 +294,7 @@ func sqlClientToMSDSN(pairs []dialects.Pair) (string, []string, error) {
 	for _, k := range keys {
 		parts = append(parts, k+`="`+strings.ReplaceAll(kv[k], `"`, `""`)+`"`)
 	}
-	return strings.Join(parts, ";"), warnings, nil
+	return strings.Join(parts, ";")
 }
 
 // unbracketServer is an ADO.NET Server value with the brackets of an IPv6
@@ -361,9 +331,9 @@ func parseSQLClientBool(v string) (bool, error) {
 	return false, errors.New("not a boolean")
 }
 
-// checkSQLServerServer refuses server forms go-mssqldb cannot reach from
+// checkServer refuses server forms go-mssqldb cannot reach from
 // here: named pipes, shared memory and LocalDB are Windows-local.
-func checkSQLServerServer(server string) error {
+func checkServer(server string) error {
 	s := strings.ToLower(strings.TrimSpace(server))
 	switch {
 	case strings.HasPrefix(s, "np:"), strings.HasPrefix(s, "lpc:"):
@@ -376,12 +346,12 @@ func checkSQLServerServer(server string) error {
 	return nil
 }
 
-// sqlServerSecrets lists every form of every secret in raw and in the
+// secretsIn lists every form of every secret in raw and in the
 // settings go-mssqldb read from it.
-func sqlServerSecrets(raw string, params map[string]string) []string {
+func secretsIn(raw string, params map[string]string) []string {
 	out := dialects.SecretsOf(raw)
 	var values []string
-	for _, k := range sqlServerSecretKeys {
+	for _, k := range secretKeys {
 		values = append(values, params[k])
 	}
 	if u, err := url.Parse(strings.TrimSpace(raw)); err == nil && u.User != nil {
@@ -403,8 +373,8 @@ func sqlServerSecrets(raw string, params map[string]string) []string {
 	return out
 }
 
-// sqlServerDisplay is the connection as a sqlserver:// URL without secrets.
-func sqlServerDisplay(cfg msdsn.Config, fedauth string) string {
+// displayURL is the connection as a sqlserver:// URL without secrets.
+func displayURL(cfg msdsn.Config, fedauth string) string {
 	host := strings.TrimSuffix(strings.TrimPrefix(cfg.Host, "["), "]")
 	u := url.URL{Scheme: "sqlserver", Host: host}
 	if strings.Contains(host, ":") {
@@ -428,158 +398,4 @@ func sqlServerDisplay(cfg msdsn.Config, fedauth string) string {
 	}
 	u.RawQuery = q.Encode()
 	return u.String()
-}
-
-// Open opens a pool on a connector, go-mssqldb's or, for Azure AD, its
-// azuread one, wrapped so that a certificate the client refuses is
-// explained.
-func (Dialect) Open(conn *dialects.Conn, _ bool) (*sql.DB, error) {
-	var c driver.Connector
-	var err error
-	if conn.Driver == azuread.DriverName {
-		c, err = azuread.NewConnector(conn.DSN)
-	} else {
-		c, err = mssql.NewConnector(conn.DSN)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: SQL Server: %s", dialects.ErrConnString, dialects.Scrub(err.Error(), conn.Secrets))
-	}
-	if mc, ok := c.(*mssql.Connector); ok && mc.Dialer == nil {
-		keepAlive := 30 * time.Second // go-mssqldb's default dialer's
-		if cfg, err := msdsn.Parse(conn.DSN); err == nil && cfg.KeepAlive != 0 {
-			keepAlive = cfg.KeepAlive
-		}
-		mc.Dialer = watchedDialer{&net.Dialer{KeepAlive: keepAlive}}
-	}
-	return sql.OpenDB(explainingConnector{c}), nil
-}
-
-// explainingConnector adds to a failed connection what to change when the
-// failure is TLS's, and ends a connection attempt when its context ends
-// (see watchedDialer).
-type explainingConnector struct{ driver.Connector }
-
-func (c explainingConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	w := &connectWatch{ctx: ctx}
-	conn, err := c.Connector.Connect(context.WithValue(ctx, connectWatchKey{}, w))
-	if !w.done() && err == nil {
-		conn.Close()
-		err = ctx.Err()
-	}
-	if err != nil {
-		return nil, explainConnectError(err)
-	}
-	return conn, nil
-}
-
-// watchedDialer dials as go-mssqldb's own dialer does, and closes a
-// connection whose login outlives the context of the Connect it is for:
-// go-mssqldb reads the server's answers during login without regard to
-// the context, forever when the string sets no connection timeout (a port
-// that accepts connections and never answers).
-type watchedDialer struct{ nd *net.Dialer }
-
-// connectWatchKey holds, in the context go-mssqldb passes to the dialer,
-// the *connectWatch of the Connect the dial is for.
-type connectWatchKey struct{}
-
-func (d watchedDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	c, err := d.nd.DialContext(ctx, network, addr)
-	if err == nil {
-		if w, ok := ctx.Value(connectWatchKey{}).(*connectWatch); ok {
-			w.watch(c)
-		}
-	}
-	return c, err
-}
-
-// connectWatch closes the connections dialed for one Connect if its
-// context ends before Connect returns.
-type connectWatch struct {
-	ctx   context.Context
-	mu    sync.Mutex
-	stops []func() bool
-}
-
-func (w *connectWatch) watch(c net.Conn) {
-	stop := context.AfterFunc(w.ctx, func() { c.Close() })
-	w.mu.Lock()
-	w.stops = append(w.stops, stop)
-	w.mu.Unlock()
-}
-
-// done stops watching; false when the context ended first and closed a
-// connection.
-func (w *connectWatch) done() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	ok := true
-	for _, stop := range w.stops {
-		ok = stop() && ok
-	}
-	return ok
-}
-
-// certificateError is a TLS failure with what to do about it.
-type certificateError struct {
-	err  error
-	hint string
-}
-
-func (e *certificateError) Error() string { return e.err.Error() + ": " + e.hint }
-
-func (e *certificateError) Unwrap() error { return e.err }
-
-func isCertificateError(err error) bool {
-	var ce *certificateError
-	return errors.As(err, &ce)
-}
-
-func isAzureADError(err error) bool {
-	var ae *azidentity.AuthenticationFailedError
-	return errors.As(err, &ae)
-}
-
-// explainConnectError names the setting to change when the TLS handshake
-// failed. go-mssqldb does not always keep the x509 error's type, so its
-// text is read too.
-func explainConnectError(err error) error {
-	msg := err.Error()
-	var unknown x509.UnknownAuthorityError
-	var host x509.HostnameError
-	var invalid x509.CertificateInvalidError
-	var verify *tls.CertificateVerificationError
-	tlsFailed := strings.Contains(msg, "TLS Handshake failed") || errors.As(err, &verify) ||
-		errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &invalid)
-	if !tlsFailed {
-		return err
-	}
-	var hint string
-	switch {
-	case errors.As(err, &unknown), strings.Contains(msg, "certificate signed by unknown authority"):
-		hint = "the server's certificate is not signed by an authority this machine trusts (SQL Server's own certificate is self-signed): " +
-			"install the server's CA, or give it with Certificate=/path/to/ca.pem; " +
-			"for a development server only, set TrustServerCertificate=True"
-	case errors.As(err, &host), strings.Contains(msg, "certificate is valid for"), strings.Contains(msg, "doesn't contain any IP SANs"):
-		hint = "the server's certificate is for another name than the one you connect to: " +
-			"connect by a name on the certificate, or set HostNameInCertificate to it"
-	case errors.As(err, &invalid), strings.Contains(msg, "certificate has expired"), strings.Contains(msg, "not yet valid"):
-		hint = "the server's certificate is not valid (expired, or not for serving): renew it; " +
-			"for a development server only, set TrustServerCertificate=True"
-	case strings.Contains(msg, "x509:"), strings.Contains(msg, "certificate"):
-		hint = "the server's certificate was refused: check Certificate, HostNameInCertificate and TrustServerCertificate"
-	default:
-		hint = "check Encrypt (True, False or Strict) and TrustServerCertificate; " +
-			"a server older than SQL Server 2016 may need an update to speak TLS 1.2"
-	}
-	return &certificateError{err: err, hint: hint}
-}
-
-var _ dialects.ADOForm = Dialect{}
-
-func (Dialect) Client() string { return "SqlClient" }
-
-func (Dialect) KnowsSetting(key string) bool {
-	_, ok := sqlClientKeys[key]
-	return ok || sqlClientSpecial[key]
 }

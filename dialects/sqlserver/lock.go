@@ -7,17 +7,9 @@ import (
 
 	"github.com/golang-migrate/migrate/v4/database"
 	"github.com/sessctl/sessctl/dialects"
-	"github.com/sessctl/sessctl/dialects/mysql"
-	"github.com/sessctl/sessctl/dialects/postgres"
-	"github.com/sessctl/sessctl/dialects/sqlite"
 )
 
-var (
-	_ dialects.CreateLocker = postgres.Dialect{}
-	_ dialects.CreateLocker = mysql.Dialect{}
-	_ dialects.CreateLocker = sqlite.Dialect{}
-	_ dialects.CreateLocker = Dialect{}
-)
+var _ dialects.CreateLocker = Dialect{}
 
 // LockCreate takes the application lock golang-migrate's SQL Server driver
 // takes for the schema's migrations (sp_getapplock on the resource
