@@ -108,8 +108,9 @@ func machine() string {
 	mem := ""
 	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
 		var kb int64
-		fmt.Sscanf(string(b), "MemTotal: %d kB", &kb)
-		mem = fmt.Sprintf(", %.0f GiB", float64(kb)/(1<<20))
+		if _, err := fmt.Sscanf(string(b), "MemTotal: %d kB", &kb); err == nil {
+			mem = fmt.Sprintf(", %.0f GiB", float64(kb)/(1<<20))
+		}
 	}
 	return fmt.Sprintf("%d × %s%s, Linux", runtime.NumCPU(), cpu, mem)
 }
@@ -367,8 +368,9 @@ func watchHWM(pid int, exited <-chan struct{}) int64 {
 		for _, l := range strings.Split(string(b), "\n") {
 			if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
 				var kb int64
-				fmt.Sscanf(strings.TrimSpace(v), "%d", &kb)
-				peak = max(peak, kb)
+				if _, err := fmt.Sscanf(strings.TrimSpace(v), "%d", &kb); err == nil {
+					peak = max(peak, kb)
+				}
 			}
 		}
 		time.Sleep(2 * time.Millisecond)

@@ -4,6 +4,9 @@
 // connection string for it; without one its tests skip, naming the
 // variable, unless SESSCTL_TEST_REQUIRE lists the dialect, in which case
 // they fail: in CI a missing server must never read as a pass.
+// SESSCTL_TEST_ENGINES, set, narrows the run to the engines it lists
+// (make test-postgres): the others' tests skip, SQLite's included, and
+// so do their private servers and tools.
 package dialecttest
 
 import (
@@ -23,6 +26,11 @@ import (
 
 // RequireEnv lists, comma-separated, the dialects whose server must be there.
 const RequireEnv = "SESSCTL_TEST_REQUIRE"
+
+// EnginesEnv lists, comma-separated, the engines tests run on; every
+// other engine's tests skip, saying so, even where SESSCTL_TEST_REQUIRE
+// names it. Unset or empty: every engine.
+const EnginesEnv = "SESSCTL_TEST_ENGINES"
 
 // Server is one database to test against.
 type Server struct {
@@ -47,24 +55,84 @@ var defaultSchemas = map[string]string{
 	"sqlite":    "main",
 }
 
-// Required reports whether SESSCTL_TEST_REQUIRE lists dialect name.
-func Required(name string) bool {
-	for _, r := range strings.Split(os.Getenv(RequireEnv), ",") {
-		if strings.EqualFold(strings.TrimSpace(r), name) {
+// list is the names an environment variable lists, comma-separated.
+func list(env string) []string {
+	var names []string
+	for _, n := range strings.Split(os.Getenv(env), ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// Selected reports whether SESSCTL_TEST_ENGINES lets the tests of engine
+// name run: it is unset, or lists name. A tool is selected with its
+// engine.
+func Selected(name string) bool {
+	if tl, ok := tools[name]; ok {
+		name = tl.engine
+	}
+	engines := list(EnginesEnv)
+	if len(engines) == 0 {
+		return true
+	}
+	for _, e := range engines {
+		if strings.EqualFold(e, name) {
 			return true
 		}
 	}
 	return false
 }
 
+// SkipUnselected skips t when SESSCTL_TEST_ENGINES leaves engine name out.
+func SkipUnselected(t testing.TB, name string) {
+	t.Helper()
+	if !Selected(name) {
+		t.Skipf("%s is not among %s=%s", name, EnginesEnv, os.Getenv(EnginesEnv))
+	}
+}
+
+// Required reports whether SESSCTL_TEST_REQUIRE lists dialect (or tool)
+// name and SESSCTL_TEST_ENGINES selects it.
+func Required(name string) bool {
+	if !Selected(name) {
+		return false
+	}
+	for _, r := range list(RequireEnv) {
+		if strings.EqualFold(r, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkEnv fails t when SESSCTL_TEST_REQUIRE or SESSCTL_TEST_ENGINES
+// names an engine sessctl does not know (nor, for the first, a tool).
+func checkEnv(t testing.TB) {
+	t.Helper()
+	for _, env := range []string{RequireEnv, EnginesEnv} {
+		for _, r := range list(env) {
+			if _, tool := tools[r]; tool && env == RequireEnv {
+				continue
+			}
+			if _, err := registry.Lookup(r); err != nil {
+				t.Fatalf("%s names %q: %v", env, r, err)
+			}
+		}
+	}
+}
+
 // Get returns the server of dialect name, skipping or failing t when there
-// is none.
+// is none, and skipping t when SESSCTL_TEST_ENGINES leaves it out.
 func Get(t testing.TB, name string) Server {
 	t.Helper()
+	checkEnv(t)
 	d, err := registry.Lookup(name)
 	if err != nil {
 		t.Fatal(err)
 	}
+	SkipUnselected(t, name)
 	schema := os.Getenv(SchemaEnv(name))
 	if schema == "" {
 		schema = defaultSchemas[name]
@@ -82,20 +150,23 @@ func Get(t testing.TB, name string) Server {
 	return Server{Dialect: d, DSN: dsn, Schema: schema}
 }
 
-// tools are the commands some tests run, and the Debian package of each.
-// SESSCTL_TEST_REQUIRE names them as it names dialects, so that CI fails
-// where one is missing instead of skipping those tests.
-var tools = map[string]string{"sqlite3": "sqlite3"}
+// tools are the commands some tests run, the Debian package of each, and
+// the engine whose tests they are. SESSCTL_TEST_REQUIRE names them as it
+// names dialects, so that CI fails where one is missing instead of
+// skipping those tests.
+var tools = map[string]struct{ pkg, engine string }{"sqlite3": {pkg: "sqlite3", engine: "sqlite"}}
 
 // Tool returns the path of the command name, one of tools. Without it, t
 // skips, naming the package to install; or fails, when SESSCTL_TEST_REQUIRE
-// names it.
+// names it. It skips too when SESSCTL_TEST_ENGINES leaves its engine out.
 func Tool(t testing.TB, name string) string {
 	t.Helper()
-	pkg, ok := tools[name]
+	tl, ok := tools[name]
 	if !ok {
 		t.Fatalf("dialecttest: %q is not a tool tests know", name)
 	}
+	SkipUnselected(t, tl.engine)
+	pkg := tl.pkg
 	path, err := exec.LookPath(name)
 	if err == nil {
 		return path
@@ -107,18 +178,13 @@ func Tool(t testing.TB, name string) string {
 	return ""
 }
 
-// Each runs fn as a subtest for every dialect, named after it. A dialect
-// that SESSCTL_TEST_REQUIRE names but sessctl does not know (nor is a
-// tool) fails it.
+// Each runs fn as a subtest for every dialect, named after it; those
+// SESSCTL_TEST_ENGINES leaves out skip. A dialect that SESSCTL_TEST_REQUIRE
+// or SESSCTL_TEST_ENGINES names but sessctl does not know (nor is a tool)
+// fails it.
 func Each(t *testing.T, fn func(t *testing.T, s Server)) {
 	t.Helper()
-	for _, r := range strings.Split(os.Getenv(RequireEnv), ",") {
-		if r = strings.TrimSpace(r); r != "" && tools[r] == "" {
-			if _, err := registry.Lookup(r); err != nil {
-				t.Fatalf("%s names %q: %v", RequireEnv, r, err)
-			}
-		}
-	}
+	checkEnv(t)
 	for _, name := range registry.List() {
 		t.Run(name, func(t *testing.T) {
 			fn(t, Get(t, name))

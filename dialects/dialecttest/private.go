@@ -69,6 +69,7 @@ func unavailable(t testing.TB, dialect, format string, args ...any) {
 // root), fsync off.
 func StartPostgres(t testing.TB, opts PostgresOptions) *Private {
 	t.Helper()
+	SkipUnselected(t, "postgres")
 	bin := postgresBin()
 	if bin == "" {
 		unavailable(t, "postgres", "no initdb under /usr/lib/postgresql/*/bin")
@@ -135,6 +136,7 @@ func postgresBin() string {
 // its database test is empty.
 func StartMariaDB(t testing.TB) *Private {
 	t.Helper()
+	SkipUnselected(t, "mysql")
 	install, err := exec.LookPath("mariadb-install-db")
 	if err != nil {
 		unavailable(t, "mysql", "no mariadb-install-db: %v", err)

@@ -52,6 +52,7 @@ func tdsScript() (string, error) {
 // sessiontest; Admin is the same login.
 func StartTDS(t testing.TB) *Private {
 	t.Helper()
+	SkipUnselected(t, "sqlserver")
 	script, err := tdsScript()
 	if err != nil {
 		unavailable(t, "sqlserver", "no private TDS server: %v", err)
