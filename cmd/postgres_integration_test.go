@@ -111,14 +111,18 @@ func TestPostgresCreateWaitingForLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(500 * time.Millisecond)
-	c.Process.Signal(syscall.SIGINT)
+	if err := c.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
 	err = c.Wait()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != ExitInterrupted {
 		t.Errorf("create behind a held lock, then SIGINT: %v, want exit 130; stderr %q", err, errb.String())
 	}
 	var n int
-	db.QueryRow(`SELECT count(*) FROM pg_class WHERE relname = $1`, table).Scan(&n)
+	if err := db.QueryRow(`SELECT count(*) FROM pg_class WHERE relname = $1`, table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
 	if n != 0 {
 		t.Errorf("an interrupted create made the table")
 	}

@@ -193,7 +193,9 @@ func TestPostgresAdoptsProviderTable(t *testing.T) {
 		t.Fatalf("second create: %+v, %v; want up_to_date", res, err)
 	}
 	var indexes int
-	db.QueryRow(`SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND tablename = $2`, schemaName, table).Scan(&indexes)
+	if err := db.QueryRow(`SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND tablename = $2`, schemaName, table).Scan(&indexes); err != nil {
+		t.Fatal(err)
+	}
 	if indexes != 2 { // the primary key and the expiry index
 		t.Errorf("the adopted table has %d indexes, want 2", indexes)
 	}
@@ -221,7 +223,9 @@ func TestPostgresAdoptKeepsOtherExpiryIndex(t *testing.T) {
 		t.Errorf("create added an index to a table that has one: %v", res.Actions)
 	}
 	var indexes int
-	db.QueryRow(`SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND tablename = $2`, s.Schema, table).Scan(&indexes)
+	if err := db.QueryRow(`SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND tablename = $2`, s.Schema, table).Scan(&indexes); err != nil {
+		t.Fatal(err)
+	}
 	if indexes != 2 {
 		t.Errorf("table has %d indexes after create, want 2", indexes)
 	}

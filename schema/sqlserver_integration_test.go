@@ -472,7 +472,9 @@ func TestSQLServerPurgeSkipsRowsBeingSlid(t *testing.T) {
 	case err = <-done:
 	case <-time.After(30 * time.Second):
 		t.Error("purge waited on the row an app session holds")
-		tx.Commit()
+		if err := tx.Commit(); err != nil {
+			t.Error(err)
+		}
 		err = <-done
 	}
 	if err != nil {

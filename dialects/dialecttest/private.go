@@ -288,7 +288,7 @@ func (p *Private) Start(t testing.TB) {
 		t.Fatalf("starting the private %s server: %v", p.dialect.Name(), err)
 	}
 	p.cmd, p.done = c, make(chan struct{})
-	go func(done chan struct{}) { c.Wait(); close(done) }(p.done)
+	go func(done chan struct{}) { _ = c.Wait(); close(done) }(p.done) // the server stops when the test ends it
 
 	db, err := p.open()
 	if err != nil {

@@ -60,7 +60,7 @@ func (m Dialect) deleteSkipping(ctx context.Context, q dialects.Querier, n diale
 	}
 	defer func() {
 		if err != nil {
-			rollback()
+			_ = rollback() // err, which the rollback follows, is what matters
 		}
 	}()
 	locked, err = m.idsOf(ctx, tx, m.idsSQL(lockIDsSQL, n, grace, len(ids)), ids)

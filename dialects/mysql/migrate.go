@@ -113,8 +113,8 @@ func (d *migrator) Lock() error {
 			// (migrateDriver); a drop may have removed it since, as a
 			// table left without its cache table: made again under it.
 			if _, err := d.session.ExecContext(context.Background(), fmt.Sprintf(versionTableSQL, d.versionTable)); err != nil {
-				d.session.ExecContext(context.Background(), `SELECT RELEASE_LOCK(?)`, d.name)
-				return fmt.Errorf("making the version table: %w", err)
+				_, rerr := d.session.ExecContext(context.Background(), `SELECT RELEASE_LOCK(?)`, d.name)
+				return errors.Join(fmt.Errorf("making the version table: %w", err), rerr)
 			}
 			return nil
 		}

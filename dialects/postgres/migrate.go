@@ -181,7 +181,9 @@ func (d *migrator) Lock() error {
 // as this process lives. A second session, of the same user, ends it.
 func (d *migrator) endSession(pid int32) {
 	d.db.SetMaxOpenConns(2)
-	d.db.ExecContext(context.Background(), `SELECT pg_terminate_backend($1)`, pid)
+	// Best effort: a session that cannot be ended lives, as before, until
+	// this process ends.
+	_, _ = d.db.ExecContext(context.Background(), `SELECT pg_terminate_backend($1)`, pid)
 }
 
 var _ dialects.StatementCanceller = (*migrator)(nil)

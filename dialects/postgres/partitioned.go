@@ -150,8 +150,10 @@ func (p partitioned) DeleteExpiredFrom(ctx context.Context, q dialects.Querier, 
 	if cur.heap {
 		table := p.Quote(cur.schema) + "." + p.Quote(cur.name)
 		if !cur.may {
-			var role string
-			q.QueryRowContext(ctx, `SELECT current_user`).Scan(&role)
+			role := "<role>" // when it cannot be read, the GRANT names a placeholder
+			if err := q.QueryRowContext(ctx, `SELECT current_user`).Scan(&role); err != nil {
+				role = "<role>"
+			}
 			return 0, "", fmt.Errorf("%w: a walk in storage order deletes from each partition of %s directly, and role %s may not "+
 				"delete from its partition %s: GRANT SELECT, UPDATE, DELETE ON %s TO %s, or purge with --order expiry",
 				dialects.ErrPermission, p.qualified(n), p.Quote(role), table, table, p.Quote(role))

@@ -20,8 +20,8 @@ func lockKey(n dialects.Names) (int32, int32) {
 	return 0x5e55c71, int32(h.Sum32())
 }
 
-func (d Dialect) TryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) (func() error, error) {
-	return dialects.Locked(d.tryLock(ctx, conn, n))
+func (p Dialect) TryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) (func() error, error) {
+	return dialects.Locked(p.tryLock(ctx, conn, n))
 }
 
 // tryLock is TryLock, ok false when another session holds the lock.

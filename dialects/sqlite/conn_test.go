@@ -54,8 +54,8 @@ func TestSQLiteReadOnlyOpen(t *testing.T) {
 			unlock, err := Dialect{}.TryLock(context.Background(), c, n)
 			if err != nil {
 				t.Errorf("TryLock through %q: %v", raw, err)
-			} else {
-				unlock()
+			} else if err := unlock(); err != nil {
+				t.Errorf("unlock: %v", err)
 			}
 			c.Close()
 			db.Close()

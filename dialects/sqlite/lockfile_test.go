@@ -31,7 +31,11 @@ func TestLockFileRemovedBetweenOpenAndLock(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("first lock: %t, %v", ok, err)
 	}
-	defer unlock()
+	defer func() {
+		if err := unlock(); err != nil {
+			t.Errorf("unlock: %v", err)
+		}
+	}()
 	if !removed {
 		t.Fatal("the removal did not run between the open and the lock")
 	}
@@ -44,7 +48,7 @@ func TestLockFileRemovedBetweenOpenAndLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	if ok2 {
-		unlock2()
+		_ = unlock2() // the test fails either way
 		t.Fatal("a second lock of the same byte succeeded while the first is held: the first locked a removed file")
 	}
 	// Another byte (another table) is free.
@@ -52,7 +56,9 @@ func TestLockFileRemovedBetweenOpenAndLock(t *testing.T) {
 	if err != nil || !ok3 {
 		t.Fatalf("another byte: %t, %v; want it free", ok3, err)
 	}
-	unlock3()
+	if err := unlock3(); err != nil {
+		t.Errorf("unlock: %v", err)
+	}
 }
 
 // TestRemoveLockFileWhileHeld: the lock file is removed only while no
@@ -70,7 +76,9 @@ func TestRemoveLockFileWhileHeld(t *testing.T) {
 		if _, err := os.Stat(path); err != nil {
 			t.Errorf("the lock file went while byte %d was held: %v", offset, err)
 		}
-		unlock()
+		if err := unlock(); err != nil {
+			t.Errorf("unlock byte %d: %v", offset, err)
+		}
 	}
 	if removed, err := removeLockFile(path); err != nil || !removed {
 		t.Errorf("removeLockFile with nothing held: %t, %v; want it removed", removed, err)

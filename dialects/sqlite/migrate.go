@@ -93,7 +93,7 @@ func (d *createLock) Lock() error {
 					_, err = d.db.Exec(fmt.Sprintf(versionTableSQL, d.versionTable, d.versionTable))
 				}
 				if err != nil {
-					unlock()
+					err = errors.Join(err, unlock())
 				} else {
 					d.unlock = unlock
 				}
@@ -120,12 +120,13 @@ func (d *createLock) Unlock() error {
 func (d *createLock) Close() error {
 	d.mu.Lock()
 	d.closed = true
+	var err error
 	if d.unlock != nil {
-		d.unlock()
+		err = d.unlock()
 		d.unlock = nil
 	}
 	d.mu.Unlock()
-	return d.Driver.Close()
+	return errors.Join(d.Driver.Close(), err)
 }
 
 func (s Dialect) TemplateData(n dialects.Names) map[string]string {

@@ -60,7 +60,8 @@ func (s Dialect) tryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) 
 				// The table may have gone while the purge ran (a drop, which
 				// left the lock file as this purge held it): the last one out
 				// removes it.
-				removeUnusedLockFile(context.WithoutCancel(ctx), conn, n)
+				// Best effort, as after a drop: a file left is harmless.
+				_ = removeUnusedLockFile(context.WithoutCancel(ctx), conn, n)
 				return err
 			}
 		}

@@ -52,7 +52,9 @@ func (s Dialect) ExplainPurge(ctx context.Context, q dialects.Querier, n dialect
 	if _, err := session.ExecContext(ctx, "SET "+showplan+" ON"); err != nil {
 		return "", err
 	}
-	defer session.ExecContext(context.WithoutCancel(ctx), "SET "+showplan+" OFF")
+	// The plan, not this, is the result; a session that failed here is
+	// rolled back and discarded by the caller's transaction.
+	defer func() { _, _ = session.ExecContext(context.WithoutCancel(ctx), "SET "+showplan+" OFF") }()
 	rows, err := session.QueryContext(ctx, s.deleteScript(n, grace, min(limit, maxBatch)))
 	if err != nil {
 		if errorNumber(err) == showplanDenied {
@@ -130,12 +132,12 @@ func rolledBack(ctx context.Context, session dialects.Querier) (func(), error) {
 		if _, err := session.ExecContext(ctx, "SAVE TRANSACTION sessctl_explain"); err != nil {
 			return nil, err
 		}
-		return func() { session.ExecContext(back, "ROLLBACK TRANSACTION sessctl_explain") }, nil
+		return func() { _, _ = session.ExecContext(back, "ROLLBACK TRANSACTION sessctl_explain") }, nil
 	}
 	if _, err := session.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return nil, err
 	}
-	return func() { session.ExecContext(back, "IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION") }, nil
+	return func() { _, _ = session.ExecContext(back, "IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION") }, nil
 }
 
 // oneSession returns one session of q, for SET options that must

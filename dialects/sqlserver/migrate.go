@@ -3,6 +3,7 @@ package sqlserver
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/golang-migrate/migrate/v4/database"
@@ -50,8 +51,7 @@ func (d *migrator) Lock() error {
 	_, err := d.db.ExecContext(context.Background(), `IF OBJECT_ID(@p1, N'U') IS NULL
 	CREATE TABLE `+d.versionTable+` (version BIGINT PRIMARY KEY NOT NULL, dirty BIT NOT NULL);`, d.versionTable)
 	if err != nil {
-		d.Driver.Unlock()
-		return fmt.Errorf("making the version table: %w", err)
+		return errors.Join(fmt.Errorf("making the version table: %w", err), d.Driver.Unlock())
 	}
 	return nil
 }

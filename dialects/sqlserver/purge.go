@@ -52,8 +52,8 @@ func lockResource(n dialects.Names) string {
 // And a connection that was refused the lock leaves the pool: stock
 // Babelfish crashes at the fifth failed sp_getapplock on one connection,
 // so none ever asks twice on one.
-func (d Dialect) TryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) (func() error, error) {
-	return dialects.Locked(d.tryLock(ctx, conn, n))
+func (s Dialect) TryLock(ctx context.Context, conn *sql.Conn, n dialects.Names) (func() error, error) {
+	return dialects.Locked(s.tryLock(ctx, conn, n))
 }
 
 // tryLock is TryLock, ok false when another session holds the lock.
@@ -81,7 +81,7 @@ SELECT @status;`, resource).Scan(&status)
 // returning it there: database/sql closes a connection whose Raw says
 // driver.ErrBadConn.
 func discard(conn *sql.Conn) {
-	conn.Raw(func(any) error { return driver.ErrBadConn })
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // the error is the request to drop it
 }
 
 // cutoff is "now" by the server's clock less the grace: a second
