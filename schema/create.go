@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/sessctl/sessctl/dialects"
-	"github.com/sessctl/sessctl/migrations"
 )
 
 // Create statuses, as JSON reports them.
@@ -68,19 +67,8 @@ func create(ctx context.Context, db *DB, t *Table, opts CreateOptions) (*CreateR
 	if err := refuseForeign(t, before, "create"); err != nil {
 		return nil, err
 	}
-	if before.WithoutRowID {
-		return nil, fmt.Errorf("%w: %s is a WITHOUT ROWID table, and purge deletes rows by rowid: sessctl will not adopt it; "+
-			"`sessctl verify` shows how to make it again with a rowid", ErrNotCacheTable, t)
-	}
-	if before.NonIntegerExpiry {
-		fix := ""
-		for _, f := range t.checkStorage(before) {
-			if f.Severity == SeverityError {
-				fix = f.Fix
-			}
-		}
-		return nil, fmt.Errorf("%w: rows of %s hold an %s that is text or a blob, which no purge deletes and the app never expires: "+
-			"sessctl will not adopt it until they are mended; %s", ErrNotCacheTable, t, t.quoted(dialects.ColExpiresAtTime), fix)
+	if err := t.refuseStorage(before); err != nil {
+		return nil, err
 	}
 	if err := t.refuseHeldNames(ctx, db, before); err != nil {
 		return nil, err
@@ -99,7 +87,7 @@ func create(ctx context.Context, db *DB, t *Table, opts CreateOptions) (*CreateR
 	if a, ok := d.(dialects.Adopter); ok {
 		maps.Copy(data, a.AdoptData(before))
 	}
-	ms, err := migrations.Up(d.Name(), data)
+	ms, err := t.up(data)
 	if err != nil {
 		return nil, err
 	}

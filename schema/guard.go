@@ -38,7 +38,7 @@ func (t *Table) refuseHeldNames(ctx context.Context, db *DB, before *dialects.Ta
 	for _, h := range held {
 		// The table's own index: one create mends, or one that a create
 		// running at the same time has just made with the table.
-		if h.Kind == "index" && h.Table == t.Names.Table && !ownOtherIndex(before, h.Name) {
+		if h.Kind == "index" && h.Table == t.Names.Table && !ownOtherIndex(before, h.Name, t.Layout.Expiry) {
 			continue
 		}
 		what := "primary key"
@@ -62,11 +62,11 @@ func (t *Table) refuseHeldNames(ctx context.Context, db *DB, before *dialects.Ta
 }
 
 // ownOtherIndex reports whether info's table has an index named name
-// whose first key column is not ExpiresAtTime: one create would not
-// mend, and that IF NOT EXISTS would take for the expiry index.
-func ownOtherIndex(info *dialects.TableInfo, name string) bool {
+// whose first key column is not expiry (ExpiresAtTime): one create would
+// not mend, and that IF NOT EXISTS would take for the expiry index.
+func ownOtherIndex(info *dialects.TableInfo, name, expiry string) bool {
 	for _, ix := range info.Indexes {
-		if strings.EqualFold(ix.Name, name) && (len(ix.Columns) == 0 || ix.Columns[0] != dialects.ColExpiresAtTime) {
+		if strings.EqualFold(ix.Name, name) && (len(ix.Columns) == 0 || ix.Columns[0] != expiry) {
 			return true
 		}
 	}
@@ -74,7 +74,8 @@ func ownOtherIndex(info *dialects.TableInfo, name string) bool {
 }
 
 // refuseForeign fails when what stands under the table's name is not a
-// cache table: a view, or a table whose columns the provider cannot use.
+// table of its layout (a cache table): a view, or a table whose columns
+// the provider cannot use. It is the guard of create and drop.
 func refuseForeign(t *Table, info *dialects.TableInfo, verb string) error {
 	switch info.Kind {
 	case dialects.KindMissing, dialects.KindTable:
@@ -89,8 +90,29 @@ func refuseForeign(t *Table, info *dialects.TableInfo, verb string) error {
 		for i, f := range errs {
 			msgs[i] = f.Message
 		}
-		return fmt.Errorf("%w: %s exists and is not a cache table (%s); `sessctl verify` shows what to change",
-			ErrNotCacheTable, t, strings.Join(msgs, "; "))
+		return fmt.Errorf("%w: %s exists and is not a %s (%s); `sessctl verify` shows what to change",
+			ErrNotCacheTable, t, t.Layout.Noun, strings.Join(msgs, "; "))
+	}
+	return nil
+}
+
+// refuseStorage fails when the table keeps its rows so that purge cannot
+// delete them (SQLite: a WITHOUT ROWID table, expiry times written as
+// text): create will not adopt it.
+func (t *Table) refuseStorage(info *dialects.TableInfo) error {
+	if info.WithoutRowID {
+		return fmt.Errorf("%w: %s is a WITHOUT ROWID table, and purge deletes rows by rowid: sessctl will not adopt it; "+
+			"`sessctl verify` shows how to make it again with a rowid", ErrNotCacheTable, t)
+	}
+	if info.NonIntegerExpiry {
+		fix := ""
+		for _, f := range t.checkStorage(info) {
+			if f.Severity == SeverityError {
+				fix = f.Fix
+			}
+		}
+		return fmt.Errorf("%w: rows of %s hold an %s that is text or a blob, which no purge deletes and the app never expires: "+
+			"sessctl will not adopt it until they are mended; %s", ErrNotCacheTable, t, t.expiry(), fix)
 	}
 	return nil
 }
