@@ -198,3 +198,28 @@ func sameDefinition(d dialects.Dialect, spec dialects.ColumnSpec, def string) bo
 	}
 	return true
 }
+
+// Every layout's migrations, in every engine, have a promise, and its
+// index migration is one of them.
+func TestEveryMigrationIsPromised(t *testing.T) {
+	for _, ln := range layouts.Names() {
+		l, _ := layouts.Lookup(ln)
+		for _, name := range registry.List() {
+			d, _ := registry.Lookup(name)
+			ms, err := l.Templates.Up(name, d.TemplateData(d.Names(dialecttest.DefaultSchema(d), "SessionData")))
+			if err != nil {
+				t.Fatalf("%s/%s: %v", ln, name, err)
+			}
+			index := l.IndexMigration == 0
+			for _, m := range ms {
+				if _, ok := l.Promises[m.Version]; !ok {
+					t.Errorf("%s/%s: migration %s has no promise", ln, name, m.Name)
+				}
+				index = index || m.Version == l.IndexMigration
+			}
+			if !index {
+				t.Errorf("%s/%s: no migration %d, the index migration", ln, name, l.IndexMigration)
+			}
+		}
+	}
+}

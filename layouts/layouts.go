@@ -85,6 +85,15 @@ type Layout struct {
 	// Templates is the layout's DDL: its set of templates in package
 	// migrations, one folder per engine.
 	Templates migrations.Set
+	// Promises say, for each migration version of Templates, how the
+	// catalog shows that what the migration makes is there: create makes
+	// again what a recorded version promises and the table no longer has.
+	// Every migration has an entry.
+	Promises map[uint]func(*dialects.TableInfo) bool
+	// IndexMigration is the migration that makes the expiry index, which
+	// create skips when a usable index on Expiry is there, whatever its
+	// name; 0 when there is none.
+	IndexMigration uint
 }
 
 // Cache is the table of ASP.NET Core's IDistributedCache SQL providers
@@ -104,6 +113,14 @@ var Cache = &Layout{
 	PrimaryKey: []string{dialects.ColID},
 	Expiry:     dialects.ColExpiresAtTime,
 	Templates:  migrations.Cache,
+	Promises: map[uint]func(*dialects.TableInfo) bool{
+		migrations.Table: func(info *dialects.TableInfo) bool { return info.Kind == dialects.KindTable },
+		migrations.ExpiryIndex: func(info *dialects.TableInfo) bool {
+			_, ok := info.ExpiryIndex()
+			return ok
+		},
+	},
+	IndexMigration: migrations.ExpiryIndex,
 }
 
 // all are the layouts --layout will know, by name.

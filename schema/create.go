@@ -109,7 +109,7 @@ func create(ctx context.Context, db *DB, t *Table, opts CreateOptions) (*CreateR
 		// look and its turn at the lock: this one did nothing.
 		res.Status, res.Actions = CreateUpToDate, res.Actions[:acted]
 	}
-	if v := after.Version; v != nil && !v.Dirty && v.Version == int64(latest) && delivered(ms, after) < int(latest) {
+	if v := after.Version; v != nil && !v.Dirty && v.Version == int64(latest) && delivered(t.Layout, ms, after) < int(latest) {
 		return nil, fmt.Errorf("create of %s recorded version %d, but what it makes is not all there; `sessctl verify` says what is missing", t, latest)
 	}
 	for _, f := range t.check(after, latest) {

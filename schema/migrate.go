@@ -16,29 +16,21 @@ import (
 	"github.com/golang-migrate/migrate/v4/source/iofs"
 
 	"github.com/sessctl/sessctl/dialects"
+	"github.com/sessctl/sessctl/layouts"
 	"github.com/sessctl/sessctl/migrations"
 )
 
-// promises says, for each migration version, how the catalog shows that
-// what the migration makes is there. A recorded version promises what its
+// delivered is the highest version whose promise (the layout's
+// Promises), and the promise of every version before it, info shows kept;
+// database.NilVersion when none is. A recorded version promises what its
 // migration and every one before it make; create checks that promise,
 // holding the migration lock, and has golang-migrate apply again every
 // migration whose work is gone (a table or an index dropped by hand, an
-// index left unusable). Every migration of every dialect has an entry.
-var promises = map[uint]func(*dialects.TableInfo) bool{
-	migrations.Table: func(info *dialects.TableInfo) bool { return info.Kind == dialects.KindTable },
-	migrations.ExpiryIndex: func(info *dialects.TableInfo) bool {
-		_, ok := info.ExpiryIndex()
-		return ok
-	},
-}
-
-// delivered is the highest version whose promise, and the promise of every
-// version before it, info shows kept; database.NilVersion when none is.
-func delivered(ms []migrations.Migration, info *dialects.TableInfo) int {
+// index left unusable).
+func delivered(l *layouts.Layout, ms []migrations.Migration, info *dialects.TableInfo) int {
 	done := database.NilVersion
 	for _, m := range ms {
-		kept, ok := promises[m.Version]
+		kept, ok := l.Promises[m.Version]
 		if !ok || !kept(info) {
 			break
 		}
@@ -184,7 +176,7 @@ func previous(ms []migrations.Migration) map[int]int {
 // redo is golang-migrate's driver, except that the version it reads is
 // the one whose work is there: a version left dirty by a run that died
 // reads as the version before it, and a version whose promise the table
-// no longer keeps (promises: the table or its expiry index dropped by
+// no longer keeps (its layout's Promises: the table or its expiry index dropped by
 // hand, the index left unusable) reads as the last one it keeps. So Up
 // applies those migrations again instead of stopping or saying there is
 // nothing to do. Every migration is idempotent, so applying it again
@@ -265,7 +257,7 @@ func (c *underLock) delivered() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return delivered(c.ms, info), nil
+	return delivered(c.t.Layout, c.ms, info), nil
 }
 
 // before runs before migration version is applied, and reports whether its
@@ -276,7 +268,7 @@ func (c *underLock) delivered() (int, error) {
 // a cancelled CREATE INDEX CONCURRENTLY leaves, which the migration's IF
 // NOT EXISTS would take for the index, is dropped first.
 func (c *underLock) before(version int) (skip bool, err error) {
-	if version != migrations.ExpiryIndex {
+	if version != int(c.t.Layout.IndexMigration) { // versions start at 1: 0 is none
 		return false, nil
 	}
 	t := c.t
