@@ -1,5 +1,6 @@
-// Package migrations holds the DDL of the cache table as SQL templates, one
-// folder per dialect with the same file names in each:
+// Package migrations holds the DDL of sessctl's table layouts as SQL
+// templates: a folder per layout's template set (a Set: cache), and in it
+// one folder per dialect with the same file names in each:
 //
 //	N_title.up.sql   the migrations golang-migrate applies, in order; each
 //	                 is atomic and idempotent on its own
@@ -29,8 +30,15 @@ import (
 	"text/template"
 )
 
-//go:embed mysql postgres sqlite sqlserver
+//go:embed cache
 var files embed.FS
+
+// Set names the template set of one table layout: the folder that holds
+// a folder of templates per dialect.
+type Set string
+
+// Cache is the templates of the ASP.NET Core cache table.
+const Cache Set = "cache"
 
 // Versions of the migrations, the same in every dialect.
 const (
@@ -57,9 +65,23 @@ type Migration struct {
 	SQL     string
 }
 
-// Up renders the up migrations of dialect with data, in version order.
-func Up(dialect string, data map[string]string) ([]Migration, error) {
-	entries, err := fs.ReadDir(files, dialect)
+// Up renders the cache table's up migrations of dialect with data, in
+// version order.
+func Up(dialect string, data map[string]string) ([]Migration, error) { return Cache.Up(dialect, data) }
+
+// Latest is the highest migration version of the cache table in dialect.
+func Latest(dialect string) (uint, error) { return Cache.Latest(dialect) }
+
+// Script renders one script (Create, Drop) of the cache table in dialect
+// with data.
+func Script(dialect, name string, data map[string]string) (string, error) {
+	return Cache.Script(dialect, name, data)
+}
+
+// Up renders the up migrations of dialect in set s with data, in version
+// order.
+func (s Set) Up(dialect string, data map[string]string) ([]Migration, error) {
+	entries, err := fs.ReadDir(files, s.dir(dialect))
 	if err != nil {
 		return nil, fmt.Errorf("%w %q", ErrNoTemplates, dialect)
 	}
@@ -73,7 +95,7 @@ func Up(dialect string, data map[string]string) ([]Migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		sql, err := render(dialect, name, data)
+		sql, err := s.render(dialect, name, data)
 		if err != nil {
 			return nil, err
 		}
@@ -83,9 +105,9 @@ func Up(dialect string, data map[string]string) ([]Migration, error) {
 	return out, nil
 }
 
-// Latest is the highest migration version of dialect.
-func Latest(dialect string) (uint, error) {
-	entries, err := fs.ReadDir(files, dialect)
+// Latest is the highest migration version of dialect in set s.
+func (s Set) Latest(dialect string) (uint, error) {
+	entries, err := fs.ReadDir(files, s.dir(dialect))
 	if err != nil {
 		return 0, fmt.Errorf("%w %q", ErrNoTemplates, dialect)
 	}
@@ -112,10 +134,13 @@ func FS(ms []Migration) fs.FS {
 	return m
 }
 
-// Script renders one script (Create, Drop) of dialect with data.
-func Script(dialect, name string, data map[string]string) (string, error) {
-	return render(dialect, name, data)
+// Script renders one script (Create, Drop) of dialect in set s with data.
+func (s Set) Script(dialect, name string, data map[string]string) (string, error) {
+	return s.render(dialect, name, data)
 }
+
+// dir is the folder of dialect's templates in set s.
+func (s Set) dir(dialect string) string { return path.Join(string(s), dialect) }
 
 func version(name string) (uint, error) {
 	head, _, _ := strings.Cut(name, "_")
@@ -126,8 +151,8 @@ func version(name string) (uint, error) {
 	return uint(v), nil
 }
 
-func render(dialect, name string, data map[string]string) (string, error) {
-	p := path.Join(dialect, name)
+func (s Set) render(dialect, name string, data map[string]string) (string, error) {
+	p := path.Join(s.dir(dialect), name)
 	text, err := files.ReadFile(p)
 	if err != nil {
 		return "", fmt.Errorf("%w %q: %s", ErrNoTemplates, dialect, name)

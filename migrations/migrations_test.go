@@ -1,6 +1,7 @@
 package migrations
 
 import (
+	"path"
 	"strings"
 	"testing"
 )
@@ -52,22 +53,43 @@ func TestUnknownDialect(t *testing.T) {
 	}
 }
 
-// Every dialect folder has the same files.
+// Every dialect folder of a set has the same files.
 func TestSameFilesInEveryFolder(t *testing.T) {
-	entries, _ := files.ReadDir(".")
-	var want []string
-	for i, e := range entries {
-		sub, _ := files.ReadDir(e.Name())
-		var names []string
-		for _, f := range sub {
-			names = append(names, f.Name())
+	sets, _ := files.ReadDir(".")
+	if len(sets) == 0 {
+		t.Fatal("no template sets embedded")
+	}
+	for _, set := range sets {
+		entries, _ := files.ReadDir(set.Name())
+		var want []string
+		for i, e := range entries {
+			sub, _ := files.ReadDir(path.Join(set.Name(), e.Name()))
+			var names []string
+			for _, f := range sub {
+				names = append(names, f.Name())
+			}
+			if i == 0 {
+				want = names
+				continue
+			}
+			if strings.Join(names, ",") != strings.Join(want, ",") {
+				t.Errorf("%s/%s has %v, %s has %v", set.Name(), e.Name(), names, entries[0].Name(), want)
+			}
 		}
-		if i == 0 {
-			want = names
-			continue
-		}
-		if strings.Join(names, ",") != strings.Join(want, ",") {
-			t.Errorf("%s has %v, %s has %v", e.Name(), names, entries[0].Name(), want)
-		}
+	}
+}
+
+// The package-level functions are the cache set's.
+func TestCacheIsTheDefaultSet(t *testing.T) {
+	a, err := Up("postgres", data())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Cache.Up("postgres", data())
+	if err != nil || len(a) != len(b) || a[0].SQL != b[0].SQL {
+		t.Errorf("Up and Cache.Up differ: %v", err)
+	}
+	if _, err := Set("nosuch").Up("postgres", data()); err == nil {
+		t.Error(`Set("nosuch").Up succeeded`)
 	}
 }

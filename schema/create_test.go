@@ -8,6 +8,7 @@ import (
 	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/dialects/dialecttest"
 	"github.com/sessctl/sessctl/dialects/registry"
+	"github.com/sessctl/sessctl/layouts"
 	"github.com/sessctl/sessctl/migrations"
 )
 
@@ -22,8 +23,8 @@ func TestEveryMigrationHasAPromise(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, m := range ms {
-			if _, ok := promises[m.Version]; !ok {
-				t.Errorf("%s migration %d (%s) has no entry in promises", name, m.Version, m.Name)
+			if _, ok := layouts.Cache.Promises[m.Version]; !ok {
+				t.Errorf("%s migration %d (%s) has no entry in the cache layout's Promises", name, m.Version, m.Name)
 			}
 		}
 	}
@@ -49,7 +50,7 @@ func TestDelivered(t *testing.T) {
 		{"unusable index", dialects.TableInfo{Kind: dialects.KindTable, Indexes: []dialects.Index{partial}}, migrations.Table},
 		{"all there", dialects.TableInfo{Kind: dialects.KindTable, Indexes: []dialects.Index{partial, usable}}, migrations.ExpiryIndex},
 	} {
-		if got := delivered(ms, &c.info); got != c.want {
+		if got := delivered(layouts.Cache, ms, &c.info); got != c.want {
 			t.Errorf("%s: delivered %d, want %d", c.name, got, c.want)
 		}
 	}

@@ -20,7 +20,7 @@ const (
 
 // DropOptions say what Drop may drop.
 type DropOptions struct {
-	// Force drops a table that is not a cache table.
+	// Force drops a table that is not of the table's layout.
 	Force bool
 	// IfExists makes a missing table success.
 	IfExists bool
@@ -31,13 +31,13 @@ type DropResult struct {
 	Status string `json:"status"`
 	Schema string `json:"schema"`
 	Table  string `json:"table"`
-	// Forced is set when the table was not a cache table.
+	// Forced is set when the table was not of its layout.
 	Forced bool `json:"forced"`
 }
 
 // Drop removes the table and its version table, in one transaction where
 // the engine has transactional DDL. It refuses a view, and a table that is
-// not a cache table unless opts.Force. A version table without its table
+// not of its layout (a cache table) unless opts.Force. A version table without its table
 // is dropped too, with or without opts.IfExists.
 func Drop(ctx context.Context, db *DB, t *Table, opts DropOptions) (*DropResult, error) {
 	res, err := drop(ctx, db, t, opts)
@@ -116,7 +116,7 @@ func dropLocked(ctx context.Context, db *DB, q dialects.Querier, t *Table, opts 
 // dropVersionTable drops a version table that has no table: left there, it
 // would make create take the table for made.
 func dropVersionTable(ctx context.Context, db dialects.Querier, t *Table, res *DropResult) (*DropResult, error) {
-	script, err := migrations.Script(t.Dialect.Name(), migrations.DropVersion, t.templateData())
+	script, err := t.script(migrations.DropVersion, t.templateData())
 	if err != nil {
 		return nil, err
 	}

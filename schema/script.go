@@ -13,7 +13,7 @@ import (
 
 // DropScript is the SQL drop runs.
 func DropScript(t *Table) (string, error) {
-	return migrations.Script(t.Dialect.Name(), migrations.Drop, t.templateData())
+	return t.script(migrations.Drop, t.templateData())
 }
 
 // CreateScript is the DDL that makes the table: plain, as `dotnet
@@ -23,14 +23,14 @@ func DropScript(t *Table) (string, error) {
 // current.
 func CreateScript(t *Table, idempotent bool) (string, error) {
 	if !idempotent {
-		return migrations.Script(t.Dialect.Name(), migrations.Create, t.templateData())
+		return t.script(migrations.Create, t.templateData())
 	}
 	data := t.templateData()
 	sc, scripted := t.Dialect.(dialects.Scripter)
 	if scripted {
 		maps.Copy(data, sc.ScriptData())
 	}
-	ms, err := migrations.Up(t.Dialect.Name(), data)
+	ms, err := t.up(data)
 	if err != nil {
 		return "", err
 	}
@@ -39,7 +39,7 @@ func CreateScript(t *Table, idempotent bool) (string, error) {
 		return "", err
 	}
 	data["Version"] = strconv.FormatUint(uint64(latest), 10)
-	version, err := migrations.Script(t.Dialect.Name(), migrations.Version, data)
+	version, err := t.script(migrations.Version, data)
 	if err != nil {
 		return "", err
 	}

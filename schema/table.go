@@ -1,7 +1,8 @@
-// Package schema is what a cache table is and what sessctl does to it:
-// the names it derives, the shape the app's cache provider needs, and
-// create, drop, verify and purge. How each database spells these is
-// package dialects; the DDL itself is package migrations.
+// Package schema is what sessctl does to a table of a layout (today the
+// cache table): the names it derives, the shape the app's provider needs,
+// and create, drop, verify and purge. Which table it is, is package
+// layouts; how each database spells it, package dialects; the DDL itself,
+// package migrations.
 package schema
 
 import (
@@ -13,6 +14,7 @@ import (
 	"github.com/golang-migrate/migrate/v4/database"
 
 	"github.com/sessctl/sessctl/dialects"
+	"github.com/sessctl/sessctl/layouts"
 	"github.com/sessctl/sessctl/migrations"
 )
 
@@ -33,14 +35,17 @@ var (
 	ErrNameTaken = errors.New("name taken")
 )
 
-// Table is one cache table in one dialect.
+// Table is one table of a layout in one dialect.
 type Table struct {
 	Dialect dialects.Dialect
+	// Layout is which table it is: its columns, key, expiry and DDL.
+	Layout *layouts.Layout
 	dialects.Names
 }
 
-// NewTable checks schema, table and every name derived from them against
-// the dialect's rules, before anything is sent to a database.
+// NewTable is a cache table (layouts.Cache): it checks schema, table and
+// every name derived from them against the dialect's rules, before
+// anything is sent to a database.
 func NewTable(d dialects.Dialect, schema, table string) (*Table, error) {
 	if err := d.CheckSchema(schema); err != nil {
 		return nil, fmt.Errorf("schema: %w", err)
@@ -54,7 +59,7 @@ func NewTable(d dialects.Dialect, schema, table string) (*Table, error) {
 			return nil, fmt.Errorf("table: the name %q is derived from it: %w", derived, err)
 		}
 	}
-	return &Table{Dialect: d, Names: n}, nil
+	return &Table{Dialect: d, Layout: layouts.Cache, Names: n}, nil
 }
 
 // String is the table's qualified, quoted name, for messages.
@@ -64,11 +69,40 @@ func (t *Table) String() string {
 
 // LatestVersion is the migration version a fully created table has.
 func (t *Table) LatestVersion() (uint, error) {
-	return migrations.Latest(t.Dialect.Name())
+	return t.Layout.Templates.Latest(t.Dialect.Name())
 }
 
 // templateData is what this table's templates render with.
 func (t *Table) templateData() map[string]string { return t.Dialect.TemplateData(t.Names) }
+
+// up renders the layout's migrations in this table's dialect with data.
+func (t *Table) up(data map[string]string) ([]migrations.Migration, error) {
+	return t.Layout.Templates.Up(t.Dialect.Name(), data)
+}
+
+// script renders one of the layout's scripts (migrations.Create, ...) in
+// this table's dialect with data.
+func (t *Table) script(name string, data map[string]string) (string, error) {
+	return t.Layout.Templates.Script(t.Dialect.Name(), name, data)
+}
+
+// columns are the layout's columns as the dialect spells them. Engines
+// render one layout today, the cache table's (layouts' tests hold them to
+// it); when they render any, this is t.Dialect.Columns(t.Layout).
+func (t *Table) columns() []dialects.ColumnSpec { return t.Dialect.Columns() }
+
+// expiry is the quoted column rows of the layout expire by.
+func (t *Table) expiry() string { return t.quoted(t.Layout.Expiry) }
+
+// key is the layout's primary key, its columns quoted, for messages and
+// fixes.
+func (t *Table) key() string {
+	q := make([]string, len(t.Layout.PrimaryKey))
+	for i, c := range t.Layout.PrimaryKey {
+		q[i] = t.quoted(c)
+	}
+	return strings.Join(q, ", ")
+}
 
 // denied turns err into dialects.ErrPermission, saying what op lacks and
 // how to grant it, when it is the database refusing the user a privilege.

@@ -145,8 +145,8 @@ func (t *Table) refuse(info *dialects.TableInfo, verb string) error {
 		problems = append(problems[:shown], fmt.Sprintf("and %d more", len(problems)-shown))
 	}
 	return &refusal{causes: []error{ErrIncompatible, ErrNotCacheTable}, msg: fmt.Sprintf(
-		"%s refused: %s is not a compatible cache table, so nothing was deleted: %s; run `sessctl verify` for every finding and its fix",
-		verb, t, strings.Join(problems, "; "))}
+		"%s refused: %s is not a compatible %s, so nothing was deleted: %s; run `sessctl verify` for every finding and its fix",
+		verb, t, t.Layout.Noun, strings.Join(problems, "; "))}
 }
 
 // Errors are the findings of error severity.
@@ -185,14 +185,15 @@ func (t *Table) check(info *dialects.TableInfo, latest uint) []Finding {
 	}
 	out = append(out, t.checkColumns(info)...)
 
+	key := strings.Join(t.Layout.PrimaryKey, ", ")
 	switch {
 	case len(info.PrimaryKey) == 0:
 		add(SeverityError, "primary key", t.fixHint(""),
-			"%s has no primary key: the provider's writes rely on one row per Id", t)
-	case !slices.Equal(info.PrimaryKey, []string{dialects.ColID}):
+			"%s has no primary key: the provider's writes rely on one row per %s", t, key)
+	case !slices.Equal(info.PrimaryKey, t.Layout.PrimaryKey):
 		add(SeverityError, "primary key", "",
-			"the primary key %s is on (%s), not on (%s): keys must be unique by Id alone",
-			t.quoted(info.PrimaryKeyName), strings.Join(info.PrimaryKey, ", "), dialects.ColID)
+			"the primary key %s is on (%s), not on (%s): keys must be unique by %s alone",
+			t.quoted(info.PrimaryKeyName), strings.Join(info.PrimaryKey, ", "), key, key)
 	}
 	out = append(out, t.checkExpiryIndex(info)...)
 	out = append(out, t.checkStorage(info)...)
@@ -218,10 +219,10 @@ func (t *Table) checkExpiryIndex(info *dialects.TableInfo) []Finding {
 	unusable := info.UnusableExpiryIndexes()
 	if len(unusable) == 0 {
 		return []Finding{{Severity: SeverityWarning, Object: "index",
-			Message: fmt.Sprintf("no index on %s: %s", t.quoted(dialects.ColExpiresAtTime), scan),
+			Message: fmt.Sprintf("no index on %s: %s", t.expiry(), scan),
 			Fix:     fmt.Sprintf("run `sessctl create` for %s", t)}}
 	}
-	build, err := migrations.Script(t.Dialect.Name(), migrations.Index, t.templateData())
+	build, err := t.script(migrations.Index, t.templateData())
 	if err != nil {
 		build = fmt.Sprintf("run `sessctl create` for %s", t)
 	}
@@ -237,7 +238,7 @@ func (t *Table) checkExpiryIndex(info *dialects.TableInfo) []Finding {
 			fix = build + " Then, if nothing else uses it: " + ix.Drop
 		}
 		out = append(out, Finding{Severity: SeverityWarning, Object: "index " + t.quoted(ix.Name),
-			Message: fmt.Sprintf("the index %s on %s cannot serve the purge: %s; %s", t.quoted(ix.Name), t.quoted(dialects.ColExpiresAtTime), ix.Unusable, scan),
+			Message: fmt.Sprintf("the index %s on %s cannot serve the purge: %s; %s", t.quoted(ix.Name), t.expiry(), ix.Unusable, scan),
 			Fix:     fix})
 	}
 	return out
@@ -255,14 +256,14 @@ func (t *Table) checkStorage(info *dialects.TableInfo) []Finding {
 			rebuild})
 	}
 	if info.NonIntegerExpiry {
-		object := "column " + t.quoted(dialects.ColExpiresAtTime)
-		expiry := t.quoted(dialects.ColExpiresAtTime)
+		expiry := t.expiry()
+		object := "column " + expiry
 		out = append(out, Finding{SeverityError, object,
 			fmt.Sprintf("rows of %s hold an %s that is text or a blob, not INTEGER microseconds since 1970-01-01 UTC: "+
 				"it sorts after every integer, so no purge deletes those rows and the app never expires them", t, expiry),
 			fmt.Sprintf("find them with SELECT %s, %s FROM %s WHERE typeof(%s) IN ('text', 'blob'); write their times as microseconds, "+
 				"or delete them: DELETE FROM %s WHERE typeof(%s) IN ('text', 'blob');",
-				t.quoted(dialects.ColID), expiry, t, expiry, t, expiry)})
+				t.key(), expiry, t, expiry, t, expiry)})
 	}
 	if info.NotStrict {
 		out = append(out, Finding{SeverityWarning, "table",
@@ -275,7 +276,7 @@ func (t *Table) checkStorage(info *dialects.TableInfo) []Finding {
 
 func (t *Table) checkColumns(info *dialects.TableInfo) []Finding {
 	var out []Finding
-	specs := t.Dialect.Columns()
+	specs := t.columns()
 	for _, spec := range specs {
 		object := "column " + t.quoted(spec.Name)
 		col, ok := info.Column(spec.Name)
@@ -327,7 +328,7 @@ func (t *Table) checkColumns(info *dialects.TableInfo) []Finding {
 				fmt.Sprintf("%s allows NULL; it must be NOT NULL", object), t.notNullFix(spec)})
 		case spec.Null == dialects.NotNullPreferred && col.Nullable:
 			why := "the provider never writes NULL there, and NOT NULL keeps any other writer from doing so"
-			if spec.Name == dialects.ColExpiresAtTime {
+			if spec.Name == t.Layout.Expiry {
 				why = "a row with NULL there never expires, and no purge deletes it"
 			}
 			out = append(out, Finding{SeverityWarning, object,
@@ -398,12 +399,12 @@ func (t *Table) fixHint(sql string) string {
 		return sql
 	}
 	return fmt.Sprintf("re-create the table: copy its rows aside, `sessctl drop --force` it and `sessctl create` it (%s)",
-		strings.Join(columnDefinitions(t.Dialect), ", "))
+		strings.Join(t.columnDefinitions(), ", "))
 }
 
-func columnDefinitions(d dialects.Dialect) []string {
+func (t *Table) columnDefinitions() []string {
 	var out []string
-	for _, c := range d.Columns() {
+	for _, c := range t.columns() {
 		out = append(out, c.Definition)
 	}
 	return out

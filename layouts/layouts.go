@@ -1,0 +1,167 @@
+// Package layouts names the table shapes sessctl manages, beside the
+// engines that spell them: a layout is which table (its logical columns,
+// its key, the column it expires rows by, its DDL templates, the noun its
+// messages use), an engine is how one database writes it. Today there is
+// one layout, Cache, the ASP.NET Core IDistributedCache table.
+//
+// A layout is a value, never an engine's hard-coding: package schema
+// reads it to tell its table from another and to purge it, package
+// migrations renders its template set, and each engine renders its
+// logical columns in its own types (dialects.Core.Columns, which today
+// renders Cache's).
+package layouts
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/sessctl/sessctl/dialects"
+	"github.com/sessctl/sessctl/migrations"
+)
+
+// Kind is a column's logical type: what the app stores there, whatever
+// the engine's type that holds it.
+type Kind int
+
+const (
+	// Key is a string key of at most Column.Length characters that the
+	// app compares byte for byte: two keys differing only in case are two
+	// rows.
+	Key Kind = iota
+	// Bytes is an unbounded binary value.
+	Bytes
+	// Time is a point in time, kept to the microsecond, in UTC.
+	Time
+	// Seconds is a duration, a number of seconds.
+	Seconds
+)
+
+var kindNames = [...]string{Key: "key", Bytes: "bytes", Time: "time", Seconds: "seconds"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Column is one logical column of a layout.
+type Column struct {
+	// Name is the column's name, spelled as the app's provider names it,
+	// exactly: the same in every engine.
+	Name string
+	Kind Kind
+	// Length is, for a Key, the most characters a key has (the provider's
+	// longest); 0 otherwise.
+	Length int
+	// Nullable is set when the provider writes NULL there; a column that
+	// is not holds a value in every row the provider writes.
+	Nullable bool
+}
+
+// Layout is one table shape.
+type Layout struct {
+	// Name is the name --layout will take.
+	Name string
+	// Description says, in a line, what table this is and whose.
+	Description string
+	// Noun is what messages call a table of this layout ("cache table").
+	Noun string
+	// Columns are the logical columns, in the order the layout's
+	// reference DDL lists them; an engine may create them in its own
+	// provider's order (Pomelo's MySQL table).
+	Columns []Column
+	// PrimaryKey are the columns of the primary key, in order: the guard
+	// that rows are one per key.
+	PrimaryKey []string
+	// Expiry is the column purge deletes by: a row expired grace ago when
+	// Expiry < now - grace, by the database's clock. It is also the first
+	// key column of the expiry index purge reads. "" when rows of this
+	// layout do not expire, and purge does not apply.
+	Expiry string
+	// Templates is the layout's DDL: its set of templates in package
+	// migrations, one folder per engine.
+	Templates migrations.Set
+	// Promises say, for each migration version of Templates, how the
+	// catalog shows that what the migration makes is there: create makes
+	// again what a recorded version promises and the table no longer has.
+	// Every migration has an entry.
+	Promises map[uint]func(*dialects.TableInfo) bool
+	// IndexMigration is the migration that makes the expiry index, which
+	// create skips when a usable index on Expiry is there, whatever its
+	// name; 0 when there is none.
+	IndexMigration uint
+}
+
+// Cache is the table of ASP.NET Core's IDistributedCache SQL providers
+// (Microsoft.Extensions.Caching.SqlServer, the community PostgreSQL
+// provider, Pomelo's MySQL provider; SQLite as sessctl lays it out).
+var Cache = &Layout{
+	Name:        "cache",
+	Description: "the ASP.NET Core distributed cache table (IDistributedCache: sessions, tokens, output cache)",
+	Noun:        "cache table",
+	Columns: []Column{
+		{Name: dialects.ColID, Kind: Key, Length: 449},
+		{Name: dialects.ColValue, Kind: Bytes},
+		{Name: dialects.ColExpiresAtTime, Kind: Time},
+		{Name: dialects.ColSliding, Kind: Seconds, Nullable: true},
+		{Name: dialects.ColAbsoluteExpiration, Kind: Time, Nullable: true},
+	},
+	PrimaryKey: []string{dialects.ColID},
+	Expiry:     dialects.ColExpiresAtTime,
+	Templates:  migrations.Cache,
+	Promises: map[uint]func(*dialects.TableInfo) bool{
+		migrations.Table: func(info *dialects.TableInfo) bool { return info.Kind == dialects.KindTable },
+		migrations.ExpiryIndex: func(info *dialects.TableInfo) bool {
+			_, ok := info.ExpiryIndex()
+			return ok
+		},
+	},
+	IndexMigration: migrations.ExpiryIndex,
+}
+
+// all are the layouts --layout will know, by name.
+var all = map[string]*Layout{
+	Cache.Name: Cache,
+}
+
+// ErrUnknownLayout: a layout name that names none.
+var ErrUnknownLayout = errors.New("unknown layout")
+
+// Lookup returns the layout called name; an unknown name fails with the
+// list of those there are.
+func Lookup(name string) (*Layout, error) {
+	if l, ok := all[name]; ok {
+		return l, nil
+	}
+	return nil, fmt.Errorf("%w %q: choose one of %s", ErrUnknownLayout, name, strings.Join(Names(), ", "))
+}
+
+// Names are the layouts' names, sorted.
+func Names() []string {
+	out := make([]string, 0, len(all))
+	for n := range all {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Column returns the logical column called name, matched exactly.
+func (l *Layout) Column(name string) (Column, bool) {
+	i := slices.IndexFunc(l.Columns, func(c Column) bool { return c.Name == name })
+	if i < 0 {
+		return Column{}, false
+	}
+	return l.Columns[i], true
+}
+
+// Purges reports whether purge applies to tables of this layout: whether
+// its rows expire.
+func (l *Layout) Purges() bool { return l.Expiry != "" }
+
+// String is the layout's name.
+func (l *Layout) String() string { return l.Name }
