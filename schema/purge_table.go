@@ -22,7 +22,6 @@ func (t *Table) lockAndInspect(ctx context.Context, conn *sql.Conn) (unlock func
 	} else if err != nil {
 		return nil, false, nil, err
 	}
-	ok = true
 	inspect := t.Dialect.Inspect
 	if ti, can := t.Dialect.(dialects.TableInspector); can {
 		inspect = ti.InspectTable
