@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/schema"
 )
 
@@ -23,7 +22,8 @@ type purgeOptions struct {
 	maxRows     int64
 	maxDuration time.Duration
 	pause       time.Duration
-	order       string
+	orderFlag   string       // --order as given
+	order       schema.Order // as check reads orderFlag
 	// fixedSize and timed are set when --batch-size and --batch-time
 	// were given.
 	fixedSize, timed bool
@@ -80,12 +80,14 @@ from one that is missing or not a compatible cache table.
 	fs.Int64Var(&opts.maxRows, flagMaxRows, 0, "stop after deleting this many rows (0: no limit)")
 	addFlagDuration(fs, &opts.maxDuration, flagMaxDuration, 0, "stop starting batches after this long (0: no limit)")
 	addFlagDuration(fs, &opts.pause, flagPause, 0, "sleep this long between batches (default: 0; SQLite: 100ms, so that the app's writers get in)")
-	fs.StringVar(&opts.order, flagOrder, "auto", "expiry: oldest first, on the expiry index; storage: walk the table in storage order; "+
+	fs.StringVar(&opts.orderFlag, flagOrder, schema.OrderAuto.String(), "expiry: oldest first, on the expiry index; storage: walk the table in storage order; "+
 		"auto: walk when a fifth of the table has expired")
 	return c
 }
 
+// check checks the options, and reads --order into order.
 func (o *purgeOptions) check() error {
+	order, orderErr := schema.ParseOrder(o.orderFlag)
 	switch {
 	case o.dryRun && o.script:
 		return usagef("--%s and --%s cannot be used together: a script is printed, not run; --%s counts on the database", flagDryRun, flagScript, flagDryRun)
@@ -97,20 +99,13 @@ func (o *purgeOptions) check() error {
 		return usagef("--%s takes a positive duration, such as 100ms", flagBatchTime)
 	case o.grace < 0, o.maxDuration < 0, o.pause < 0:
 		return usagef("--%s, --%s and --%s take a positive duration, such as 30s or 5m", flagGrace, flagMaxDuration, flagPause)
-	case o.order != "auto" && o.order != schema.OrderExpiry && o.order != schema.OrderStorage:
-		return usagef("--%s %q: use auto, expiry or storage", flagOrder, o.order)
+	case orderErr != nil:
+		return usagef("--%s %v", flagOrder, orderErr)
 	case o.maxRows < 0:
 		return usagef("--%s must be 0 (no limit) or more", flagMaxRows)
 	}
+	o.order = order
 	return nil
-}
-
-// schemaOrder is --order as schema.PurgeOptions takes it.
-func (o *purgeOptions) schemaOrder() string {
-	if o.order == "auto" {
-		return schema.OrderAuto
-	}
-	return o.order
 }
 
 func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error {
@@ -121,51 +116,47 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 		a.script(schema.PurgeScript(tg.table, opts.grace, cmp.Or(opts.batchSize, schema.DefaultBatchSize)))
 		return nil
 	}
-	if ceiling := dialects.LimitsOf(tg.table.Dialect).MaxBatch; ceiling > 0 && opts.batchSize > ceiling {
-		a.warnf("--%s %d is above %d, the most rows one batch deletes on %s: batches of %d", flagBatchSize, opts.batchSize, ceiling, tg.table.Dialect.Name(), ceiling)
-	}
-	// --timeout stops purge as a signal does: after the batch in flight,
-	// or, when a statement waits for a lock, by cutting it after a grace.
-	ctx, cancel := a.context(ctx)
-	defer cancel()
-	if !opts.dryRun {
-		a.noticeStop("finishing the batch in flight (cut if still running a second or so from now, as when it waits for a lock), then reporting; " +
-			"interrupt again to abort it at once")
-	}
-	db, err := a.connect(ctx, tg.readOnlyIf(opts.dryRun), false) // a dry run cannot write
-	if err != nil {
-		return err
-	}
-	defer db.Close()
 	progress := a.progress()
-	res, err := schema.Purge(ctx, db, tg.table, schema.PurgeOptions{
+	run := schema.NewPurge(tg.table, schema.PurgeOptions{
 		BatchSize:   opts.batchSize,
 		BatchTime:   opts.batchTime,
 		Grace:       opts.grace,
 		MaxRows:     opts.maxRows,
 		MaxDuration: opts.maxDuration,
 		Pause:       opts.pause,
-		Order:       opts.schemaOrder(),
+		Order:       opts.order,
 		DryRun:      opts.dryRun,
 		Estimate:    progress != nil,
 		Progress:    progress,
 		Abort:       a.abort,
 	})
-	// A run that failed after some batches still says what it deleted.
-	if res != nil && (err == nil || res.Batches > 0 || errors.Is(err, schema.ErrInterrupted)) {
-		if res.Status == schema.PurgeFailed {
-			// Masked before it is encoded: JSON escapes some characters.
-			res.Error = a.redact.errorText(err)
+	for _, w := range run.Warnings {
+		a.warnf("%s", w)
+	}
+	if !opts.dryRun {
+		a.noticeStop("finishing the batch in flight (cut if still running a second or so from now, as when it waits for a lock), then reporting; " +
+			"interrupt again to abort it at once")
+	}
+	// --timeout stops purge as a signal does: after the batch in flight,
+	// or, when a statement waits for a lock, by cutting it after a grace.
+	return a.withDB(ctx, tg.readOnlyIf(opts.dryRun), false, func(ctx context.Context, db *schema.DB) error { // a dry run cannot write
+		res, err := run.Run(ctx, db)
+		// A run that failed after some batches still says what it deleted.
+		if res != nil && (err == nil || res.Batches > 0 || errors.Is(err, schema.ErrInterrupted)) {
+			if res.Status == schema.PurgeFailed {
+				// Masked before it is encoded: JSON escapes some characters.
+				res.Error = a.redact.errorText(err)
+			}
+			res.Plan = a.redact.redact(res.Plan) // the database's words
+			res.Kept.ForeignKey = a.redact.redact(res.Kept.ForeignKey)
+			a.endProgress()
+			a.printResult(res, func() { a.purgeText(tg, res, opts) })
 		}
-		res.Plan = a.redact.redact(res.Plan) // the database's words
-		res.Kept.ForeignKey = a.redact.redact(res.Kept.ForeignKey)
-		a.endProgress()
-		a.printResult(res, func() { a.purgeText(tg, res, opts) })
-	}
-	if cause := context.Cause(ctx); errors.Is(err, schema.ErrInterrupted) && errors.Is(cause, errTimeout) {
-		return fmt.Errorf("purge of %s stopped: %w", tg.table, cause)
-	}
-	return err
+		if cause := context.Cause(ctx); errors.Is(err, schema.ErrInterrupted) && errors.Is(cause, errTimeout) {
+			return fmt.Errorf("purge of %s stopped: %w", tg.table, cause)
+		}
+		return err
+	})
 }
 
 func (a *app) purgeText(tg *target, res *schema.PurgeResult, opts *purgeOptions) {
@@ -194,7 +185,7 @@ func (a *app) purgeText(tg *target, res *schema.PurgeResult, opts *purgeOptions)
 			a.resultf("purge would walk the table in storage order (--order storage)")
 		case res.WouldWalk:
 			a.resultf("so much has expired that purge would walk the table in storage order instead (--order)")
-		case opts.fixedSize && opts.order == "auto":
+		case opts.fixedSize && opts.order == schema.OrderAuto:
 			a.resultf("purge would delete in expiry order, oldest first: with --%s it walks the table only with --order storage", flagBatchSize)
 		default:
 			a.resultf("purge would delete in expiry order, oldest first (--order)")

@@ -4,14 +4,8 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"math"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/sessctl/sessctl/dialects"
 )
@@ -26,37 +20,46 @@ const (
 	PurgeFailed      = "failed"      // an error stopped it after a batch
 )
 
+// Order is the order a purge deletes in: OrderAuto (the zero value),
+// OrderExpiry or OrderStorage. ParseOrder reads it as --order gives it.
+type Order string
+
 // Orders a purge deletes in.
 const (
 	// OrderAuto walks the table in storage order (as OrderStorage) once
 	// a batch on the expiry index finds a backlog of at least
 	// 1/walkShare of the table, where the dialect can walk; it deletes in
 	// expiry order otherwise.
-	OrderAuto = ""
+	OrderAuto Order = ""
 	// OrderExpiry deletes the oldest first, on the expiry index.
-	OrderExpiry = "expiry"
+	OrderExpiry Order = "expiry"
 	// OrderStorage walks the table in storage order, deleting what had
 	// expired when the walk began; what expires during it, and rows an
 	// app session held as the walk passed, are the next run's.
-	OrderStorage = "storage"
+	OrderStorage Order = "storage"
 )
 
-// walkShare is the share of the table that must have expired for purge to
-// walk it: a batch in expiry order visits a page once for each expired row
-// on it, in random order, a walk each page once, in storage order. With a
-// few rows a page cached, the walk wins from about a twentieth of the
-// table expired; a fifth leaves room for tables whose expiry order follows
-// their storage order, where batches in expiry order read each page once
-// too.
-const walkShare = 5
+// orderAuto is how OrderAuto is written.
+const orderAuto = "auto"
 
-// firstSpan is the size of a walk's first batch, in the dialect's units
-// (PostgreSQL: heap pages; others: rows).
-const firstSpan = 100
+// String is the order as --order takes it: "auto", "expiry", "storage".
+func (o Order) String() string {
+	if o == OrderAuto {
+		return orderAuto
+	}
+	return string(o)
+}
 
-// With BatchSize, a walk covers BatchSize units of storage a batch and
-// deletes at most BatchSize rows of them: the rows a batch deletes never
-// exceed BatchSize, whatever the unit.
+// ParseOrder reads an order as --order takes it: auto, expiry or storage.
+func ParseOrder(s string) (Order, error) {
+	switch o := Order(s); {
+	case s == orderAuto:
+		return OrderAuto, nil
+	case o == OrderExpiry, o == OrderStorage:
+		return o, nil
+	}
+	return "", fmt.Errorf("%q: use auto, expiry or storage", s)
+}
 
 // PurgeOptions say how Purge purges.
 type PurgeOptions struct {
@@ -82,7 +85,7 @@ type PurgeOptions struct {
 	// order sizes its batches by time, or, with BatchSize, covers that
 	// many units of the dialect's storage a batch and deletes at most
 	// that many rows of them.
-	Order string
+	Order Order
 	// Estimate counts the expired rows before the first batch, so that
 	// Progress can tell how many are left. The count reads the expiry
 	// index from end to end: cheap next to deleting, not free.
@@ -162,6 +165,11 @@ type PurgeResult struct {
 	// (dry run).
 	PlanUsesIndex *bool `json:"plan_uses_expiry_index,omitempty"`
 
+	// Warnings say what the run changed in the options it was given (a
+	// batch size above the dialect's ceiling), as NewPurge's do; not in
+	// the JSON report.
+	Warnings []string `json:"-"`
+
 	// For progress: the rows the last batch deleted and how long it took,
 	// and, with Estimate, the expired rows counted before the first batch.
 	LastBatchRows int64         `json:"-"`
@@ -197,79 +205,38 @@ func (r *PurgeResult) Elapsed() time.Duration { return r.elapsed }
 // table skips while the first runs. When ctx ends, Purge finishes the batch
 // in flight, and returns its result with an error wrapping ErrInterrupted.
 func Purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResult, error) {
-	res, err := purge(ctx, db, t, opts)
-	return res, t.denied(ctx, db, "purge", err)
+	return NewPurge(t, opts).Run(ctx, db)
 }
 
-func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResult, error) {
-	start := time.Now()
-	res := &PurgeResult{Schema: t.Schema, Table: t.Names.Table}
-	ceiling := dialects.LimitsOf(t.Dialect).MaxBatch
-	size, adaptive := opts.BatchSize, opts.BatchSize <= 0
-	if adaptive {
-		size = firstBatchSize(ceiling)
-	} else if ceiling > 0 {
-		size = min(size, ceiling)
-	}
-	target := cmp.Or(opts.BatchTime, DefaultBatchTime)
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("connecting: %w", err)
-	}
-	defer conn.Close()
+// PurgeRun is one purge of a table, its options settled. NewPurge sizes
+// its batches under the dialect's ceiling, and says in Warnings what that
+// changed, before anything is connected to; Run runs it, once: setup (the
+// connection, the purge lock, the table's check, the estimate), the walk
+// decision, one batch a step, and finish (the counts at the end).
+type PurgeRun struct {
+	// Warnings say what NewPurge changed in the options it was given;
+	// Run's result carries them too.
+	Warnings []string
 
-	unlock, ok, info, err := t.lockAndInspect(ctx, conn)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		res.Status = PurgeSkipped
-		res.tally(start)
-		return res, nil
-	}
-	defer unlock()
-	// Nothing is deleted, or counted, from a table verify fails: a typo in
-	// SCHEMA or TABLE must not purge another app's table.
-	if err := t.refuse(info, "purge"); err != nil {
-		return nil, t.hidden(context.WithoutCancel(ctx), conn, info, opts, err)
-	}
-	t = t.shaped(info)
+	t    *Table
+	opts PurgeOptions
+	// ceiling is the most rows one batch deletes on the dialect (0: no
+	// limit); size is what the next batch on the expiry index asks for.
+	ceiling, size int
+	adaptive      bool          // batches sized to take about target
+	target        time.Duration // opts.BatchTime, or DefaultBatchTime
 
-	// Statements run on when ctx ends, so that the batch in flight
-	// finishes; one that waits is cut after a grace (see minStopGrace).
-	var deadline time.Time
-	if opts.MaxDuration > 0 {
-		deadline = start.Add(opts.MaxDuration)
-	}
-	cut := t.newCutter(ctx, db.DB, conn, deadline, stopGrace(target), opts.Abort)
-	defer cut.stop()
-	run := cut.run
+	// Set by setup.
+	start time.Time
+	res   *PurgeResult
+	conn  *sql.Conn
+	info  *dialects.TableInfo
+	cut   *cutter
+	stmt  context.Context // the statements' context, which the cutter ends
 
-	if opts.DryRun {
-		if err := t.dryRun(run, conn, opts, info, res, start); err != nil {
-			return res, cut.end(res, t, start, err)
-		}
-		return res, nil
-	}
-	if opts.Estimate {
-		n, _, err := t.Dialect.CountExpired(run, conn, t.Names, opts.Grace)
-		switch {
-		case err == nil:
-			res.Expired = &n
-		case cut.cause() != nil:
-			return res, cut.end(res, t, start, err)
-		default:
-			return nil, t.explainFailure(run, conn, fmt.Errorf("counting the expired rows of %s: %w", t, err))
-		}
-	}
-
-	walker, canWalk := t.Dialect.(dialects.Walker)
-	w := &walk{walker: walker, span: firstSpan}
-	if !adaptive {
-		w.span = size
-	}
-	w.on = canWalk && opts.Order == OrderStorage
-	decided := w.on || !canWalk || opts.Order == OrderExpiry || !adaptive && opts.Order == OrderAuto
+	// The loop's state.
+	w       walk
+	decided bool // whether the walk was decided on (see decide)
 	// short is when a batch on the expiry index first deleted fewer rows
 	// than it asked for: a trigger, rule or policy may have kept some of
 	// them, so batches go on, deleting only what had expired by then,
@@ -277,430 +244,155 @@ func purge(ctx context.Context, db *DB, t *Table, opts PurgeOptions) (*PurgeResu
 	// before the limit counts.) Kept rows stay the oldest: each batch
 	// then asks for skip more rows than it may delete, the rows earlier
 	// batches reached and did not delete, so that it reaches past them.
-	var short time.Time
-	var skip int64
-	var iso *isolation // once a foreign key refused a batch
-	var more bool
-	for {
-		if ctx.Err() != nil {
-			res.Status = PurgeInterrupted
-			break
+	short time.Time
+	skip  int64
+	iso   *isolation // once a foreign key refused a batch
+}
+
+// NewPurge settles how t is to be purged with opts.
+func NewPurge(t *Table, opts PurgeOptions) *PurgeRun {
+	p := &PurgeRun{t: t, opts: opts, ceiling: dialects.LimitsOf(t.Dialect).MaxBatch,
+		size: opts.BatchSize, adaptive: opts.BatchSize <= 0, target: cmp.Or(opts.BatchTime, DefaultBatchTime)}
+	switch {
+	case p.adaptive:
+		p.size = firstBatchSize(p.ceiling)
+	case p.ceiling > 0 && p.size > p.ceiling:
+		p.Warnings = append(p.Warnings, fmt.Sprintf("--batch-size %d is above %d, the most rows one batch deletes on %s: batches of %d",
+			p.size, p.ceiling, t.Dialect.Name(), p.ceiling))
+		p.size = p.ceiling
+	}
+	return p
+}
+
+// Run purges, as Purge says.
+func (p *PurgeRun) Run(ctx context.Context, db *DB) (*PurgeResult, error) {
+	t := p.t
+	res, err := p.run(ctx, db)
+	return res, t.denied(ctx, db, "purge", err)
+}
+
+func (p *PurgeRun) run(ctx context.Context, db *DB) (*PurgeResult, error) {
+	p.start = time.Now()
+	p.res = &PurgeResult{Schema: p.t.Schema, Table: p.t.Names.Table, Warnings: p.Warnings}
+	end, ok, err := p.setup(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		p.res.Status = PurgeSkipped
+		p.res.tally(p.start)
+		return p.res, nil
+	}
+	defer end()
+	if p.opts.DryRun {
+		if err := p.dryRun(); err != nil {
+			return p.res, p.cut.end(p.res, p.t, p.start, err)
 		}
-		limit := size
-		if w.on && adaptive {
-			limit = cmp.Or(ceiling, math.MaxInt32)
-		}
-		if opts.MaxRows > 0 {
-			limit = int(min(int64(limit), opts.MaxRows-res.Deleted))
-		}
-		if limit <= 0 || (opts.MaxDuration > 0 && time.Since(start) >= opts.MaxDuration) {
-			res.Status = PurgeBounded
-			break
-		}
-		t0 := time.Now()
-		var n int64
-		walking := w.on
-		if walking {
-			if !res.Walked {
-				res.Walked, w.start = true, t0
-			}
-			// A walk deletes what had expired when it began: the
-			// cutoff stays where it was, as later expiries may be
-			// behind it.
-			n, w.from, err = walker.DeleteExpiredFrom(run, conn, t.Names, opts.Grace+t0.Sub(w.start), w.from, w.span, limit)
-		} else {
-			// After a walk, what it passed over that had expired when
-			// it began (rows an app session held, rows stored behind
-			// it meanwhile), on the expiry index.
-			grace := opts.Grace
-			if res.Walked {
-				grace += t0.Sub(w.start)
-			} else if !short.IsZero() {
-				grace += t0.Sub(short)
-			}
-			if iso != nil {
-				n, more, err = t.isolatedBatch(run, conn, iso, grace, limit, res)
-			} else {
-				window := limit
-				if ceiling > 0 {
-					skip = min(skip, int64(max(ceiling-limit, 0)))
-				}
-				window += int(min(skip, math.MaxInt32-int64(limit)))
-				n, err = t.Dialect.DeleteExpired(run, conn, t.Names, grace, window)
-				if err == nil && (n < int64(limit) || skip > 0) {
-					skip = int64(window) - n
-				}
-			}
-		}
-		took := time.Since(t0)
-		if walking && errors.Is(err, dialects.ErrCannotWalk) {
-			w.on = false // on in expiry order, from where the walk began
-			continue
-		}
-		// A foreign key that references an expired row refuses every
-		// batch that reaches it, rolled back whole: from here on, rows
-		// go by Id, and those it refuses are found and passed over.
-		if _, referenced := referencedBy(t.Dialect, err); referenced && iso == nil && cut.cause() == nil {
-			if d, ok := t.Dialect.(dialects.IDDeleter); ok {
-				iso = &isolation{d: d, seen: map[string]bool{}}
-				w.on = false
-				if short.IsZero() && !res.Walked {
-					short = t0
-				}
-				continue
-			}
-		}
-		if err != nil && cut.cause() != nil {
-			res.Deleted += n // what committed before the statement cut
-			cut.mark(res)
-			break
-		}
-		if err != nil {
-			if fk, referenced := referencedBy(t.Dialect, err); referenced {
-				return res, t.fail(res, start, fmt.Errorf("purging %s after %d rows: a foreign key%s of another table references an expired row, "+
-					"so %s refuses every batch that holds it, and purge cannot pass over such rows on %s: delete or re-point the rows that "+
-					"reference it, or give the foreign key ON DELETE CASCADE or SET NULL: %w",
-					t, res.Deleted, prefixed(" ", fk), t.Dialect.Name(), t.Dialect.Name(), err))
-			}
-			if !dialects.Disconnected(t.Dialect, err) {
-				err = t.explainFailure(run, conn, fmt.Errorf("purging %s after %d rows: %w", t, res.Deleted, err))
-			}
-			return res, t.fail(res, start, err)
-		}
-		res.maxBatch = max(res.maxBatch, took)
-		res.Deleted += n
-		res.Batches++
-		res.LastBatchRows, res.LastBatch = n, took
-		if opts.Progress != nil {
-			res.tally(start)
-			opts.Progress(*res)
-		}
-		switch {
-		case walking && w.from == "":
-			w.on = false // the end of the table: on to what it passed over
-		case walking:
-			if adaptive {
-				w.span = nextBatchSize(w.span, int64(w.span), took, target, 0)
-			}
-		case iso != nil:
-			if !more {
-				res.Status = PurgeDone
-			}
-		case n == 0:
-			res.Status = PurgeDone
-		case n < int64(limit):
-			if short.IsZero() && !res.Walked {
-				short = t0
-			}
-		default:
-			if adaptive {
-				size = nextBatchSize(size, n, took, target, ceiling)
-			}
-			if !decided {
-				decided = true
-				if w.on, err = t.backlog(run, conn, opts, res); err != nil && cut.cause() != nil {
-					cut.mark(res)
-				} else if err != nil {
-					return res, t.fail(res, start, err)
-				}
-			}
-		}
-		if res.Status == PurgeDone || res.Cut {
-			break
-		}
-		if opts.Pause > 0 {
-			select {
-			case <-ctx.Done():
-			case <-time.After(opts.Pause):
-			}
+		return p.res, nil
+	}
+	if p.opts.Estimate {
+		if res, ok, err := p.estimate(); !ok {
+			return res, err
 		}
 	}
+	p.decide()
+	for {
+		more, err := p.step(ctx)
+		if err != nil {
+			return p.res, err
+		}
+		if !more {
+			break
+		}
+	}
+	return p.finish(ctx)
+}
 
-	// Counted, not assumed: a batch skips rows an app session holds, and
-	// a walk leaves what expires while it runs. After a cut, counting
-	// would wait for the lock that held the statement up. The cutter is
-	// done with (it would cancel a count that began just before the
-	// deadline passed: the deadline bounds the batches, not the count); the
-	// count has a context of its own, bounded by the same grace.
+// setup takes a connection of db's, the purge lock on it, checks the table
+// as verify does, and starts the cutter; ok is false when another purge
+// holds the lock. end releases them.
+func (p *PurgeRun) setup(ctx context.Context, db *DB) (end func(), ok bool, err error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("connecting: %w", err)
+	}
+	unlock, ok, info, err := p.t.lockAndInspect(ctx, conn)
+	if err != nil || !ok {
+		conn.Close()
+		return nil, false, err
+	}
+	// Nothing is deleted, or counted, from a table verify fails: a typo in
+	// SCHEMA or TABLE must not purge another app's table.
+	if err := p.t.refuse(info, "purge"); err != nil {
+		err = p.t.hidden(context.WithoutCancel(ctx), conn, info, p.opts, err)
+		unlock()
+		conn.Close()
+		return nil, false, err
+	}
+	p.conn, p.info, p.t = conn, info, p.t.shaped(info)
+
+	// Statements run on when ctx ends, so that the batch in flight
+	// finishes; one that waits is cut after a grace (see minStopGrace).
+	var deadline time.Time
+	if p.opts.MaxDuration > 0 {
+		deadline = p.start.Add(p.opts.MaxDuration)
+	}
+	p.cut = p.t.newCutter(ctx, db.DB, conn, deadline, stopGrace(p.target), p.opts.Abort)
+	p.stmt = p.cut.run
+	return func() {
+		p.cut.stop()
+		unlock()
+		conn.Close()
+	}, true, nil
+}
+
+// estimate counts the expired rows before the first batch, for progress;
+// when it fails (ok false), res and err are what the run returns.
+func (p *PurgeRun) estimate() (res *PurgeResult, ok bool, err error) {
+	n, _, err := p.t.Dialect.CountExpired(p.stmt, p.conn, p.t.Names, p.opts.Grace)
+	switch {
+	case err == nil:
+		p.res.Expired = &n
+		return nil, true, nil
+	case p.cut.cause() != nil:
+		return p.res, false, p.cut.end(p.res, p.t, p.start, err)
+	}
+	return nil, false, p.t.explainFailure(p.stmt, p.conn, fmt.Errorf("counting the expired rows of %s: %w", p.t, err))
+}
+
+// finish counts what the run left and ends its result.
+//
+// Counted, not assumed: a batch skips rows an app session holds, and a
+// walk leaves what expires while it runs. After a cut, counting would wait
+// for the lock that held the statement up. The cutter is done with (it
+// would cancel a count that began just before the deadline passed: the
+// deadline bounds the batches, not the count); the count has a context of
+// its own, bounded by the same grace.
+func (p *PurgeRun) finish(ctx context.Context) (*PurgeResult, error) {
+	res, t := p.res, p.t
 	if !res.Cut {
-		cut.stop()
-		count, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopGrace(target))
+		p.cut.stop()
+		count, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopGrace(p.target))
 		defer cancel()
-		if left, _, err := t.Dialect.CountExpired(count, conn, t.Names, opts.Grace); err == nil {
+		if left, _, err := t.Dialect.CountExpired(count, p.conn, t.Names, p.opts.Grace); err == nil {
 			res.Remaining = &left
 		}
-		t.countHeld(count, conn, opts, res, size)
-		since := short
+		t.countHeld(count, p.conn, p.opts, res, p.size)
+		since := p.short
 		if res.Walked {
-			since = w.start
+			since = p.w.start
 		}
-		t.countKept(count, conn, opts, res, since)
+		t.countKept(count, p.conn, p.opts, res, since)
 	}
-	res.tally(start)
+	res.tally(p.start)
 	if res.Status == PurgeInterrupted {
-		return res, cut.end(res, t, start, nil)
+		return res, p.cut.end(res, t, p.start, nil)
 	}
 	return res, nil
-}
-
-// countKept counts, into res.Kept, the rows that had expired when a batch
-// first came back short (since) that are still there and not held by an
-// app session: a trigger, a rule or a row-level security policy kept them.
-func (t *Table) countKept(ctx context.Context, conn *sql.Conn, opts PurgeOptions, res *PurgeResult, since time.Time) {
-	if since.IsZero() || res.Status != PurgeDone || res.Remaining == nil || *res.Remaining <= res.Kept.ByForeignKey {
-		return
-	}
-	n, _, err := t.Dialect.CountExpired(ctx, conn, t.Names, opts.Grace+time.Since(since))
-	if err != nil {
-		return
-	}
-	if res.Held != nil {
-		n -= *res.Held
-	}
-	n -= res.Kept.ByForeignKey
-	res.Kept.ByTrigger = max(n, 0)
-}
-
-// prefixed is s after p, or "" when s is.
-func prefixed(p, s string) string {
-	if s == "" {
-		return ""
-	}
-	return p + s
-}
-
-// referencedBy reports whether err is a batch refused because a foreign
-// key references one of its rows, naming the key where it can.
-func referencedBy(d dialects.Dialect, err error) (string, bool) {
-	if r, ok := d.(dialects.Referencer); ok && err != nil {
-		return r.Referenced(err)
-	}
-	return "", false
 }
 
 // DefaultPause is the pause between batches on d when none is asked for:
 // its Limits' Pause, or none.
 func DefaultPause(d dialects.Dialect) time.Duration {
 	return dialects.LimitsOf(d).Pause
-}
-
-// lockAndInspect takes the purge lock, then reads the catalog for the
-// table as verify does: without the version table where the dialect can
-// (dialects.TableInspector), as its findings are only warnings, which do
-// not stop a purge. ok is false when another session holds the lock.
-// (One statement that did both cost more than the statements it replaced,
-// see BENCHMARKS.md.)
-func (t *Table) lockAndInspect(ctx context.Context, conn *sql.Conn) (unlock func() error, ok bool, info *dialects.TableInfo, err error) {
-	if unlock, err = t.Dialect.TryLock(ctx, conn, t.Names); errors.Is(err, dialects.ErrLocked) {
-		return nil, false, nil, nil
-	} else if err != nil {
-		return nil, false, nil, err
-	}
-	ok = true
-	inspect := t.Dialect.Inspect
-	if ti, can := t.Dialect.(dialects.TableInspector); can {
-		inspect = ti.InspectTable
-	}
-	if info, err = inspect(ctx, conn, t.Names); err != nil {
-		unlock()
-		return nil, false, nil, err
-	}
-	return unlock, true, info, nil
-}
-
-// hidden is refused, the error of a purge that refused the table, unless
-// the catalog showed no table because it hides tables from a user with no
-// privilege on them (MySQL, SQL Server): then the table's own answer, a
-// refused privilege, says what to grant.
-func (t *Table) hidden(ctx context.Context, conn *sql.Conn, info *dialects.TableInfo, opts PurgeOptions, refused error) error {
-	if info.Kind != dialects.KindMissing {
-		return refused
-	}
-	if _, _, err := t.Dialect.CountExpired(ctx, conn, t.Names, opts.Grace); err != nil {
-		if denied := t.denied(ctx, conn, "purge", err); errors.Is(denied, dialects.ErrPermission) {
-			return denied
-		}
-	}
-	return refused
-}
-
-// shaped is t with the dialect whose statements fit the table info
-// describes (dialects.Shaper).
-func (t *Table) shaped(info *dialects.TableInfo) *Table {
-	if s, ok := t.Dialect.(dialects.Shaper); ok {
-		c := *t
-		c.Dialect = s.ForTable(info)
-		return &c
-	}
-	return t
-}
-
-// walk is where a walk in storage order has got to.
-type walk struct {
-	walker dialects.Walker
-	on     bool
-	start  time.Time // when its first batch began
-	from   string    // the position to go on from; "" is the start
-	span   int       // units of storage the next batch covers
-}
-
-// backlog reports whether so much of the table has expired that walking it
-// in storage order beats batches in expiry order: at least 1/walkShare of
-// the rows the engine estimates it holds.
-func (t *Table) backlog(ctx context.Context, conn *sql.Conn, opts PurgeOptions, res *PurgeResult) (bool, error) {
-	expired := int64(0)
-	if left, ok := res.Left(); ok {
-		expired = left
-	} else {
-		n, _, err := t.Dialect.CountExpired(ctx, conn, t.Names, opts.Grace)
-		if err != nil {
-			return false, fmt.Errorf("counting the expired rows of %s: %w", t, err)
-		}
-		expired = n
-	}
-	stored, err := t.Dialect.(dialects.Walker).StoredRows(ctx, conn, t.Names)
-	if err != nil {
-		return false, fmt.Errorf("estimating the rows of %s: %w", t, err)
-	}
-	return worthWalking(expired, stored), nil
-}
-
-// worthWalking reports whether expired rows out of about stored are enough
-// to walk the table.
-func worthWalking(expired, stored int64) bool {
-	return stored > 0 && expired*walkShare >= stored
-}
-
-func (t *Table) dryRun(ctx context.Context, conn *sql.Conn, opts PurgeOptions, info *dialects.TableInfo, res *PurgeResult, start time.Time) error {
-	n, oldest, err := t.Dialect.CountExpired(ctx, conn, t.Names, opts.Grace)
-	if err != nil {
-		return t.explainFailure(ctx, conn, fmt.Errorf("counting the expired rows of %s: %w", t, err))
-	}
-	size := cmp.Or(opts.BatchSize, firstBatchSize(dialects.LimitsOf(t.Dialect).MaxBatch))
-	plan, err := t.Dialect.ExplainPurge(ctx, conn, t.Names, opts.Grace, size)
-	if err != nil {
-		return fmt.Errorf("explaining the purge of %s: %w", t, err)
-	}
-	// As Purge decides: walk after a first full batch on the index, if
-	// what is left of the backlog is enough.
-	if w, ok := t.Dialect.(dialects.Walker); ok && opts.Order == OrderStorage {
-		res.WouldWalk = true
-	} else if ok && opts.Order == OrderAuto && opts.BatchSize <= 0 && n > int64(size) {
-		stored, err := w.StoredRows(ctx, conn, t.Names)
-		if err != nil {
-			return fmt.Errorf("estimating the rows of %s: %w", t, err)
-		}
-		res.WouldWalk = worthWalking(n-int64(size), stored)
-	}
-	res.Status, res.Remaining, res.Plan = PurgeDryRun, &n, plan
-	res.ExpiryIndex = planIndex(t.Dialect, plan, info)
-	uses := res.ExpiryIndex != ""
-	res.PlanUsesIndex = &uses
-	if ix, ok := info.ExpiryIndex(); ok && !uses {
-		res.ExpiryIndex = ix.Name
-	}
-	if n > 0 {
-		res.Oldest = &Expiry{oldest}
-	}
-	res.tally(start)
-	return nil
-}
-
-// planIndex is the name of the first index on ExpiresAtTime that plan
-// reads, or "" when it reads none of them.
-func planIndex(d dialects.Dialect, plan string, info *dialects.TableInfo) string {
-	for _, ix := range info.Indexes {
-		if len(ix.Columns) == 0 || ix.Columns[0] != dialects.ColExpiresAtTime {
-			continue
-		}
-		if strings.Contains(plan, d.Quote(ix.Name)) || containsWord(plan, ix.Name) {
-			return ix.Name
-		}
-	}
-	return ""
-}
-
-// containsWord reports whether s holds word with no name character on
-// either side, so that index "ix" is not found inside "ix2".
-func containsWord(s, word string) bool {
-	isName := func(r rune) bool { return r == '_' || r == '$' || unicode.IsLetter(r) || unicode.IsDigit(r) }
-	for i := 0; ; {
-		j := strings.Index(s[i:], word)
-		if j < 0 {
-			return false
-		}
-		j += i
-		before, _ := utf8.DecodeLastRuneInString(s[:j])
-		after, _ := utf8.DecodeRuneInString(s[j+len(word):])
-		if (j == 0 || !isName(before)) && (j+len(word) == len(s) || !isName(after)) {
-			return true
-		}
-		i = j + 1
-	}
-}
-
-// fail ends res as failed by err, which it returns, or, when err is the
-// connection lost, an error that says so.
-func (t *Table) fail(res *PurgeResult, start time.Time, err error) error {
-	res.Status = PurgeFailed
-	res.tally(start)
-	if dialects.Disconnected(t.Dialect, err) {
-		return t.lostConnection(res, err)
-	}
-	return err
-}
-
-// lostConnection says that the connection went from under a purge, and
-// that running it again is safe: each batch is its own transaction, so the
-// one in flight was rolled back whole and every row it did not delete is
-// there for the next run.
-func (t *Table) lostConnection(res *PurgeResult, err error) error {
-	return fmt.Errorf("purge of %s lost the connection to the database after deleting %d rows (%w); "+
-		"each batch commits on its own, so nothing was left half done: run purge again to go on", t, res.Deleted, err)
-}
-
-// explainFailure says so when a statement failed because the table is not
-// there, the commonest reason.
-func (t *Table) explainFailure(ctx context.Context, q dialects.Querier, err error) error {
-	info, ierr := t.Dialect.Inspect(ctx, q, t.Names)
-	if ierr != nil {
-		return err
-	}
-	if info.Kind == dialects.KindMissing {
-		return fmt.Errorf("%w: %s; `sessctl create` makes it", ErrTableMissing, t)
-	}
-	if ferr := refuseForeign(t, info, "purge"); ferr != nil {
-		return ferr
-	}
-	return err
-}
-
-// Expiry is an expiry time as a report gives it: RFC 3339 (a year outside
-// 0-9999, which RFC 3339 cannot write, as Go formats it), or "-infinity"
-// for dialects.MinusInfinity.
-type Expiry struct{ time.Time }
-
-const minusInfinity = "-infinity"
-
-func (e Expiry) String() string {
-	if e.Equal(dialects.MinusInfinity) {
-		return minusInfinity
-	}
-	return e.UTC().Format(time.RFC3339Nano)
-}
-
-func (e Expiry) MarshalJSON() ([]byte, error) { return json.Marshal(e.String()) }
-
-func (e *Expiry) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
-	}
-	if s == minusInfinity {
-		e.Time = dialects.MinusInfinity
-		return nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	e.Time = t
-	return err
 }

@@ -292,13 +292,13 @@ func TestConnectWaitRetries(t *testing.T) {
 // are purged.
 func TestPurgeKeepsRefreshedRows(t *testing.T) {
 	dialecttest.Each(t, func(t *testing.T, s dialecttest.Server) {
-		for _, order := range []string{schema.OrderExpiry, schema.OrderStorage} {
-			t.Run(order, func(t *testing.T) { raceRefreshes(t, s, order) })
+		for _, order := range []schema.Order{schema.OrderExpiry, schema.OrderStorage} {
+			t.Run(string(order), func(t *testing.T) { raceRefreshes(t, s, order) })
 		}
 	})
 }
 
-func raceRefreshes(t *testing.T, s dialecttest.Server, order string) {
+func raceRefreshes(t *testing.T, s dialecttest.Server, order schema.Order) {
 	ctx := context.Background()
 	db := s.Open(t)
 	table := dialecttest.Table("Race")

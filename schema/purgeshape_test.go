@@ -17,7 +17,10 @@ import (
 )
 
 // orders are the --order values, as PurgeOptions takes them.
-var orders = []struct{ name, order string }{{"auto", schema.OrderAuto}, {"expiry", schema.OrderExpiry}, {"storage", schema.OrderStorage}}
+var orders = []struct {
+	name  string
+	order schema.Order
+}{{"auto", schema.OrderAuto}, {"expiry", schema.OrderExpiry}, {"storage", schema.OrderStorage}}
 
 // batchWatch records the most rows one batch of a purge deleted.
 type batchWatch struct{ most, batches int64 }

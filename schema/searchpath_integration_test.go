@@ -117,7 +117,7 @@ func TestPostgresSearchPathCannotSwapTheClock(t *testing.T) {
 			s.Seed(t, hdb, table, "live", 50, 10, time.Hour)
 			s.Seed(t, hdb, table, "old", 40, 10, -time.Hour)
 
-			for _, order := range []string{schema.OrderExpiry, schema.OrderStorage} {
+			for _, order := range []schema.Order{schema.OrderExpiry, schema.OrderStorage} {
 				res, err := schema.Purge(ctx, connect(t, hs, false), tb, schema.PurgeOptions{DryRun: true, Order: order})
 				if err != nil || *res.Remaining != 40 {
 					t.Errorf("dry run (%s) through %s: %+v, %v; want 40 expired", order, way, res, err)
@@ -195,7 +195,7 @@ func TestMySQLStoredFunctionCannotSwapTheClock(t *testing.T) {
 	tb := create(t, s, table, schema.CreateOptions{})
 	s.Seed(t, db, table, "live", 50, 10, time.Hour)
 	s.Seed(t, db, table, "old", 40, 10, -time.Hour)
-	for _, order := range []string{schema.OrderExpiry, schema.OrderStorage} {
+	for _, order := range []schema.Order{schema.OrderExpiry, schema.OrderStorage} {
 		res, err := schema.Purge(ctx, connect(t, s, false), tb, schema.PurgeOptions{BatchSize: 7, Order: order})
 		if err != nil || *res.Remaining != 0 {
 			t.Errorf("purge (%s): %+v, %v", order, res, err)
@@ -203,6 +203,6 @@ func TestMySQLStoredFunctionCannotSwapTheClock(t *testing.T) {
 		if n := s.Count(t, db, table, "live"); n != 50 {
 			t.Fatalf("purge (%s) deleted %d live rows", order, 50-n)
 		}
-		s.Seed(t, db, table, "old"+order, 40, 10, -time.Hour)
+		s.Seed(t, db, table, "old"+string(order), 40, 10, -time.Hour)
 	}
 }
