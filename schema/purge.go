@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -325,7 +326,7 @@ func (p *PurgeRun) setup(ctx context.Context, db *DB) (end func(), ok bool, err 
 	// SCHEMA or TABLE must not purge another app's table.
 	if err := p.t.refuse(info, "purge"); err != nil {
 		err = p.t.hidden(context.WithoutCancel(ctx), conn, info, p.opts, err)
-		unlock()
+		err = errors.Join(err, unlock())
 		conn.Close()
 		return nil, false, err
 	}
@@ -341,7 +342,10 @@ func (p *PurgeRun) setup(ctx context.Context, db *DB) (end func(), ok bool, err 
 	p.stmt = p.cut.run
 	return func() {
 		p.cut.stop()
-		unlock()
+		// Closing the connection releases the lock too, where unlock
+		// could not (all engines but SQLite, whose unlock cannot fail
+		// but for a closed file).
+		_ = unlock()
 		conn.Close()
 	}, true, nil
 }

@@ -27,8 +27,7 @@ func (t *Table) lockAndInspect(ctx context.Context, conn *sql.Conn) (unlock func
 		inspect = ti.InspectTable
 	}
 	if info, err = inspect(ctx, conn, t.Names); err != nil {
-		unlock()
-		return nil, false, nil, err
+		return nil, false, nil, errors.Join(err, unlock())
 	}
 	return unlock, true, info, nil
 }
