@@ -139,5 +139,3 @@ func (s Dialect) TemplateData(n dialects.Names) map[string]string {
 		"ExpiryIndex":      s.Quote(n.Schema) + "." + s.Quote(n.ExpiryIndex),
 	}
 }
-
-func (Dialect) ScriptSeparator() string { return "" }
