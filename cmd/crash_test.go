@@ -92,9 +92,9 @@ func TestCreateKilled(t *testing.T) {
 			n := k.n
 			if s.Dialect.Name() == "sqlserver" {
 				// A create takes seconds on the TDS stand-in (its
-				// catalog views are slow): a third of the kills keeps
+				// catalog views are slow): a quarter of the kills keeps
 				// CI within its time.
-				n = max(2, n/3)
+				n = max(2, n/4)
 			}
 			for range n {
 				tr := trial{kind: k.kind, table: dialecttest.Table("Kill")}
