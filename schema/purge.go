@@ -65,7 +65,7 @@ func ParseOrder(s string) (Order, error) {
 // PurgeOptions say how Purge purges.
 type PurgeOptions struct {
 	// BatchSize, when above 0, fixes the rows one batch deletes at most
-	// (never more than the dialect's MaxBatchSize). At 0, batches are
+	// (never more than the engine's Limits().MaxBatch). At 0, batches are
 	// sized to take about BatchTime each.
 	BatchSize int
 	// BatchTime is how long an adaptive batch aims to take; 0 is
