@@ -371,12 +371,12 @@ func (p *PurgeRun) estimate() (res *PurgeResult, ok bool, err error) {
 // for the lock that held the statement up. The cutter is done with (it
 // would cancel a count that began just before the deadline passed: the
 // deadline bounds the batches, not the count); the count has a context of
-// its own, bounded by the same grace.
+// its own, bounded by the same grace, or finishCountBound if longer.
 func (p *PurgeRun) finish(ctx context.Context) (*PurgeResult, error) {
 	res, t := p.res, p.t
 	if !res.Cut {
 		p.cut.stop()
-		count, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopGrace(p.target))
+		count, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(stopGrace(p.target), finishCountBound))
 		defer cancel()
 		if left, _, err := t.Dialect.CountExpired(count, p.conn, t.Names, p.opts.Grace); err == nil {
 			res.Remaining = &left
@@ -394,6 +394,14 @@ func (p *PurgeRun) finish(ctx context.Context) (*PurgeResult, error) {
 	}
 	return res, nil
 }
+
+// finishCountBound is the least time the counts that end a run that was
+// not cut may take. None of them waits for a row lock (each skips held
+// rows, or tries them under a lock timeout: Babelfish, one by one), so
+// this bounds only a slow server; a count that does not end in time is
+// left out of the report, and the held rows are then told apart from
+// others no longer.
+const finishCountBound = 15 * time.Second
 
 // DefaultPause is the pause between batches on d when none is asked for:
 // its Limits' Pause, or none.

@@ -16,11 +16,20 @@ func (Dialect) SchemaExists(_ context.Context, _ dialects.Querier, schema string
 	return schema == "main", nil
 }
 
+// Inspect reads the catalog in several statements, not in one snapshot: a
+// table that another connection drops (or makes) between two of them is
+// read again from the start, a few times, so that a create racing a drop
+// sees one or the other, never half of each.
 func (s Dialect) Inspect(ctx context.Context, q dialects.Querier, n dialects.Names) (info *dialects.TableInfo, err error) {
-	err = retry(ctx, func() error {
-		info, err = s.inspect(ctx, q, n)
-		return err
-	})
+	for range 3 {
+		err = retry(ctx, func() error {
+			info, err = s.inspect(ctx, q, n)
+			return err
+		})
+		if !errors.Is(err, sql.ErrNoRows) {
+			break
+		}
+	}
 	return info, err
 }
 
