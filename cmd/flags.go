@@ -3,12 +3,14 @@ package cmd
 import (
 	"time"
 
+	"github.com/sessctl/sessctl/layouts"
 	"github.com/spf13/pflag"
 )
 
 // Flag names, written once.
 const (
 	flagDialect      = "dialect"
+	flagLayout       = "layout"
 	flagOutput       = "output"
 	flagWait         = "wait"
 	flagTimeout      = "timeout"
@@ -46,4 +48,34 @@ func addFlagScript(fs *pflag.FlagSet, p *bool) {
 
 func addFlagDuration(fs *pflag.FlagSet, p *time.Duration, name string, value time.Duration, usage string) {
 	fs.DurationVar(p, name, value, usage)
+}
+
+// layoutFlag is --layout: a layout by name, refused at parse time when
+// there is none of that name.
+type layoutFlag struct{ p **layouts.Layout }
+
+func (f *layoutFlag) Set(name string) error {
+	l, err := layouts.Lookup(name)
+	if err != nil {
+		return err
+	}
+	*f.p = l
+	return nil
+}
+
+func (f *layoutFlag) String() string {
+	if f.p == nil || *f.p == nil {
+		return layouts.Cache.Name
+	}
+	return (*f.p).Name
+}
+
+func (f *layoutFlag) Type() string { return "name" }
+
+// layoutOrCache is the --layout given, or the cache table's.
+func (a *app) layoutOrCache() *layouts.Layout {
+	if a.layout == nil {
+		return layouts.Cache
+	}
+	return a.layout
 }

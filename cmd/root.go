@@ -15,6 +15,7 @@ import (
 
 	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/dialects/registry"
+	"github.com/sessctl/sessctl/layouts"
 	"github.com/sessctl/sessctl/schema"
 )
 
@@ -26,6 +27,7 @@ type app struct {
 	getenv         func(string) string
 
 	dialect string
+	layout  *layouts.Layout
 	output  string
 	wait    time.Duration
 	timeout time.Duration
@@ -86,6 +88,7 @@ func newRootCmd(a *app) *cobra.Command {
 	})
 	fs := root.PersistentFlags()
 	fs.StringVar(&a.dialect, flagDialect, "", "database dialect: "+strings.Join(registry.List(), "|")+" (default: inferred from CONN)")
+	fs.VarP(&layoutFlag{p: &a.layout}, flagLayout, "", "table layout: "+strings.Join(layouts.Names(), "|")+" (see 'Layouts' in the README)")
 	fs.StringVarP(&a.output, flagOutput, "o", outputText, "output format: text|json")
 	addFlagDuration(fs, &a.wait, flagWait, 0, "retry connecting until the database accepts logins, up to this long (for CI)")
 	addFlagDuration(fs, &a.timeout, flagTimeout, 0, "give up after this long (default: no limit)")
@@ -232,7 +235,7 @@ func (a *app) resolve(args []string, needConn bool) (*target, error) {
 	default:
 		return nil, usagef("no connection string: pass CONN as the first argument or set %s", envConnection)
 	}
-	t, err := schema.NewTable(d, args[0], args[1])
+	t, err := schema.NewTableOf(d, a.layoutOrCache(), args[0], args[1])
 	if err != nil {
 		return nil, usageError{err}
 	}

@@ -424,13 +424,28 @@ type Dropper interface {
 	Dropped(ctx context.Context, q Querier, n Names) error
 }
 
-// Names are the quoted and unquoted names of one cache table's objects.
+// Names are the unquoted names of one table's objects, and of the columns
+// that purge and the guards read: those of its layout (package layouts),
+// ColID and ColExpiresAtTime for the cache table. Engines render them
+// quoted; none spells a column of a table's layout but through them.
 type Names struct {
 	Schema       string // as typed
 	Table        string // as typed
 	VersionTable string // derived: the golang-migrate version table
 	PrimaryKey   string // derived; "" where the engine names it itself
-	ExpiryIndex  string // derived: the index on ExpiresAtTime
+	ExpiryIndex  string // derived: the index on the expiry column
+	// Key is the key column rows are one per (the cache table's "Id").
+	Key string
+	// Expiry is the column rows expire by (the cache table's
+	// "ExpiresAtTime"); "" for a layout whose rows do not expire.
+	Expiry string
+}
+
+// CacheColumns are n with the cache table's key and expiry columns: what
+// every engine's Names returns, before a layout sets its own.
+func CacheColumns(n Names) Names {
+	n.Key, n.Expiry = ColID, ColExpiresAtTime
+	return n
 }
 
 // cutOff reports the errors every driver gives when its connection is gone:

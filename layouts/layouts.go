@@ -94,6 +94,54 @@ type Layout struct {
 	// create skips when a usable index on Expiry is there, whatever its
 	// name; 0 when there is none.
 	IndexMigration uint
+	// Engines are the dialects (by name) a table of this layout lives
+	// in; nil is every one.
+	Engines []string
+	// Specs are the layout's columns as engine d spells them, in the order
+	// create makes them; nil is d's own Columns, the cache table's.
+	Specs func(d dialects.Core) []dialects.ColumnSpec
+	// Named are n, derived by the engine for the cache table, as this
+	// layout names its objects and columns (Key, Expiry, ExpiryIndex...);
+	// nil keeps n but for Key and Expiry, which are PrimaryKey[0] and
+	// Expiry.
+	Named func(d dialects.Core, n dialects.Names) dialects.Names
+}
+
+// In reports whether tables of this layout live in engine d (by name).
+func (l *Layout) In(d string) bool { return l.Engines == nil || slices.Contains(l.Engines, d) }
+
+// ColumnsIn are the layout's columns as d spells them.
+func (l *Layout) ColumnsIn(d dialects.Core) []dialects.ColumnSpec {
+	if l.Specs == nil {
+		return d.Columns()
+	}
+	return l.Specs(d)
+}
+
+// NamesIn are the names of the objects of table schema.table of this
+// layout in d.
+func (l *Layout) NamesIn(d dialects.Core, schema, table string) dialects.Names {
+	n := d.Names(schema, table)
+	if len(l.PrimaryKey) > 0 {
+		n.Key = l.PrimaryKey[0]
+	}
+	n.Expiry = l.Expiry
+	if l.Named != nil {
+		n = l.Named(d, n)
+	}
+	return n
+}
+
+// ErrWrongEngine: a layout asked for in an engine it has no table in.
+var ErrWrongEngine = errors.New("layout not in this engine")
+
+// Check reports, wrapping ErrWrongEngine, that engine d has no table of
+// this layout.
+func (l *Layout) Check(d string) error {
+	if l.In(d) {
+		return nil
+	}
+	return fmt.Errorf("%w: --layout %s is %s, which lives in %s only, not %s", ErrWrongEngine, l.Name, l.Description, strings.Join(l.Engines, ", "), d)
 }
 
 // Cache is the table of ASP.NET Core's IDistributedCache SQL providers

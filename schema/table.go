@@ -47,19 +47,28 @@ type Table struct {
 // every name derived from them against the dialect's rules, before
 // anything is sent to a database.
 func NewTable(d dialects.Dialect, schema, table string) (*Table, error) {
+	return NewTableOf(d, layouts.Cache, schema, table)
+}
+
+// NewTableOf is a table of layout l, checked as NewTable checks a cache
+// table; a layout that has no table in d's engine is refused.
+func NewTableOf(d dialects.Dialect, l *layouts.Layout, schema, table string) (*Table, error) {
+	if err := l.Check(d.Name()); err != nil {
+		return nil, err
+	}
 	if err := d.CheckSchema(schema); err != nil {
 		return nil, fmt.Errorf("schema: %w", err)
 	}
 	if err := d.CheckName(table); err != nil {
 		return nil, fmt.Errorf("table: %w", err)
 	}
-	n := d.Names(schema, table)
+	n := l.NamesIn(d, schema, table)
 	for _, derived := range n.Derived() {
 		if err := d.CheckName(derived); err != nil {
 			return nil, fmt.Errorf("table: the name %q is derived from it: %w", derived, err)
 		}
 	}
-	return &Table{Dialect: d, Layout: layouts.Cache, Names: n}, nil
+	return &Table{Dialect: d, Layout: l, Names: n}, nil
 }
 
 // String is the table's qualified, quoted name, for messages.
@@ -86,10 +95,8 @@ func (t *Table) script(name string, data map[string]string) (string, error) {
 	return t.Layout.Templates.Script(t.Dialect.Name(), name, data)
 }
 
-// columns are the layout's columns as the dialect spells them. Engines
-// render one layout today, the cache table's (layouts' tests hold them to
-// it); when they render any, this is t.Dialect.Columns(t.Layout).
-func (t *Table) columns() []dialects.ColumnSpec { return t.Dialect.Columns() }
+// columns are the layout's columns as the dialect spells them.
+func (t *Table) columns() []dialects.ColumnSpec { return t.Layout.ColumnsIn(t.Dialect) }
 
 // expiry is the quoted column rows of the layout expire by.
 func (t *Table) expiry() string { return t.quoted(t.Layout.Expiry) }

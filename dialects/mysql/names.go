@@ -123,12 +123,12 @@ func (Dialect) QuoteLiteral(s string) string {
 // such a name gets those characters replaced and a hash of the whole name
 // added, which keeps it one table's own.
 func (Dialect) Names(schema, table string) dialects.Names {
-	return dialects.Names{
+	return dialects.CacheColumns(dialects.Names{
 		Schema:       schema,
 		Table:        table,
 		VersionTable: versionTable(table),
 		ExpiryIndex:  expiryIndex,
-	}
+	})
 }
 
 func versionTable(table string) string {

@@ -47,13 +47,13 @@ func (Dialect) QuoteLiteral(s string) string {
 }
 
 func (Dialect) Names(schema, table string) dialects.Names {
-	return dialects.Names{
+	return dialects.CacheColumns(dialects.Names{
 		Schema:       schema,
 		Table:        table,
 		VersionTable: table + "_migrations",
 		PrimaryKey:   table + "_pkey",
 		ExpiryIndex:  table + "_ExpiresAtTime_idx",
-	}
+	})
 }
 
 func (p Dialect) qualified(n dialects.Names) string {

@@ -39,12 +39,12 @@ func (Dialect) Quote(ident string) string { return dialects.QuoteWith(ident, `"`
 func (Dialect) QuoteLiteral(s string) string { return dialects.QuoteWith(s, "'", "'") }
 
 func (Dialect) Names(schema, table string) dialects.Names {
-	return dialects.Names{
+	return dialects.CacheColumns(dialects.Names{
 		Schema:       schema,
 		Table:        table,
 		VersionTable: table + "_migrations",
 		ExpiryIndex:  table + "_ExpiresAtTime_idx",
-	}
+	})
 }
 
 func (s Dialect) qualified(n dialects.Names) string {

@@ -55,12 +55,12 @@ func (Dialect) QuoteLiteral(s string) string { return "N" + dialects.QuoteWith(s
 // cache table's index is Index_ExpiresAtTime, the name the dotnet tool
 // gives it.
 func (Dialect) Names(schema, table string) dialects.Names {
-	return dialects.Names{
+	return dialects.CacheColumns(dialects.Names{
 		Schema:       schema,
 		Table:        table,
 		VersionTable: table + "_migrations",
 		ExpiryIndex:  "Index_ExpiresAtTime",
-	}
+	})
 }
 
 func (s Dialect) qualified(n dialects.Names) string {
