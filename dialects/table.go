@@ -30,6 +30,9 @@ const (
 	// NotNullPreferred: sessctl makes it NOT NULL; a nullable column works
 	// with the provider and is only a warning (tables the provider made).
 	NotNullPreferred
+	// NullEither: the provider works with either, and tables made by it
+	// and by hand differ (the key ring's FriendlyName and Xml).
+	NullEither
 )
 
 // ColumnSpec is one column as the provider needs it.

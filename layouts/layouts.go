@@ -37,9 +37,14 @@ const (
 	Time
 	// Seconds is a duration, a number of seconds.
 	Seconds
+	// Serial is an integer key the database numbers (identity,
+	// AUTO_INCREMENT, AUTOINCREMENT).
+	Serial
+	// Text is an unbounded string.
+	Text
 )
 
-var kindNames = [...]string{Key: "key", Bytes: "bytes", Time: "time", Seconds: "seconds"}
+var kindNames = [...]string{Key: "key", Bytes: "bytes", Time: "time", Seconds: "seconds", Serial: "serial", Text: "text"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -174,6 +179,7 @@ var Cache = &Layout{
 // all are the layouts --layout will know, by name.
 var all = map[string]*Layout{
 	Cache.Name: Cache,
+	Keys.Name:  Keys,
 }
 
 // ErrUnknownLayout: a layout name that names none.

@@ -40,6 +40,10 @@ type Set string
 // Cache is the templates of the ASP.NET Core cache table.
 const Cache Set = "cache"
 
+// Keys is the templates of the Data Protection key ring table (EF Core's
+// DataProtectionKeys).
+const Keys Set = "keys"
+
 // Versions of the migrations, the same in every dialect.
 const (
 	Table       = 1 // makes the table
