@@ -182,8 +182,15 @@ func Tool(t testing.TB, name string) string {
 // SESSCTL_TEST_ENGINES leaves out skip. A dialect that SESSCTL_TEST_REQUIRE
 // or SESSCTL_TEST_ENGINES names but sessctl does not know (nor is a tool)
 // fails it.
+//
+// It runs t in parallel with the package's other parallel tests (a test
+// that calls Each must not call t.Parallel, nor Each twice): every test
+// uses tables of its own (Table), and one engine's subtest, the TDS
+// server's mostly, would otherwise hold the package up while the others
+// wait, each test's slowest subtest added to the next one's.
 func Each(t *testing.T, fn func(t *testing.T, s Server)) {
 	t.Helper()
+	t.Parallel()
 	checkEnv(t)
 	for _, name := range registry.List() {
 		t.Run(name, func(t *testing.T) {
