@@ -30,7 +30,7 @@ import (
 	"text/template"
 )
 
-//go:embed cache
+//go:embed cache keys
 var files embed.FS
 
 // Set names the template set of one table layout: the folder that holds

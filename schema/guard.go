@@ -21,10 +21,11 @@ func (t *Table) refuseHeldNames(ctx context.Context, db *DB, before *dialects.Ta
 		return nil
 	}
 	var names []string
-	if before.Kind == dialects.KindMissing {
+	if before.Kind == dialects.KindMissing && t.Names.PrimaryKey != "" {
 		names = append(names, t.Names.PrimaryKey)
 	}
-	if _, ok := before.ExpiryIndex(); !ok {
+	// A layout without an expiry index (the key ring) names none.
+	if _, ok := before.ExpiryIndex(); !ok && t.Layout.IndexMigration != 0 {
 		names = append(names, t.Names.ExpiryIndex)
 	}
 	if len(names) == 0 {
