@@ -34,6 +34,8 @@ var Keys = &Layout{
 	},
 	Specs: keySpecs,
 	Named: keyNames,
+	Kept: "ASP.NET Core never deletes a key: it keeps every key, expired or revoked, to read what was protected with it, " +
+		"and without them every cookie and session the app protected with those keys is unreadable (its users are signed out, their sessions lost)",
 }
 
 // keyNames: the primary key is PK_<table>, as EF Core names it, where the

@@ -30,6 +30,9 @@ var (
 	// ErrInterrupted: a signal stopped the command; what was done is
 	// consistent.
 	ErrInterrupted = errors.New("interrupted")
+	// ErrHoldsRows: drop found rows in a table whose layout keeps them
+	// (the key ring), and was not forced; nothing was changed.
+	ErrHoldsRows = errors.New("table holds rows that must be kept")
 	// ErrNameTaken: create would make an object (a primary key, an
 	// index) under a name that another object holds; nothing was sent.
 	ErrNameTaken = errors.New("name taken")
