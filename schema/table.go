@@ -31,7 +31,8 @@ var (
 	// consistent.
 	ErrInterrupted = errors.New("interrupted")
 	// ErrHoldsRows: drop found rows in a table whose layout keeps them
-	// (the key ring), and was not forced; nothing was changed.
+	// (the key ring), and was not forced, or purge was asked to delete
+	// such rows; nothing was changed.
 	ErrHoldsRows = errors.New("table holds rows that must be kept")
 	// ErrNameTaken: create would make an object (a primary key, an
 	// index) under a name that another object holds; nothing was sent.
