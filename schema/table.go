@@ -1,6 +1,6 @@
 // Package schema is what sessctl does to a table of a layout (the cache
-// table, the Data Protection key ring): the names it derives, the shape the app's provider needs,
-// and create, drop, verify and purge. Which table it is, is package
+// table, the Data Protection key ring): the names it derives, the shape
+// the app's provider needs, and create, drop, verify and purge. Which table it is, is package
 // layouts; how each database spells it, package dialects; the DDL itself,
 // package migrations.
 package schema
