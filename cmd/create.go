@@ -160,7 +160,7 @@ func (a *app) createWithKeys(ctx context.Context, db *schema.DB, cache, keys *sc
 		}
 		return err
 	}
-	a.printResult(map[string]any{"cache": cres, "keys": kres}, func() { a.createLines(keys, kres) })
+	a.printResult(map[string]any{"status": "ok", "cache": cres, "keys": kres}, func() { a.createLines(keys, kres) })
 	return nil
 }
 

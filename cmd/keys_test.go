@@ -270,6 +270,9 @@ func TestCreateWithKeys(t *testing.T) {
 			t.Errorf("create --with-keys said\n%s", r.stdout)
 		}
 		m := must(t, 0, "create", "--with-keys="+keys, "-o", "json", s.DSN, s.Schema, cache).json(t)
+		if m["status"] != "ok" {
+			t.Errorf("JSON status %v, want ok", m["status"])
+		}
 		for _, which := range []string{"cache", "keys"} {
 			if res, _ := m[which].(map[string]any); res["status"] != schema.CreateUpToDate {
 				t.Errorf("JSON %s: %v", which, m[which])
