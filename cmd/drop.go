@@ -21,16 +21,22 @@ func newDropCmd(a *app) *cobra.Command {
 	opts := &dropOptions{}
 	c := &cobra.Command{
 		Use:   "drop [CONN] SCHEMA TABLE --yes",
-		Short: "Drop the cache table and its version table (needs --yes)",
+		Short: "Drop the cache table (or key ring) and its version table (needs --yes)",
 		Long: `Drop the cache table and its version table, in one transaction where the
 database allows it. It needs --yes. It refuses a view, and a table whose
 columns are not a cache table's, unless --force. A version table left
 without its table (the table dropped by hand) is dropped too.
 
+With --layout keys it drops the Data Protection key ring, whose columns
+must be a key ring's; a key ring that holds keys is never dropped without
+--force (exit 2): without its keys, every cookie and session the app
+protected with them is unreadable. Back its rows up first.
+
 ` + exitCodesHelp,
 		Example: `  sessctl drop --yes app.db main SessionData
   sessctl drop --yes --if-exists "postgres://postgres@127.0.0.1/test" public SessionData
-  sessctl drop --dialect postgres --script public SessionData`,
+  sessctl drop --dialect postgres --script public SessionData
+  sessctl drop --layout keys --yes "postgres://postgres@127.0.0.1/test" public DataProtectionKeys`,
 		Args: tableArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			tg, err := a.resolve(args, !opts.script)
@@ -43,7 +49,7 @@ without its table (the table dropped by hand) is dropped too.
 	fs := c.Flags()
 	addFlagScript(fs, &opts.script)
 	fs.BoolVar(&opts.yes, flagYes, false, "really drop the table")
-	fs.BoolVar(&opts.force, flagForce, false, "drop the table even if it is not a cache table")
+	fs.BoolVar(&opts.force, flagForce, false, "drop the table even if it is not of its layout (a cache table), or is a key ring that holds keys")
 	fs.BoolVar(&opts.ifExists, flagIfExists, false, "succeed when the table does not exist")
 	return c
 }
@@ -58,6 +64,9 @@ func runDrop(ctx context.Context, a *app, tg *target, opts *dropOptions) error {
 		return nil
 	}
 	if !opts.yes {
+		if tg.table.Layout.Kept != "" {
+			return usagef("drop deletes %s, a %s, and every key in it: pass --%s to confirm", tg.table, tg.table.Layout.Noun, flagYes)
+		}
 		return usagef("drop deletes %s and every session in it: pass --%s to confirm", tg.table, flagYes)
 	}
 	if _, err := os.Stat(tg.conn.Path); opts.ifExists && tg.conn.Path != "" && errors.Is(err, os.ErrNotExist) {

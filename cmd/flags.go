@@ -19,6 +19,7 @@ const (
 	flagScript       = "script"
 	flagIdempotent   = "idempotent"
 	flagCreateSchema = "create-schema"
+	flagWithKeys     = "with-keys"
 	flagYes          = "yes"
 	flagForce        = "force"
 	flagIfExists     = "if-exists"

@@ -34,7 +34,8 @@ const (
 const exitCodesHelp = `Exit codes:
   0    done, or nothing to do (already up to date, nothing expired, another purge holds the lock)
   1    the operation failed: connection, permission, SQL error, lock timeout
-  2    usage: bad arguments, invalid name, unrecognised or ambiguous connection string, drop without --yes
+  2    usage: bad arguments, invalid name, unrecognised or ambiguous connection string, drop without --yes,
+       drop of a key ring that holds keys without --force, purge of a key ring (--layout keys)
   3    the table is missing or not compatible: verify found it so, or purge refused it (deleting nothing)
   130  interrupted (Ctrl-C / SIGTERM), after finishing the batch in flight; a second signal aborts it`
 
@@ -126,7 +127,8 @@ func exitCode(ctx context.Context, err error, started bool) int {
 	case !started, errors.As(err, &ue),
 		errors.Is(err, dialects.ErrInvalidName),
 		errors.Is(err, dialects.ErrConnString),
-		errors.Is(err, dialects.ErrUnknownDialect):
+		errors.Is(err, dialects.ErrUnknownDialect),
+		errors.Is(err, schema.ErrHoldsRows):
 		return ExitUsage
 	case errors.Is(err, schema.ErrIncompatible):
 		return ExitIncompatible
@@ -221,6 +223,7 @@ func (r *redactor) errorText(err error) string {
 var ownSentinels = []error{
 	dialects.ErrInvalidName, dialects.ErrUnknownDialect, dialects.ErrConnString, dialects.ErrSchemaMissing, dialects.ErrPermission,
 	schema.ErrNotCacheTable, schema.ErrTableMissing, schema.ErrIncompatible, schema.ErrInterrupted, schema.ErrNameTaken,
+	schema.ErrHoldsRows,
 	errSignal, errTimeout,
 }
 

@@ -48,7 +48,9 @@ counted in the report. On Ctrl-C or SIGTERM it finishes the batch in flight,
 reports, and exits 130; a statement still running a second or so after the
 signal, --timeout or --max-duration (such as one waiting for a lock) is cut,
 its batch rolled back, and a second signal cuts it at once. It first checks the table as verify does, and deletes nothing (exit 3)
-from one that is missing or not a compatible cache table.
+from one that is missing or not a compatible cache table. A key ring
+(--layout keys) is never purged (exit 2): ASP.NET Core keeps every key to
+read what it protected.
 
 ` + exitCodesHelp,
 		Example: `  sessctl purge app.db main SessionData
@@ -61,6 +63,10 @@ from one that is missing or not a compatible cache table.
 			tg, err := a.resolve(args, !opts.script)
 			if err != nil {
 				return err
+			}
+			if l := tg.table.Layout; !l.Purges() {
+				return usagef("purge does not apply to --%s %s, %s: its rows never expire, and it deletes none of them "+
+					"(nor prints a script to): %s", flagLayout, l.Name, l.Description, l.Kept)
 			}
 			if !c.Flags().Changed(flagPause) {
 				opts.pause = schema.DefaultPause(tg.table.Dialect)

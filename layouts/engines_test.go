@@ -71,54 +71,109 @@ func TestEnginesRenderTheCacheLayout(t *testing.T) {
 	}
 }
 
-// TestColumnDefinitionsOnce ties the three places an engine writes its
-// columns: ColumnSpec.Definition (what verify's fixes print), migration 1
-// (what create runs) and the golden create.sql (what create --script
-// prints, which schema's golden test ties to the create.sql template).
-// Editing one alone fails here.
+// TestColumnDefinitionsOnce ties the three places an engine writes a
+// layout's columns: ColumnSpec.Definition (what verify's fixes print),
+// migration 1 (what create runs) and the golden create script (what create
+// --script prints, which schema's golden test ties to the create.sql
+// template). Editing one alone fails here. Each layout renders with its
+// provider's own table name (the key ring's SQLite Definition names the
+// primary key PK_DataProtectionKeys, as EF Core does).
 func TestColumnDefinitionsOnce(t *testing.T) {
+	for _, tc := range []struct {
+		l           *layouts.Layout
+		table, gold string
+	}{
+		{layouts.Cache, "SessionData", "create.sql"},
+		{layouts.Keys, "DataProtectionKeys", "keys_create.sql"},
+	} {
+		for _, name := range registry.List() {
+			t.Run(tc.l.Name+"/"+name, func(t *testing.T) {
+				d, err := registry.Lookup(name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				definitionsOnce(t, d, tc.l, tc.table, filepath.Join("..", "testdata", "golden", name, tc.gold))
+			})
+		}
+	}
+}
+
+func definitionsOnce(t *testing.T, d dialects.Dialect, l *layouts.Layout, table, path string) {
+	var defs []string
+	specs := l.ColumnsIn(d)
+	for _, spec := range specs {
+		defs = append(defs, spec.Definition)
+	}
+	ms, err := l.Templates.Up(d.Name(), d.TemplateData(l.NamesIn(d, dialecttest.DefaultSchema(d), table)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) == 0 || ms[0].Version != migrations.Table {
+		t.Fatalf("no migration %d", migrations.Table)
+	}
+	migrated, err := columnDefinitions(ms[0].SQL)
+	if err != nil {
+		t.Fatalf("migration %s: %v", ms[0].Name, err)
+	}
+	if !slices.Equal(migrated, defs) {
+		t.Errorf("migration %s defines the columns\n\t%s\nbut Columns' Definitions are\n\t%s",
+			ms[0].Name, strings.Join(migrated, "\n\t"), strings.Join(defs, "\n\t"))
+	}
+	golden, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scripted, err := columnDefinitions(string(golden))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if len(scripted) != len(defs) {
+		t.Fatalf("%s defines %d columns (%q); Columns has %d", path, len(scripted), scripted, len(defs))
+	}
+	for i, spec := range specs {
+		if !sameDefinition(d, spec, scripted[i]) {
+			t.Errorf("%s defines column %d as %q; its Definition is %q", path, i+1, scripted[i], spec.Definition)
+		}
+	}
+}
+
+// TestEnginesRenderTheKeysLayout: each engine's key ring columns are the
+// layout's, in its order, NOT NULL where the layout has it so, and
+// nullable columns taken either way (hand-made rings write NOT NULL); its
+// primary key is PK_<table> where the engine keeps the name, and it has
+// no expiry index.
+func TestEnginesRenderTheKeysLayout(t *testing.T) {
+	l := layouts.Keys
 	for _, name := range registry.List() {
 		t.Run(name, func(t *testing.T) {
-			d, err := registry.Lookup(name)
-			if err != nil {
-				t.Fatal(err)
+			d, _ := registry.Lookup(name)
+			var got, want []string
+			for _, c := range l.Columns {
+				want = append(want, c.Name)
 			}
-			var defs []string
-			for _, spec := range d.Columns() {
-				defs = append(defs, spec.Definition)
-			}
-			ms, err := migrations.Up(name, d.TemplateData(d.Names(dialecttest.DefaultSchema(d), "SessionData")))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(ms) == 0 || ms[0].Version != migrations.Table {
-				t.Fatalf("no migration %d", migrations.Table)
-			}
-			migrated, err := columnDefinitions(ms[0].SQL)
-			if err != nil {
-				t.Fatalf("migration %s: %v", ms[0].Name, err)
-			}
-			if !slices.Equal(migrated, defs) {
-				t.Errorf("migration %s defines the columns\n\t%s\nbut Columns' Definitions are\n\t%s",
-					ms[0].Name, strings.Join(migrated, "\n\t"), strings.Join(defs, "\n\t"))
-			}
-
-			path := filepath.Join("..", "testdata", "golden", name, "create.sql")
-			golden, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			scripted, err := columnDefinitions(string(golden))
-			if err != nil {
-				t.Fatalf("%s: %v", path, err)
-			}
-			if len(scripted) != len(defs) {
-				t.Fatalf("%s defines %d columns (%q); Columns has %d", path, len(scripted), scripted, len(defs))
-			}
-			for i, spec := range d.Columns() {
-				if !sameDefinition(d, spec, scripted[i]) {
-					t.Errorf("%s defines column %d as %q; its Definition is %q", path, i+1, scripted[i], spec.Definition)
+			for _, spec := range l.ColumnsIn(d) {
+				got = append(got, spec.Name)
+				c, _ := l.Column(spec.Name)
+				if !c.Nullable && spec.Null != dialects.NotNull {
+					t.Errorf("column %s: Null %v, but the layout has it NOT NULL", spec.Name, spec.Null)
 				}
+				if c.Nullable && spec.Null == dialects.NotNull {
+					t.Errorf("column %s: NOT NULL, but the layout has it nullable", spec.Name)
+				}
+				if !strings.HasPrefix(spec.Definition, d.Quote(spec.Name)+" ") {
+					t.Errorf("column %s: Definition %q does not start with its quoted name", spec.Name, spec.Definition)
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("columns are %v; the layout's are %v", got, want)
+			}
+			n := l.NamesIn(d, dialecttest.DefaultSchema(d), "Ring")
+			wantPK := "PK_Ring"
+			if name == "mysql" {
+				wantPK = ""
+			}
+			if n.PrimaryKey != wantPK || n.ExpiryIndex != "" || n.Key != "Id" || n.Expiry != "" {
+				t.Errorf("Names = %+v, want PrimaryKey %q, no ExpiryIndex, Key Id, no Expiry", n, wantPK)
 			}
 		})
 	}

@@ -33,6 +33,20 @@ var Keys = &Layout{
 		migrations.Table: func(info *dialects.TableInfo) bool { return info.Kind == dialects.KindTable },
 	},
 	Specs: keySpecs,
+	Named: keyNames,
+	Kept: "ASP.NET Core never deletes a key: it keeps every key, expired or revoked, to read what was protected with it, " +
+		"and without them every cookie and session the app protected with those keys is unreadable (its users are signed out, their sessions lost)",
+}
+
+// keyNames: the primary key is PK_<table>, as EF Core names it, where the
+// engine keeps the name (MySQL calls every primary key PRIMARY), so that
+// two key rings in one schema do not collide; there is no expiry index.
+func keyNames(d dialects.Core, n dialects.Names) dialects.Names {
+	if d.Name() != "mysql" {
+		n.PrimaryKey = "PK_" + n.Table
+	}
+	n.ExpiryIndex = ""
+	return n
 }
 
 // keySpecs are the key ring's columns in d as EF Core's provider for it

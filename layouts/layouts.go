@@ -110,6 +110,10 @@ type Layout struct {
 	// nil keeps n but for Key and Expiry, which are PrimaryKey[0] and
 	// Expiry.
 	Named func(d dialects.Core, n dialects.Names) dialects.Names
+	// Kept says why rows of this layout must be kept: "" when they are
+	// the app's to lose (the cache), otherwise drop refuses a table of it
+	// that holds any unless forced, and purge, saying this, refuses it.
+	Kept string
 }
 
 // In reports whether tables of this layout live in engine d (by name).

@@ -1,5 +1,5 @@
 // Package migrations holds the DDL of sessctl's table layouts as SQL
-// templates: a folder per layout's template set (a Set: cache), and in it
+// templates: a folder per layout's template set (a Set: cache, keys), and in it
 // one folder per dialect with the same file names in each:
 //
 //	N_title.up.sql   the migrations golang-migrate applies, in order; each
@@ -9,6 +9,7 @@
 //	drop_version.sql what `drop` runs when only the version table is left
 //	index.sql        the one statement that makes the expiry index, which
 //	                 verify gives as the fix for a missing or unusable one
+//	                 (only in a set that has one: not the key ring's)
 //	version.sql      records version {{.Version}} as golang-migrate does, at
 //	                 the end of `create --script --idempotent`
 //
@@ -30,7 +31,7 @@ import (
 	"text/template"
 )
 
-//go:embed cache
+//go:embed cache keys
 var files embed.FS
 
 // Set names the template set of one table layout: the folder that holds

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/sessctl/sessctl/dialects"
@@ -112,12 +113,25 @@ func create(ctx context.Context, db *DB, t *Table, opts CreateOptions) (*CreateR
 	if v := after.Version; v != nil && !v.Dirty && v.Version == int64(latest) && delivered(t.Layout, ms, after) < int(latest) {
 		return nil, fmt.Errorf("create of %s recorded version %d, but what it makes is not all there; `sessctl verify` says what is missing", t, latest)
 	}
-	for _, f := range t.check(after, latest) {
-		if f.Severity == SeverityWarning {
-			res.Warnings = append(res.Warnings, f)
+	res.Warnings = append(res.Warnings, t.warnings(after, latest)...)
+	return res, nil
+}
+
+// warnings are verify's warnings for the table as info shows it, but for
+// those about how purge reads it (its expiry index, SQLite's storage) in a
+// layout that purge does not apply to (the key ring).
+func (t *Table) warnings(info *dialects.TableInfo, latest uint) []Finding {
+	var purging []Finding
+	if !t.Layout.Purges() {
+		purging = append(t.checkExpiryIndex(info), t.checkStorage(info)...)
+	}
+	var out []Finding
+	for _, f := range t.check(info, latest) {
+		if f.Severity == SeverityWarning && !slices.Contains(purging, f) {
+			out = append(out, f)
 		}
 	}
-	return res, nil
+	return out
 }
 
 // ensureSchema checks that the schema exists, and creates it if asked to.

@@ -20,7 +20,8 @@ const (
 
 // DropOptions say what Drop may drop.
 type DropOptions struct {
-	// Force drops a table that is not of the table's layout.
+	// Force drops a table that is not of the table's layout, or one whose
+	// layout keeps its rows (the key ring) that holds some.
 	Force bool
 	// IfExists makes a missing table success.
 	IfExists bool
@@ -36,9 +37,11 @@ type DropResult struct {
 }
 
 // Drop removes the table and its version table, in one transaction where
-// the engine has transactional DDL. It refuses a view, and a table that is
-// not of its layout (a cache table) unless opts.Force. A version table without its table
-// is dropped too, with or without opts.IfExists.
+// the engine has transactional DDL. It refuses a view, and, unless
+// opts.Force, a table that is not of its layout (a cache table) and one
+// whose layout keeps its rows (the key ring) that holds any
+// (ErrHoldsRows). A version table without its table is dropped too, with
+// or without opts.IfExists.
 func Drop(ctx context.Context, db *DB, t *Table, opts DropOptions) (*DropResult, error) {
 	res, err := drop(ctx, db, t, opts)
 	return res, t.denied(ctx, db, "drop", err)
@@ -91,13 +94,18 @@ func dropLocked(ctx context.Context, db *DB, q dialects.Querier, t *Table, opts 
 		return nil, fmt.Errorf("%w: %s; pass --if-exists to make that success", ErrTableMissing, t)
 	case dialects.KindTable:
 	default:
-		return nil, fmt.Errorf("%w: %s is a %s, not a table; sessctl drops only tables", ErrNotCacheTable, t, info.Kind)
+		return nil, fmt.Errorf("%w: %s is a %s, not a table; sessctl drops only tables", t.notLayout(), t, info.Kind)
 	}
 	if err := refuseForeign(t, info, "drop"); err != nil {
 		if !opts.Force {
 			return nil, fmt.Errorf("%w; pass --force to drop it anyway", err)
 		}
 		res.Forced = true
+	}
+	if !opts.Force {
+		if err := refuseKept(ctx, q, t); err != nil {
+			return nil, err
+		}
 	}
 	script, err := DropScript(t)
 	if err != nil {
@@ -125,4 +133,26 @@ func dropVersionTable(ctx context.Context, db dialects.Querier, t *Table, res *D
 	}
 	res.Status = DropVersionTable
 	return res, nil
+}
+
+// refuseKept fails when t's layout keeps its rows (the key ring) and t
+// holds any: dropping it loses what the app cannot make again.
+func refuseKept(ctx context.Context, q dialects.Querier, t *Table) error {
+	if t.Layout.Kept == "" {
+		return nil
+	}
+	var n int64
+	if err := q.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+t.templateData()["Table"]).Scan(&n); err != nil {
+		return fmt.Errorf("counting the rows of %s before dropping it: %w", t, err)
+	}
+	if n == 0 {
+		return nil
+	}
+	rows := "rows"
+	if n == 1 {
+		rows = "row"
+	}
+	return fmt.Errorf("%w: %s is a %s that holds %d %s, and drop will not drop it: %s. "+
+		"Back the rows up first (SELECT * FROM %s), then pass --force to drop it anyway; nothing was changed",
+		ErrHoldsRows, t, t.Layout.Noun, n, rows, t.Layout.Kept, t.templateData()["Table"])
 }

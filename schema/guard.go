@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/sessctl/sessctl/dialects"
+	"github.com/sessctl/sessctl/layouts"
 )
 
 // refuseHeldNames fails, before anything is sent, when a name create
@@ -21,10 +22,11 @@ func (t *Table) refuseHeldNames(ctx context.Context, db *DB, before *dialects.Ta
 		return nil
 	}
 	var names []string
-	if before.Kind == dialects.KindMissing {
+	if before.Kind == dialects.KindMissing && t.Names.PrimaryKey != "" {
 		names = append(names, t.Names.PrimaryKey)
 	}
-	if _, ok := before.ExpiryIndex(); !ok {
+	// A layout without an expiry index (the key ring) names none.
+	if _, ok := before.ExpiryIndex(); !ok && t.Layout.IndexMigration != 0 {
 		names = append(names, t.Names.ExpiryIndex)
 	}
 	if len(names) == 0 {
@@ -80,7 +82,7 @@ func refuseForeign(t *Table, info *dialects.TableInfo, verb string) error {
 	switch info.Kind {
 	case dialects.KindMissing, dialects.KindTable:
 	default:
-		return fmt.Errorf("%w: %s is a %s, not a table; sessctl will not %s it", ErrNotCacheTable, t, info.Kind, verb)
+		return fmt.Errorf("%w: %s is a %s, not a table; sessctl will not %s it", t.notLayout(), t, info.Kind, verb)
 	}
 	if info.Kind == dialects.KindMissing {
 		return nil
@@ -91,7 +93,7 @@ func refuseForeign(t *Table, info *dialects.TableInfo, verb string) error {
 			msgs[i] = f.Message
 		}
 		return fmt.Errorf("%w: %s exists and is not a %s (%s); `sessctl verify` shows what to change",
-			ErrNotCacheTable, t, t.Layout.Noun, strings.Join(msgs, "; "))
+			t.notLayout(), t, t.Layout.Noun, strings.Join(msgs, "; "))
 	}
 	return nil
 }
@@ -100,6 +102,9 @@ func refuseForeign(t *Table, info *dialects.TableInfo, verb string) error {
 // delete them (SQLite: a WITHOUT ROWID table, expiry times written as
 // text): create will not adopt it.
 func (t *Table) refuseStorage(info *dialects.TableInfo) error {
+	if !t.Layout.Purges() {
+		return nil // no purge deletes its rows, by rowid or by expiry
+	}
 	if info.WithoutRowID {
 		return fmt.Errorf("%w: %s is a WITHOUT ROWID table, and purge deletes rows by rowid: sessctl will not adopt it; "+
 			"`sessctl verify` shows how to make it again with a rowid", ErrNotCacheTable, t)
@@ -116,3 +121,19 @@ func (t *Table) refuseStorage(info *dialects.TableInfo) error {
 	}
 	return nil
 }
+
+// notLayout is ErrNotCacheTable as the table's layout words it: "not a
+// key ring table" for the key ring.
+func (t *Table) notLayout() error {
+	if t.Layout == layouts.Cache {
+		return ErrNotCacheTable
+	}
+	return &notLayoutError{noun: t.Layout.Noun}
+}
+
+// notLayoutError is ErrNotCacheTable for a layout other than the cache
+// table's.
+type notLayoutError struct{ noun string }
+
+func (e *notLayoutError) Error() string { return "not a " + e.noun }
+func (e *notLayoutError) Unwrap() error { return ErrNotCacheTable }

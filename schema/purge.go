@@ -268,6 +268,10 @@ func NewPurge(t *Table, opts PurgeOptions) *PurgeRun {
 // Run purges, as Purge says.
 func (p *PurgeRun) Run(ctx context.Context, db *DB) (*PurgeResult, error) {
 	t := p.t
+	if !t.Layout.Purges() {
+		// Before anything is sent: its rows never expire (the key ring).
+		return nil, fmt.Errorf("%w: purge does not apply to %s, a %s: its rows never expire; %s", ErrHoldsRows, t, t.Layout.Noun, t.Layout.Kept)
+	}
 	res, err := p.run(ctx, db)
 	return res, t.denied(ctx, db, "purge", err)
 }

@@ -4,12 +4,14 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/dialects/dialecttest"
 	"github.com/sessctl/sessctl/dialects/registry"
+	"github.com/sessctl/sessctl/layouts"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -26,16 +28,23 @@ func TestScriptsGolden(t *testing.T) {
 		for _, tc := range []struct {
 			file  string
 			table string
+			l     *layouts.Layout
 		}{
-			{"create.sql", "SessionData"},
-			{"create_idempotent.sql", "SessionData"},
-			{"drop.sql", "SessionData"},
-			{"purge.sql", "SessionData"},
-			{"create_hostile.sql", hostileTable},
-			{"create_idempotent_hostile.sql", hostileTable},
+			{"create.sql", "SessionData", layouts.Cache},
+			{"create_idempotent.sql", "SessionData", layouts.Cache},
+			{"drop.sql", "SessionData", layouts.Cache},
+			{"purge.sql", "SessionData", layouts.Cache},
+			{"create_hostile.sql", hostileTable, layouts.Cache},
+			{"create_idempotent_hostile.sql", hostileTable, layouts.Cache},
+			// The key ring (--layout keys): its files are keys_*.sql.
+			{"keys_create.sql", "DataProtectionKeys", layouts.Keys},
+			{"keys_create_idempotent.sql", "DataProtectionKeys", layouts.Keys},
+			{"keys_drop.sql", "DataProtectionKeys", layouts.Keys},
+			{"keys_create_hostile.sql", hostileTable, layouts.Keys},
+			{"keys_create_idempotent_hostile.sql", hostileTable, layouts.Keys},
 		} {
 			t.Run(name+"/"+tc.file, func(t *testing.T) {
-				got := script(d, tc.file, tc.table)
+				got := script(d, tc.l, strings.TrimPrefix(tc.file, "keys_"), tc.table)
 				path := filepath.Join("..", "testdata", "golden", name, tc.file)
 				if *update {
 					if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -59,8 +68,8 @@ func TestScriptsGolden(t *testing.T) {
 }
 
 // script renders one golden file's script, or the error that stops it.
-func script(d dialects.Dialect, file, table string) string {
-	tb, err := NewTable(d, dialecttest.DefaultSchema(d), table)
+func script(d dialects.Dialect, l *layouts.Layout, file, table string) string {
+	tb, err := NewTableOf(d, l, dialecttest.DefaultSchema(d), table)
 	if err != nil {
 		return "-- rejected: " + err.Error() + "\n"
 	}

@@ -1,6 +1,6 @@
-// Package schema is what sessctl does to a table of a layout (today the
-// cache table): the names it derives, the shape the app's provider needs,
-// and create, drop, verify and purge. Which table it is, is package
+// Package schema is what sessctl does to a table of a layout (the cache
+// table, the Data Protection key ring): the names it derives, the shape
+// the app's provider needs, and create, drop, verify and purge. Which table it is, is package
 // layouts; how each database spells it, package dialects; the DDL itself,
 // package migrations.
 package schema
@@ -30,6 +30,10 @@ var (
 	// ErrInterrupted: a signal stopped the command; what was done is
 	// consistent.
 	ErrInterrupted = errors.New("interrupted")
+	// ErrHoldsRows: drop found rows in a table whose layout keeps them
+	// (the key ring), and was not forced, or purge was asked to delete
+	// such rows; nothing was changed.
+	ErrHoldsRows = errors.New("table holds rows that must be kept")
 	// ErrNameTaken: create would make an object (a primary key, an
 	// index) under a name that another object holds; nothing was sent.
 	ErrNameTaken = errors.New("name taken")

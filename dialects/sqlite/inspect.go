@@ -237,8 +237,13 @@ func (s Dialect) FixSQL(n dialects.Names, c dialects.ColumnSpec, problem dialect
 
 var _ dialects.NameHolder = Dialect{}
 
-// NamesHeld: SQLite compares names without regard to ASCII case.
+// NamesHeld: SQLite compares names without regard to ASCII case. A
+// constraint's name (the key ring's PK_<table>) is no object in SQLite,
+// and no other object holds it: it is not looked up.
 func (s Dialect) NamesHeld(ctx context.Context, q dialects.Querier, n dialects.Names, names []string) ([]dialects.HeldName, error) {
+	if n.PrimaryKey != "" {
+		names = slices.DeleteFunc(slices.Clone(names), func(name string) bool { return name == n.PrimaryKey })
+	}
 	rows, err := q.QueryContext(ctx, `SELECT name, type, CASE type WHEN 'index' THEN tbl_name ELSE '' END
 		FROM `+s.Quote(n.Schema)+`.sqlite_master WHERE type IN ('table', 'index', 'view') AND name COLLATE NOCASE IN (SELECT value FROM json_each(?))`,
 		jsonIDs(names))

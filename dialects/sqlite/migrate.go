@@ -136,6 +136,7 @@ func (s Dialect) TemplateData(n dialects.Names) map[string]string {
 		"TableName":        s.Quote(n.Table),
 		"VersionTable":     s.Quote(n.Schema) + "." + s.Quote(n.VersionTable),
 		"VersionTableName": s.Quote(n.VersionTable),
+		"PrimaryKey":       s.Quote(n.PrimaryKey),
 		"ExpiryIndex":      s.Quote(n.Schema) + "." + s.Quote(n.ExpiryIndex),
 	}
 }

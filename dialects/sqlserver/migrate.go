@@ -63,6 +63,7 @@ func (s Dialect) TemplateData(n dialects.Names) map[string]string {
 		"TableLiteral":        s.QuoteLiteral(s.qualified(n)),
 		"VersionTable":        s.versionTable(n),
 		"VersionTableLiteral": s.QuoteLiteral(s.versionTable(n)),
+		"PrimaryKey":          s.Quote(n.PrimaryKey),
 		"ExpiryIndex":         s.Quote(n.ExpiryIndex),
 		"ExpiryIndexLiteral":  s.QuoteLiteral(n.ExpiryIndex),
 	}

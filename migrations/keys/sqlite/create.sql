@@ -1,0 +1,5 @@
+CREATE TABLE {{.Table}} (
+    "Id" INTEGER NOT NULL CONSTRAINT {{.PrimaryKey}} PRIMARY KEY AUTOINCREMENT,
+    "FriendlyName" TEXT NULL,
+    "Xml" TEXT NULL
+);

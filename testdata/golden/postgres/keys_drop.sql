@@ -1,0 +1,4 @@
+BEGIN;
+DROP TABLE "public"."DataProtectionKeys";
+DROP TABLE IF EXISTS "public"."DataProtectionKeys_migrations";
+COMMIT;

@@ -1,0 +1,24 @@
+-- migration 1: 1_create_table.up.sql
+-- The table EF Core's SQLite provider migrates for the Data Protection key
+-- ring (PersistKeysToDbContext: DataProtectionKeys), column for column, an
+-- AUTOINCREMENT "Id" whose primary key is named PK_<table> as EF names it
+-- (in SQLite a constraint's name is no object of its own). Not STRICT, as
+-- EF makes it. A table that is already there, made by an EF migration or
+-- by hand, is kept as it is, rows and all.
+CREATE TABLE IF NOT EXISTS "main"."Sess""ion]Da`ta'; DROP TABLE y; --" (
+    "Id" INTEGER NOT NULL CONSTRAINT "PK_Sess""ion]Da`ta'; DROP TABLE y; --" PRIMARY KEY AUTOINCREMENT,
+    "FriendlyName" TEXT NULL,
+    "Xml" TEXT NULL
+);
+
+-- version 1: version.sql
+-- Records the version as golang-migrate's sqlite driver does, in the same
+-- table and row, so that `sessctl create` and `sessctl verify` find the
+-- table current; a newer version is kept. It comes last: run the script
+-- with sqlite3 -bail, so that a failed statement stops it first.
+CREATE TABLE IF NOT EXISTS "main"."Sess""ion]Da`ta'; DROP TABLE y; --_migrations" (version uint64,dirty bool);
+CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON "Sess""ion]Da`ta'; DROP TABLE y; --_migrations" (version);
+BEGIN IMMEDIATE;
+DELETE FROM "main"."Sess""ion]Da`ta'; DROP TABLE y; --_migrations" WHERE version <= 1;
+INSERT INTO "main"."Sess""ion]Da`ta'; DROP TABLE y; --_migrations" (version, dirty) SELECT 1, false WHERE NOT EXISTS (SELECT 1 FROM "main"."Sess""ion]Da`ta'; DROP TABLE y; --_migrations");
+COMMIT;

@@ -1,0 +1,4 @@
+BEGIN IMMEDIATE;
+DROP TABLE "main"."DataProtectionKeys";
+DROP TABLE IF EXISTS "main"."DataProtectionKeys_migrations";
+COMMIT;
