@@ -13,6 +13,7 @@ type createOptions struct {
 	script       bool
 	idempotent   bool
 	createSchema bool
+	logged       bool
 }
 
 func newCreateCmd(a *app) *cobra.Command {
@@ -30,12 +31,21 @@ recorded version promises but is gone (the table or its index, dropped by
 hand) is made again. With --script --idempotent the script records the
 version too.
 
+With --layout microsoft (PostgreSQL) it makes the table of
+Microsoft.Extensions.Caching.Postgres, named as the package finds it: the
+package puts SchemaName and TableName into its SQL unquoted, so PostgreSQL
+folds them to lower case, and sessctl makes "sessiondata" for SessionData
+(and says so); a name that needs quoting the package can never find, and is
+refused. The table is UNLOGGED, as the package makes it, unless --logged
+asks for a logged one (the package's UseWAL = true).
+
 ` + exitCodesHelp,
 		Example: `  sessctl create app.db main SessionData
   sessctl create "Host=127.0.0.1;Database=test;Username=postgres" public SessionData
   sessctl create --create-schema "postgres://app@db/app" cache SessionData
   sessctl create --dialect postgres --script public SessionData
-  sessctl create --dialect postgres --script --idempotent public SessionData`,
+  sessctl create --dialect postgres --script --idempotent public SessionData
+  sessctl create --layout microsoft --logged "postgres://app@db/app" public sessiondata`,
 		Args: tableArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			tg, err := a.resolve(args, !opts.script)
@@ -49,6 +59,7 @@ version too.
 	addFlagScript(fs, &opts.script)
 	fs.BoolVar(&opts.idempotent, flagIdempotent, false, "with --script: guard every statement so the script runs on a database that has the table")
 	fs.BoolVar(&opts.createSchema, flagCreateSchema, false, "create the schema (MySQL: database) when it does not exist")
+	fs.BoolVar(&opts.logged, flagLogged, false, "with --layout microsoft: make a logged table, not UNLOGGED (the package's UseWAL = true)")
 	return c
 }
 
@@ -56,6 +67,10 @@ func runCreate(ctx context.Context, a *app, tg *target, opts *createOptions) err
 	if opts.idempotent && !opts.script {
 		return usagef("--%s goes with --%s", flagIdempotent, flagScript)
 	}
+	if opts.logged && !tg.table.Layout.Unlogged {
+		return usagef("--%s goes with --%s microsoft: a table of --%s %s is always logged", flagLogged, flagLayout, flagLayout, tg.table.Layout.Name)
+	}
+	tg.table.Logged = opts.logged
 	if opts.script {
 		sql, err := schema.CreateScript(tg.table, opts.idempotent)
 		if err != nil {

@@ -19,6 +19,7 @@ const (
 	flagScript       = "script"
 	flagIdempotent   = "idempotent"
 	flagCreateSchema = "create-schema"
+	flagLogged       = "logged"
 	flagYes          = "yes"
 	flagForce        = "force"
 	flagIfExists     = "if-exists"

@@ -31,6 +31,7 @@ import (
 )
 
 //go:embed cache
+//go:embed microsoft
 var files embed.FS
 
 // Set names the template set of one table layout: the folder that holds
@@ -43,6 +44,10 @@ const Cache Set = "cache"
 // Keys is the templates of the Data Protection key ring table (EF Core's
 // DataProtectionKeys).
 const Keys Set = "keys"
+
+// Microsoft is the templates of Microsoft.Extensions.Caching.Postgres's
+// table (PostgreSQL only).
+const Microsoft Set = "microsoft"
 
 // Versions of the migrations, the same in every dialect.
 const (

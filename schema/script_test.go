@@ -10,6 +10,7 @@ import (
 	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/dialects/dialecttest"
 	"github.com/sessctl/sessctl/dialects/registry"
+	"github.com/sessctl/sessctl/layouts"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -18,24 +19,16 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 const hostileTable = "Sess\"ion]Da`ta'; DROP TABLE y; --"
 
 // TestScriptsGolden checks the SQL of every --script against the golden
-// files of every dialect. Run `go test ./schema -update` to rewrite them,
-// then read the diff.
+// files of every dialect, and of every layout but the cache table's
+// (files named for the layout: microsoft_create.sql) in the dialects it
+// lives in. Run `go test ./schema -update` to rewrite them, then read the
+// diff.
 func TestScriptsGolden(t *testing.T) {
 	for _, name := range registry.List() {
 		d, _ := registry.Lookup(name)
-		for _, tc := range []struct {
-			file  string
-			table string
-		}{
-			{"create.sql", "SessionData"},
-			{"create_idempotent.sql", "SessionData"},
-			{"drop.sql", "SessionData"},
-			{"purge.sql", "SessionData"},
-			{"create_hostile.sql", hostileTable},
-			{"create_idempotent_hostile.sql", hostileTable},
-		} {
+		for _, tc := range goldenCases(name) {
 			t.Run(name+"/"+tc.file, func(t *testing.T) {
-				got := script(d, tc.file, tc.table)
+				got := script(d, tc)
 				path := filepath.Join("..", "testdata", "golden", name, tc.file)
 				if *update {
 					if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -58,21 +51,54 @@ func TestScriptsGolden(t *testing.T) {
 	}
 }
 
+// goldenCase is one golden file: the script it holds (kind), of which
+// table.
+type goldenCase struct {
+	file, kind string
+	layout     *layouts.Layout
+	table      string
+	logged     bool
+}
+
+// goldenCases are the golden files of engine name.
+func goldenCases(name string) []goldenCase {
+	cases := []goldenCase{
+		{"create.sql", "create", layouts.Cache, "SessionData", false},
+		{"create_idempotent.sql", "idempotent", layouts.Cache, "SessionData", false},
+		{"drop.sql", "drop", layouts.Cache, "SessionData", false},
+		{"purge.sql", "purge", layouts.Cache, "SessionData", false},
+		{"create_hostile.sql", "create", layouts.Cache, hostileTable, false},
+		{"create_idempotent_hostile.sql", "idempotent", layouts.Cache, hostileTable, false},
+	}
+	if layouts.Microsoft.In(name) {
+		cases = append(cases,
+			goldenCase{"microsoft_create.sql", "create", layouts.Microsoft, "SessionData", false},
+			goldenCase{"microsoft_create_logged.sql", "create", layouts.Microsoft, "sessiondata", true},
+			goldenCase{"microsoft_create_idempotent.sql", "idempotent", layouts.Microsoft, "SessionData", false},
+			goldenCase{"microsoft_drop.sql", "drop", layouts.Microsoft, "SessionData", false},
+			goldenCase{"microsoft_purge.sql", "purge", layouts.Microsoft, "SessionData", false},
+			goldenCase{"microsoft_create_hostile.sql", "create", layouts.Microsoft, hostileTable, false},
+		)
+	}
+	return cases
+}
+
 // script renders one golden file's script, or the error that stops it.
-func script(d dialects.Dialect, file, table string) string {
-	tb, err := NewTable(d, dialecttest.DefaultSchema(d), table)
+func script(d dialects.Dialect, tc goldenCase) string {
+	tb, err := NewTableOf(d, tc.layout, dialecttest.DefaultSchema(d), tc.table)
 	if err != nil {
 		return "-- rejected: " + err.Error() + "\n"
 	}
+	tb.Logged = tc.logged
 	var sql string
-	switch file {
-	case "create.sql", "create_hostile.sql":
+	switch tc.kind {
+	case "create":
 		sql, err = CreateScript(tb, false)
-	case "create_idempotent.sql", "create_idempotent_hostile.sql":
+	case "idempotent":
 		sql, err = CreateScript(tb, true)
-	case "drop.sql":
+	case "drop":
 		sql, err = DropScript(tb)
-	case "purge.sql":
+	case "purge":
 		sql = PurgeScript(tb, 5*time.Minute, DefaultBatchSize)
 	}
 	if err != nil {

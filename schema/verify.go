@@ -183,6 +183,9 @@ func (t *Table) check(info *dialects.TableInfo, latest uint) []Finding {
 		add(SeverityError, "table", "", "%s is not a table", t)
 		return out
 	}
+	if f, ok := t.wrongLayout(info); ok {
+		return append(out, f)
+	}
 	out = append(out, t.checkColumns(info)...)
 
 	key := strings.Join(t.Layout.PrimaryKey, ", ")
@@ -197,6 +200,7 @@ func (t *Table) check(info *dialects.TableInfo, latest uint) []Finding {
 	}
 	out = append(out, t.checkExpiryIndex(info)...)
 	out = append(out, t.checkStorage(info)...)
+	out = append(out, t.checkUnlogged(info)...)
 	for _, n := range info.Notes {
 		add(SeverityWarning, "table", "", "%s", n)
 	}
@@ -275,6 +279,9 @@ func (t *Table) checkStorage(info *dialects.TableInfo) []Finding {
 }
 
 func (t *Table) checkColumns(info *dialects.TableInfo) []Finding {
+	if f, ok := t.wrongLayout(info); ok {
+		return []Finding{f}
+	}
 	var out []Finding
 	specs := t.columns()
 	for _, spec := range specs {
