@@ -389,7 +389,7 @@ func TestMicrosoftPurge(t *testing.T) {
 	ctx := context.Background()
 	tb := msTable(t, s, db, s.Schema, dialecttest.Table("ms_purge"), false)
 	msCreate(t, s, tb, schema.CreateCreated)
-	if _, err := db.Exec(`INSERT INTO `+tb.String()+` (id, value, expiresattime, slidingexpirationinseconds)
+	if _, err := db.Exec(`INSERT INTO ` + tb.String() + ` (id, value, expiresattime, slidingexpirationinseconds)
 		SELECT CASE WHEN g <= 20 THEN 'old' ELSE 'live' END || g, '\x00', now() + CASE WHEN g <= 20 THEN -interval '1 hour' ELSE interval '1 hour' END, 1200
 		FROM generate_series(1, 25) AS g`); err != nil {
 		t.Fatal(err)
