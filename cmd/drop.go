@@ -30,7 +30,8 @@ without its table (the table dropped by hand) is dropped too.
 ` + exitCodesHelp,
 		Example: `  sessctl drop --yes app.db main SessionData
   sessctl drop --yes --if-exists "postgres://postgres@127.0.0.1/test" public SessionData
-  sessctl drop --dialect postgres --script public SessionData`,
+  sessctl drop --dialect postgres --script public SessionData
+  sessctl drop --yes --layout microsoft "postgres://app@db/app" public sessiondata`,
 		Args: tableArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			tg, err := a.resolve(args, !opts.script)
