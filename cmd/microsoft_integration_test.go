@@ -24,6 +24,10 @@ func TestMicrosoftCommands(t *testing.T) {
 	}
 	must(t, 0, append([]string{"create"}, append(ms, table)...)...)
 
+	r = must(t, 3, "verify", s.DSN, s.Schema, typed)
+	if !strings.Contains(r.stdout, `Microsoft.Extensions.Caching.Postgres would read "`+s.Schema+`"."`+table+`": if the app uses it, pass --layout microsoft`) {
+		t.Errorf("verify of the name typed under --layout cache:\n%s", r.stdout)
+	}
 	r = must(t, 3, "verify", s.DSN, s.Schema, table)
 	if !strings.Contains(r.stdout, "this is Microsoft.Extensions.Caching.Postgres's table: use --layout microsoft") {
 		t.Errorf("verify under --layout cache:\n%s", r.stdout)

@@ -169,7 +169,7 @@ func (t *Table) check(info *dialects.TableInfo, latest uint) []Finding {
 	create := fmt.Sprintf("run `sessctl create` for %s", t)
 	switch info.Kind {
 	case dialects.KindMissing:
-		add(SeverityError, "table", create, "%s does not exist", t)
+		add(SeverityError, "table", create, "%s does not exist%s", t, t.elsewhere())
 		if info.VersionTable {
 			add(SeverityWarning, "version "+t.quoted(t.VersionTable),
 				fmt.Sprintf("%s makes the table again; `sessctl drop --yes --if-exists` removes the version table", create),
