@@ -1,8 +1,9 @@
 // Package layouts names the table shapes sessctl manages, beside the
 // engines that spell them: a layout is which table (its logical columns,
 // its key, the column it expires rows by, its DDL templates, the noun its
-// messages use), an engine is how one database writes it. Today there is
-// one layout, Cache, the ASP.NET Core IDistributedCache table.
+// messages use), an engine is how one database writes it: Cache, the
+// ASP.NET Core IDistributedCache table; Keys, the Data Protection key
+// ring; Microsoft, Microsoft.Extensions.Caching.Postgres's table.
 //
 // A layout is a value, never an engine's hard-coding: package schema
 // reads it to tell its table from another and to purge it, package
