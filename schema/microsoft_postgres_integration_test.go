@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/dialects/dialecttest"
 	"github.com/sessctl/sessctl/layouts"
 	"github.com/sessctl/sessctl/schema"
@@ -424,5 +425,78 @@ func TestMicrosoftPurge(t *testing.T) {
 	res, err = schema.Purge(ctx, connect(t, s, false), tb, schema.PurgeOptions{Order: schema.OrderStorage})
 	if err != nil || res.Deleted != 1 || count("live%") != 5 {
 		t.Errorf("walk: %v, deleted %d; live rows %d; want 1 deleted, 5 live", err, res.Deleted, count("live%"))
+	}
+}
+
+// msSeed inserts n expired rows old1…oldN, an hour apart, and live rows
+// live1…liveM into the table called qualified.
+func msSeed(t *testing.T, db *sql.DB, qualified string, n, m int) {
+	t.Helper()
+	if _, err := db.Exec(`INSERT INTO `+qualified+` (id, value, expiresattime)
+		SELECT 'old' || g, '\x00'::bytea, now() - g * interval '1 hour' FROM generate_series(1, $1) AS g
+		UNION ALL SELECT 'live' || g, '\x00'::bytea, now() + interval '1 hour' FROM generate_series(1, $2) AS g`, n, m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMicrosoftPurgeByID: the statements purge falls back on to pass over
+// rows a foreign key references read and delete by the layout's id and
+// expiresattime.
+func TestMicrosoftPurgeByID(t *testing.T) {
+	s := dialecttest.Get(t, "postgres")
+	db := s.Open(t)
+	ctx := context.Background()
+	tb := msTable(t, s, db, s.Schema, dialecttest.Table("ms_byid"), true)
+	msCreate(t, s, tb, schema.CreateCreated)
+	msSeed(t, db, tb.String(), 3, 1)
+	d := tb.Dialect.(dialects.IDDeleter)
+	ids, err := d.ExpiredIDs(ctx, db, tb.Names, 0, 10, []string{"old2"})
+	if err != nil || strings.Join(ids, " ") != "old3 old1" {
+		t.Errorf("ExpiredIDs skipping old2 = %q, %v; want old3 old1, oldest first", ids, err)
+	}
+	still, err := d.StillExpired(ctx, db, tb.Names, 0, []string{"old1", "live1", "nosuch"})
+	if err != nil || strings.Join(still, " ") != "old1" {
+		t.Errorf("StillExpired = %q, %v; want old1", still, err)
+	}
+	if n, err := d.DeleteIDs(ctx, db, tb.Names, 0, []string{"old1", "live1"}); err != nil || n != 1 {
+		t.Errorf("DeleteIDs(old1, live1) = %d, %v; want 1, the live row kept", n, err)
+	}
+	if n, _, err := tb.Dialect.CountExpired(ctx, db, tb.Names, 0); err != nil || n != 2 {
+		t.Errorf("CountExpired = %d, %v; want 2", n, err)
+	}
+}
+
+// TestMicrosoftPurgePartitioned: a partitioned table of the layout purges
+// in either order, keeping its live rows.
+func TestMicrosoftPurgePartitioned(t *testing.T) {
+	s := dialecttest.Get(t, "postgres")
+	db := s.Open(t)
+	tb := msTable(t, s, db, s.Schema, dialecttest.Table("ms_parts"), true)
+	q := tb.String()
+	for _, stmt := range []string{
+		`CREATE TABLE ` + q + ` (id character varying(449) COLLATE "C" NOT NULL, value bytea NOT NULL,
+			expiresattime timestamp with time zone NOT NULL, slidingexpirationinseconds bigint,
+			absoluteexpiration timestamp with time zone, PRIMARY KEY (id)) PARTITION BY HASH (id)`,
+		`CREATE TABLE ` + s.Dialect.Quote(tb.Schema) + `.` + s.Dialect.Quote(tb.Names.Table+"_0") + ` PARTITION OF ` + q + ` FOR VALUES WITH (MODULUS 2, REMAINDER 0)`,
+		`CREATE TABLE ` + s.Dialect.Quote(tb.Schema) + `.` + s.Dialect.Quote(tb.Names.Table+"_1") + ` PARTITION OF ` + q + ` FOR VALUES WITH (MODULUS 2, REMAINDER 1)`,
+	} {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msCreate(t, s, tb, schema.CreateAdopted)
+	for _, order := range []schema.Order{schema.OrderExpiry, schema.OrderStorage} {
+		msSeed(t, db, q, 10, 4)
+		res, err := schema.Purge(context.Background(), connect(t, s, false), tb, schema.PurgeOptions{BatchSize: 3, Order: order})
+		var live int
+		if err := db.QueryRow(`SELECT count(*) FROM ` + q + ` WHERE id LIKE 'live%'`).Scan(&live); err != nil {
+			t.Fatal(err)
+		}
+		if err != nil || res.Deleted != 10 || live != 4 {
+			t.Errorf("purge in %s order: %v, deleted %v, %d live rows; want 10 deleted, 4 live", order, err, res, live)
+		}
+		if _, err := db.Exec(`DELETE FROM ` + q); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
