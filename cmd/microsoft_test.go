@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -57,5 +59,32 @@ func TestMicrosoftHostileNames(t *testing.T) {
 	}
 	if seen[ExitOK] == 0 || seen[ExitUsage] == 0 {
 		t.Errorf("exits %v: the corpus holds names made and names refused", seen)
+	}
+}
+
+// TestMicrosoftUsageErrors: --layout microsoft where it cannot be, --logged
+// without it, and names the package could never find are exit 2, one line
+// that says what to do, sent nowhere.
+func TestMicrosoftUsageErrors(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "u.db")
+	for _, tc := range []struct {
+		args []string
+		say  string
+	}{
+		{[]string{"create", "--layout", "microsoft", db, "main", "T"}, "postgres only, and this is sqlite: connect to postgres"},
+		{[]string{"create", "--logged", db, "main", "T"}, "--logged goes with --layout microsoft"},
+		{[]string{"create", "--layout", "nosuch", db, "main", "T"}, "choose one of cache"},
+		{[]string{"create", "--layout", "microsoft", "postgres://h/db", "public", "Session-Data"}, "unquoted"},
+		{[]string{"verify", "--layout", "microsoft", "postgres://h/db", "user", "T"}, "reserved word"},
+		{[]string{"create", "--layout", "microsoft", "--dialect", "postgres", "--script", "public", `Sess"ion`}, "TableName"},
+	} {
+		r := sessctl(t, nil, tc.args...)
+		lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
+		if r.code != ExitUsage || !strings.Contains(r.stderr, tc.say) || len(lines) > 2 || !strings.HasPrefix(lines[0], "sessctl: ") {
+			t.Errorf("sessctl %q: exit %d, stderr %q; want exit 2, one line saying %q", tc.args, r.code, r.stderr, tc.say)
+		}
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Errorf("a usage error created the database file")
 	}
 }

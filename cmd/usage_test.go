@@ -65,12 +65,6 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"create", "mysql://u@h/db", "db", strings.Repeat("デ", 51)}, "file name"},
 		{[]string{"create", "postgres://u:p@h:99999/db", "public", "T"}, "does not parse"},
 		{[]string{"version", "extra"}, ""},
-		{[]string{"create", "--layout", "microsoft", db, "main", "T"}, "postgres only, and this is sqlite: connect to postgres"},
-		{[]string{"create", "--logged", db, "main", "T"}, "--logged goes with --layout microsoft"},
-		{[]string{"create", "--layout", "nosuch", db, "main", "T"}, "choose one of cache"},
-		{[]string{"create", "--layout", "microsoft", "postgres://h/db", "public", "Session-Data"}, "unquoted"},
-		{[]string{"verify", "--layout", "microsoft", "postgres://h/db", "user", "T"}, "reserved word"},
-		{[]string{"create", "--layout", "microsoft", "--dialect", "postgres", "--script", "public", "Sess\"ion"}, "TableName"},
 	} {
 		r := sessctl(t, nil, tc.args...)
 		if r.code != ExitUsage || !strings.Contains(r.stderr, tc.say) {
