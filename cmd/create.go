@@ -22,6 +22,7 @@ type createOptions struct {
 	createSchema bool
 	withKeys     string        // --with-keys as given
 	keys         *schema.Table // the key ring --with-keys asks for; nil without it
+	logged       bool
 }
 
 func newCreateCmd(a *app) *cobra.Command {
@@ -45,6 +46,14 @@ PersistKeysToDbContext, in the same way (one made by EF or by hand, rows and
 all, is adopted). --with-keys creates the key ring too, in the same schema,
 after the cache table: one result line for each.
 
+With --layout microsoft (PostgreSQL) it makes the table of
+Microsoft.Extensions.Caching.Postgres, named as the package finds it: the
+package puts SchemaName and TableName into its SQL unquoted, so PostgreSQL
+folds them to lower case, and sessctl makes "sessiondata" for SessionData
+(and says so); a name that needs quoting the package can never find, and is
+refused. The table is UNLOGGED, as the package makes it, unless --logged
+asks for a logged one (the package's UseWAL = true).
+
 ` + exitCodesHelp,
 		Example: `  sessctl create app.db main SessionData
   sessctl create "Host=127.0.0.1;Database=test;Username=postgres" public SessionData
@@ -53,7 +62,8 @@ after the cache table: one result line for each.
   sessctl create --dialect postgres --script --idempotent public SessionData
   sessctl create --layout keys "postgres://app@db/app" public DataProtectionKeys
   sessctl create --with-keys "postgres://app@db/app" public SessionData
-  sessctl create --with-keys=AppKeys --dialect sqlserver --script dbo SessionData`,
+  sessctl create --with-keys=AppKeys --dialect sqlserver --script dbo SessionData
+  sessctl create --layout microsoft --logged "postgres://app@db/app" public sessiondata`,
 		Args: tableArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			tg, err := a.resolve(args, !opts.script)
@@ -75,6 +85,7 @@ after the cache table: one result line for each.
 	fs.StringVar(&opts.withKeys, flagWithKeys, "", "also create the Data Protection key ring (--layout keys) in the same schema, "+
 		"named as given (--with-keys=TABLE) or "+defaultKeysTable)
 	fs.Lookup(flagWithKeys).NoOptDefVal = defaultKeysTable
+	fs.BoolVar(&opts.logged, flagLogged, false, "with --layout microsoft: make a logged table, not UNLOGGED (the package's UseWAL = true)")
 	return c
 }
 
@@ -82,7 +93,7 @@ after the cache table: one result line for each.
 // --with-keys.
 func keysBeside(cache *schema.Table, name string) (*schema.Table, error) {
 	switch {
-	case cache.Layout != layouts.Cache:
+	case cache.Layout != layouts.Cache && cache.Layout != layouts.Microsoft:
 		return nil, usagef("--%s goes with the cache table: --%s %s creates the %s itself", flagWithKeys, flagLayout, cache.Layout.Name, cache.Layout.Noun)
 	case name == "":
 		return nil, usagef("--%s= names no table: write --%s for %s, or --%s=TABLE", flagWithKeys, flagWithKeys, defaultKeysTable, flagWithKeys)
@@ -100,6 +111,10 @@ func runCreate(ctx context.Context, a *app, tg *target, opts *createOptions) err
 	if opts.idempotent && !opts.script {
 		return usagef("--%s goes with --%s", flagIdempotent, flagScript)
 	}
+	if opts.logged && !tg.table.Layout.Unlogged {
+		return usagef("--%s goes with --%s microsoft: a table of --%s %s is always logged", flagLogged, flagLayout, flagLayout, tg.table.Layout.Name)
+	}
+	tg.table.Logged = opts.logged
 	if opts.script {
 		return a.createScripts(tg.table, opts)
 	}

@@ -36,7 +36,8 @@ protected with them is unreadable. Back its rows up first.
 		Example: `  sessctl drop --yes app.db main SessionData
   sessctl drop --yes --if-exists "postgres://postgres@127.0.0.1/test" public SessionData
   sessctl drop --dialect postgres --script public SessionData
-  sessctl drop --layout keys --yes "postgres://postgres@127.0.0.1/test" public DataProtectionKeys`,
+  sessctl drop --layout keys --yes "postgres://postgres@127.0.0.1/test" public DataProtectionKeys
+  sessctl drop --yes --layout microsoft "postgres://app@db/app" public sessiondata`,
 		Args: tableArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			tg, err := a.resolve(args, !opts.script)

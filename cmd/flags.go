@@ -20,6 +20,7 @@ const (
 	flagIdempotent   = "idempotent"
 	flagCreateSchema = "create-schema"
 	flagWithKeys     = "with-keys"
+	flagLogged       = "logged"
 	flagYes          = "yes"
 	flagForce        = "force"
 	flagIfExists     = "if-exists"

@@ -57,7 +57,8 @@ read what it protected.
   sessctl purge --grace 5m --max-duration 2m public SessionData    # CONN from $SESSCTL_CONNECTION
   sessctl purge --dry-run -o json "postgres://app@db/app" public SessionData
   sessctl purge --batch-time 50ms --pause 50ms --max-rows 1000000 public SessionData
-  sessctl purge --dialect postgres --script public SessionData`,
+  sessctl purge --dialect postgres --script public SessionData
+  sessctl purge --layout microsoft "postgres://app@db/app" public sessiondata`,
 		Args: tableArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			tg, err := a.resolve(args, !opts.script)

@@ -239,6 +239,9 @@ func (a *app) resolve(args []string, needConn bool) (*target, error) {
 	if err != nil {
 		return nil, usageError{err}
 	}
+	for _, n := range t.Notes {
+		a.warnf("%s", n)
+	}
 	tg.table = t
 	return tg, nil
 }

@@ -24,10 +24,18 @@ the expiry index; and the recorded version. Each finding says what to do.
 It runs as the app's own low-privilege user. Warnings (no expiry index, no
 version recorded) fail only with --strict.
 
+On PostgreSQL it tells the two providers' tables apart: quoted PascalCase
+columns and double precision seconds are Community.Microsoft.Extensions.
+Caching.PostgreSql's (--layout cache, the default), lower-case columns and
+bigint seconds Microsoft.Extensions.Caching.Postgres's (--layout microsoft);
+a table of the other says which --layout to use. An UNLOGGED table is a
+warning: a crash empties it, and a replica has none of its rows.
+
 ` + exitCodesHelp,
 		Example: `  sessctl verify app.db main SessionData
   sessctl verify --strict "Host=db;Database=app;Username=app;Password=secret" public SessionData
-  sessctl verify -o json public SessionData    # CONN from $SESSCTL_CONNECTION`,
+  sessctl verify -o json public SessionData    # CONN from $SESSCTL_CONNECTION
+  sessctl verify --layout microsoft "postgres://app@db/app" public sessiondata`,
 		Args: tableArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			tg, err := a.resolve(args, true)

@@ -157,6 +157,15 @@ type TableInfo struct {
 	MissingPrivileges []string
 	PrivilegeGrant    string
 
+	// Expiry is the column the table's layout expires rows by, as the
+	// Names it was inspected with say (Names.Expiry): the expiry index is
+	// the one whose first key column it is. "" is ColExpiresAtTime, the
+	// cache table's.
+	Expiry string
+	// Unlogged: PostgreSQL writes no WAL for the table, so a crash empties
+	// it and a replica has none of its rows.
+	Unlogged bool
+
 	// Partitioned is set for a table whose rows live in partitions of
 	// their own (PostgreSQL's declarative partitioning): its storage
 	// positions are per partition.
@@ -187,11 +196,11 @@ func (t *TableInfo) Column(name string) (Column, bool) {
 }
 
 // ExpiryIndex returns the first usable index whose first key column is
-// ExpiresAtTime, whatever its name: only such an index serves the purge's
+// the expiry column (Expiry), whatever its name: only such an index serves the purge's
 // range scan.
 func (t *TableInfo) ExpiryIndex() (Index, bool) {
 	for _, ix := range t.Indexes {
-		if ix.onExpiry() && ix.Unusable == "" {
+		if ix.on(t.ExpiryColumn()) && ix.Unusable == "" {
 			return ix, true
 		}
 	}
@@ -199,18 +208,27 @@ func (t *TableInfo) ExpiryIndex() (Index, bool) {
 }
 
 // UnusableExpiryIndexes are the indexes whose first key column is
-// ExpiresAtTime but that the purge cannot use, and why (Index.Unusable).
+// the expiry column but that the purge cannot use, and why (Index.Unusable).
 func (t *TableInfo) UnusableExpiryIndexes() []Index {
 	var out []Index
 	for _, ix := range t.Indexes {
-		if ix.onExpiry() && ix.Unusable != "" {
+		if ix.on(t.ExpiryColumn()) && ix.Unusable != "" {
 			out = append(out, ix)
 		}
 	}
 	return out
 }
 
-func (ix Index) onExpiry() bool { return len(ix.Columns) > 0 && ix.Columns[0] == ColExpiresAtTime }
+// ExpiryColumn is the column rows expire by: Expiry, or the cache
+// table's.
+func (t *TableInfo) ExpiryColumn() string {
+	if t.Expiry == "" {
+		return ColExpiresAtTime
+	}
+	return t.Expiry
+}
+
+func (ix Index) on(col string) bool { return len(ix.Columns) > 0 && ix.Columns[0] == col }
 
 // addIndexColumn adds key column col to the index called name: catalog rows
 // come one per key column, ordered by index and position, so a new name

@@ -1,8 +1,9 @@
 // Package layouts names the table shapes sessctl manages, beside the
 // engines that spell them: a layout is which table (its logical columns,
 // its key, the column it expires rows by, its DDL templates, the noun its
-// messages use), an engine is how one database writes it. Today there is
-// one layout, Cache, the ASP.NET Core IDistributedCache table.
+// messages use), an engine is how one database writes it: Cache, the
+// ASP.NET Core IDistributedCache table; Keys, the Data Protection key
+// ring; Microsoft, Microsoft.Extensions.Caching.Postgres's table.
 //
 // A layout is a value, never an engine's hard-coding: package schema
 // reads it to tell its table from another and to purge it, package
@@ -114,6 +115,35 @@ type Layout struct {
 	// the app's to lose (the cache), otherwise drop refuses a table of it
 	// that holds any unless forced, and purge, saying this, refuses it.
 	Kept string
+	// Find, when set, is a name typed for the table (what is "schema" or
+	// "table") as the layout's provider finds it in engine d: the name
+	// sessctl makes, with a note saying why when it is not the name typed,
+	// or an error for a name the provider can never find. Nil keeps names
+	// as typed.
+	Find func(d, what, name string) (found, note string, err error)
+	// Providers name, per engine, the .NET package whose table this is.
+	Providers map[string]string
+	// Unlogged: the provider makes its table UNLOGGED (PostgreSQL), and
+	// create does too unless asked for a logged one.
+	Unlogged bool
+}
+
+// Whose is the .NET package whose table this is in engine d, or the
+// layout's description where none is named.
+func (l *Layout) Whose(d string) string {
+	if p, ok := l.Providers[d]; ok {
+		return p
+	}
+	return l.Description
+}
+
+// All are the layouts there are, by name.
+func All() []*Layout {
+	out := make([]*Layout, 0, len(all))
+	for _, n := range Names() {
+		out = append(out, all[n])
+	}
+	return out
 }
 
 // In reports whether tables of this layout live in engine d (by name).
@@ -150,7 +180,8 @@ func (l *Layout) Check(d string) error {
 	if l.In(d) {
 		return nil
 	}
-	return fmt.Errorf("%w: --layout %s is %s, which lives in %s only, not %s", ErrWrongEngine, l.Name, l.Description, strings.Join(l.Engines, ", "), d)
+	return fmt.Errorf("%w: --layout %s is %s, which lives in %s only, and this is %s: connect to %s, or choose another --layout",
+		ErrWrongEngine, l.Name, l.Description, strings.Join(l.Engines, ", "), d, strings.Join(l.Engines, " or "))
 }
 
 // Cache is the table of ASP.NET Core's IDistributedCache SQL providers
@@ -178,12 +209,18 @@ var Cache = &Layout{
 		},
 	},
 	IndexMigration: migrations.ExpiryIndex,
+	Providers: map[string]string{
+		"postgres":  "Community.Microsoft.Extensions.Caching.PostgreSql",
+		"sqlserver": "Microsoft.Extensions.Caching.SqlServer",
+		"mysql":     "Pomelo.Extensions.Caching.MySql",
+	},
 }
 
 // all are the layouts --layout will know, by name.
 var all = map[string]*Layout{
-	Cache.Name: Cache,
-	Keys.Name:  Keys,
+	Cache.Name:     Cache,
+	Keys.Name:      Keys,
+	Microsoft.Name: Microsoft,
 }
 
 // ErrUnknownLayout: a layout name that names none.

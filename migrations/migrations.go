@@ -31,7 +31,7 @@ import (
 	"text/template"
 )
 
-//go:embed cache keys
+//go:embed cache keys microsoft
 var files embed.FS
 
 // Set names the template set of one table layout: the folder that holds
@@ -44,6 +44,10 @@ const Cache Set = "cache"
 // Keys is the templates of the Data Protection key ring table (EF Core's
 // DataProtectionKeys).
 const Keys Set = "keys"
+
+// Microsoft is the templates of Microsoft.Extensions.Caching.Postgres's
+// table (PostgreSQL only).
+const Microsoft Set = "microsoft"
 
 // Versions of the migrations, the same in every dialect.
 const (

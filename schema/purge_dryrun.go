@@ -51,11 +51,11 @@ func (p *PurgeRun) dryRun() error {
 	return nil
 }
 
-// planIndex is the name of the first index on ExpiresAtTime that plan
+// planIndex is the name of the first index on the expiry column that plan
 // reads, or "" when it reads none of them.
 func planIndex(d dialects.Dialect, plan string, info *dialects.TableInfo) string {
 	for _, ix := range info.Indexes {
-		if len(ix.Columns) == 0 || ix.Columns[0] != dialects.ColExpiresAtTime {
+		if len(ix.Columns) == 0 || ix.Columns[0] != info.ExpiryColumn() {
 			continue
 		}
 		if strings.Contains(plan, d.Quote(ix.Name)) || containsWord(plan, ix.Name) {

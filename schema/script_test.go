@@ -4,7 +4,6 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,31 +19,16 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 const hostileTable = "Sess\"ion]Da`ta'; DROP TABLE y; --"
 
 // TestScriptsGolden checks the SQL of every --script against the golden
-// files of every dialect. Run `go test ./schema -update` to rewrite them,
-// then read the diff.
+// files of every dialect, and of every layout but the cache table's
+// (files named for the layout: microsoft_create.sql) in the dialects it
+// lives in. Run `go test ./schema -update` to rewrite them, then read the
+// diff.
 func TestScriptsGolden(t *testing.T) {
 	for _, name := range registry.List() {
 		d, _ := registry.Lookup(name)
-		for _, tc := range []struct {
-			file  string
-			table string
-			l     *layouts.Layout
-		}{
-			{"create.sql", "SessionData", layouts.Cache},
-			{"create_idempotent.sql", "SessionData", layouts.Cache},
-			{"drop.sql", "SessionData", layouts.Cache},
-			{"purge.sql", "SessionData", layouts.Cache},
-			{"create_hostile.sql", hostileTable, layouts.Cache},
-			{"create_idempotent_hostile.sql", hostileTable, layouts.Cache},
-			// The key ring (--layout keys): its files are keys_*.sql.
-			{"keys_create.sql", "DataProtectionKeys", layouts.Keys},
-			{"keys_create_idempotent.sql", "DataProtectionKeys", layouts.Keys},
-			{"keys_drop.sql", "DataProtectionKeys", layouts.Keys},
-			{"keys_create_hostile.sql", hostileTable, layouts.Keys},
-			{"keys_create_idempotent_hostile.sql", hostileTable, layouts.Keys},
-		} {
+		for _, tc := range goldenCases(name) {
 			t.Run(name+"/"+tc.file, func(t *testing.T) {
-				got := script(d, tc.l, strings.TrimPrefix(tc.file, "keys_"), tc.table)
+				got := script(d, tc)
 				path := filepath.Join("..", "testdata", "golden", name, tc.file)
 				if *update {
 					if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -67,21 +51,62 @@ func TestScriptsGolden(t *testing.T) {
 	}
 }
 
+// goldenCase is one golden file: the script it holds (kind), of which
+// table.
+type goldenCase struct {
+	file, kind string
+	layout     *layouts.Layout
+	table      string
+	logged     bool
+}
+
+// goldenCases are the golden files of engine name.
+func goldenCases(name string) []goldenCase {
+	cases := []goldenCase{
+		{"create.sql", "create", layouts.Cache, "SessionData", false},
+		{"create_idempotent.sql", "idempotent", layouts.Cache, "SessionData", false},
+		{"drop.sql", "drop", layouts.Cache, "SessionData", false},
+		{"purge.sql", "purge", layouts.Cache, "SessionData", false},
+		{"create_hostile.sql", "create", layouts.Cache, hostileTable, false},
+		{"create_idempotent_hostile.sql", "idempotent", layouts.Cache, hostileTable, false},
+	}
+	// The key ring (--layout keys), on every engine.
+	cases = append(cases,
+		goldenCase{"keys_create.sql", "create", layouts.Keys, "DataProtectionKeys", false},
+		goldenCase{"keys_create_idempotent.sql", "idempotent", layouts.Keys, "DataProtectionKeys", false},
+		goldenCase{"keys_drop.sql", "drop", layouts.Keys, "DataProtectionKeys", false},
+		goldenCase{"keys_create_hostile.sql", "create", layouts.Keys, hostileTable, false},
+		goldenCase{"keys_create_idempotent_hostile.sql", "idempotent", layouts.Keys, hostileTable, false},
+	)
+	if layouts.Microsoft.In(name) {
+		cases = append(cases,
+			goldenCase{"microsoft_create.sql", "create", layouts.Microsoft, "SessionData", false},
+			goldenCase{"microsoft_create_logged.sql", "create", layouts.Microsoft, "sessiondata", true},
+			goldenCase{"microsoft_create_idempotent.sql", "idempotent", layouts.Microsoft, "SessionData", false},
+			goldenCase{"microsoft_drop.sql", "drop", layouts.Microsoft, "SessionData", false},
+			goldenCase{"microsoft_purge.sql", "purge", layouts.Microsoft, "SessionData", false},
+			goldenCase{"microsoft_create_hostile.sql", "create", layouts.Microsoft, hostileTable, false},
+		)
+	}
+	return cases
+}
+
 // script renders one golden file's script, or the error that stops it.
-func script(d dialects.Dialect, l *layouts.Layout, file, table string) string {
-	tb, err := NewTableOf(d, l, dialecttest.DefaultSchema(d), table)
+func script(d dialects.Dialect, tc goldenCase) string {
+	tb, err := NewTableOf(d, tc.layout, dialecttest.DefaultSchema(d), tc.table)
 	if err != nil {
 		return "-- rejected: " + err.Error() + "\n"
 	}
+	tb.Logged = tc.logged
 	var sql string
-	switch file {
-	case "create.sql", "create_hostile.sql":
+	switch tc.kind {
+	case "create":
 		sql, err = CreateScript(tb, false)
-	case "create_idempotent.sql", "create_idempotent_hostile.sql":
+	case "idempotent":
 		sql, err = CreateScript(tb, true)
-	case "drop.sql":
+	case "drop":
 		sql, err = DropScript(tb)
-	case "purge.sql":
+	case "purge":
 		sql = PurgeScript(tb, 5*time.Minute, DefaultBatchSize)
 	}
 	if err != nil {

@@ -45,6 +45,13 @@ type Table struct {
 	// Layout is which table it is: its columns, key, expiry and DDL.
 	Layout *layouts.Layout
 	dialects.Names
+	// Logged asks, for a layout whose provider makes its table UNLOGGED
+	// (layouts.Layout.Unlogged), for a logged table.
+	Logged bool
+	// Notes say how the names typed became those of the table, where the
+	// layout's provider finds another name than the one typed (Microsoft's
+	// package folds them to lower case): for the user to read.
+	Notes []string
 }
 
 // NewTable is a cache table (layouts.Cache): it checks schema, table and
@@ -60,6 +67,10 @@ func NewTableOf(d dialects.Dialect, l *layouts.Layout, schema, table string) (*T
 	if err := l.Check(d.Name()); err != nil {
 		return nil, err
 	}
+	schema, table, notes, err := found(d, l, schema, table)
+	if err != nil {
+		return nil, err
+	}
 	if err := d.CheckSchema(schema); err != nil {
 		return nil, fmt.Errorf("schema: %w", err)
 	}
@@ -72,7 +83,28 @@ func NewTableOf(d dialects.Dialect, l *layouts.Layout, schema, table string) (*T
 			return nil, fmt.Errorf("table: the name %q is derived from it: %w", derived, err)
 		}
 	}
-	return &Table{Dialect: d, Layout: l, Names: n}, nil
+	return &Table{Dialect: d, Layout: l, Names: n, Notes: notes}, nil
+}
+
+// found are schema and table as l's provider finds them in d (Find), with
+// a note for each that is not the name typed.
+func found(d dialects.Dialect, l *layouts.Layout, schema, table string) (string, string, []string, error) {
+	if l.Find == nil {
+		return schema, table, nil, nil
+	}
+	var notes []string
+	names := [2]*string{&schema, &table}
+	for i, what := range [2]string{"schema", "table"} {
+		got, note, err := l.Find(d.Name(), what, *names[i])
+		if err != nil {
+			return "", "", nil, fmt.Errorf("%s: %w", what, err)
+		}
+		if note != "" {
+			notes = append(notes, note)
+		}
+		*names[i] = got
+	}
+	return schema, table, notes, nil
 }
 
 // String is the table's qualified, quoted name, for messages.
@@ -86,7 +118,22 @@ func (t *Table) LatestVersion() (uint, error) {
 }
 
 // templateData is what this table's templates render with.
-func (t *Table) templateData() map[string]string { return t.Dialect.TemplateData(t.Names) }
+func (t *Table) templateData() map[string]string {
+	data := t.Dialect.TemplateData(t.Names)
+	if t.Unlogged() {
+		data["Unlogged"] = "UNLOGGED "
+		data["UnloggedNote"] = "-- " + unloggedRisk + "; create it with --logged for a logged table (UseWAL = true).\n"
+	}
+	return data
+}
+
+// Unlogged reports whether create makes the table UNLOGGED: its layout's
+// provider does, and no logged table was asked for.
+func (t *Table) Unlogged() bool { return t.Layout.Unlogged && !t.Logged }
+
+// unloggedRisk is what an UNLOGGED table costs.
+const unloggedRisk = "UNLOGGED: PostgreSQL writes no WAL for the table, so a crash or an unclean shutdown empties it " +
+	"(every session and cache entry is lost) and a replica has none of its rows, so it is empty after a failover"
 
 // up renders the layout's migrations in this table's dialect with data.
 func (t *Table) up(data map[string]string) ([]migrations.Migration, error) {

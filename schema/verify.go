@@ -169,7 +169,7 @@ func (t *Table) check(info *dialects.TableInfo, latest uint) []Finding {
 	create := fmt.Sprintf("run `sessctl create` for %s", t)
 	switch info.Kind {
 	case dialects.KindMissing:
-		add(SeverityError, "table", create, "%s does not exist", t)
+		add(SeverityError, "table", create, "%s does not exist%s", t, t.elsewhere())
 		if info.VersionTable {
 			add(SeverityWarning, "version "+t.quoted(t.VersionTable),
 				fmt.Sprintf("%s makes the table again; `sessctl drop --yes --if-exists` removes the version table", create),
@@ -182,6 +182,9 @@ func (t *Table) check(info *dialects.TableInfo, latest uint) []Finding {
 	case dialects.KindOther:
 		add(SeverityError, "table", "", "%s is not a table", t)
 		return out
+	}
+	if f, ok := t.wrongLayout(info); ok {
+		return append(out, f)
 	}
 	out = append(out, t.checkColumns(info)...)
 
@@ -197,6 +200,7 @@ func (t *Table) check(info *dialects.TableInfo, latest uint) []Finding {
 	}
 	out = append(out, t.checkExpiryIndex(info)...)
 	out = append(out, t.checkStorage(info)...)
+	out = append(out, t.checkUnlogged(info)...)
 	for _, n := range info.Notes {
 		add(SeverityWarning, "table", "", "%s", n)
 	}
@@ -275,6 +279,9 @@ func (t *Table) checkStorage(info *dialects.TableInfo) []Finding {
 }
 
 func (t *Table) checkColumns(info *dialects.TableInfo) []Finding {
+	if f, ok := t.wrongLayout(info); ok {
+		return []Finding{f}
+	}
 	var out []Finding
 	specs := t.columns()
 	for _, spec := range specs {

@@ -27,7 +27,7 @@ func (Dialect) SchemaExists(ctx context.Context, q dialects.Querier, schema stri
 }
 
 const relationQuery = `
-SELECT c.oid, c.relkind, c.relname
+SELECT c.oid, c.relkind, c.relname, c.relpersistence = 'u'
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND c.relname = $2`
@@ -115,10 +115,10 @@ func (p Dialect) inspectPrivileges(ctx context.Context, q dialects.Querier, n di
 var _ dialects.TableInspector = Dialect{}
 
 func (p Dialect) InspectTable(ctx context.Context, q dialects.Querier, n dialects.Names) (*dialects.TableInfo, error) {
-	info := &dialects.TableInfo{Kind: dialects.KindMissing}
+	info := &dialects.TableInfo{Kind: dialects.KindMissing, Expiry: n.Expiry}
 	var oid uint32
 	var kind string
-	err := q.QueryRowContext(ctx, relationQuery, once, n.Schema, n.Table).Scan(&oid, &kind, &info.Name)
+	err := q.QueryRowContext(ctx, relationQuery, once, n.Schema, n.Table).Scan(&oid, &kind, &info.Name, &info.Unlogged)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return info, nil
@@ -189,7 +189,7 @@ func (p Dialect) inspectIndexes(ctx context.Context, q dialects.Querier, oid uin
 func (p Dialect) unusable(n dialects.Names, name, method string, valid, partial bool) (why, fix string) {
 	switch {
 	case method != "btree":
-		return fmt.Sprintf("it is a %s index, and only a B-tree returns a range of %s in order", method, p.Quote(dialects.ColExpiresAtTime)), ""
+		return fmt.Sprintf("it is a %s index, and only a B-tree returns a range of %s in order", method, p.Quote(n.Expiry)), ""
 	case partial:
 		return "it is a partial index (it has a WHERE clause), so it does not hold every row a purge must find", ""
 	case !valid:
@@ -202,7 +202,8 @@ func (p Dialect) unusable(n dialects.Names, name, method string, valid, partial 
 func (p Dialect) inspectVersion(ctx context.Context, q dialects.Querier, n dialects.Names, info *dialects.TableInfo) error {
 	var oid uint32
 	var kind, name string
-	err := q.QueryRowContext(ctx, relationQuery, once, n.Schema, n.VersionTable).Scan(&oid, &kind, &name)
+	var unlogged bool
+	err := q.QueryRowContext(ctx, relationQuery, once, n.Schema, n.VersionTable).Scan(&oid, &kind, &name, &unlogged)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}

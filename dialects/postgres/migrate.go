@@ -32,6 +32,10 @@ func (p Dialect) TemplateData(n dialects.Names) map[string]string {
 		"TableLiteral": p.QuoteLiteral(p.qualified(n)),
 		"Tag":          dollarTag(n),
 		"Concurrently": "CONCURRENTLY",
+		// A plain, logged table: package schema sets both for a layout
+		// whose provider makes its table UNLOGGED (Microsoft's).
+		"Unlogged":     "",
+		"UnloggedNote": "",
 	}
 }
 

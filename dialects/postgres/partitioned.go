@@ -64,12 +64,12 @@ SELECT (SELECT count(*) FROM oldest) - (SELECT count(*) FROM free)`
 
 func (p partitioned) CountHeld(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int) (int64, error) {
 	var held int64
-	err := q.QueryRowContext(ctx, fmt.Sprintf(partitionedHeldSQL, p.qualified(n)), grace.Seconds(), limit).Scan(&held)
+	err := q.QueryRowContext(ctx, p.sql(partitionedHeldSQL, n), grace.Seconds(), limit).Scan(&held)
 	return held, err
 }
 
 func (p partitioned) DeleteExpired(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int) (int64, error) {
-	res, err := q.ExecContext(ctx, fmt.Sprintf(partitionedDeleteSQL, p.qualified(n), "$1", "$2"), grace.Seconds(), limit)
+	res, err := q.ExecContext(ctx, p.sql(partitionedDeleteSQL, n, "$1", "$2"), grace.Seconds(), limit)
 	if err != nil {
 		return 0, err
 	}
@@ -81,7 +81,7 @@ func (p partitioned) DeleteExpired(ctx context.Context, q dialects.Querier, n di
 // partition of, so that the plan says which of the table's indexes it
 // reads.
 func (p partitioned) ExplainPurge(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int) (string, error) {
-	plan, err := dialects.ExplainRows(ctx, q, "EXPLAIN "+fmt.Sprintf(partitionedDeleteSQL, p.qualified(n), "$1", "$2"), grace.Seconds(), limit)
+	plan, err := dialects.ExplainRows(ctx, q, "EXPLAIN "+p.sql(partitionedDeleteSQL, n, "$1", "$2"), grace.Seconds(), limit)
 	if err != nil {
 		return "", err
 	}
@@ -158,7 +158,7 @@ func (p partitioned) DeleteExpiredFrom(ctx context.Context, q dialects.Querier, 
 				"delete from its partition %s: GRANT SELECT, UPDATE, DELETE ON %s TO %s, or purge with --order expiry",
 				dialects.ErrPermission, p.qualified(n), p.Quote(role), table, table, p.Quote(role))
 		}
-		if deleted, next, err = p.walkHeap(ctx, q, table, cur.blocks, cur.blockSize, grace, tid, span, limit); err != nil {
+		if deleted, next, err = p.walkHeap(ctx, q, n, table, cur.blocks, cur.blockSize, grace, tid, span, limit); err != nil {
 			return deleted, "", err
 		}
 	}

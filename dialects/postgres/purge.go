@@ -58,11 +58,27 @@ WHERE ctid = ANY (ARRAY (
   AND "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => %[2]s))`
 
 func (p Dialect) DeleteExpired(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int) (int64, error) {
-	res, err := q.ExecContext(ctx, fmt.Sprintf(deleteSQL, p.qualified(n), "$1", "$2"), grace.Seconds(), limit)
+	res, err := q.ExecContext(ctx, p.sql(deleteSQL, n, "$1", "$2"), grace.Seconds(), limit)
 	if err != nil {
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// sql is format, a statement written for the cache table with the table
+// as its %[1]s, for table n: its "Id" and "ExpiresAtTime" are n's Key and
+// Expiry columns, quoted (the cache table's, byte for byte, are the
+// same), and args follow the table.
+func (p Dialect) sql(format string, n dialects.Names, args ...any) string {
+	return p.sqlOn(format, n, p.qualified(n), args...)
+}
+
+// sqlOn is sql on relation table (quoted and qualified), a partition of
+// n, say.
+func (p Dialect) sqlOn(format string, n dialects.Names, table string, args ...any) string {
+	esc := func(col string) string { return strings.ReplaceAll(p.Quote(col), "%", "%%") }
+	format = strings.NewReplacer(`"Id"`, esc(n.Key), `"ExpiresAtTime"`, esc(n.Expiry)).Replace(format)
+	return fmt.Sprintf(format, append([]any{table}, args...)...)
 }
 
 var _ dialects.HeldCounter = Dialect{}
@@ -83,7 +99,7 @@ SELECT (SELECT count(*) FROM oldest) - (SELECT count(*) FROM free)`
 
 func (p Dialect) CountHeld(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int) (int64, error) {
 	var held int64
-	err := q.QueryRowContext(ctx, fmt.Sprintf(heldSQL, p.qualified(n)), grace.Seconds(), limit).Scan(&held)
+	err := q.QueryRowContext(ctx, p.sql(heldSQL, n), grace.Seconds(), limit).Scan(&held)
 	return held, err
 }
 
@@ -94,9 +110,9 @@ func (p Dialect) CountExpired(ctx context.Context, q dialects.Querier, n dialect
 	var count int64
 	var oldest sql.NullTime
 	var minusInfinity bool
-	err := q.QueryRowContext(ctx, `SELECT count(*), min("ExpiresAtTime") FILTER (WHERE isfinite("ExpiresAtTime")),
-		coalesce(bool_or("ExpiresAtTime" = '-infinity'), false) FROM `+p.qualified(n)+
-		` WHERE "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1))`, once, grace.Seconds()).Scan(&count, &oldest, &minusInfinity)
+	err := q.QueryRowContext(ctx, p.sql(`SELECT count(*), min("ExpiresAtTime") FILTER (WHERE isfinite("ExpiresAtTime")),
+		coalesce(bool_or("ExpiresAtTime" = '-infinity'), false) FROM %[1]s`+
+		` WHERE "ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1))`, n), once, grace.Seconds()).Scan(&count, &oldest, &minusInfinity)
 	if minusInfinity {
 		return count, dialects.MinusInfinity, err
 	}
@@ -104,12 +120,12 @@ func (p Dialect) CountExpired(ctx context.Context, q dialects.Querier, n dialect
 }
 
 func (p Dialect) ExplainPurge(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int) (string, error) {
-	return dialects.ExplainRows(ctx, q, "EXPLAIN "+fmt.Sprintf(deleteSQL, p.qualified(n), "$1", "$2"), grace.Seconds(), limit)
+	return dialects.ExplainRows(ctx, q, "EXPLAIN "+p.sql(deleteSQL, n, "$1", "$2"), grace.Seconds(), limit)
 }
 
 func (p Dialect) PurgeScript(n dialects.Names, grace time.Duration, limit int) string {
 	tag := dollarTag(n)
-	del := fmt.Sprintf(deleteSQL, p.qualified(n), strconv.FormatFloat(grace.Seconds(), 'f', -1, 64), strconv.Itoa(limit))
+	del := p.sql(deleteSQL, n, strconv.FormatFloat(grace.Seconds(), 'f', -1, 64), strconv.Itoa(limit))
 	return fmt.Sprintf(`-- Deletes the rows of %[1]s that expired over %[2]s ago, %[3]d at a time,
 -- each batch its own transaction. Run it outside a transaction block.
 DO %[4]s
@@ -130,17 +146,16 @@ const expired = `"ExpiresAtTime" OPERATOR(pg_catalog.<) (pg_catalog.now() OPERAT
 var _ dialects.IDDeleter = Dialect{}
 
 func (p Dialect) ExpiredIDs(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int, skip []string) ([]string, error) {
-	return dialects.ScanIDs(q.QueryContext(ctx, `SELECT "Id" FROM `+p.qualified(n)+` WHERE `+expired+
-		` AND "Id" OPERATOR(pg_catalog.<>) ALL ($2::text[]) ORDER BY "ExpiresAtTime" LIMIT $3`, grace.Seconds(), dialects.NonNil(skip), limit))
+	return dialects.ScanIDs(q.QueryContext(ctx, p.sql(`SELECT "Id" FROM %[1]s WHERE `+expired+
+		` AND "Id" OPERATOR(pg_catalog.<>) ALL ($2::text[]) ORDER BY "ExpiresAtTime" LIMIT $3`, n), grace.Seconds(), dialects.NonNil(skip), limit))
 }
 
 // DeleteIDs locks the rows as a batch does, by partition and ctid (which
 // a plain table has too), skipping rows another session holds.
 func (p Dialect) DeleteIDs(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, ids []string) (int64, error) {
-	t := p.qualified(n)
-	res, err := q.ExecContext(ctx, `DELETE FROM `+t+` WHERE "Id" OPERATOR(pg_catalog.=) ANY ($2::text[]) AND `+expired+`
-  AND (tableoid, ctid) IN (SELECT tableoid, ctid FROM `+t+` WHERE "Id" OPERATOR(pg_catalog.=) ANY ($2::text[]) AND `+expired+`
-    FOR UPDATE SKIP LOCKED)`, grace.Seconds(), ids)
+	res, err := q.ExecContext(ctx, p.sql(`DELETE FROM %[1]s WHERE "Id" OPERATOR(pg_catalog.=) ANY ($2::text[]) AND `+expired+`
+  AND (tableoid, ctid) IN (SELECT tableoid, ctid FROM %[1]s WHERE "Id" OPERATOR(pg_catalog.=) ANY ($2::text[]) AND `+expired+`
+    FOR UPDATE SKIP LOCKED)`, n), grace.Seconds(), ids)
 	if err != nil {
 		return 0, err
 	}
@@ -148,6 +163,6 @@ func (p Dialect) DeleteIDs(ctx context.Context, q dialects.Querier, n dialects.N
 }
 
 func (p Dialect) StillExpired(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, ids []string) ([]string, error) {
-	return dialects.ScanIDs(q.QueryContext(ctx, `SELECT "Id" FROM `+p.qualified(n)+` WHERE "Id" OPERATOR(pg_catalog.=) ANY ($2::text[]) AND `+expired,
+	return dialects.ScanIDs(q.QueryContext(ctx, p.sql(`SELECT "Id" FROM %[1]s WHERE "Id" OPERATOR(pg_catalog.=) ANY ($2::text[]) AND `+expired, n),
 		grace.Seconds(), ids))
 }

@@ -65,13 +65,13 @@ const walkLockWait = "250ms"
 // the session's own lock_timeout again after it, so that only row locks of
 // the range are given up on: every other statement of the purge waits as
 // the user's settings say.
-func (p Dialect) deleteRange(ctx context.Context, q dialects.Querier, table string, grace time.Duration, from string, end int64) (sql.Result, error) {
+func (p Dialect) deleteRange(ctx context.Context, q dialects.Querier, n dialects.Names, table string, grace time.Duration, from string, end int64) (sql.Result, error) {
 	var saved string
 	if err := q.QueryRowContext(ctx, `SELECT current_setting('lock_timeout'), set_config('lock_timeout', $1, false)`,
 		walkLockWait).Scan(&saved, new(string)); err != nil {
 		return nil, err
 	}
-	res, err := q.ExecContext(ctx, fmt.Sprintf(walkRangeSQL, table), from, fmt.Sprintf("(%d,0)", end), grace.Seconds())
+	res, err := q.ExecContext(ctx, p.sqlOn(walkRangeSQL, n, table), from, fmt.Sprintf("(%d,0)", end), grace.Seconds())
 	if _, rerr := q.ExecContext(context.WithoutCancel(ctx), `SELECT set_config('lock_timeout', $1, false)`, saved); rerr != nil && err == nil {
 		err = rerr
 	}
@@ -85,13 +85,13 @@ func (p Dialect) DeleteExpiredFrom(ctx context.Context, q dialects.Querier, n di
 		current_setting('block_size')::int`, p.qualified(n)).Scan(&blocks, &blockSize); err != nil {
 		return 0, "", err
 	}
-	return p.walkHeap(ctx, q, p.qualified(n), blocks, blockSize, grace, from, span, limit)
+	return p.walkHeap(ctx, q, n, p.qualified(n), blocks, blockSize, grace, from, span, limit)
 }
 
-// walkHeap is DeleteExpiredFrom on the heap of one relation, table (quoted
-// and qualified), of blocks pages of blockSize bytes: it returns "" once
-// the span reached its end.
-func (p Dialect) walkHeap(ctx context.Context, q dialects.Querier, table string, blocks, blockSize int64, grace time.Duration, from string, span, limit int) (int64, string, error) {
+// walkHeap is DeleteExpiredFrom on the heap of one relation of n, table
+// (quoted and qualified: n's own, or a partition of it), of blocks pages
+// of blockSize bytes: it returns "" once the span reached its end.
+func (p Dialect) walkHeap(ctx context.Context, q dialects.Querier, n dialects.Names, table string, blocks, blockSize int64, grace time.Duration, from string, span, limit int) (int64, string, error) {
 	block := int64(0)
 	if from == "" {
 		from = "(0,0)"
@@ -106,7 +106,7 @@ func (p Dialect) walkHeap(ctx context.Context, q dialects.Querier, table string,
 	// pointer for each row.
 	if perPage := (blockSize - 24) / 28; int64(limit) >= (end-block+1)*perPage {
 		// The limit cannot bind: delete the whole range.
-		res, err := p.deleteRange(ctx, q, table, grace, from, end)
+		res, err := p.deleteRange(ctx, q, n, table, grace, from, end)
 		var pgErr *pgconn.PgError
 		if err == nil {
 			deleted, err := res.RowsAffected()
@@ -122,7 +122,7 @@ func (p Dialect) walkHeap(ctx context.Context, q dialects.Querier, table string,
 	}
 	var deleted int64
 	var last string
-	if err := q.QueryRowContext(ctx, fmt.Sprintf(walkSQL, table), from, fmt.Sprintf("(%d,0)", end),
+	if err := q.QueryRowContext(ctx, p.sqlOn(walkSQL, n, table), from, fmt.Sprintf("(%d,0)", end),
 		grace.Seconds(), limit).Scan(&deleted, &last); err != nil {
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == featureNotSupported {

@@ -1,0 +1,2 @@
+-- A version table left without its table: drop removes it.
+DROP TABLE IF EXISTS {{.VersionTable}};

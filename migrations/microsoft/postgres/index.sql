@@ -1,0 +1,1 @@
+CREATE INDEX {{.Concurrently}} IF NOT EXISTS {{.ExpiryIndex}} ON {{.Table}} (expiresattime);

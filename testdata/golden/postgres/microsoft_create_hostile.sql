@@ -1,0 +1,1 @@
+-- rejected: table: invalid name "Sess\"ion]Da`ta'; DROP TABLE y; --": Microsoft.Extensions.Caching.Postgres puts TableName into its SQL unquoted, so it can only find a name of ASCII letters, digits, _ and $ that starts with a letter or _; choose such a table name
