@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sessctl/sessctl/layouts"
 	"github.com/sessctl/sessctl/schema"
 )
 
@@ -43,6 +44,14 @@ version recorded) fail only with --strict.
 
 func runVerify(ctx context.Context, a *app, tg *target, opts *verifyOptions) error {
 	return a.withDB(ctx, tg, false, func(ctx context.Context, db *schema.DB) error {
+		if tg.table.Layout == layouts.Keys {
+			r, err := verifyKeys(ctx, db, tg, opts.strict)
+			if err != nil {
+				return err
+			}
+			a.printVerifyKeys(tg, r)
+			return r.Err()
+		}
 		r, err := schema.Verify(ctx, db, tg.table, opts.strict)
 		if err != nil {
 			return err
@@ -54,9 +63,15 @@ func runVerify(ctx context.Context, a *app, tg *target, opts *verifyOptions) err
 
 func (a *app) printVerify(tg *target, r *schema.Report) {
 	a.printResult(r, func() {
-		if a.quiet {
-			return
+		if !a.quiet {
+			a.printVerifyLines(tg, r)
 		}
+	})
+}
+
+// printVerifyLines prints the report's status line and its findings.
+func (a *app) printVerifyLines(tg *target, r *schema.Report) {
+	{
 		version := "no version recorded"
 		if r.Version != nil {
 			version = "version " + itoa(*r.Version)
@@ -71,5 +86,5 @@ func (a *app) printVerify(tg *target, r *schema.Report) {
 				fmt.Fprintf(a.stdout, "    fix: %s\n", f.Fix)
 			}
 		}
-	})
+	}
 }
