@@ -18,17 +18,26 @@ func newVerifyCmd(a *app) *cobra.Command {
 	opts := &verifyOptions{}
 	c := &cobra.Command{
 		Use:   "verify [CONN] SCHEMA TABLE",
-		Short: "Check that the table is what the app's cache provider needs (read-only)",
+		Short: "Check that the table is what the app's provider needs, and a key ring its keys (read-only)",
 		Long: `Check, reading only, that the table exists and is a table; every column's type,
 length, nullability and, where it matters, collation; the primary key on Id;
 the expiry index; and the recorded version. Each finding says what to do.
 It runs as the app's own low-privilege user. Warnings (no expiry index, no
 version recorded) fail only with --strict.
 
+With --layout keys, TABLE is an ASP.NET Core Data Protection key ring
+(PersistKeysToDbContext's DataProtectionKeys): after its shape, verify reads
+its rows (SELECT only) and says, by this machine's clock, which key protects
+new cookies and when it expires, whether its successor is due or there, and
+which keys are revoked, expired, unreadable or stored unencrypted (a warning,
+with the ProtectKeysWith... call to add). No secret is ever printed. It exits
+3 when ASP.NET Core has no usable default key in it, an empty ring included.
+
 ` + exitCodesHelp,
 		Example: `  sessctl verify app.db main SessionData
   sessctl verify --strict "Host=db;Database=app;Username=app;Password=secret" public SessionData
-  sessctl verify -o json public SessionData    # CONN from $SESSCTL_CONNECTION`,
+  sessctl verify -o json public SessionData    # CONN from $SESSCTL_CONNECTION
+  sessctl verify --layout keys "Server=db;Database=app;User Id=app;Password=secret" dbo DataProtectionKeys`,
 		Args: tableArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			tg, err := a.resolve(args, true)
