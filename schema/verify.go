@@ -192,6 +192,7 @@ func (t *Table) check(info *dialects.TableInfo, latest uint) []Finding {
 		return out
 	}
 	out = append(out, t.checkColumns(info)...)
+	out = append(out, t.checkSerial(info)...)
 
 	key := strings.Join(t.Layout.PrimaryKey, ", ")
 	switch {
@@ -368,6 +369,24 @@ func (t *Table) checkColumns(info *dialects.TableInfo) []Finding {
 				fmt.Sprintf("column %s is NOT NULL without a default, and the provider's inserts leave it out", t.quoted(c.Name)),
 				"give it a default or allow NULL"})
 		}
+	}
+	return out
+}
+
+// checkSerial checks that the database numbers the layout's Serial
+// columns (identity, AUTO_INCREMENT, serial, SQLite's rowid): the
+// provider's inserts leave them out.
+func (t *Table) checkSerial(info *dialects.TableInfo) []Finding {
+	var out []Finding
+	for _, lc := range t.Layout.Columns {
+		col, ok := info.Column(lc.Name)
+		if lc.Kind != layouts.Serial || !ok || col.HasDefault {
+			continue
+		}
+		object := "column " + t.quoted(lc.Name)
+		out = append(out, Finding{SeverityError, object,
+			fmt.Sprintf("%s is not numbered by the database (no identity, auto-increment or default): the provider's inserts leave it out, so every one fails", object),
+			t.fixHint("")})
 	}
 	return out
 }
