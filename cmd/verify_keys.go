@@ -76,6 +76,9 @@ func verifyKeys(ctx context.Context, db *schema.DB, tg *target, strict bool) (*k
 	if kr.Rows == 0 {
 		r.Findings = append(r.Findings, emptyRingFinding)
 	}
+	if f, ok := unwrittenSuccessor(kr); ok {
+		r.Findings = append(r.Findings, f)
+	}
 	if !kr.Usable {
 		r.Status = statusUnusable
 	}
@@ -90,6 +93,23 @@ var emptyRingFinding = schema.Finding{Severity: "info", Object: "key ring",
 		"at all); while so, each instance uses keys of its own and rejects the cookies the others protect",
 	Fix: "call services.AddDataProtection().PersistKeysToDbContext<TContext>() in every instance, with a DbContext whose " +
 		"DbSet<DataProtectionKey> DataProtectionKeys maps to this table, start one instance, and verify again"}
+
+// unwrittenSuccessor explains a default key that expires within a key ring
+// refresh period with no successor: an instance that refreshed its key ring
+// in that period would have written one (ASP.NET Core 9 and later three
+// days ahead, 8 and earlier two), so none writes to this ring, or none has
+// been used for a day.
+func unwrittenSuccessor(kr *keyring.Report) (schema.Finding, bool) {
+	def := kr.DefaultKey
+	if def == nil || !kr.Renewal.NewKeyNeeded || !def.Expiration.Before(kr.Now.Add(keyring.KeyRingRefreshPeriod)) {
+		return schema.Finding{}, false
+	}
+	return schema.Finding{Severity: schema.SeverityWarning, Object: "key " + def.ID,
+		Message: "no instance has written the default key's successor, though every instance that refreshed its key ring " +
+			"(at least once a day while in use) would have: no instance writes its keys to this ring (they keep them " +
+			"elsewhere, or run with DisableAutomaticKeyGeneration), or none has been used for a day",
+		Fix: "check that every instance calls PersistKeysToDbContext with this table, and that one runs with automatic key generation on"}, true
+}
 
 func (a *app) printVerifyKeys(tg *target, r *keysReport) {
 	a.printResult(r, func() {

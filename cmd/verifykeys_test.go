@@ -61,6 +61,16 @@ func keyRing(t *testing.T, s dialecttest.Server, db *sql.DB, prefix string, xml 
 	if _, err := db.Exec(keyRingDDL(s, table, true)); err != nil {
 		t.Fatal(err)
 	}
+	fillKeyRing(t, s, db, table, xml...)
+	return table
+}
+
+// fillKeyRing replaces the rows of the key ring table with xml.
+func fillKeyRing(t *testing.T, s dialecttest.Server, db *sql.DB, table string, xml ...string) {
+	t.Helper()
+	if _, err := db.Exec("DELETE FROM " + s.Qualified(table)); err != nil {
+		t.Fatal(err)
+	}
 	insert := "INSERT INTO " + s.Qualified(table) + " (" + s.Dialect.Quote("FriendlyName") + ", " + s.Dialect.Quote("Xml") + ") VALUES (%s, %s)"
 	switch s.Dialect.Name() {
 	case "postgres":
@@ -75,7 +85,6 @@ func keyRing(t *testing.T, s dialecttest.Server, db *sql.DB, prefix string, xml 
 			t.Fatal(err)
 		}
 	}
-	return table
 }
 
 // The key XML, as ASP.NET Core 8 writes it and the EF store keeps it
@@ -119,12 +128,16 @@ func TestVerifyKeyRing(t *testing.T) {
 		rows   []string
 		code   int
 		status string
-		want   []string // in the text output
+		want   []string // in the text output; "!x": x is not
 	}{
 		{"healthy", []string{healthy}, 0, "ok",
-			[]string{"key ring: usable, 1 key in 1 row; default key " + ringIDA + " expires at " + stamp(now.Add(80*day)), "1 certificate"}},
-		{"expiring without successor", []string{efKeyXML(ringIDA, now.Add(-89*day), now.Add(-89*day), now.Add(day), secretCertificate)}, 0, "ok",
-			[]string{"warning: a new key is due", "and no key takes over then"}},
+			[]string{"key ring: usable, 1 key in 1 row; default key " + ringIDA + " expires at " + stamp(now.Add(80*day)), "1 certificate", "!a new key is due", "!unencrypted"}},
+		{"expiring without successor", []string{efKeyXML(ringIDA, now.Add(-89*day), now.Add(-89*day), now.Add(12*time.Hour), secretCertificate)}, 0, "ok",
+			[]string{"warning: a new key is due", "and no key takes over then", "warning: no instance has written the default key's successor"}},
+		{"expiring with successor", []string{
+			efKeyXML(ringIDA, now.Add(-89*day), now.Add(-89*day), now.Add(12*time.Hour), secretCertificate),
+			efKeyXML(ringIDB, now.Add(-day), now.Add(12*time.Hour), now.Add(89*day), secretCertificate),
+		}, 0, "ok", []string{"takes over then", "key " + ringIDB + " (row ", "!no instance has written"}},
 		{"expired and revoked", []string{
 			efKeyXML(ringIDA, now.Add(-100*day), now.Add(-100*day), now.Add(-10*day), secretCertificate),
 			efKeyXML(ringIDB, now.Add(-10*day), now.Add(-10*day), now.Add(80*day), secretCertificate),
@@ -133,20 +146,22 @@ func TestVerifyKeyRing(t *testing.T) {
 		{"unencrypted", []string{efKeyXML(ringIDA, now.Add(-10*day), now.Add(-8*day), now.Add(80*day), secretUnencrypted)}, 0, "ok",
 			[]string{"warning: keys stored unencrypted at rest", "ProtectKeysWithCertificate", "1 unencrypted"}},
 		{"malformed", []string{healthy, `<key id="` + ringIDB + `" version="1"><creationDate>`}, 3, "unusable",
-			[]string{"error: Xml that is not well-formed XML", "row 2 (line 1", "ASP.NET Core cannot load this key ring"}},
+			[]string{"error: Xml that is not well-formed XML", "(line 1, column ", "ASP.NET Core cannot load this key ring"}},
 		{"empty", nil, 3, "unusable", []string{"the table holds no keys", "the key ring is empty", "PersistKeysToDbContext"}},
 	}
 	dialecttest.Each(t, func(t *testing.T, s dialecttest.Server) {
 		t.Parallel()
 		db := s.Open(t)
+		table := keyRing(t, s, db, "Ring")
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				t.Parallel()
-				table := keyRing(t, s, db, "Ring", c.rows...)
+				fillKeyRing(t, s, db, table, c.rows...)
 				args := []string{"verify", "--layout", "keys", s.DSN, s.Schema, table}
 				text := must(t, c.code, args...)
 				for _, w := range c.want {
-					if !strings.Contains(text.stdout, w) {
+					if not, ok := strings.CutPrefix(w, "!"); ok && strings.Contains(text.stdout, not) {
+						t.Errorf("verify said %q:\n%s", not, text.stdout)
+					} else if !ok && !strings.Contains(text.stdout, w) {
 						t.Errorf("verify said, without %q:\n%s", w, text.stdout)
 					}
 				}
