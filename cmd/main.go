@@ -35,7 +35,8 @@ const exitCodesHelp = `Exit codes:
   0    done, or nothing to do (already up to date, nothing expired, another purge holds the lock)
   1    the operation failed: connection, permission, SQL error, lock timeout
   2    usage: bad arguments, invalid name, unrecognised or ambiguous connection string, drop without --yes
-  3    the table is missing or not compatible: verify found it so, or purge refused it (deleting nothing)
+  3    the table is missing or not compatible: verify found it so (or, with --layout keys, no usable default key),
+       or purge refused it (deleting nothing)
   130  interrupted (Ctrl-C / SIGTERM), after finishing the batch in flight; a second signal aborts it`
 
 // errSignal and errTimeout are why a command's context ended.
