@@ -131,7 +131,7 @@ func TestVerifyKeyRing(t *testing.T) {
 		want   []string // in the text output; "!x": x is not
 	}{
 		{"healthy", []string{healthy}, 0, "ok",
-			[]string{"key ring: usable, 1 key in 1 row; default key " + ringIDA + " expires at " + stamp(now.Add(80*day)), "1 certificate", "!a new key is due", "!unencrypted"}},
+			[]string{"key ring: usable, 1 key in 1 row; default key " + ringIDA + " expires at " + stamp(now.Add(80*day)), "1 certificate", "!a new key is due", "!unencrypted", "fix: run `sessctl create --layout keys` for"}},
 		{"expiring without successor", []string{efKeyXML(ringIDA, now.Add(-89*day), now.Add(-89*day), now.Add(12*time.Hour), secretCertificate)}, 0, "ok",
 			[]string{"warning: a new key is due", "and no key takes over then", "warning: no instance has written the default key's successor"}},
 		{"expiring with successor", []string{

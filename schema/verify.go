@@ -174,13 +174,13 @@ func (t *Table) check(info *dialects.TableInfo, latest uint) []Finding {
 	add := func(sev Severity, object, fix, format string, args ...any) {
 		out = append(out, Finding{Severity: sev, Object: object, Message: fmt.Sprintf(format, args...), Fix: fix})
 	}
-	create := fmt.Sprintf("run `sessctl create` for %s", t)
+	create := fmt.Sprintf("run `%s` for %s", t.command("create"), t)
 	switch info.Kind {
 	case dialects.KindMissing:
 		add(SeverityError, "table", create, "%s does not exist", t)
 		if info.VersionTable {
 			add(SeverityWarning, "version "+t.quoted(t.VersionTable),
-				fmt.Sprintf("%s makes the table again; `sessctl drop --yes --if-exists` removes the version table", create),
+				fmt.Sprintf("%s makes the table again; `%s --yes --if-exists` removes the version table", create, t.command("drop")),
 				"the version table %s is there without its table: the table was dropped without it, or a create did not finish", t.quoted(t.VersionTable))
 		}
 		return append(out, t.checkVersion(info, latest)...)
@@ -392,7 +392,7 @@ func (t *Table) checkSerial(info *dialects.TableInfo) []Finding {
 }
 
 func (t *Table) checkVersion(info *dialects.TableInfo, latest uint) []Finding {
-	create := fmt.Sprintf("run `sessctl create` for %s", t)
+	create := fmt.Sprintf("run `%s` for %s", t.command("create"), t)
 	object := "version " + t.quoted(t.VersionTable)
 	v := info.Version
 	switch {
@@ -441,8 +441,17 @@ func (t *Table) fixHint(sql string) string {
 	if sql != "" {
 		return sql
 	}
-	return fmt.Sprintf("re-create the table: copy its rows aside, `sessctl drop --force` it and `sessctl create` it (%s)",
-		strings.Join(t.columnDefinitions(), ", "))
+	return fmt.Sprintf("re-create the table: copy its rows aside, `%s --force` it and `%s` it (%s)",
+		t.command("drop"), t.command("create"), strings.Join(t.columnDefinitions(), ", "))
+}
+
+// command is the sessctl command that does verb to a table of t's layout,
+// as a fix names it: --layout for any layout but the cache table.
+func (t *Table) command(verb string) string {
+	if t.Layout == layouts.Cache {
+		return "sessctl " + verb
+	}
+	return "sessctl " + verb + " --layout " + t.Layout.Name
 }
 
 func (t *Table) columnDefinitions() []string {
