@@ -322,3 +322,51 @@ func mysqlReader(t *testing.T, s dialecttest.Server, db *sql.DB, user, table str
 	cfg.User, cfg.Passwd = user, pw
 	return cfg.FormatDSN()
 }
+
+// keyRingVariants are key ring tables made by hand or by non-EF stores
+// (LAYOUTS.md §2.1 and §2.2) that verify must accept: NOT NULL columns, a
+// bounded FriendlyName, Xml in the engine's other unbounded types, a
+// bigint Id.
+var keyRingVariants = map[string][]string{
+	"sqlserver": {
+		"([Id] int NOT NULL IDENTITY, [FriendlyName] nvarchar(200) NULL, [Xml] xml NULL, CONSTRAINT %s PRIMARY KEY ([Id]))",
+		"([Id] int IDENTITY, [FriendlyName] varchar(max) NULL, [Xml] varchar(max) NOT NULL, CONSTRAINT %s PRIMARY KEY ([Id]))", // HYMMA/PersistKeysToDb
+		"([Id] bigint NOT NULL IDENTITY, [FriendlyName] nvarchar(449) NOT NULL, [Xml] ntext NOT NULL, CONSTRAINT %s PRIMARY KEY ([Id]))",
+	},
+	"postgres": {
+		`("Id" integer GENERATED ALWAYS AS IDENTITY, "FriendlyName" varchar(256) NOT NULL, "Xml" text NOT NULL, CONSTRAINT %s PRIMARY KEY ("Id"))`,
+		`("Id" serial, "FriendlyName" text NULL, "Xml" xml NULL, CONSTRAINT %s PRIMARY KEY ("Id"))`, // pre-3.0 Npgsql's serial
+	},
+	"mysql": {
+		"(`Id` BIGINT AUTO_INCREMENT, `FriendlyName` TEXT NULL, `Xml` TEXT NULL, CONSTRAINT %s PRIMARY KEY (`Id`))", // tetsuo13/AspNetCore.DataProtection.MySql
+		"(`Id` int NOT NULL AUTO_INCREMENT, `FriendlyName` varchar(200) NOT NULL, `Xml` mediumtext NOT NULL, CONSTRAINT %s PRIMARY KEY (`Id`))",
+	},
+	"sqlite": {
+		`("Id" INTEGER NOT NULL CONSTRAINT %s PRIMARY KEY, "FriendlyName" TEXT NOT NULL, "Xml" TEXT NOT NULL)`,
+	},
+}
+
+// TestVerifyKeyRingVariants: the key ring tables of keyRingVariants pass,
+// and verify reads the key each holds.
+func TestVerifyKeyRingVariants(t *testing.T) {
+	now := time.Now().UTC()
+	key := efKeyXML(ringIDA, now.Add(-240*time.Hour), now.Add(-192*time.Hour), now.Add(80*24*time.Hour), secretCertificate)
+	dialecttest.Each(t, func(t *testing.T, s dialecttest.Server) {
+		t.Parallel()
+		db := s.Open(t)
+		for i, cols := range keyRingVariants[s.Dialect.Name()] {
+			t.Run(fmt.Sprint(i), func(t *testing.T) {
+				table := dialecttest.Table("RingVariant")
+				s.DropAtCleanup(t, db, table)
+				if _, err := db.Exec("CREATE TABLE " + s.Qualified(table) + " " + fmt.Sprintf(cols, s.Dialect.Quote("PK_"+table))); err != nil {
+					t.Fatal(err)
+				}
+				fillKeyRing(t, s, db, table, key)
+				r := must(t, 0, "verify", "--layout", "keys", s.DSN, s.Schema, table)
+				if !strings.Contains(r.stdout, "key ring: usable, 1 key in 1 row; default key "+ringIDA) || strings.Contains(r.stdout, "error:") {
+					t.Errorf("verify of %s said:\n%s", cols, r.stdout)
+				}
+			})
+		}
+	})
+}

@@ -325,6 +325,9 @@ func (t *Table) checkColumns(info *dialects.TableInfo) []Finding {
 					"and this column rounds them, so a stored expiry is up to %s off the one the app set",
 					object, col.Type, col.Length, col.Length, spec.Precision, roundingOf(col.Length)),
 				t.fix(spec, dialects.ProblemType)})
+		case spec.Length == -1 && col.Length == 0:
+			// MAX asked of a type without a declared length (SQL Server's
+			// ntext, text, xml): unbounded, as MAX is.
 		case spec.Length != 0 && col.Length != spec.Length:
 			out = append(out, Finding{SeverityError, object,
 				fmt.Sprintf("%s is %s; the provider needs %s", object, typeString(col.Type, col.Length), typeString(col.Type, spec.Length)),
