@@ -52,8 +52,10 @@ with the ProtectKeysWith... call to add). No secret is ever printed. It exits
 }
 
 func runVerify(ctx context.Context, a *app, tg *target, opts *verifyOptions) error {
-	return a.withDB(ctx, tg, false, func(ctx context.Context, db *schema.DB) error {
-		if tg.table.Layout == layouts.Keys {
+	keys := tg.table.Layout == layouts.Keys
+	// The key ring's rows are read too: SQLite opens the file read-only.
+	return a.withDB(ctx, tg.readOnlyIf(keys), false, func(ctx context.Context, db *schema.DB) error {
+		if keys {
 			r, err := verifyKeys(ctx, db, tg, opts.strict)
 			if err != nil {
 				return err
