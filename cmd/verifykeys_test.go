@@ -254,7 +254,7 @@ func TestVerifyKeyRingReader(t *testing.T) {
 		var dsn string
 		switch d.Name() {
 		case "postgres":
-			dsn = postgresReader(t, s, db, user, table)
+			dsn = postgresReader(t, s, db, user, table, true)
 		case "mysql":
 			dsn = mysqlReader(t, s, db, user, table)
 		case "sqlite":
@@ -267,18 +267,31 @@ func TestVerifyKeyRingReader(t *testing.T) {
 		if d.Name() != "sqlite" && !strings.Contains(r.stdout, "lacks INSERT") {
 			t.Errorf("verify as a reader did not say it lacks INSERT:\n%s", r.stdout)
 		}
+		if d.Name() == "postgres" {
+			// A role that may not SELECT: the read of the rows is refused,
+			// exit 1, with the GRANT that lets it.
+			dsn := postgresReader(t, s, db, user+"_nosel", table, false)
+			r := must(t, 1, "verify", "--layout", "keys", dsn, s.Schema, table)
+			if !strings.Contains(r.stderr, "permission denied") || !strings.Contains(r.stderr, "GRANT SELECT ON "+s.Qualified(table)) {
+				t.Errorf("verify as a role without SELECT said:\n%s", r.stderr)
+			}
+		}
 	})
 }
 
-// postgresReader makes a role that may log in and SELECT from table only,
-// dropped at cleanup, and returns its connection string.
-func postgresReader(t *testing.T, s dialecttest.Server, db *sql.DB, user, table string) string {
+// postgresReader makes a role that may log in and use the schema, and
+// SELECT from table (if sel) and nothing else, dropped at cleanup, and
+// returns its connection string.
+func postgresReader(t *testing.T, s dialecttest.Server, db *sql.DB, user, table string, sel bool) string {
 	role := s.Dialect.Quote(user)
-	for _, q := range []string{
+	grants := []string{
 		"CREATE ROLE " + role + " LOGIN",
 		"GRANT USAGE ON SCHEMA " + s.Dialect.Quote(s.Schema) + " TO " + role,
-		"GRANT SELECT ON " + s.Qualified(table) + " TO " + role,
-	} {
+	}
+	if sel {
+		grants = append(grants, "GRANT SELECT ON "+s.Qualified(table)+" TO "+role)
+	}
+	for _, q := range grants {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
