@@ -119,6 +119,8 @@ func (a *app) printVerifyKeys(tg *target, r *keysReport) {
 		a.printVerifyLines(tg, r.Report)
 		kr := r.KeyRing
 		switch {
+		case kr == nil && r.Status == schema.StatusMissing:
+			fmt.Fprintf(a.stdout, "key ring: not read, as the table does not exist\n")
 		case kr == nil:
 			fmt.Fprintf(a.stdout, "key ring: not read, as the table is not one ASP.NET Core's key store can use\n")
 		case kr.DefaultKey != nil:

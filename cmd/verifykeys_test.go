@@ -236,6 +236,18 @@ func TestVerifyKeyRingShape(t *testing.T) {
 	})
 }
 
+// TestVerifyKeyRingMissing: a key ring table that is not there is exit 3,
+// status missing, and the fix names create --layout keys.
+func TestVerifyKeyRingMissing(t *testing.T) {
+	s := dialecttest.Get(t, "sqlite")
+	must(t, 0, "create", s.DSN, s.Schema, dialecttest.Table("Other")) // makes the file
+	r := must(t, 3, "verify", "--layout", "keys", s.DSN, s.Schema, "DataProtectionKeys")
+	if !strings.Contains(r.stdout, ": missing") || !strings.Contains(r.stdout, "sessctl create --layout keys") ||
+		!strings.Contains(r.stdout, "key ring: not read, as the table does not exist") {
+		t.Errorf("verify of a missing key ring said:\n%s", r.stdout)
+	}
+}
+
 // TestVerifyKeyRingReader: a user that may only SELECT from the key ring
 // table (PostgreSQL: a role with USAGE on the schema; MySQL: a user with
 // SELECT on the table) verifies it, with a warning that it lacks what the
