@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sessctl/sessctl/layouts"
 	"github.com/sessctl/sessctl/schema"
 )
 
@@ -17,7 +18,7 @@ func newVerifyCmd(a *app) *cobra.Command {
 	opts := &verifyOptions{}
 	c := &cobra.Command{
 		Use:   "verify [CONN] SCHEMA TABLE",
-		Short: "Check that the table is what the app's cache provider needs (read-only)",
+		Short: "Check that the table is what the app's provider needs, and a key ring its keys (read-only)",
 		Long: `Check, reading only, that the table exists and is a table; every column's type,
 length, nullability and, where it matters, collation; the primary key on Id;
 the expiry index; and the recorded version. Each finding says what to do.
@@ -31,11 +32,20 @@ bigint seconds Microsoft.Extensions.Caching.Postgres's (--layout microsoft);
 a table of the other says which --layout to use. An UNLOGGED table is a
 warning: a crash empties it, and a replica has none of its rows.
 
+With --layout keys, TABLE is an ASP.NET Core Data Protection key ring
+(PersistKeysToDbContext's DataProtectionKeys): after its shape, verify reads
+its rows (SELECT only) and says, by this machine's clock, which key protects
+new cookies and when it expires, whether its successor is due or there, and
+which keys are revoked, expired, unreadable or stored unencrypted (a warning,
+with the ProtectKeysWith... call to add). No secret is ever printed. It exits
+3 when ASP.NET Core has no usable default key in it, an empty ring included.
+
 ` + exitCodesHelp,
 		Example: `  sessctl verify app.db main SessionData
   sessctl verify --strict "Host=db;Database=app;Username=app;Password=secret" public SessionData
   sessctl verify -o json public SessionData    # CONN from $SESSCTL_CONNECTION
-  sessctl verify --layout microsoft "postgres://app@db/app" public sessiondata`,
+  sessctl verify --layout microsoft "postgres://app@db/app" public sessiondata
+  sessctl verify --layout keys "Server=db;Database=app;User Id=app;Password=secret" dbo DataProtectionKeys`,
 		Args: tableArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			tg, err := a.resolve(args, true)
@@ -50,7 +60,17 @@ warning: a crash empties it, and a replica has none of its rows.
 }
 
 func runVerify(ctx context.Context, a *app, tg *target, opts *verifyOptions) error {
-	return a.withDB(ctx, tg, false, func(ctx context.Context, db *schema.DB) error {
+	keys := tg.table.Layout == layouts.Keys
+	// The key ring's rows are read too: SQLite opens the file read-only.
+	return a.withDB(ctx, tg.readOnlyIf(keys), false, func(ctx context.Context, db *schema.DB) error {
+		if keys {
+			r, err := verifyKeys(ctx, db, tg, opts.strict)
+			if err != nil {
+				return err
+			}
+			a.printVerifyKeys(tg, r)
+			return r.Err()
+		}
 		r, err := schema.Verify(ctx, db, tg.table, opts.strict)
 		if err != nil {
 			return err
@@ -62,9 +82,15 @@ func runVerify(ctx context.Context, a *app, tg *target, opts *verifyOptions) err
 
 func (a *app) printVerify(tg *target, r *schema.Report) {
 	a.printResult(r, func() {
-		if a.quiet {
-			return
+		if !a.quiet {
+			a.printVerifyLines(tg, r)
 		}
+	})
+}
+
+// printVerifyLines prints the report's status line and its findings.
+func (a *app) printVerifyLines(tg *target, r *schema.Report) {
+	{
 		version := "no version recorded"
 		if r.Version != nil {
 			version = "version " + itoa(*r.Version)
@@ -79,5 +105,5 @@ func (a *app) printVerify(tg *target, r *schema.Report) {
 				fmt.Fprintf(a.stdout, "    fix: %s\n", f.Fix)
 			}
 		}
-	})
+	}
 }

@@ -143,9 +143,9 @@ func parseXML(s string) (*parsed, error) {
 		if err != nil {
 			var syn *xml.SyntaxError
 			if tr.p.doctype && errors.As(err, &syn) && strings.Contains(syn.Msg, "entity") {
-				return tr.p, fmt.Errorf("%w: it refers to an entity its DOCTYPE declares, and sessctl does not process DTDs (%v)", errUnchecked, err)
+				return tr.p, fmt.Errorf("%w: it refers to an entity its DOCTYPE declares, and sessctl does not process DTDs (%s)", errUnchecked, tr.syntax(err))
 			}
-			return nil, fmt.Errorf("%w: %v", errMalformed, err)
+			return nil, fmt.Errorf("%w: %s", errMalformed, tr.syntax(err))
 		}
 		tr.tokens++
 		if err := tr.token(tok); err != nil {
@@ -193,6 +193,31 @@ func (tr *treeReader) lookup(prefix string) (string, bool) {
 		return "", true
 	}
 	return "", false
+}
+
+// quotableSyntax are the messages of encoding/xml's syntax errors that
+// quote nothing of the input. Its other messages quote the text around
+// the fault ("invalid character entity &…", "invalid XML name: …"), which
+// may be an unencrypted master key, so they are never shown.
+var quotableSyntax = map[string]bool{
+	"unexpected EOF": true, "expected element name after <": true, "invalid UTF-8": true,
+	"unquoted or missing attribute value in element": true, "expected attribute name in element": true,
+	"attribute name without = in element": true, "unescaped ]]> not in CDATA section": true,
+}
+
+// syntax says where the decoder's err is, and what it is when its message
+// quotes none of the row.
+func (tr *treeReader) syntax(err error) string {
+	line, col := tr.d.InputPos()
+	msg := err.Error()
+	var syn *xml.SyntaxError
+	if errors.As(err, &syn) {
+		msg = syn.Msg
+	}
+	if !quotableSyntax[msg] {
+		msg = "a syntax error (the parser's own words are left out, as they quote the row)"
+	}
+	return fmt.Sprintf("line %d, column %d: %s", line, col, msg)
 }
 
 func (tr *treeReader) malformed(format string, args ...any) error {

@@ -2,12 +2,14 @@ package schema
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/sessctl/sessctl/dialects"
+	"github.com/sessctl/sessctl/layouts"
 	"github.com/sessctl/sessctl/migrations"
 )
 
@@ -79,6 +81,12 @@ func verify(ctx context.Context, db *DB, t *Table, strict bool) (*Report, error)
 // that decides whether a table is compatible, for verify and for purge.
 func (t *Table) report(info *dialects.TableInfo, strict bool) (*Report, error) {
 	latest, err := t.LatestVersion()
+	if errors.Is(err, migrations.ErrNoTemplates) && t.Layout != layouts.Cache {
+		// A layout this build has no migrations for in this engine (one
+		// sessctl does not make): its shape is still checked, against no
+		// version.
+		latest, err = 0, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -166,13 +174,13 @@ func (t *Table) check(info *dialects.TableInfo, latest uint) []Finding {
 	add := func(sev Severity, object, fix, format string, args ...any) {
 		out = append(out, Finding{Severity: sev, Object: object, Message: fmt.Sprintf(format, args...), Fix: fix})
 	}
-	create := fmt.Sprintf("run `sessctl create` for %s", t)
+	create := fmt.Sprintf("run `%s` for %s", t.command("create"), t)
 	switch info.Kind {
 	case dialects.KindMissing:
 		add(SeverityError, "table", create, "%s does not exist%s", t, t.elsewhere())
 		if info.VersionTable {
 			add(SeverityWarning, "version "+t.quoted(t.VersionTable),
-				fmt.Sprintf("%s makes the table again; `sessctl drop --yes --if-exists` removes the version table", create),
+				fmt.Sprintf("%s makes the table again; `%s --yes --if-exists` removes the version table", create, t.command("drop")),
 				"the version table %s is there without its table: the table was dropped without it, or a create did not finish", t.quoted(t.VersionTable))
 		}
 		return append(out, t.checkVersion(info, latest)...)
@@ -187,6 +195,7 @@ func (t *Table) check(info *dialects.TableInfo, latest uint) []Finding {
 		return append(out, f)
 	}
 	out = append(out, t.checkColumns(info)...)
+	out = append(out, t.checkSerial(info)...)
 
 	key := strings.Join(t.Layout.PrimaryKey, ", ")
 	switch {
@@ -198,18 +207,32 @@ func (t *Table) check(info *dialects.TableInfo, latest uint) []Finding {
 			"the primary key %s is on (%s), not on (%s): keys must be unique by %s alone",
 			t.quoted(info.PrimaryKeyName), strings.Join(info.PrimaryKey, ", "), key, key)
 	}
-	out = append(out, t.checkExpiryIndex(info)...)
-	out = append(out, t.checkStorage(info)...)
-	out = append(out, t.checkUnlogged(info)...)
-	for _, n := range info.Notes {
-		add(SeverityWarning, "table", "", "%s", n)
+	if t.Layout.Purges() {
+		// The expiry index and the storage checks are about purge, and
+		// the engines' notes about the cache table's key and purge.
+		out = append(out, t.checkExpiryIndex(info)...)
+		out = append(out, t.checkStorage(info)...)
+		for _, n := range info.Notes {
+			add(SeverityWarning, "table", "", "%s", n)
+		}
 	}
+	out = append(out, t.checkUnlogged(info)...)
 	if len(info.MissingPrivileges) > 0 {
-		add(SeverityWarning, "privileges", info.PrivilegeGrant,
-			"this user (%s) lacks %s: the app's cache provider fails if it connects as this user, which it needs to read, write, refresh and remove entries",
-			info.User, strings.Join(info.MissingPrivileges, " and "))
+		add(SeverityWarning, "privileges", info.PrivilegeGrant, "%s", t.privilegesMessage(info))
 	}
 	return append(out, t.checkVersion(info, latest)...)
+}
+
+// privilegesMessage says what the privileges the user lacks mean to the
+// app that connects as it.
+func (t *Table) privilegesMessage(info *dialects.TableInfo) string {
+	lacks := strings.Join(info.MissingPrivileges, " and ")
+	if t.Layout.Purges() {
+		return fmt.Sprintf("this user (%s) lacks %s: the app's cache provider fails if it connects as this user, which it needs to read, write, refresh and remove entries",
+			info.User, lacks)
+	}
+	return fmt.Sprintf("this user (%s) lacks %s: an app that connects as this user needs to read and write the %s",
+		info.User, lacks, t.Layout.Noun)
 }
 
 // checkExpiryIndex warns when no index serves the purge's range scan on
@@ -309,6 +332,9 @@ func (t *Table) checkColumns(info *dialects.TableInfo) []Finding {
 					"and this column rounds them, so a stored expiry is up to %s off the one the app set",
 					object, col.Type, col.Length, col.Length, spec.Precision, roundingOf(col.Length)),
 				t.fix(spec, dialects.ProblemType)})
+		case spec.Length == -1 && col.Length == 0:
+			// MAX asked of a type without a declared length (SQL Server's
+			// ntext, text, xml): unbounded, as MAX is.
 		case spec.Length != 0 && col.Length != spec.Length:
 			out = append(out, Finding{SeverityError, object,
 				fmt.Sprintf("%s is %s; the provider needs %s", object, typeString(col.Type, col.Length), typeString(col.Type, spec.Length)),
@@ -340,6 +366,8 @@ func (t *Table) checkColumns(info *dialects.TableInfo) []Finding {
 			}
 			out = append(out, Finding{SeverityWarning, object,
 				fmt.Sprintf("%s allows NULL (the provider's own layout); %s", object, why), t.notNullFix(spec)})
+		case spec.Null == dialects.NullEither:
+			// NULL or NOT NULL, the provider works with either.
 		case spec.Null == dialects.Nullable && !col.Nullable:
 			out = append(out, Finding{SeverityError, object,
 				fmt.Sprintf("%s is NOT NULL, but the provider writes NULL to it", object), t.fix(spec, dialects.ProblemNullable)})
@@ -355,8 +383,26 @@ func (t *Table) checkColumns(info *dialects.TableInfo) []Finding {
 	return out
 }
 
+// checkSerial checks that the database numbers the layout's Serial
+// columns (identity, AUTO_INCREMENT, serial, SQLite's rowid): the
+// provider's inserts leave them out.
+func (t *Table) checkSerial(info *dialects.TableInfo) []Finding {
+	var out []Finding
+	for _, lc := range t.Layout.Columns {
+		col, ok := info.Column(lc.Name)
+		if lc.Kind != layouts.Serial || !ok || col.HasDefault {
+			continue
+		}
+		object := "column " + t.quoted(lc.Name)
+		out = append(out, Finding{SeverityError, object,
+			fmt.Sprintf("%s is not numbered by the database (no identity, auto-increment or default): the provider's inserts leave it out, so every one fails", object),
+			t.fixHint("")})
+	}
+	return out
+}
+
 func (t *Table) checkVersion(info *dialects.TableInfo, latest uint) []Finding {
-	create := fmt.Sprintf("run `sessctl create` for %s", t)
+	create := fmt.Sprintf("run `%s` for %s", t.command("create"), t)
 	object := "version " + t.quoted(t.VersionTable)
 	v := info.Version
 	switch {
@@ -405,8 +451,17 @@ func (t *Table) fixHint(sql string) string {
 	if sql != "" {
 		return sql
 	}
-	return fmt.Sprintf("re-create the table: copy its rows aside, `sessctl drop --force` it and `sessctl create` it (%s)",
-		strings.Join(t.columnDefinitions(), ", "))
+	return fmt.Sprintf("re-create the table: copy its rows aside, `%s --force` it and `%s` it (%s)",
+		t.command("drop"), t.command("create"), strings.Join(t.columnDefinitions(), ", "))
+}
+
+// command is the sessctl command that does verb to a table of t's layout,
+// as a fix names it: --layout for any layout but the cache table.
+func (t *Table) command(verb string) string {
+	if t.Layout == layouts.Cache {
+		return "sessctl " + verb
+	}
+	return "sessctl " + verb + " --layout " + t.Layout.Name
 }
 
 func (t *Table) columnDefinitions() []string {

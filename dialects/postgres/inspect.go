@@ -39,7 +39,7 @@ SELECT a.attname,
             WHEN a.atttypid IN ('timestamptz'::regtype, 'timestamp'::regtype) THEN CASE WHEN a.atttypmod >= 0 THEN a.atttypmod ELSE 6 END
             ELSE 0 END,
        NOT a.attnotnull,
-       a.atthasdef,
+       a.atthasdef OR a.attidentity <> '',
        COALESCE(co.collname, ''),
        COALESCE(co.collisdeterministic, true)
 FROM pg_catalog.pg_attribute a

@@ -58,8 +58,23 @@ func (s Dialect) inspect(ctx context.Context, q dialects.Querier, n dialects.Nam
 		if err := s.inspectStorage(ctx, q, n, info); err != nil {
 			return nil, fmt.Errorf("reading how %s stores its rows: %w", s.qualified(n), err)
 		}
+		markRowIDAlias(info)
 	}
 	return info, s.inspectVersion(ctx, q, n, info)
+}
+
+// markRowIDAlias marks the table's INTEGER PRIMARY KEY, in a table with a
+// rowid, as a column with a default: it is the rowid, which SQLite numbers
+// when an insert leaves it out (the key ring's Id, AUTOINCREMENT or not).
+func markRowIDAlias(info *dialects.TableInfo) {
+	if info.WithoutRowID || len(info.PrimaryKey) != 1 {
+		return
+	}
+	for i := range info.Columns {
+		if c := &info.Columns[i]; c.Name == info.PrimaryKey[0] && c.Type == "integer" && c.Length == 0 {
+			c.HasDefault = true
+		}
+	}
 }
 
 // inspectStorage reads whether the table has a rowid and is STRICT, and,
