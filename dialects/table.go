@@ -174,6 +174,12 @@ type TableInfo struct {
 	// sorts after every integer: no purge deletes it and no app expires it.
 	// Read only where a usable expiry index makes it one probe.
 	NonIntegerExpiry bool
+
+	// ExpiryColumn is the column the table's rows expire by, as its
+	// layout names it (Names.Expiry), which ExpiryIndex looks for as the
+	// first key column; "" is the cache table's ExpiresAtTime. Inspect
+	// sets it where a layout names another.
+	ExpiryColumn string
 }
 
 // Column returns the column named name, matched exactly.
@@ -191,7 +197,7 @@ func (t *TableInfo) Column(name string) (Column, bool) {
 // range scan.
 func (t *TableInfo) ExpiryIndex() (Index, bool) {
 	for _, ix := range t.Indexes {
-		if ix.onExpiry() && ix.Unusable == "" {
+		if ix.onExpiry(t.expiryColumn()) && ix.Unusable == "" {
 			return ix, true
 		}
 	}
@@ -203,14 +209,22 @@ func (t *TableInfo) ExpiryIndex() (Index, bool) {
 func (t *TableInfo) UnusableExpiryIndexes() []Index {
 	var out []Index
 	for _, ix := range t.Indexes {
-		if ix.onExpiry() && ix.Unusable != "" {
+		if ix.onExpiry(t.expiryColumn()) && ix.Unusable != "" {
 			out = append(out, ix)
 		}
 	}
 	return out
 }
 
-func (ix Index) onExpiry() bool { return len(ix.Columns) > 0 && ix.Columns[0] == ColExpiresAtTime }
+func (ix Index) onExpiry(col string) bool { return len(ix.Columns) > 0 && ix.Columns[0] == col }
+
+// expiryColumn is ExpiryColumn, or the cache table's when unset.
+func (t *TableInfo) expiryColumn() string {
+	if t.ExpiryColumn == "" {
+		return ColExpiresAtTime
+	}
+	return t.ExpiryColumn
+}
 
 // addIndexColumn adds key column col to the index called name: catalog rows
 // come one per key column, ordered by index and position, so a new name
