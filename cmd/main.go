@@ -19,6 +19,7 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/sessctl/sessctl/dialects"
+	"github.com/sessctl/sessctl/layouts"
 	"github.com/sessctl/sessctl/schema"
 )
 
@@ -126,7 +127,8 @@ func exitCode(ctx context.Context, err error, started bool) int {
 	case !started, errors.As(err, &ue),
 		errors.Is(err, dialects.ErrInvalidName),
 		errors.Is(err, dialects.ErrConnString),
-		errors.Is(err, dialects.ErrUnknownDialect):
+		errors.Is(err, dialects.ErrUnknownDialect),
+		errors.Is(err, schema.ErrNotManaged):
 		return ExitUsage
 	case errors.Is(err, schema.ErrIncompatible):
 		return ExitIncompatible
@@ -220,7 +222,8 @@ func (r *redactor) errorText(err error) string {
 // ownSentinels are sessctl's errors.New values.
 var ownSentinels = []error{
 	dialects.ErrInvalidName, dialects.ErrUnknownDialect, dialects.ErrConnString, dialects.ErrSchemaMissing, dialects.ErrPermission,
-	schema.ErrNotCacheTable, schema.ErrTableMissing, schema.ErrIncompatible, schema.ErrInterrupted, schema.ErrNameTaken,
+	schema.ErrNotCacheTable, schema.ErrTableMissing, schema.ErrIncompatible, schema.ErrInterrupted, schema.ErrNameTaken, schema.ErrNotManaged,
+	layouts.ErrUnknownLayout, layouts.ErrWrongEngine,
 	errSignal, errTimeout,
 }
 

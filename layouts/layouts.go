@@ -42,9 +42,12 @@ const (
 	Serial
 	// Text is an unbounded string.
 	Text
+	// Int is an integer the provider writes: a count, a cookie, a flag
+	// (classic ASP.NET session state's LockCookie, Timeout, Locked, Flags).
+	Int
 )
 
-var kindNames = [...]string{Key: "key", Bytes: "bytes", Time: "time", Seconds: "seconds", Serial: "serial", Text: "text"}
+var kindNames = [...]string{Key: "key", Bytes: "bytes", Time: "time", Seconds: "seconds", Serial: "serial", Text: "text", Int: "int"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -110,6 +113,14 @@ type Layout struct {
 	// nil keeps n but for Key and Expiry, which are PrimaryKey[0] and
 	// Expiry.
 	Named func(d dialects.Core, n dialects.Names) dialects.Names
+	// NoCreate, when set, is why create does not make a table of this
+	// layout (its provider or tool makes it, with more than the table),
+	// and what to run instead; create refuses it, and verify records no
+	// sessctl version for it.
+	NoCreate string
+	// NoDrop, when set, is why drop refuses a table of this layout, and
+	// what removes it instead.
+	NoDrop string
 }
 
 // In reports whether tables of this layout live in engine d (by name).
@@ -178,8 +189,11 @@ var Cache = &Layout{
 
 // all are the layouts --layout will know, by name.
 var all = map[string]*Layout{
-	Cache.Name: Cache,
-	Keys.Name:  Keys,
+	Cache.Name:       Cache,
+	Keys.Name:        Keys,
+	AspState.Name:    AspState,
+	AspNetAsync.Name: AspNetAsync,
+	Universal.Name:   Universal,
 }
 
 // ErrUnknownLayout: a layout name that names none.
@@ -201,6 +215,17 @@ func Names() []string {
 		out = append(out, n)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// In are the layouts whose tables live in engine d, by name.
+func In(d string) []*Layout {
+	var out []*Layout
+	for _, n := range Names() {
+		if l := all[n]; l.In(d) {
+			out = append(out, l)
+		}
+	}
 	return out
 }
 

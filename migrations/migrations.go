@@ -31,6 +31,7 @@ import (
 )
 
 //go:embed cache
+//go:embed aspstate aspnet-async universal
 var files embed.FS
 
 // Set names the template set of one table layout: the folder that holds
@@ -43,6 +44,18 @@ const Cache Set = "cache"
 // Keys is the templates of the Data Protection key ring table (EF Core's
 // DataProtectionKeys).
 const Keys Set = "keys"
+
+// AspState is the templates of aspnet_regsql's ASPStateTempSessions, which
+// sessctl neither makes nor drops: only the index on Expires.
+const AspState Set = "aspstate"
+
+// AspNetAsync is the templates of the async session state provider's
+// table (ASPNetSessionState).
+const AspNetAsync Set = "aspnet-async"
+
+// Universal is the templates of the Universal Providers' Sessions, which
+// sessctl does not make: the index on Expires it lacks, and drop.
+const Universal Set = "universal"
 
 // Versions of the migrations, the same in every dialect.
 const (

@@ -38,7 +38,7 @@ func (p *PurgeRun) dryRun() error {
 		}
 	}
 	res.Status, res.Remaining, res.Plan = PurgeDryRun, &n, plan
-	res.ExpiryIndex = planIndex(t.Dialect, plan, info)
+	res.ExpiryIndex = planIndex(t.Dialect, plan, info, t.Layout.Expiry)
 	uses := res.ExpiryIndex != ""
 	res.PlanUsesIndex = &uses
 	if ix, ok := info.ExpiryIndex(); ok && !uses {
@@ -51,11 +51,11 @@ func (p *PurgeRun) dryRun() error {
 	return nil
 }
 
-// planIndex is the name of the first index on ExpiresAtTime that plan
-// reads, or "" when it reads none of them.
-func planIndex(d dialects.Dialect, plan string, info *dialects.TableInfo) string {
+// planIndex is the name of the first index on the expiry column
+// (ExpiresAtTime) that plan reads, or "" when it reads none of them.
+func planIndex(d dialects.Dialect, plan string, info *dialects.TableInfo, expiry string) string {
 	for _, ix := range info.Indexes {
-		if len(ix.Columns) == 0 || ix.Columns[0] != dialects.ColExpiresAtTime {
+		if len(ix.Columns) == 0 || ix.Columns[0] != expiry {
 			continue
 		}
 		if strings.Contains(plan, d.Quote(ix.Name)) || containsWord(plan, ix.Name) {

@@ -94,6 +94,9 @@ func (t *Table) report(info *dialects.TableInfo, strict bool) (*Report, error) {
 		v := info.Version.Version
 		r.Version = &v
 	}
+	// Which layout the table looks like, when not its own, comes first:
+	// it explains the rest.
+	r.Findings = append(t.lookalike(info, len(errorsOf(r.Findings)) > 0), r.Findings...)
 	for _, f := range r.Findings {
 		if f.Severity == SeverityError || strict {
 			r.Status = StatusIncompatible
@@ -216,17 +219,21 @@ func (t *Table) checkExpiryIndex(info *dialects.TableInfo) []Finding {
 		return nil
 	}
 	scan := "every purge and the provider's own cleanup scan the whole table"
-	unusable := info.UnusableExpiryIndexes()
-	if len(unusable) == 0 {
-		return []Finding{{Severity: SeverityWarning, Object: "index",
-			Message: fmt.Sprintf("no index on %s: %s", t.expiry(), scan),
-			Fix:     fmt.Sprintf("run `sessctl create` for %s", t)}}
-	}
 	build, err := t.script(migrations.Index, t.templateData())
 	if err != nil {
 		build = fmt.Sprintf("run `sessctl create` for %s", t)
 	}
 	build = strings.TrimSpace(build)
+	unusable := info.UnusableExpiryIndexes()
+	if len(unusable) == 0 {
+		fix := fmt.Sprintf("run `sessctl create` for %s", t)
+		if t.Layout.NoCreate != "" {
+			fix = build // sessctl does not make the table; the index is the one statement
+		}
+		return []Finding{{Severity: SeverityWarning, Object: "index",
+			Message: fmt.Sprintf("no index on %s: %s", t.expiry(), scan),
+			Fix:     fix}}
+	}
 	var out []Finding
 	for _, ix := range unusable {
 		fix := ix.Fix
@@ -357,8 +364,8 @@ func (t *Table) checkVersion(info *dialects.TableInfo, latest uint) []Finding {
 		return []Finding{{SeverityWarning, object,
 			fmt.Sprintf("the version table %s could not be read: this user may not SELECT from it, so which version is recorded is not known",
 				t.quoted(t.VersionTable)), info.VersionGrant}}
-	case v == nil && info.Kind == dialects.KindMissing:
-		return nil
+	case v == nil && (info.Kind == dialects.KindMissing || t.Layout.NoCreate != ""):
+		return nil // no version to expect: none, or a table sessctl does not make
 	case v == nil:
 		return []Finding{{SeverityWarning, object,
 			"no sessctl version is recorded: the table was made by another tool or by hand", create + " to adopt it"}}
