@@ -123,7 +123,7 @@ func providerExpired(t *testing.T, s dialecttest.Server, db *sql.DB, table strin
 	var n int64
 	if err := db.QueryRow(`DECLARE @now datetime
 SET @now = GETUTCDATE()
-SELECT COUNT_BIG(*) FROM (SELECT SessionId FROM `+s.Qualified(table)+` WITH (READUNCOMMITTED) WHERE Expires < @now) AS candidates`).Scan(&n); err != nil {
+SELECT COUNT_BIG(*) FROM (SELECT SessionId FROM ` + s.Qualified(table) + ` WITH (READUNCOMMITTED) WHERE Expires < @now) AS candidates`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
