@@ -167,3 +167,171 @@ func TestClassicSessionPurge(t *testing.T) {
 		})
 	}
 }
+
+// TestClassicSessionPurgeSkipsHeld: a session an app request holds in an
+// open transaction (the provider's own UPDATE, as TempGetStateItemExclusive
+// makes one) is passed over, not waited for, and reported held; once it is
+// free, the next purge deletes it.
+func TestClassicSessionPurgeSkipsHeld(t *testing.T) {
+	s := dialecttest.Get(t, "sqlserver")
+	db := s.Open(t)
+	table := classicTable(t, s, db, "aspstate")
+	seedSessions(t, s, db, "aspstate", table, "old", 400, -30, false)
+	seedSessions(t, s, db, "aspstate", table, "live", 30, 30, false)
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	// What the provider runs on a request that takes a session
+	// (TempGetStateItemExclusive3 sets Locked, LockDate, LockCookie).
+	for _, id := range []string{"old3", "old250"} {
+		if _, err := tx.Exec(`UPDATE `+s.Qualified(table)+` SET Locked = 1, LockDate = GETUTCDATE(), LockCookie = LockCookie + 1 WHERE SessionId = @p1`, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := []string{"purge", "-o", "json", "--timeout", "60s", "--layout", "aspstate", s.DSN, s.Schema, table}
+	m := must(t, 0, args...).json(t)
+	if m["status"] != "done" || m["deleted"] != float64(398) || m["held"] != float64(2) {
+		t.Errorf("%s: %v; want done, 398 deleted, 2 held", strings.Join(args, " "), m)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	m = must(t, 0, args...).json(t)
+	if m["deleted"] != float64(2) || m["held"] != float64(0) {
+		t.Errorf("once free: %v; want 2 deleted, none held", m)
+	}
+	if n := countSessions(t, s, db, table, "live"); n != 30 {
+		t.Errorf("%d of 30 live sessions left", n)
+	}
+}
+
+// findings are the findings of a verify -o json report, by object.
+func findings(t *testing.T, m map[string]any) map[string]map[string]any {
+	t.Helper()
+	out := map[string]map[string]any{}
+	fs, _ := m["findings"].([]any)
+	for _, f := range fs {
+		f := f.(map[string]any)
+		out[f["object"].(string)] = f
+	}
+	return out
+}
+
+// TestClassicSessionVerify: each provider's table passes as its own
+// layout, with no version to expect of the tables sessctl does not make;
+// the Universal Providers' table is warned of its missing index on
+// Expires, with the CREATE INDEX that, run, makes the warning go; and a
+// table verified as another layout (or as the cache table) is named for
+// the layout it looks like.
+func TestClassicSessionVerify(t *testing.T) {
+	s := dialecttest.Get(t, "sqlserver")
+	db := s.Open(t)
+	tables := map[string]string{}
+	for _, kind := range []string{"aspstate", "aspnet-async-old", "universal"} {
+		tables[kind] = classicTable(t, s, db, kind)
+	}
+	verify := func(code int, layout, kind string) map[string]map[string]any {
+		t.Helper()
+		args := []string{"verify", "-o", "json", s.DSN, s.Schema, tables[kind]}
+		if layout != "" {
+			args = append([]string{"--layout", layout}, args...)
+		}
+		return findings(t, must(t, code, args...).json(t))
+	}
+
+	if f := verify(0, "aspstate", "aspstate"); len(f) != 0 {
+		t.Errorf("aspstate's own table: findings %v, want none", f)
+	}
+	f := verify(0, "aspnet-async", "aspnet-async-old")
+	if len(f) != 1 || f["version "+s.Dialect.Quote(tables["aspnet-async-old"]+"_migrations")] == nil {
+		t.Errorf("the older async table (image): findings %v, want only that no sessctl version is recorded", f)
+	}
+
+	f = verify(0, "universal", "universal")
+	ix := f["index"]
+	fix, _ := ix["fix"].(string)
+	if len(f) != 1 || ix["severity"] != "warning" || !strings.Contains(ix["message"].(string), "no index on [Expires]") ||
+		fix != "CREATE NONCLUSTERED INDEX [Index_Expires] ON "+s.Qualified(tables["universal"])+" ([Expires]);" {
+		t.Fatalf("the Universal Providers' table: findings %v, want one warning of the missing index with its CREATE INDEX", f)
+	}
+	if _, err := db.Exec(fix); err != nil {
+		t.Fatalf("the fix %s: %v", fix, err)
+	}
+	if f := verify(0, "universal", "universal"); len(f) != 0 {
+		t.Errorf("after the fix: findings %v, want none", f)
+	}
+
+	for _, tc := range []struct {
+		layout, kind, looks, severity string
+		code                          int
+	}{
+		{"universal", "aspstate", "--layout aspstate", "error", 3},
+		{"", "aspstate", "--layout aspstate", "error", 3},
+		{"aspstate", "universal", "--layout universal", "error", 3},
+		{"", "aspnet-async-old", "--layout aspnet-async", "error", 3},
+		// aspstate's table has every column of the async one, and one more.
+		{"aspnet-async", "aspstate", "--layout aspstate", "warning", 0},
+	} {
+		f := verify(tc.code, tc.layout, tc.kind)
+		l := f["layout"]
+		if l == nil || l["severity"] != tc.severity || !strings.Contains(l["message"].(string), tc.looks) {
+			t.Errorf("the %s table verified as --layout %q: layout finding %v, want a %s naming %s", tc.kind, tc.layout, l, tc.severity, tc.looks)
+		}
+	}
+}
+
+// TestClassicSessionCreateDrop: create --layout aspnet-async makes the
+// async provider's table, again and again with nothing to do, and the
+// provider's own create statement then finds it there; create refuses
+// aspstate (aspnet_regsql makes it with its procedures) and universal (the
+// provider makes it), drop refuses aspstate and a table of another layout,
+// all with nothing changed; --layout aspstate on PostgreSQL is
+// refused before anything is connected to.
+func TestClassicSessionCreateDrop(t *testing.T) {
+	s := dialecttest.Get(t, "sqlserver")
+	db := s.Open(t)
+	table := dialecttest.Table("AspCreate")
+	s.DropAtCleanup(t, db, table)
+	create := []string{"create", "-o", "json", "--layout", "aspnet-async", s.DSN, s.Schema, table}
+	if m := must(t, 0, create...).json(t); m["status"] != "created" || m["version"] != float64(2) {
+		t.Errorf("first create: %v", m)
+	}
+	if m := must(t, 0, create...).json(t); m["status"] != "up_to_date" {
+		t.Errorf("second create: %v", m)
+	}
+	if _, err := db.Exec(fmt.Sprintf(classicDDL["aspnet-async"], s.Qualified(table), table)); err != nil {
+		t.Errorf("the provider's own create after sessctl's: %v", err)
+	}
+	if f := findings(t, must(t, 0, "verify", "-o", "json", "--layout", "aspnet-async", s.DSN, s.Schema, table).json(t)); len(f) != 0 {
+		t.Errorf("verify of the table create made: %v", f)
+	}
+
+	aspstate := classicTable(t, s, db, "aspstate")
+	for _, tc := range []struct {
+		args []string
+		code int
+		say  string
+	}{
+		{[]string{"create", "--layout", "aspstate", s.DSN, s.Schema, aspstate}, 2, "aspnet_regsql"},
+		{[]string{"create", "--layout", "aspstate", "--script", "--dialect", "sqlserver", s.Schema, aspstate}, 2, "-ssadd"},
+		{[]string{"create", "--layout", "universal", s.DSN, s.Schema, aspstate}, 2, "Entity Framework"},
+		{[]string{"drop", "--yes", "--layout", "aspstate", s.DSN, s.Schema, aspstate}, 2, "-ssremove"},
+		{[]string{"drop", "--yes", "--layout", "aspnet-async", s.DSN, s.Schema, aspstate}, 1, "--layout aspstate"},
+		{[]string{"purge", "--layout", "aspstate", "postgres://app@127.0.0.1:1/app", "public", "ASPStateTempSessions"}, 2, "sqlserver only"},
+	} {
+		r := sessctl(t, nil, tc.args...).want(t, tc.code, tc.args...)
+		if !strings.Contains(r.stderr, tc.say) {
+			t.Errorf("sessctl %s: stderr %q does not say %q", strings.Join(tc.args, " "), r.stderr, tc.say)
+		}
+	}
+	if n := countSessions(t, s, db, aspstate, ""); n != 0 {
+		t.Errorf("%d rows in the aspstate table, made empty", n)
+	}
+	if f := findings(t, must(t, 0, "verify", "-o", "json", "--layout", "aspstate", s.DSN, s.Schema, aspstate).json(t)); len(f) != 0 {
+		t.Errorf("the aspstate table after the refusals: %v", f)
+	}
+	must(t, 0, "drop", "--yes", "--layout", "aspnet-async", s.DSN, s.Schema, table)
+	must(t, 3, "verify", "--layout", "aspnet-async", s.DSN, s.Schema, table)
+}

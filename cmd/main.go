@@ -35,7 +35,8 @@ const (
 const exitCodesHelp = `Exit codes:
   0    done, or nothing to do (already up to date, nothing expired, another purge holds the lock)
   1    the operation failed: connection, permission, SQL error, lock timeout
-  2    usage: bad arguments, invalid name, unrecognised or ambiguous connection string, drop without --yes
+  2    usage: bad arguments, invalid name, unrecognised or ambiguous connection string, drop without --yes,
+       create or drop of a layout sessctl does not make or drop (--layout aspstate, universal)
   3    the table is missing or not compatible: verify found it so, or purge refused it (deleting nothing)
   130  interrupted (Ctrl-C / SIGTERM), after finishing the batch in flight; a second signal aborts it`
 

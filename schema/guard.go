@@ -93,6 +93,12 @@ func refuseForeign(t *Table, info *dialects.TableInfo, verb string) error {
 		return fmt.Errorf("%w: %s exists and is not a %s (%s); `sessctl verify` shows what to change",
 			ErrNotCacheTable, t, t.Layout.Noun, strings.Join(msgs, "; "))
 	}
+	// A table whose columns pass but that another layout fits more
+	// closely is that layout's (ASPStateTempSessions has every column of
+	// the async provider's table): its own tool makes and drops it.
+	if like := t.lookalike(info, false); len(like) > 0 {
+		return fmt.Errorf("%w: %s; sessctl will not %s it as --layout %s", ErrNotCacheTable, like[0].Message, verb, t.Layout.Name)
+	}
 	return nil
 }
 
