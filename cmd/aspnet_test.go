@@ -147,7 +147,14 @@ func TestClassicSessionPurge(t *testing.T) {
 			seedSessions(t, s, db, kind, table, "live", 100, 20, false)
 			seedSessions(t, s, db, kind, table, "livelocked", 20, 1, true)
 
-			m := must(t, 0, "purge", "-o", "json", "--layout", layout, "--batch-size", "300", s.DSN, s.Schema, table).json(t)
+			// A grace of 90.5 s keeps the sessions expired a minute ago
+			// (its half second is milliseconds on a datetime).
+			m := must(t, 0, "purge", "-o", "json", "--layout", layout, "--grace", "90.5s", s.DSN, s.Schema, table).json(t)
+			if m["deleted"] != float64(700) || countSessions(t, s, db, table, "oldlocked") != 50 {
+				t.Errorf("purge --grace 90.5s: %v; want the 700 sessions expired 30 minutes ago deleted, not the 50 of a minute ago", m)
+			}
+			seedSessions(t, s, db, kind, table, "old", 700, -30, false)
+			m = must(t, 0, "purge", "-o", "json", "--layout", layout, "--batch-size", "300", s.DSN, s.Schema, table).json(t)
 			if m["status"] != "done" || m["deleted"] != float64(750) || m["remaining"] != float64(0) || m["held"] != float64(0) {
 				t.Errorf("purge --layout %s: %v; want done, 750 deleted, none remaining or held", layout, m)
 			}

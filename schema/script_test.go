@@ -10,6 +10,7 @@ import (
 	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/dialects/dialecttest"
 	"github.com/sessctl/sessctl/dialects/registry"
+	"github.com/sessctl/sessctl/layouts"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -60,7 +61,12 @@ func TestScriptsGolden(t *testing.T) {
 
 // script renders one golden file's script, or the error that stops it.
 func script(d dialects.Dialect, file, table string) string {
-	tb, err := NewTable(d, dialecttest.DefaultSchema(d), table)
+	return scriptOf(d, layouts.Cache, file, table)
+}
+
+// scriptOf renders one golden file's script of a table of layout l.
+func scriptOf(d dialects.Dialect, l *layouts.Layout, file, table string) string {
+	tb, err := NewTableOf(d, l, dialecttest.DefaultSchema(d), table)
 	if err != nil {
 		return "-- rejected: " + err.Error() + "\n"
 	}
@@ -79,4 +85,50 @@ func script(d dialects.Dialect, file, table string) string {
 		return "-- error: " + err.Error() + "\n"
 	}
 	return sql
+}
+
+// TestClassicSessionScriptsGolden checks the scripts of the classic ASP.NET
+// session layouts (SQL Server only) against their golden files, under
+// testdata/golden/sqlserver/LAYOUT/: the async provider's table as create
+// makes it, and each layout's purge, which compares Expires, a datetime,
+// with GETUTCDATE(). Create and drop of the layouts sessctl does not make
+// or drop are refusals, golden too. Run `go test ./schema -update` to
+// rewrite them, then read the diff.
+func TestClassicSessionScriptsGolden(t *testing.T) {
+	d, _ := registry.Lookup("sqlserver")
+	for _, l := range []*layouts.Layout{layouts.AspState, layouts.AspNetAsync, layouts.Universal} {
+		table := map[string]string{"aspstate": "ASPStateTempSessions", "aspnet-async": "ASPNetSessionState", "universal": "Sessions"}[l.Name]
+		for _, tc := range []struct{ file, table string }{
+			{"create.sql", table},
+			{"create_idempotent.sql", table},
+			{"drop.sql", table},
+			{"purge.sql", table},
+			{"create_hostile.sql", hostileTable},
+		} {
+			t.Run(l.Name+"/"+tc.file, func(t *testing.T) {
+				golden(t, filepath.Join("..", "testdata", "golden", "sqlserver", l.Name, tc.file), scriptOf(d, l, tc.file, tc.table))
+			})
+		}
+	}
+}
+
+// golden compares got with the file at path, or writes it with -update.
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./schema -update to write it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from its golden file:\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
 }
