@@ -30,12 +30,17 @@ recorded version promises but is gone (the table or its index, dropped by
 hand) is made again. With --script --idempotent the script records the
 version too.
 
+--layout aspnet-async makes the async session state provider's table
+(ASPNetSessionState). --layout aspstate and universal are refused (exit 2):
+aspnet_regsql -ssadd, and the Universal Providers themselves, make those.
+
 ` + exitCodesHelp,
 		Example: `  sessctl create app.db main SessionData
   sessctl create "Host=127.0.0.1;Database=test;Username=postgres" public SessionData
   sessctl create --create-schema "postgres://app@db/app" cache SessionData
   sessctl create --dialect postgres --script public SessionData
-  sessctl create --dialect postgres --script --idempotent public SessionData`,
+  sessctl create --dialect postgres --script --idempotent public SessionData
+  sessctl create --layout aspnet-async "$CONN" dbo ASPNetSessionState`,
 		Args: tableArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			tg, err := a.resolve(args, !opts.script)
