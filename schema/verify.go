@@ -96,7 +96,9 @@ func (t *Table) report(info *dialects.TableInfo, strict bool) (*Report, error) {
 	}
 	// Which layout the table looks like, when not its own, comes first:
 	// it explains the rest.
-	r.Findings = append(t.lookalike(info, len(errorsOf(r.Findings)) > 0), r.Findings...)
+	if like := t.lookalike(info, len(errorsOf(r.Findings)) > 0); len(like) > 0 {
+		r.Findings = append(like, r.Findings...)
+	}
 	for _, f := range r.Findings {
 		if f.Severity == SeverityError || strict {
 			r.Status = StatusIncompatible
