@@ -358,6 +358,9 @@ func (t *Table) checkColumns(info *dialects.TableInfo) []Finding {
 }
 
 func (t *Table) checkVersion(info *dialects.TableInfo, latest uint) []Finding {
+	if t.Layout.NoCreate != "" {
+		return nil // sessctl does not make the table: no version to expect
+	}
 	create := fmt.Sprintf("run `sessctl create` for %s", t)
 	object := "version " + t.quoted(t.VersionTable)
 	v := info.Version
@@ -366,8 +369,8 @@ func (t *Table) checkVersion(info *dialects.TableInfo, latest uint) []Finding {
 		return []Finding{{SeverityWarning, object,
 			fmt.Sprintf("the version table %s could not be read: this user may not SELECT from it, so which version is recorded is not known",
 				t.quoted(t.VersionTable)), info.VersionGrant}}
-	case v == nil && (info.Kind == dialects.KindMissing || t.Layout.NoCreate != ""):
-		return nil // no version to expect: none, or a table sessctl does not make
+	case v == nil && info.Kind == dialects.KindMissing:
+		return nil
 	case v == nil:
 		return []Finding{{SeverityWarning, object,
 			"no sessctl version is recorded: the table was made by another tool or by hand", create + " to adopt it"}}
