@@ -35,6 +35,8 @@ var classicDDL = map[string]string{
 	"aspnet-async": asyncDDL("varbinary(max)"),
 	// The same, as older versions wrote it: SessionItemLong image.
 	"aspnet-async-old": asyncDDL("image"),
+	// The same made by hand, without the default of Flags.
+	"aspnet-async-nodefault": strings.Replace(asyncDDL("varbinary(max)"), "NOT NULL DEFAULT 0", "NOT NULL", 1),
 	// The Universal Providers' Sessions: all NOT NULL but SessionItem, no
 	// index on Expires, the primary key named as Entity Framework names it.
 	"universal": `CREATE TABLE %[1]s (
@@ -268,6 +270,20 @@ func TestClassicSessionVerify(t *testing.T) {
 	}
 	if f := verify(0, "universal", "universal"); len(f) != 0 {
 		t.Errorf("after the fix: findings %v, want none", f)
+	}
+
+	// A table made by hand without the default of Flags, which the
+	// async provider's inserts leave out: an error, whose fix mends it.
+	tables["aspnet-async-nodefault"] = classicTable(t, s, db, "aspnet-async-nodefault")
+	f = verify(3, "aspnet-async", "aspnet-async-nodefault")
+	flags := f["column [Flags]"]
+	fix, _ = flags["fix"].(string)
+	if flags == nil || flags["severity"] != "error" || fix != "ALTER TABLE "+s.Qualified(tables["aspnet-async-nodefault"])+" ADD DEFAULT 0 FOR [Flags];" {
+		t.Errorf("an async table whose Flags has no default: findings %v", f)
+	} else if _, err := db.Exec(fix); err != nil {
+		t.Errorf("the fix %s: %v", fix, err)
+	} else if f := verify(0, "aspnet-async", "aspnet-async-nodefault"); f["column [Flags]"] != nil {
+		t.Errorf("after the fix: %v", f)
 	}
 
 	for _, tc := range []struct {

@@ -144,11 +144,13 @@ func sessionNames(_ dialects.Core, n dialects.Names) dialects.Names {
 }
 
 // Column specs, SQL Server only: the providers' DDL column for column.
+// Their inserts leave Created out, and the async provider's Flags too
+// (InsertStateItemLong): those need their defaults.
 var (
 	sessionIDSpec = dialects.ColumnSpec{Name: ColSessionID, Types: []string{"nvarchar"}, Length: 88, Null: dialects.NotNull,
 		Definition: "[SessionId] nvarchar(88) NOT NULL"}
 	createdSpec = dialects.ColumnSpec{Name: ColCreated, Types: []string{"datetime"}, Null: dialects.NotNull,
-		Definition: "[Created] datetime NOT NULL DEFAULT GETUTCDATE()"}
+		Definition: "[Created] datetime NOT NULL DEFAULT GETUTCDATE()", Defaulted: true}
 	expiresSpec = dialects.ColumnSpec{Name: ColExpires, Types: []string{"datetime"}, Null: dialects.NotNull,
 		Definition: "[Expires] datetime NOT NULL"}
 	lockDateSpec = dialects.ColumnSpec{Name: ColLockDate, Types: []string{"datetime"}, Null: dialects.NotNull,
@@ -162,7 +164,7 @@ var (
 	lockedSpec = dialects.ColumnSpec{Name: ColLocked, Types: []string{"bit"}, Null: dialects.NotNull,
 		Definition: "[Locked] bit NOT NULL"}
 	flagsSpec = dialects.ColumnSpec{Name: ColFlags, Types: []string{"int"}, Null: dialects.NotNull,
-		Definition: "[Flags] int NOT NULL DEFAULT 0"}
+		Definition: "[Flags] int NOT NULL DEFAULT 0", Defaulted: true}
 )
 
 // aspStateSpecs: InstallPersistSqlState.sql's CreateTempTables (SQL

@@ -321,6 +321,11 @@ func (t *Table) checkColumns(info *dialects.TableInfo) []Finding {
 					object, typeString(col.Type, col.Length), col.Length, spec.MinLength, spec.Types[0]),
 				t.fix(spec, dialects.ProblemType)})
 		}
+		if spec.Defaulted && !col.HasDefault {
+			out = append(out, Finding{SeverityError, object,
+				fmt.Sprintf("%s has no default, and the provider's inserts leave it out: %s", object, spec.Definition),
+				t.fix(spec, dialects.ProblemDefault)})
+		}
 		if spec.CollationOK != nil && !spec.CollationOK(col.Collation) {
 			has := "has collation " + col.Collation
 			if col.Collation == "" {

@@ -230,6 +230,10 @@ func (s Dialect) FixSQL(n dialects.Names, c dialects.ColumnSpec, problem dialect
 		}
 	case dialects.ProblemType, dialects.ProblemNotNull, dialects.ProblemNullable:
 		return fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s;", t, c.Definition)
+	case dialects.ProblemDefault:
+		if _, def, ok := strings.Cut(c.Definition, " DEFAULT "); ok {
+			return fmt.Sprintf("ALTER TABLE %s ADD DEFAULT %s FOR %s;", t, def, s.Quote(c.Name))
+		}
 	}
 	return ""
 }
