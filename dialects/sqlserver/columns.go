@@ -92,7 +92,8 @@ func (c purgeCols) named(text string) string {
 // heldCreate makes heldTable, whose [Id] holds keys as the table's key
 // column does: the cache table's, written out; another layout's, copied
 // from its key column by SELECT INTO (type and collation alike, so that
-// the NOT IN that reads it compares them with no collation conflict).
+// the NOT IN that reads it compares them with no collation conflict). It
+// is made only on Babelfish, which ignores READPAST (noteHeld).
 func (c purgeCols) heldCreate() string {
 	if c.cache() {
 		return "CREATE TABLE " + heldTable + " ([Id] nvarchar(449) COLLATE SQL_Latin1_General_CP1_CS_AS NOT NULL PRIMARY KEY)"
