@@ -54,6 +54,10 @@ folds them to lower case, and sessctl makes "sessiondata" for SessionData
 refused. The table is UNLOGGED, as the package makes it, unless --logged
 asks for a logged one (the package's UseWAL = true).
 
+--layout aspnet-async makes the async session state provider's table
+(ASPNetSessionState). --layout aspstate and universal are refused (exit 2):
+aspnet_regsql -ssadd, and the Universal Providers themselves, make those.
+
 ` + exitCodesHelp,
 		Example: `  sessctl create app.db main SessionData
   sessctl create "Host=127.0.0.1;Database=test;Username=postgres" public SessionData
@@ -63,7 +67,8 @@ asks for a logged one (the package's UseWAL = true).
   sessctl create --layout keys "postgres://app@db/app" public DataProtectionKeys
   sessctl create --with-keys "postgres://app@db/app" public SessionData
   sessctl create --with-keys=AppKeys --dialect sqlserver --script dbo SessionData
-  sessctl create --layout microsoft --logged "postgres://app@db/app" public sessiondata`,
+  sessctl create --layout microsoft --logged "postgres://app@db/app" public sessiondata
+  sessctl create --layout aspnet-async "$CONN" dbo ASPNetSessionState`,
 		Args: tableArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			tg, err := a.resolve(args, !opts.script)

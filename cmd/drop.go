@@ -25,7 +25,9 @@ func newDropCmd(a *app) *cobra.Command {
 		Long: `Drop the cache table and its version table, in one transaction where the
 database allows it. It needs --yes. It refuses a view, and a table whose
 columns are not a cache table's, unless --force. A version table left
-without its table (the table dropped by hand) is dropped too.
+without its table (the table dropped by hand) is dropped too. --layout
+aspstate is refused (exit 2): the session state procedures need the table, and
+aspnet_regsql -ssremove removes them together.
 
 With --layout keys it drops the Data Protection key ring, whose columns
 must be a key ring's; a key ring that holds keys is never dropped without

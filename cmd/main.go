@@ -19,6 +19,7 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/sessctl/sessctl/dialects"
+	"github.com/sessctl/sessctl/layouts"
 	"github.com/sessctl/sessctl/schema"
 )
 
@@ -35,7 +36,8 @@ const exitCodesHelp = `Exit codes:
   0    done, or nothing to do (already up to date, nothing expired, another purge holds the lock)
   1    the operation failed: connection, permission, SQL error, lock timeout
   2    usage: bad arguments, invalid name, unrecognised or ambiguous connection string, drop without --yes,
-       drop of a key ring that holds keys without --force, purge of a key ring (--layout keys)
+       drop of a key ring that holds keys without --force, purge of a key ring (--layout keys),
+       create or drop of a layout sessctl does not make or drop (--layout aspstate, universal)
   3    the table is missing or not compatible: verify found it so (or, with --layout keys, no usable default key),
        or purge refused it (deleting nothing)
   130  interrupted (Ctrl-C / SIGTERM), after finishing the batch in flight; a second signal aborts it`
@@ -129,7 +131,8 @@ func exitCode(ctx context.Context, err error, started bool) int {
 		errors.Is(err, dialects.ErrInvalidName),
 		errors.Is(err, dialects.ErrConnString),
 		errors.Is(err, dialects.ErrUnknownDialect),
-		errors.Is(err, schema.ErrHoldsRows):
+		errors.Is(err, schema.ErrHoldsRows),
+		errors.Is(err, schema.ErrNotManaged):
 		return ExitUsage
 	case errors.Is(err, schema.ErrIncompatible):
 		return ExitIncompatible
@@ -224,7 +227,7 @@ func (r *redactor) errorText(err error) string {
 var ownSentinels = []error{
 	dialects.ErrInvalidName, dialects.ErrUnknownDialect, dialects.ErrConnString, dialects.ErrSchemaMissing, dialects.ErrPermission,
 	schema.ErrNotCacheTable, schema.ErrTableMissing, schema.ErrIncompatible, schema.ErrInterrupted, schema.ErrNameTaken,
-	schema.ErrHoldsRows,
+	schema.ErrHoldsRows, schema.ErrNotManaged, layouts.ErrUnknownLayout, layouts.ErrWrongEngine,
 	errSignal, errTimeout,
 }
 

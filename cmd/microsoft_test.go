@@ -73,7 +73,7 @@ func TestMicrosoftUsageErrors(t *testing.T) {
 	}{
 		{[]string{"create", "--layout", "microsoft", db, "main", "T"}, "postgres only, and this is sqlite: connect to postgres"},
 		{[]string{"create", "--logged", db, "main", "T"}, "--logged goes with --layout microsoft"},
-		{[]string{"create", "--layout", "nosuch", db, "main", "T"}, "choose one of cache"},
+		{[]string{"create", "--layout", "nosuch", db, "main", "T"}, "choose one of aspnet-async, aspstate, cache, keys, microsoft, universal"},
 		{[]string{"create", "--layout", "microsoft", "postgres://h/db", "public", "Session-Data"}, "unquoted"},
 		{[]string{"verify", "--layout", "microsoft", "postgres://h/db", "user", "T"}, "reserved word"},
 		{[]string{"create", "--layout", "microsoft", "--dialect", "postgres", "--script", "public", `Sess"ion`}, "TableName"},

@@ -52,13 +52,20 @@ from one that is missing or not a compatible cache table. A key ring
 (--layout keys) is never purged (exit 2): ASP.NET Core keeps every key to
 read what it protected.
 
+Classic ASP.NET session state on SQL Server (--layout aspstate, aspnet-async,
+universal) is purged as DeleteExpiredSessions does, where no SQL Server Agent
+runs it (Express, Azure SQL Database): sessions whose Expires (a UTC datetime)
+is before GETUTCDATE(), less --grace, the provider's Locked ones too.
+
 ` + exitCodesHelp,
 		Example: `  sessctl purge app.db main SessionData
   sessctl purge --grace 5m --max-duration 2m public SessionData    # CONN from $SESSCTL_CONNECTION
   sessctl purge --dry-run -o json "postgres://app@db/app" public SessionData
   sessctl purge --batch-time 50ms --pause 50ms --max-rows 1000000 public SessionData
   sessctl purge --dialect postgres --script public SessionData
-  sessctl purge --layout microsoft "postgres://app@db/app" public sessiondata`,
+  sessctl purge --layout microsoft "postgres://app@db/app" public sessiondata
+  sessctl purge --layout aspstate "$CONN" dbo ASPStateTempSessions    # every minute, for the Agent job
+  sessctl purge --layout aspnet-async "$CONN" dbo ASPNetSessionState`,
 		Args: tableArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			tg, err := a.resolve(args, !opts.script)

@@ -23,7 +23,10 @@ func newVerifyCmd(a *app) *cobra.Command {
 length, nullability and, where it matters, collation; the primary key on Id;
 the expiry index; and the recorded version. Each finding says what to do.
 It runs as the app's own low-privilege user. Warnings (no expiry index, no
-version recorded) fail only with --strict.
+version recorded) fail only with --strict. --layout names the table's layout
+(the cache table by default); a table that looks like another layout's is
+said to. The Universal Providers' table (--layout universal) has no index on
+Expires: verify warns and gives the CREATE INDEX.
 
 On PostgreSQL it tells the two providers' tables apart: quoted PascalCase
 columns and double precision seconds are Community.Microsoft.Extensions.
@@ -45,7 +48,8 @@ with the ProtectKeysWith... call to add). No secret is ever printed. It exits
   sessctl verify --strict "Host=db;Database=app;Username=app;Password=secret" public SessionData
   sessctl verify -o json public SessionData    # CONN from $SESSCTL_CONNECTION
   sessctl verify --layout microsoft "postgres://app@db/app" public sessiondata
-  sessctl verify --layout keys "Server=db;Database=app;User Id=app;Password=secret" dbo DataProtectionKeys`,
+  sessctl verify --layout keys "Server=db;Database=app;User Id=app;Password=secret" dbo DataProtectionKeys
+  sessctl verify --layout universal "$CONN" dbo Sessions`,
 		Args: tableArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			tg, err := a.resolve(args, true)

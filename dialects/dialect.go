@@ -439,6 +439,14 @@ type Names struct {
 	// Expiry is the column rows expire by (the cache table's
 	// "ExpiresAtTime"); "" for a layout whose rows do not expire.
 	Expiry string
+	// ExpiryType, when set, is the engine's type of Expiry where it is not
+	// the cache table's, so that purge compares it with a cutoff of that
+	// very type: "datetime" is a SQL Server datetime holding UTC (classic
+	// ASP.NET session state's Expires, written with GETUTCDATE()), which
+	// purge compares with GETUTCDATE() less the grace, in datetime, so that
+	// the index on it is sought and the column is never converted. ""
+	// is the cache table's type (datetimeoffset on SQL Server).
+	ExpiryType string
 }
 
 // CacheColumns are n with the cache table's key and expiry columns: what

@@ -62,6 +62,9 @@ type ColumnSpec struct {
 	Collation string
 	// Definition is the column as sessctl writes it in DDL, quoted.
 	Definition string
+	// Defaulted: the provider's inserts leave the column out, so that it
+	// needs a default (classic ASP.NET session state's Created and Flags).
+	Defaulted bool
 }
 
 // Problem is what is wrong with a column, for FixSQL.
@@ -73,6 +76,9 @@ const (
 	ProblemCollation                // a collation under which keys collide
 	ProblemNotNull                  // nullable, must be NOT NULL
 	ProblemNullable                 // NOT NULL, must accept NULL
+	// ProblemDefault: the column has no default, and needs the one its
+	// Definition gives (ColumnSpec.Defaulted).
+	ProblemDefault
 	// ProblemRebuild: the table itself must be made again, keeping its
 	// rows (SQLite: a WITHOUT ROWID table, one that is not STRICT). The
 	// column spec is not used.

@@ -254,14 +254,14 @@ func sameDefinition(d dialects.Dialect, spec dialects.ColumnSpec, def string) bo
 	return true
 }
 
-// Every layout's migrations, in every engine, have a promise, and its
+// Every layout's migrations, in every engine it lives in, have a promise, and its
 // index migration is one of them.
 func TestEveryMigrationIsPromised(t *testing.T) {
 	for _, ln := range layouts.Names() {
 		l, _ := layouts.Lookup(ln)
 		for _, name := range registry.List() {
 			if !l.In(name) {
-				continue
+				continue // no table of it there, nor templates
 			}
 			d, _ := registry.Lookup(name)
 			ms, err := l.Templates.Up(name, d.TemplateData(d.Names(dialecttest.DefaultSchema(d), "SessionData")))

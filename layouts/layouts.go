@@ -43,9 +43,12 @@ const (
 	Serial
 	// Text is an unbounded string.
 	Text
+	// Int is an integer the provider writes: a count, a cookie, a flag
+	// (classic ASP.NET session state's LockCookie, Timeout, Locked, Flags).
+	Int
 )
 
-var kindNames = [...]string{Key: "key", Bytes: "bytes", Time: "time", Seconds: "seconds", Serial: "serial", Text: "text"}
+var kindNames = [...]string{Key: "key", Bytes: "bytes", Time: "time", Seconds: "seconds", Serial: "serial", Text: "text", Int: "int"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -126,6 +129,14 @@ type Layout struct {
 	// Unlogged: the provider makes its table UNLOGGED (PostgreSQL), and
 	// create does too unless asked for a logged one.
 	Unlogged bool
+	// NoCreate, when set, is why create does not make a table of this
+	// layout (its provider or tool makes it, with more than the table),
+	// and what to run instead; create refuses it, and verify records no
+	// sessctl version for it.
+	NoCreate string
+	// NoDrop, when set, is why drop refuses a table of this layout, and
+	// what removes it instead.
+	NoDrop string
 }
 
 // Whose is the .NET package whose table this is in engine d, or the
@@ -218,9 +229,12 @@ var Cache = &Layout{
 
 // all are the layouts --layout will know, by name.
 var all = map[string]*Layout{
-	Cache.Name:     Cache,
-	Keys.Name:      Keys,
-	Microsoft.Name: Microsoft,
+	Cache.Name:       Cache,
+	Keys.Name:        Keys,
+	Microsoft.Name:   Microsoft,
+	AspState.Name:    AspState,
+	AspNetAsync.Name: AspNetAsync,
+	Universal.Name:   Universal,
 }
 
 // ErrUnknownLayout: a layout name that names none.
@@ -242,6 +256,17 @@ func Names() []string {
 		out = append(out, n)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// In are the layouts whose tables live in engine d, by name.
+func In(d string) []*Layout {
+	var out []*Layout
+	for _, n := range Names() {
+		if l := all[n]; l.In(d) {
+			out = append(out, l)
+		}
+	}
 	return out
 }
 

@@ -31,7 +31,7 @@ import (
 	"text/template"
 )
 
-//go:embed cache keys microsoft
+//go:embed cache keys microsoft aspstate aspnet-async universal
 var files embed.FS
 
 // Set names the template set of one table layout: the folder that holds
@@ -48,6 +48,18 @@ const Keys Set = "keys"
 // Microsoft is the templates of Microsoft.Extensions.Caching.Postgres's
 // table (PostgreSQL only).
 const Microsoft Set = "microsoft"
+
+// AspState is the templates of aspnet_regsql's ASPStateTempSessions, which
+// sessctl neither makes nor drops: only the index on Expires.
+const AspState Set = "aspstate"
+
+// AspNetAsync is the templates of the async session state provider's
+// table (ASPNetSessionState).
+const AspNetAsync Set = "aspnet-async"
+
+// Universal is the templates of the Universal Providers' Sessions, which
+// sessctl does not make: the index on Expires it lacks, and drop.
+const Universal Set = "universal"
 
 // Versions of the migrations, the same in every dialect.
 const (

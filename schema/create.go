@@ -55,6 +55,9 @@ func Create(ctx context.Context, db *DB, t *Table, opts CreateOptions) (*CreateR
 }
 
 func create(ctx context.Context, db *DB, t *Table, opts CreateOptions) (*CreateResult, error) {
+	if err := t.refuseVerb("create", t.Layout.NoCreate); err != nil {
+		return nil, err
+	}
 	d := t.Dialect
 	res := &CreateResult{Schema: t.Schema, Table: t.Names.Table, Actions: []string{}, Warnings: []Finding{}}
 

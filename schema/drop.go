@@ -48,6 +48,9 @@ func Drop(ctx context.Context, db *DB, t *Table, opts DropOptions) (*DropResult,
 }
 
 func drop(ctx context.Context, db *DB, t *Table, opts DropOptions) (*DropResult, error) {
+	if err := t.refuseVerb("drop", t.Layout.NoDrop); err != nil {
+		return nil, err
+	}
 	cl, ok := t.Dialect.(dialects.CreateLocker)
 	if !ok {
 		return dropLocked(ctx, db, db, t, opts)

@@ -88,12 +88,22 @@ func refuseForeign(t *Table, info *dialects.TableInfo, verb string) error {
 		return nil
 	}
 	if errs := errorsOf(t.checkColumns(info)); len(errs) > 0 {
+		if like := t.lookalike(info, true); len(like) > 0 {
+			return fmt.Errorf("%w: %s is not a %s; %s; sessctl will not %s it as --layout %s",
+				t.notLayout(), t, t.Layout.Noun, like[0].Message, verb, t.Layout.Name)
+		}
 		msgs := make([]string, len(errs))
 		for i, f := range errs {
 			msgs[i] = f.Message
 		}
 		return fmt.Errorf("%w: %s exists and is not a %s (%s); `sessctl verify` shows what to change",
 			t.notLayout(), t, t.Layout.Noun, strings.Join(msgs, "; "))
+	}
+	// A table whose columns pass but that another layout fits more
+	// closely is that layout's (ASPStateTempSessions has every column of
+	// the async provider's table): its own tool makes and drops it.
+	if like := t.lookalike(info, false); len(like) > 0 {
+		return fmt.Errorf("%w: %s; sessctl will not %s it as --layout %s", ErrNotCacheTable, like[0].Message, verb, t.Layout.Name)
 	}
 	return nil
 }

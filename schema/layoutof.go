@@ -2,58 +2,10 @@ package schema
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/layouts"
 )
-
-// otherLayout is the layout, not t's, whose table info is: info has every
-// column of it, by its exact name and of a type it takes, and lacks one of
-// t's layout. Two providers' tables on one engine differ so (PostgreSQL:
-// the community provider's quoted PascalCase columns and double precision
-// seconds, Microsoft's lower-case ones and bigint seconds).
-func (t *Table) otherLayout(info *dialects.TableInfo) *layouts.Layout {
-	if info.Kind != dialects.KindTable || t.hasColumns(t.Layout, info) {
-		return nil
-	}
-	for _, l := range layouts.All() {
-		if l != t.Layout && l.In(t.Dialect.Name()) && t.hasColumns(l, info) {
-			return l
-		}
-	}
-	return nil
-}
-
-// hasColumns reports whether info has every column of layout l in t's
-// engine, each of a type l takes.
-func (t *Table) hasColumns(l *layouts.Layout, info *dialects.TableInfo) bool {
-	specs := l.ColumnsIn(t.Dialect)
-	if len(specs) == 0 {
-		return false
-	}
-	for _, s := range specs {
-		c, ok := info.Column(s.Name)
-		if !ok || !slices.Contains(s.Types, c.Type) {
-			return false
-		}
-	}
-	return true
-}
-
-// wrongLayout is the finding that the table is another layout's, and which
-// --layout to use, when it is (otherLayout).
-func (t *Table) wrongLayout(info *dialects.TableInfo) (Finding, bool) {
-	o := t.otherLayout(info)
-	if o == nil {
-		return Finding{}, false
-	}
-	d := t.Dialect.Name()
-	return Finding{Severity: SeverityError, Object: "table",
-		Message: fmt.Sprintf("this is %s's table: use --layout %s (%s has the columns of --layout %s, not those of --layout %s, %s's table)",
-			o.Whose(d), o.Name, t, o.Name, t.Layout.Name, t.Layout.Whose(d)),
-		Fix: fmt.Sprintf("run the command again with --layout %s", o.Name)}, true
-}
 
 // checkUnlogged warns of an UNLOGGED table.
 func (t *Table) checkUnlogged(info *dialects.TableInfo) []Finding {

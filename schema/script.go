@@ -13,6 +13,9 @@ import (
 
 // DropScript is the SQL drop runs.
 func DropScript(t *Table) (string, error) {
+	if err := t.refuseVerb("drop", t.Layout.NoDrop); err != nil {
+		return "", err
+	}
 	return t.script(migrations.Drop, t.templateData())
 }
 
@@ -22,6 +25,9 @@ func DropScript(t *Table) (string, error) {
 // golang-migrate records it, so that create and verify find the table
 // current.
 func CreateScript(t *Table, idempotent bool) (string, error) {
+	if err := t.refuseVerb("create", t.Layout.NoCreate); err != nil {
+		return "", err
+	}
 	if !idempotent {
 		return t.script(migrations.Create, t.templateData())
 	}

@@ -28,24 +28,7 @@ func TestScriptsGolden(t *testing.T) {
 		d, _ := registry.Lookup(name)
 		for _, tc := range goldenCases(name) {
 			t.Run(name+"/"+tc.file, func(t *testing.T) {
-				got := script(d, tc)
-				path := filepath.Join("..", "testdata", "golden", name, tc.file)
-				if *update {
-					if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-						t.Fatal(err)
-					}
-					return
-				}
-				want, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatalf("%v (run go test ./schema -update to write it)", err)
-				}
-				if got != string(want) {
-					t.Errorf("%s differs from its golden file:\n--- got\n%s\n--- want\n%s", path, got, want)
-				}
+				golden(t, filepath.Join("..", "testdata", "golden", name, tc.file), script(d, tc))
 			})
 		}
 	}
@@ -88,6 +71,22 @@ func goldenCases(name string) []goldenCase {
 			goldenCase{"microsoft_create_hostile.sql", "create", layouts.Microsoft, hostileTable, false},
 		)
 	}
+	if layouts.AspState.In(name) {
+		// The classic ASP.NET session layouts, in a folder each: the async
+		// provider's table as create makes it, each one's purge (Expires, a
+		// datetime, against GETUTCDATE()), and the refusals to create or
+		// drop a table sessctl does not make or drop.
+		for _, l := range []*layouts.Layout{layouts.AspState, layouts.AspNetAsync, layouts.Universal} {
+			table := map[string]string{"aspstate": "ASPStateTempSessions", "aspnet-async": "ASPNetSessionState", "universal": "Sessions"}[l.Name]
+			cases = append(cases,
+				goldenCase{l.Name + "/create.sql", "create", l, table, false},
+				goldenCase{l.Name + "/create_idempotent.sql", "idempotent", l, table, false},
+				goldenCase{l.Name + "/drop.sql", "drop", l, table, false},
+				goldenCase{l.Name + "/purge.sql", "purge", l, table, false},
+				goldenCase{l.Name + "/create_hostile.sql", "create", l, hostileTable, false},
+			)
+		}
+	}
 	return cases
 }
 
@@ -113,4 +112,25 @@ func script(d dialects.Dialect, tc goldenCase) string {
 		return "-- error: " + err.Error() + "\n"
 	}
 	return sql
+}
+
+// golden compares got with the file at path, or writes it with -update.
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./schema -update to write it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from its golden file:\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
 }

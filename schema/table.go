@@ -37,6 +37,9 @@ var (
 	// ErrNameTaken: create would make an object (a primary key, an
 	// index) under a name that another object holds; nothing was sent.
 	ErrNameTaken = errors.New("name taken")
+	// ErrNotManaged: create or drop of a layout whose tables sessctl does
+	// not make or drop (Layout.NoCreate, Layout.NoDrop); nothing was sent.
+	ErrNotManaged = errors.New("not managed by sessctl")
 )
 
 // Table is one table of a layout in one dialect.
@@ -160,6 +163,16 @@ func (t *Table) key() string {
 		q[i] = t.quoted(c)
 	}
 	return strings.Join(q, ", ")
+}
+
+// refuseVerb is nil when sessctl does verb (create, drop) to tables of
+// this layout, and otherwise the error, wrapping ErrNotManaged, that says
+// why not (reason) and what to run instead.
+func (t *Table) refuseVerb(verb, reason string) error {
+	if reason == "" {
+		return nil
+	}
+	return fmt.Errorf("%w: %s --layout %s refused for %s: %s", ErrNotManaged, verb, t.Layout.Name, t, reason)
 }
 
 // denied turns err into dialects.ErrPermission, saying what op lacks and

@@ -102,6 +102,14 @@ func (t *Table) report(info *dialects.TableInfo, strict bool) (*Report, error) {
 		v := info.Version.Version
 		r.Version = &v
 	}
+	// A table that passes as its layout but that another fits more
+	// closely is said to, first. (One that fails and is another's is
+	// reported so by check alone.)
+	if len(errorsOf(r.Findings)) == 0 {
+		if like := t.lookalike(info, false); len(like) > 0 {
+			r.Findings = append(like, r.Findings...)
+		}
+	}
 	for _, f := range r.Findings {
 		if f.Severity == SeverityError || strict {
 			r.Status = StatusIncompatible
@@ -191,10 +199,15 @@ func (t *Table) check(info *dialects.TableInfo, latest uint) []Finding {
 		add(SeverityError, "table", "", "%s is not a table", t)
 		return out
 	}
-	if f, ok := t.wrongLayout(info); ok {
-		return append(out, f)
+	columns := t.checkColumns(info)
+	if len(errorsOf(columns)) > 0 {
+		// Another layout's table: that says it all, not its columns one
+		// by one as if it were a broken one of this layout.
+		if like := t.lookalike(info, true); len(like) > 0 {
+			return append(out, like...)
+		}
 	}
-	out = append(out, t.checkColumns(info)...)
+	out = append(out, columns...)
 	out = append(out, t.checkSerial(info)...)
 
 	key := strings.Join(t.Layout.PrimaryKey, ", ")
@@ -243,17 +256,21 @@ func (t *Table) checkExpiryIndex(info *dialects.TableInfo) []Finding {
 		return nil
 	}
 	scan := "every purge and the provider's own cleanup scan the whole table"
-	unusable := info.UnusableExpiryIndexes()
-	if len(unusable) == 0 {
-		return []Finding{{Severity: SeverityWarning, Object: "index",
-			Message: fmt.Sprintf("no index on %s: %s", t.expiry(), scan),
-			Fix:     fmt.Sprintf("run `sessctl create` for %s", t)}}
-	}
 	build, err := t.script(migrations.Index, t.templateData())
 	if err != nil {
 		build = fmt.Sprintf("run `sessctl create` for %s", t)
 	}
 	build = strings.TrimSpace(build)
+	unusable := info.UnusableExpiryIndexes()
+	if len(unusable) == 0 {
+		fix := fmt.Sprintf("run `sessctl create` for %s", t)
+		if t.Layout.NoCreate != "" {
+			fix = build // sessctl does not make the table; the index is the one statement
+		}
+		return []Finding{{Severity: SeverityWarning, Object: "index",
+			Message: fmt.Sprintf("no index on %s: %s", t.expiry(), scan),
+			Fix:     fix}}
+	}
 	var out []Finding
 	for _, ix := range unusable {
 		fix := ix.Fix
@@ -302,9 +319,6 @@ func (t *Table) checkStorage(info *dialects.TableInfo) []Finding {
 }
 
 func (t *Table) checkColumns(info *dialects.TableInfo) []Finding {
-	if f, ok := t.wrongLayout(info); ok {
-		return []Finding{f}
-	}
 	var out []Finding
 	specs := t.columns()
 	for _, spec := range specs {
@@ -344,6 +358,11 @@ func (t *Table) checkColumns(info *dialects.TableInfo) []Finding {
 				fmt.Sprintf("%s is %s: a key longer than %d characters fails when the app writes it; the provider's keys take up to %d (or use %s)",
 					object, typeString(col.Type, col.Length), col.Length, spec.MinLength, spec.Types[0]),
 				t.fix(spec, dialects.ProblemType)})
+		}
+		if spec.Defaulted && !col.HasDefault {
+			out = append(out, Finding{SeverityError, object,
+				fmt.Sprintf("%s has no default, and the provider's inserts leave it out: %s", object, spec.Definition),
+				t.fix(spec, dialects.ProblemDefault)})
 		}
 		if spec.CollationOK != nil && !spec.CollationOK(col.Collation) {
 			has := "has collation " + col.Collation
@@ -402,6 +421,9 @@ func (t *Table) checkSerial(info *dialects.TableInfo) []Finding {
 }
 
 func (t *Table) checkVersion(info *dialects.TableInfo, latest uint) []Finding {
+	if t.Layout.NoCreate != "" {
+		return nil // sessctl does not make the table: no version to expect
+	}
 	create := fmt.Sprintf("run `%s` for %s", t.command("create"), t)
 	object := "version " + t.quoted(t.VersionTable)
 	v := info.Version

@@ -158,9 +158,10 @@ func oneSession(ctx context.Context, q dialects.Querier) (dialects.Querier, func
 
 // deleteScript is one purge batch with its numbers written in.
 func (s Dialect) deleteScript(n dialects.Names, grace time.Duration, limit int) string {
-	sec, us := cutoff(grace)
-	return prelude + fmt.Sprintf(deleteSQL, s.qualified(n), strconv.Itoa(limit),
-		cutoffSQL(strconv.Itoa(int(sec)), strconv.Itoa(int(us))), "", purgeOrder)
+	c := colsOf(n)
+	sec, us := c.args(grace)
+	return prelude + fmt.Sprintf(c.of(deleteSQL), s.qualified(n), strconv.Itoa(limit),
+		c.cutoff(strconv.Itoa(int(sec)), strconv.Itoa(int(us))), "", c.of(purgeOrder))
 }
 
 // PurgeScript: on SQL Server each batch's plan is (SHOWPLAN_TEXT)
@@ -177,10 +178,11 @@ func (s Dialect) deleteScript(n dialects.Names, grace time.Duration, limit int) 
 // one).
 func (s Dialect) PurgeScript(n dialects.Names, grace time.Duration, limit int) string {
 	limit = min(limit, maxBatch)
-	sec, us := cutoff(grace)
-	del := fmt.Sprintf(deleteSQL, s.qualified(n), strconv.Itoa(limit),
-		cutoffSQL(strconv.Itoa(int(sec)), strconv.Itoa(int(us))), "", purgeOrder)
-	return fmt.Sprintf(`-- Deletes the rows of %[1]s that expired over %[2]s ago, %[3]d at a time
+	c := colsOf(n)
+	sec, us := c.args(grace)
+	del := fmt.Sprintf(c.of(deleteSQL), s.qualified(n), strconv.Itoa(limit),
+		c.cutoff(strconv.Itoa(int(sec)), strconv.Itoa(int(us))), "", c.of(purgeOrder))
+	return fmt.Sprintf(c.named(`-- Deletes the rows of %[1]s that expired over %[2]s ago, %[3]d at a time
 -- (at most %[4]d, under the 5,000 locks at which SQL Server locks the whole
 -- table), oldest first, each batch its own transaction, at low deadlock
 -- priority, passing over rows an app session holds (READPAST). Run it in
@@ -199,5 +201,5 @@ BEGIN
     SET @deleted = @@ROWCOUNT;
 END;
 GO
-`, s.qualified(n), grace, limit, maxBatch, strings.ReplaceAll(del, "\n", "\n    "))
+`), s.qualified(n), grace, limit, maxBatch, strings.ReplaceAll(del, "\n", "\n    "))
 }

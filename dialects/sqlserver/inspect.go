@@ -1,6 +1,7 @@
 package sqlserver
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -69,7 +70,7 @@ func (s Dialect) Inspect(ctx context.Context, q dialects.Querier, n dialects.Nam
 var _ dialects.TableInspector = Dialect{}
 
 func (s Dialect) InspectTable(ctx context.Context, q dialects.Querier, n dialects.Names) (*dialects.TableInfo, error) {
-	info := &dialects.TableInfo{Kind: dialects.KindMissing}
+	info := &dialects.TableInfo{Kind: dialects.KindMissing, Expiry: n.Expiry}
 	cat, err := catalogOf(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("reading the catalog for %s: %w", s.qualified(n), err)
@@ -154,7 +155,7 @@ func (s Dialect) inspectIndexes(ctx context.Context, q dialects.Querier, cat *ca
 		if len(ix.Columns) == 1 {
 			ix.Unusable, ix.Fix = s.unusable(n, name, typ, typeDesc, filtered, disabled)
 			ix.Drop = fmt.Sprintf("DROP INDEX %s ON %s;", s.Quote(name), s.qualified(n))
-			if disabled && col != dialects.ColExpiresAtTime {
+			if disabled && col != expiryOf(n) {
 				disabledOther = append(disabledOther, name)
 			}
 		}
@@ -177,7 +178,7 @@ func (s Dialect) inspectIndexes(ctx context.Context, q dialects.Querier, cat *ca
 func (s Dialect) unusable(n dialects.Names, name string, typ int, typeDesc string, filtered, disabled bool) (why, fix string) {
 	switch {
 	case typ != 1 && typ != 2:
-		return fmt.Sprintf("it is a %s index, and only a B-tree returns a range of %s in order", strings.ToLower(typeDesc), dialects.ColExpiresAtTime), ""
+		return fmt.Sprintf("it is a %s index, and only a B-tree returns a range of %s in order", strings.ToLower(typeDesc), expiryOf(n)), ""
 	case filtered:
 		return "it is a filtered index (it has a WHERE clause), so it does not hold every row a purge must find", ""
 	case disabled:
@@ -214,11 +215,11 @@ func (s Dialect) inspectVersion(ctx context.Context, q dialects.Querier, n diale
 	return nil
 }
 
-// FixSQL: Id is the primary key and ExpiresAtTime is in the expiry index,
-// and SQL Server will not alter a column an index depends on; for those the
-// fix is to re-create the table.
+// FixSQL: the key (Id) is the primary key and the expiry column
+// (ExpiresAtTime) is in the expiry index, and SQL Server will not alter a
+// column an index depends on; for those the fix is to re-create the table.
 func (s Dialect) FixSQL(n dialects.Names, c dialects.ColumnSpec, problem dialects.Problem) string {
-	if c.Name == dialects.ColID || c.Name == dialects.ColExpiresAtTime {
+	if c.Name == keyOf(n) || c.Name == expiryOf(n) {
 		return ""
 	}
 	t := s.qualified(n)
@@ -229,6 +230,16 @@ func (s Dialect) FixSQL(n dialects.Names, c dialects.ColumnSpec, problem dialect
 		}
 	case dialects.ProblemType, dialects.ProblemNotNull, dialects.ProblemNullable:
 		return fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s;", t, c.Definition)
+	case dialects.ProblemDefault:
+		if _, def, ok := strings.Cut(c.Definition, " DEFAULT "); ok {
+			return fmt.Sprintf("ALTER TABLE %s ADD DEFAULT %s FOR %s;", t, def, s.Quote(c.Name))
+		}
 	}
 	return ""
 }
+
+// keyOf and expiryOf are n's key and expiry columns, the cache table's
+// where n names none (Names built by hand).
+func keyOf(n dialects.Names) string { return cmp.Or(n.Key, dialects.ColID) }
+
+func expiryOf(n dialects.Names) string { return cmp.Or(n.Expiry, dialects.ColExpiresAtTime) }

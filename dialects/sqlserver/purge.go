@@ -164,8 +164,9 @@ func (Dialect) Limits() dialects.Limits { return dialects.Limits{MaxBatch: maxBa
 // session's statements from then on leave out, as READPAST would have.
 // Rows held so are left for the next run, and counted by CountHeld.
 func (s Dialect) DeleteExpired(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int) (int64, error) {
-	sec, us := cutoff(grace)
-	query := prelude + s.deleteHeldAware(n, "@p1", cutoffSQL("@p2", "@p3"))
+	c := colsOf(n)
+	sec, us := c.args(grace)
+	query := prelude + s.deleteHeldAware(n, "@p1", c.cutoff("@p2", "@p3"))
 	var total int64
 	most := int64(maxBatch)
 	var bbf *bool // whether q is Babelfish, asked at the first lock timeout
@@ -225,22 +226,23 @@ func (s Dialect) DeleteExpired(ctx context.Context, q dialects.Querier, n dialec
 // deleteHeldAware is one batch, leaving out the rows heldTable
 // lists where the session has one.
 func (s Dialect) deleteHeldAware(n dialects.Names, rows, cutoff string) string {
-	t := s.qualified(n)
+	t, c := s.qualified(n), colsOf(n)
 	return "IF OBJECT_ID(N'tempdb.." + heldTable + "') IS NULL\n" +
-		fmt.Sprintf(deleteSQL, t, rows, cutoff, "", purgeOrder) +
-		"\nELSE\n" + fmt.Sprintf(deleteSQL, t, rows, cutoff, notHeld, purgeOrder)
+		fmt.Sprintf(c.of(deleteSQL), t, rows, cutoff, "", c.of(purgeOrder)) +
+		"\nELSE\n" + fmt.Sprintf(c.of(deleteSQL), t, rows, cutoff, c.of(notHeld), c.of(purgeOrder))
 }
 
 // noteHeld lists in heldTable the first expired row it does not
 // list yet, the one a batch of one row waited for; found is false when
 // there is none. It reads without waiting for row locks.
 func (s Dialect) noteHeld(ctx context.Context, q dialects.Querier, n dialects.Names, sec, us int32) (found bool, err error) {
-	res, err := q.ExecContext(ctx, `IF OBJECT_ID(N'tempdb..`+heldTable+`') IS NULL
-    CREATE TABLE `+heldTable+` ([Id] nvarchar(449) COLLATE SQL_Latin1_General_CP1_CS_AS NOT NULL PRIMARY KEY);
+	c := colsOf(n)
+	res, err := q.ExecContext(ctx, c.in(`IF OBJECT_ID(N'tempdb..`+heldTable+`') IS NULL
+    `+c.heldCreate()+`;
 INSERT INTO `+heldTable+` ([Id])
-SELECT TOP (1) [Id] FROM `+s.qualified(n)+` WITH (READUNCOMMITTED)
-WHERE [ExpiresAtTime] < `+cutoffSQL("@p1", "@p2")+notHeld+`
-ORDER BY `+purgeOrder+`;`, sec, us)
+SELECT TOP (1) [Id] FROM `+tableMark+` WITH (READUNCOMMITTED)
+WHERE [ExpiresAtTime] < `+c.cutoff("@p1", "@p2")+notHeld+`
+ORDER BY `+purgeOrder+`;`, s.qualified(n)), sec, us)
 	if err != nil {
 		return false, fmt.Errorf("noting a row an app session holds: %w", err)
 	}
@@ -268,11 +270,12 @@ func (Dialect) deleteOnce(ctx context.Context, q dialects.Querier, query string,
 }
 
 func (s Dialect) CountExpired(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration) (int64, time.Time, error) {
-	sec, us := cutoff(grace)
+	c := colsOf(n)
+	sec, us := c.args(grace)
 	var count int64
 	var oldest sql.NullTime
-	err := q.QueryRowContext(ctx, `SELECT COUNT_BIG(*), MIN([ExpiresAtTime]) FROM `+s.qualified(n)+
-		` WHERE [ExpiresAtTime] < `+cutoffSQL("@p1", "@p2"), sec, us).Scan(&count, &oldest)
+	err := q.QueryRowContext(ctx, c.in(`SELECT COUNT_BIG(*), MIN([ExpiresAtTime]) FROM `+tableMark+
+		` WHERE [ExpiresAtTime] < `+c.cutoff("@p1", "@p2"), s.qualified(n)), sec, us).Scan(&count, &oldest)
 	if err != nil || !oldest.Valid {
 		return count, time.Time{}, err
 	}
@@ -300,7 +303,8 @@ LEFT JOIN %[1]s AS free WITH (UPDLOCK, ROWLOCK, READPAST)
 // rows are tried in a transaction that is rolled back, all at once, and,
 // only when one of them is held, one by one.
 func (s Dialect) CountHeld(ctx context.Context, q dialects.Querier, n dialects.Names, grace time.Duration, limit int) (int64, error) {
-	sec, us := cutoff(grace)
+	c := colsOf(n)
+	sec, us := c.args(grace)
 	if bbf, err := isBabelfish(ctx, q); err != nil || bbf {
 		if err != nil {
 			return 0, err
@@ -308,7 +312,7 @@ func (s Dialect) CountHeld(ctx context.Context, q dialects.Querier, n dialects.N
 		return s.probeHeld(ctx, q, n, sec, us, limit)
 	}
 	var held int64
-	err := q.QueryRowContext(ctx, fmt.Sprintf(heldSQL, s.qualified(n), cutoffSQL("@p2", "@p3")), limit, sec, us).Scan(&held)
+	err := q.QueryRowContext(ctx, fmt.Sprintf(c.of(heldSQL), s.qualified(n), c.cutoff("@p2", "@p3")), limit, sec, us).Scan(&held)
 	return held, err
 }
 
@@ -321,9 +325,10 @@ func (s Dialect) probeHeld(ctx context.Context, q dialects.Querier, n dialects.N
 		return 0, err
 	}
 	defer release()
-	cutoff := cutoffSQL("@p2", "@p3")
-	all := prelude + fmt.Sprintf(deleteSQL, s.qualified(n), "@p1", cutoff, "", purgeOrder)
-	one := prelude + "DELETE FROM " + s.qualified(n) + " WHERE [Id] = @p1 AND [ExpiresAtTime] < " + cutoff + ";"
+	c := colsOf(n)
+	t, cutoff := s.qualified(n), c.cutoff("@p2", "@p3")
+	all := prelude + fmt.Sprintf(c.of(deleteSQL), t, "@p1", cutoff, "", c.of(purgeOrder))
+	one := prelude + c.in("DELETE FROM "+tableMark+" WHERE [Id] = @p1 AND [ExpiresAtTime] < "+cutoff+";", t)
 	try := func(query string, args ...any) (held bool, err error) {
 		undo, err := rolledBack(ctx, session)
 		if err != nil {
@@ -341,12 +346,12 @@ func (s Dialect) probeHeld(ctx context.Context, q dialects.Querier, n dialects.N
 	}
 	// The rows to try one by one: those the session's batches found held,
 	// when they found any; else the oldest.
-	rows, err := session.QueryContext(ctx, `IF OBJECT_ID(N'tempdb..`+heldTable+`') IS NULL
-    SELECT TOP (@p1) [Id] FROM `+s.qualified(n)+` WITH (READUNCOMMITTED)
+	rows, err := session.QueryContext(ctx, c.in(`IF OBJECT_ID(N'tempdb..`+heldTable+`') IS NULL
+    SELECT TOP (@p1) [Id] FROM `+tableMark+` WITH (READUNCOMMITTED)
     WHERE [ExpiresAtTime] < `+cutoff+` ORDER BY `+purgeOrder+`
 ELSE
-    SELECT TOP (@p1) [Id] FROM `+s.qualified(n)+` WITH (READUNCOMMITTED)
-    WHERE [ExpiresAtTime] < `+cutoff+` AND [Id] IN (SELECT [Id] FROM `+heldTable+`) ORDER BY `+purgeOrder+`;`, limit, sec, us)
+    SELECT TOP (@p1) [Id] FROM `+tableMark+` WITH (READUNCOMMITTED)
+    WHERE [ExpiresAtTime] < `+cutoff+` AND [Id] IN (SELECT [Id] FROM `+heldTable+`) ORDER BY `+purgeOrder+`;`, t), limit, sec, us)
 	if err != nil {
 		return 0, err
 	}

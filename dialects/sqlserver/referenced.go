@@ -72,10 +72,11 @@ func (s Dialect) ExpiredIDs(ctx context.Context, q dialects.Querier, n dialects.
 	if err != nil {
 		return nil, err
 	}
-	sec, us := cutoff(grace)
-	return dialects.ScanIDs(q.QueryContext(ctx, `SELECT TOP (@p4) [Id] FROM `+s.qualified(n)+` WITH (READPAST)
-WHERE [ExpiresAtTime] < `+cutoffSQL("@p2", "@p3")+` AND NOT `+inIDs+`
-ORDER BY `+purgeOrder+`;`, list, sec, us, int64(limit)))
+	c := colsOf(n)
+	sec, us := c.args(grace)
+	return dialects.ScanIDs(q.QueryContext(ctx, c.in(`SELECT TOP (@p4) [Id] FROM `+tableMark+` WITH (READPAST)
+WHERE [ExpiresAtTime] < `+c.cutoff("@p2", "@p3")+` AND NOT `+inIDs+`
+ORDER BY `+purgeOrder+`;`, s.qualified(n)), list, sec, us, int64(limit)))
 }
 
 // DeleteIDs is one DELETE, which SQL Server runs whole or not at all, with
@@ -86,9 +87,10 @@ func (s Dialect) DeleteIDs(ctx context.Context, q dialects.Querier, n dialects.N
 	if err != nil {
 		return 0, err
 	}
-	sec, us := cutoff(grace)
-	res, err := q.ExecContext(ctx, prelude+`DELETE FROM `+s.qualified(n)+` WITH (ROWLOCK, READPAST)
-WHERE `+inIDs+` AND [ExpiresAtTime] < `+cutoffSQL("@p2", "@p3")+`;`, list, sec, us)
+	c := colsOf(n)
+	sec, us := c.args(grace)
+	res, err := q.ExecContext(ctx, prelude+c.in(`DELETE FROM `+tableMark+` WITH (ROWLOCK, READPAST)
+WHERE `+inIDs+` AND [ExpiresAtTime] < `+c.cutoff("@p2", "@p3")+`;`, s.qualified(n)), list, sec, us)
 	if err != nil {
 		return 0, err
 	}
@@ -100,7 +102,8 @@ func (s Dialect) StillExpired(ctx context.Context, q dialects.Querier, n dialect
 	if err != nil {
 		return nil, err
 	}
-	sec, us := cutoff(grace)
-	return dialects.ScanIDs(q.QueryContext(ctx, `SELECT [Id] FROM `+s.qualified(n)+` WITH (READPAST)
-WHERE `+inIDs+` AND [ExpiresAtTime] < `+cutoffSQL("@p2", "@p3")+`;`, list, sec, us))
+	c := colsOf(n)
+	sec, us := c.args(grace)
+	return dialects.ScanIDs(q.QueryContext(ctx, c.in(`SELECT [Id] FROM `+tableMark+` WITH (READPAST)
+WHERE `+inIDs+` AND [ExpiresAtTime] < `+c.cutoff("@p2", "@p3")+`;`, s.qualified(n)), list, sec, us))
 }

@@ -1,0 +1,1 @@
+CREATE NONCLUSTERED INDEX {{.ExpiryIndex}} ON {{.Table}} ([Expires]);

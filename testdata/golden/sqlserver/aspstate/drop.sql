@@ -1,0 +1,1 @@
+-- error: not managed by sessctl: drop --layout aspstate refused for [dbo].[ASPStateTempSessions]: the session state provider's stored procedures read and write this table, and dropping it alone breaks every one of them; remove the whole session state database with aspnet_regsql.exe -ssremove (same -sstype and -d as -ssadd)

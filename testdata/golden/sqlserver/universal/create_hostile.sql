@@ -1,0 +1,1 @@
+-- rejected: table: invalid name "Sess\"ion]Da`ta'; DROP TABLE y; --": sessctl does not take ] or ' in SQL Server names: golang-migrate's sqlserver driver, which records the version, splices the names into its SQL without escaping them
