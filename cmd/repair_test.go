@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"database/sql"
 	"strings"
 	"testing"
 
@@ -37,15 +38,7 @@ func droppedByHand(t *testing.T, s dialecttest.Server, l *layouts.Layout) {
 		t.Fatal(err)
 	}
 	n := func(table string) string { return s.Dialect.Names(s.Schema, table).VersionTable }
-	dropByHand := func(table string) {
-		t.Helper()
-		if _, err := db.Exec("DROP TABLE " + s.Qualified(table)); err != nil {
-			t.Fatal(err)
-		}
-		if tablesLike(t, s, db, n(table)) != 1 {
-			t.Fatalf("dropping %s by hand took its version table too", table)
-		}
-	}
+	dropByHand := func(table string) { dropTableByHand(t, s, db, table) }
 	for _, left := range []struct {
 		name string
 		set  string // SET clause for the version row left behind; "" leaves it as create wrote it
@@ -103,40 +96,57 @@ func droppedByHand(t *testing.T, s dialecttest.Server, l *layouts.Layout) {
 		})
 	}
 
-	t.Run("drop", func(t *testing.T) {
-		for _, flags := range [][]string{{"--yes", "--if-exists"}, {"--yes"}} {
-			table := dialecttest.Table("GoneDrop")
-			s.DropAtCleanup(t, db, table)
-			must(t, 0, withLayout(l, "create", s.DSN, s.Schema, table)...)
-			dropByHand(table)
-			args := append(append([]string{"drop", "-o", "json"}, flags...), s.DSN, s.Schema, table)
-			r := must(t, 0, withLayout(l, args...)...)
-			if got := r.json(t)["status"]; got != "dropped_version_table" {
-				t.Errorf("drop %v of a table dropped by hand: %s", flags, r.stdout)
-			}
-			if got := tablesLike(t, s, db, n(table)); got != 0 {
-				t.Errorf("drop %v left the version table %s", flags, n(table))
-			}
-			r = must(t, 0, withLayout(l, append(append([]string{"drop"}, flags[:1]...), "--if-exists", s.DSN, s.Schema, table)...)...)
-			if !strings.Contains(r.stdout, "does not exist; nothing to drop") {
-				t.Errorf("drop once nothing is left said %q", r.stdout)
-			}
-			if l != layouts.Cache {
-				continue
-			}
-			r = must(t, 3, "verify", s.DSN, s.Schema, table)
-			if strings.Contains(r.stdout, "without its table") {
-				t.Errorf("verify once nothing is left still names a version table: %s", r.stdout)
-			}
-		}
-		// The text report says what drop dropped.
-		table := dialecttest.Table("GoneText")
+	t.Run("drop", func(t *testing.T) { droppedByHandDropped(t, s, db, l) })
+}
+
+// dropTableByHand drops table as a DBA would, leaving its version table.
+func dropTableByHand(t *testing.T, s dialecttest.Server, db *sql.DB, table string) {
+	t.Helper()
+	if _, err := db.Exec("DROP TABLE " + s.Qualified(table)); err != nil {
+		t.Fatal(err)
+	}
+	if tablesLike(t, s, db, s.Dialect.Names(s.Schema, table).VersionTable) != 1 {
+		t.Fatalf("dropping %s by hand took its version table too", table)
+	}
+}
+
+// droppedByHandDropped: drop, with and without --if-exists, removes a
+// version table left without its table, and says so.
+func droppedByHandDropped(t *testing.T, s dialecttest.Server, db *sql.DB, l *layouts.Layout) {
+	n := func(table string) string { return s.Dialect.Names(s.Schema, table).VersionTable }
+	dropByHand := func(table string) { dropTableByHand(t, s, db, table) }
+	for _, flags := range [][]string{{"--yes", "--if-exists"}, {"--yes"}} {
+		table := dialecttest.Table("GoneDrop")
 		s.DropAtCleanup(t, db, table)
 		must(t, 0, withLayout(l, "create", s.DSN, s.Schema, table)...)
 		dropByHand(table)
-		r := must(t, 0, withLayout(l, "drop", "--yes", "--if-exists", s.DSN, s.Schema, table)...)
-		if want := "dropped its version table " + s.Dialect.Quote(n(table)); !strings.Contains(r.stdout, want) {
-			t.Errorf("drop of a version table left alone said %q, want %q", r.stdout, want)
+		args := append(append([]string{"drop", "-o", "json"}, flags...), s.DSN, s.Schema, table)
+		r := must(t, 0, withLayout(l, args...)...)
+		if got := r.json(t)["status"]; got != "dropped_version_table" {
+			t.Errorf("drop %v of a table dropped by hand: %s", flags, r.stdout)
 		}
-	})
+		if got := tablesLike(t, s, db, n(table)); got != 0 {
+			t.Errorf("drop %v left the version table %s", flags, n(table))
+		}
+		r = must(t, 0, withLayout(l, append(append([]string{"drop"}, flags[:1]...), "--if-exists", s.DSN, s.Schema, table)...)...)
+		if !strings.Contains(r.stdout, "does not exist; nothing to drop") {
+			t.Errorf("drop once nothing is left said %q", r.stdout)
+		}
+		if l != layouts.Cache {
+			continue
+		}
+		r = must(t, 3, "verify", s.DSN, s.Schema, table)
+		if strings.Contains(r.stdout, "without its table") {
+			t.Errorf("verify once nothing is left still names a version table: %s", r.stdout)
+		}
+	}
+	// The text report says what drop dropped.
+	table := dialecttest.Table("GoneText")
+	s.DropAtCleanup(t, db, table)
+	must(t, 0, withLayout(l, "create", s.DSN, s.Schema, table)...)
+	dropByHand(table)
+	r := must(t, 0, withLayout(l, "drop", "--yes", "--if-exists", s.DSN, s.Schema, table)...)
+	if want := "dropped its version table " + s.Dialect.Quote(n(table)); !strings.Contains(r.stdout, want) {
+		t.Errorf("drop of a version table left alone said %q, want %q", r.stdout, want)
+	}
 }
