@@ -329,51 +329,7 @@ func adviceLoop(t *testing.T, s dialecttest.Server, l *layouts.Layout, op []stri
 	db := s.Open(t)
 	schema := s.Schema
 	user := strings.ToLower(dialecttest.Table("adv"))
-	var dsn string
-	switch d.Name() {
-	case "postgres":
-		schema = user + "_s"
-		own := schema
-		for _, q := range []string{"CREATE ROLE " + d.Quote(user) + " LOGIN", "CREATE SCHEMA " + d.Quote(own)} {
-			if _, err := db.Exec(q); err != nil {
-				t.Fatalf("%s: %v", q, err)
-			}
-		}
-		t.Cleanup(func() {
-			if _, err := db.Exec("DROP SCHEMA " + d.Quote(own) + " CASCADE"); err != nil {
-				t.Errorf("dropping schema %s: %v", own, err)
-			}
-			db.Exec("DROP OWNED BY " + d.Quote(user))
-			if _, err := db.Exec("DROP ROLE " + d.Quote(user)); err != nil {
-				t.Errorf("dropping role %s: %v", user, err)
-			}
-		})
-		u, err := url.Parse(s.DSN)
-		if err != nil {
-			t.Skipf("the PostgreSQL test DSN is not a URL, which this test needs to log in as another role: %v", err)
-		}
-		u.User = url.User(user)
-		dsn = u.String()
-	case "mysql":
-		const pw = "Pw-advice-1"
-		account := "'" + user + "'@'%'"
-		if _, err := db.Exec("CREATE USER " + account + " IDENTIFIED BY '" + pw + "'"); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if _, err := db.Exec("DROP USER " + account); err != nil {
-				t.Errorf("dropping user %s: %v", account, err)
-			}
-		})
-		cfg, err := gomysql.ParseDSN(s.DSN)
-		if err != nil {
-			t.Skipf("the MySQL test DSN is not a go-sql-driver DSN, which this test needs to log in as another user: %v", err)
-		}
-		cfg.User, cfg.Passwd, cfg.DBName = user, pw, ""
-		dsn = cfg.FormatDSN()
-	case "sqlite":
-		dsn = "file:" + s.DSN + "?mode=ro"
-	}
+	dsn, schema := noPrivilegeUser(t, s, db, user)
 	if len(op) > 1 && op[1] == "--create-schema" && d.Name() != "sqlite" {
 		schema = user + "_new" // made by the command
 		made := schema
@@ -433,6 +389,13 @@ func adviceLoop(t *testing.T, s dialecttest.Server, l *layouts.Layout, op []stri
 			}
 		}
 	}
+	wantAdviceDone(t, admin, db, l, op, schema, table)
+}
+
+// wantAdviceDone checks what op, once it succeeded, did to table.
+func wantAdviceDone(t *testing.T, admin dialecttest.Server, db *sql.DB, l *layouts.Layout, op []string, schema, table string) {
+	t.Helper()
+	d := admin.Dialect
 	switch op[0] {
 	case "purge":
 		want := int64(0)
@@ -451,6 +414,60 @@ func adviceLoop(t *testing.T, s dialecttest.Server, l *layouts.Layout, op []stri
 			wantKeyVersion(t, admin, db, table)
 		}
 	}
+}
+
+// noPrivilegeUser makes TestGrantAdviceIsEnough's user, which may do
+// nothing, dropped at cleanup; it returns its connection string and the
+// schema its tables go in (PostgreSQL: one of the test's own).
+func noPrivilegeUser(t *testing.T, s dialecttest.Server, db *sql.DB, user string) (dsn, schema string) {
+	t.Helper()
+	d := s.Dialect
+	schema = s.Schema
+	switch d.Name() {
+	case "postgres":
+		schema = user + "_s"
+		own := schema
+		for _, q := range []string{"CREATE ROLE " + d.Quote(user) + " LOGIN", "CREATE SCHEMA " + d.Quote(own)} {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		t.Cleanup(func() {
+			if _, err := db.Exec("DROP SCHEMA " + d.Quote(own) + " CASCADE"); err != nil {
+				t.Errorf("dropping schema %s: %v", own, err)
+			}
+			db.Exec("DROP OWNED BY " + d.Quote(user))
+			if _, err := db.Exec("DROP ROLE " + d.Quote(user)); err != nil {
+				t.Errorf("dropping role %s: %v", user, err)
+			}
+		})
+		u, err := url.Parse(s.DSN)
+		if err != nil {
+			t.Skipf("the PostgreSQL test DSN is not a URL, which this test needs to log in as another role: %v", err)
+		}
+		u.User = url.User(user)
+		dsn = u.String()
+	case "mysql":
+		const pw = "Pw-advice-1"
+		account := "'" + user + "'@'%'"
+		if _, err := db.Exec("CREATE USER " + account + " IDENTIFIED BY '" + pw + "'"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if _, err := db.Exec("DROP USER " + account); err != nil {
+				t.Errorf("dropping user %s: %v", account, err)
+			}
+		})
+		cfg, err := gomysql.ParseDSN(s.DSN)
+		if err != nil {
+			t.Skipf("the MySQL test DSN is not a go-sql-driver DSN, which this test needs to log in as another user: %v", err)
+		}
+		cfg.User, cfg.Passwd, cfg.DBName = user, pw, ""
+		dsn = cfg.FormatDSN()
+	case "sqlite":
+		dsn = "file:" + s.DSN + "?mode=ro"
+	}
+	return dsn, schema
 }
 
 // adviceOf reads the statements a permission message advises: after "may
