@@ -200,32 +200,7 @@ func TestHostileNames(t *testing.T) {
 			t.Cleanup(func() { conn.Close() })
 			cat.lock(t, conn)
 		}
-		// SQLite has one schema: one worker.
-		workers := map[string][]hostileCase{}
-		tableWorkers, tables := 2, 0
-		for i, c := range cases {
-			if c.kind == "table" && i%4 == 0 && s.Dialect.Name() != "sqlserver" {
-				workers[keysWorker] = append(workers[keysWorker], c)
-			}
-			switch {
-			case s.Dialect.Name() == "sqlserver" && i%4 != 0 && os.Getenv(hostileAllEnv) == "":
-				// Each command takes a second or two on the TDS
-				// stand-in (its catalog views are slow): CI runs every
-				// fourth name there, to stay within its time;
-				// SESSCTL_TEST_HOSTILE_ALL=1 runs them all.
-				continue
-			case s.Dialect.Name() == "sqlite":
-				workers["all"] = append(workers["all"], c)
-			case c.kind == "schema":
-				workers["schemas"] = append(workers["schemas"], c)
-			default:
-				// In turn, counting the names tried (on SQL Server, every
-				// fourth: their index would put them all in one worker).
-				w := fmt.Sprintf("tables-%d", tables%tableWorkers+1)
-				workers[w] = append(workers[w], c)
-				tables++
-			}
-		}
+		workers := hostileWorkers(cases, s.Dialect.Name())
 		var mu sync.Mutex
 		count, keys := map[string]int{}, map[string]int{}
 		t.Run("workers", func(t *testing.T) {
@@ -266,6 +241,39 @@ func TestHostileNames(t *testing.T) {
 			t.Logf("%s, key ring: %d table names: %d ok, %d bad, %d refused", s.Dialect.Name(), len(workers[keysWorker]), keys[outcomeOK], keys[outcomeBad], keys[outcomeRefused])
 		}
 	})
+}
+
+// hostileWorkers splits the cases among TestHostileNames' workers on
+// engine: the schema names in one, the table names in two, every fourth
+// table name in the key ring's (not on SQL Server).
+func hostileWorkers(cases []hostileCase, engine string) map[string][]hostileCase {
+	// SQLite has one schema: one worker.
+	workers := map[string][]hostileCase{}
+	tableWorkers, tables := 2, 0
+	for i, c := range cases {
+		if c.kind == "table" && i%4 == 0 && engine != "sqlserver" {
+			workers[keysWorker] = append(workers[keysWorker], c)
+		}
+		switch {
+		case engine == "sqlserver" && i%4 != 0 && os.Getenv(hostileAllEnv) == "":
+			// Each command takes a second or two on the TDS
+			// stand-in (its catalog views are slow): CI runs every
+			// fourth name there, to stay within its time;
+			// SESSCTL_TEST_HOSTILE_ALL=1 runs them all.
+			continue
+		case engine == "sqlite":
+			workers["all"] = append(workers["all"], c)
+		case c.kind == "schema":
+			workers["schemas"] = append(workers["schemas"], c)
+		default:
+			// In turn, counting the names tried (on SQL Server, every
+			// fourth: their index would put them all in one worker).
+			w := fmt.Sprintf("tables-%d", tables%tableWorkers+1)
+			workers[w] = append(workers[w], c)
+			tables++
+		}
+	}
+	return workers
 }
 
 // keysWorker is TestHostileNames' worker of the key ring.
@@ -410,15 +418,7 @@ func (h *hostileRun) run(t *testing.T, c hostileCase) string {
 	case ExitOK:
 		got = outcomeOK
 		h.checkMade(t, c, schema, table, before, h.cat.snapshot(t, h, watched), whereBefore)
-		for _, cmd := range h.afterCreate() {
-			want := ExitOK
-			if cmd[0] == "purge" && !h.layout.Purges() {
-				want = ExitUsage // refused for the key ring
-			}
-			if r := sessctl(t, nil, withLayout(h.layout, append(cmd, target...)...)...); r.code != want {
-				t.Errorf("%s: %s: exit %d, want %d\nstdout: %s\nstderr: %s", c, cmd[0], r.code, want, r.stdout, r.stderr)
-			}
-		}
+		h.follow(t, c, target, true)
 		if newSchema {
 			if err := h.cat.dropSchema(h, schema, false); err != nil {
 				t.Errorf("%s: the schema is not empty after drop: %v", c, err)
@@ -427,11 +427,7 @@ func (h *hostileRun) run(t *testing.T, c hostileCase) string {
 	case ExitUsage:
 		got = outcomeBad
 		h.checkMessage(t, c, r)
-		for _, cmd := range h.afterCreate() {
-			if r := sessctl(t, nil, withLayout(h.layout, append(cmd, target...)...)...); r.code != ExitUsage {
-				t.Errorf("%s: %s of a name create rejected: exit %d, want 2\nstderr: %s", c, cmd[0], r.code, r.stderr)
-			}
-		}
+		h.follow(t, c, target, false)
 	case ExitFailed:
 		if strings.Contains(r.stderr, "not a "+h.layout.Noun) {
 			got = outcomeRefused
@@ -455,6 +451,22 @@ func (h *hostileRun) run(t *testing.T, c hostileCase) string {
 		t.Errorf("%s: the schemas changed: before %q, after %q", c, schemasBefore, after)
 	}
 	return got
+}
+
+// follow runs the commands that follow a create (afterCreate) on target:
+// each exits 0 when create made the table (the key ring's purge: 2,
+// refused), 2 when create rejected the name.
+func (h *hostileRun) follow(t *testing.T, c hostileCase, target []string, made bool) {
+	t.Helper()
+	for _, cmd := range h.afterCreate() {
+		want := ExitUsage
+		if made && (cmd[0] != "purge" || h.layout.Purges()) {
+			want = ExitOK
+		}
+		if r := sessctl(t, nil, withLayout(h.layout, append(cmd, target...)...)...); r.code != want {
+			t.Errorf("%s: %s (create made it: %v): exit %d, want %d\nstdout: %s\nstderr: %s", c, cmd[0], made, r.code, want, r.stdout, r.stderr)
+		}
+	}
 }
 
 // sequencesOf lists the sequences PostgreSQL made for the columns of
