@@ -327,7 +327,6 @@ func adviceOps(l *layouts.Layout) [][]string {
 func adviceLoop(t *testing.T, s dialecttest.Server, l *layouts.Layout, op []string) {
 	d := s.Dialect
 	db := s.Open(t)
-	schema := s.Schema
 	user := strings.ToLower(dialecttest.Table("adv"))
 	dsn, schema := noPrivilegeUser(t, s, db, user)
 	if len(op) > 1 && op[1] == "--create-schema" && d.Name() != "sqlite" {

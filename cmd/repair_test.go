@@ -17,8 +17,9 @@ import (
 // exiting 0, and verify --strict passes. drop, with and without
 // --if-exists, removes a version table left without its table, and says
 // so; after it nothing of the table is left. The key ring (--layout keys)
-// likewise, its version (1, its only one) left as it was or dirty; it is
-// checked by keyRingOK, as verify does not read a key ring yet.
+// likewise, its version (1, its only one) left as it was or dirty (on the
+// TDS stand-in dirty only, and no drop case); it is checked by keyRingOK,
+// as verify does not read a key ring yet.
 func TestTableDroppedByHandIsMadeAgain(t *testing.T) {
 	dialecttest.Each(t, func(t *testing.T, s dialecttest.Server) {
 		t.Parallel()
@@ -49,6 +50,9 @@ func droppedByHand(t *testing.T, s dialecttest.Server, l *layouts.Layout) {
 	} {
 		if left.name == "behind" && latest == 1 {
 			continue // one migration: nothing is behind it
+		}
+		if l != layouts.Cache && s.Dialect.Name() == "sqlserver" && left.name != "dirty" {
+			continue // a create takes seconds on the TDS stand-in: the key ring's dirty case only
 		}
 		t.Run(left.name, func(t *testing.T) {
 			table := dialecttest.Table("Gone")
@@ -96,6 +100,9 @@ func droppedByHand(t *testing.T, s dialecttest.Server, l *layouts.Layout) {
 		})
 	}
 
+	if l != layouts.Cache && s.Dialect.Name() == "sqlserver" {
+		return // as above: the cache table's drop case runs there
+	}
 	t.Run("drop", func(t *testing.T) { droppedByHandDropped(t, s, db, l) })
 }
 
