@@ -15,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/dialects/dialecttest"
+	"github.com/sessctl/sessctl/layouts"
 	"github.com/sessctl/sessctl/migrations"
 )
 
@@ -30,12 +32,32 @@ const (
 	killAfterFirst = "after-first" // as soon as migration 1 has made the table
 )
 
-// killTrials is how many creates TestCreateKilled kills per dialect, at
-// each kill point, each on a table of its own.
-var killTrials = []struct {
+// killTrial is how many creates TestCreateKilled kills at a kill point,
+// each on a table of its own.
+type killTrial struct {
 	kind string
 	n    int
-}{{killAnywhere, 30}, {killConnecting, 5}, {killAfterFirst, 5}}
+}
+
+// killTrials are TestCreateKilled's kills of layout l's creates on
+// engine: the cache table's 40 (a quarter, at least 2 a point, on the TDS
+// stand-in, where a create takes seconds: CI keeps within its time); the
+// key ring's, one migration, 8 (3 on the stand-in).
+func killTrials(l *layouts.Layout, engine string) []killTrial {
+	if l != layouts.Cache {
+		if engine == "sqlserver" {
+			return []killTrial{{killAnywhere, 2}, {killAfterFirst, 1}}
+		}
+		return []killTrial{{killAnywhere, 5}, {killConnecting, 1}, {killAfterFirst, 2}}
+	}
+	ks := []killTrial{{killAnywhere, 30}, {killConnecting, 5}, {killAfterFirst, 5}}
+	if engine == "sqlserver" {
+		for i := range ks {
+			ks[i].n = max(2, ks[i].n/4)
+		}
+	}
+	return ks
+}
 
 // killsAtOnce is how many trials run at once per dialect.
 const killsAtOnce = 2
@@ -47,7 +69,10 @@ const killsAtOnce = 2
 // drawn from a seeded RNG (logged; crashSeedEnv repeats them) across the
 // time a normal create takes, as measured first, and the test counts how
 // many kills left the table half made, so that they are known to have hit
-// the middle.
+// the middle. It runs for the cache table and for the key ring (--layout
+// keys), one after the other on each engine; the key ring's next create is
+// checked by its catalog and an EF Core write and read (keyRingOK), not by
+// verify, which does not read the key ring yet.
 func TestCreateKilled(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	if v := os.Getenv(crashSeedEnv); v != "" {
@@ -60,95 +85,112 @@ func TestCreateKilled(t *testing.T) {
 	dialecttest.Each(t, func(t *testing.T, s dialecttest.Server) {
 		t.Parallel()
 		db := s.Open(t)
-		latest, err := migrations.Latest(s.Dialect.Name())
-		if err != nil {
-			t.Fatal(err)
-		}
-		whole := medianDuration(t, 5, func() {
-			srv, db := trialServer(t, s, db)
-			table := dialecttest.Table("KillRef")
-			srv.DropAtCleanup(t, db, table)
-			if p := runAtOnce(t, 1, func(int) []string { return []string{"create", srv.DSN, srv.Schema, table} })[0]; p.code != 0 {
-				t.Fatalf("create: exit %d\n%s", p.code, p.stderr)
-			}
-		})
 		connecting := medianDuration(t, 5, func() {
 			runAtOnce(t, 1, func(int) []string { return []string{"verify", s.DSN, s.Schema, dialecttest.Table("KillNone")} })
 		})
-		t.Logf("%s: a create takes %s; a process connects and reads the catalog in %s", s.Dialect.Name(), whole, connecting)
-
-		h := fnv.New64a()
-		h.Write([]byte(s.Dialect.Name()))
-		rng := rand.New(rand.NewPCG(seed, h.Sum64()))
-		type trial struct {
-			kind     string
-			delay    time.Duration
-			srv      dialecttest.Server
-			db, poll *sql.DB
-			table    string
-		}
-		var trials []trial
-		for _, k := range killTrials {
-			n := k.n
-			if s.Dialect.Name() == "sqlserver" {
-				// A create takes seconds on the TDS stand-in (its
-				// catalog views are slow): a quarter of the kills keeps
-				// CI within its time.
-				n = max(2, n/4)
-			}
-			for range n {
-				tr := trial{kind: k.kind, table: dialecttest.Table("Kill")}
-				switch k.kind {
-				case killAnywhere:
-					tr.delay = time.Duration(rng.Int64N(int64(whole) * 6 / 5))
-				case killConnecting:
-					tr.delay = time.Duration(rng.Int64N(int64(connecting)))
-				}
-				tr.srv, tr.db = trialServer(t, s, db)
-				tr.poll = pollDB(t, tr.srv, tr.db)
-				tr.srv.DropAtCleanup(t, tr.db, tr.table)
-				trials = append(trials, tr)
-			}
-		}
-
-		var mu sync.Mutex
-		states := map[string]int{}
-		converged := 0
-		sem := make(chan struct{}, killsAtOnce)
-		var wg sync.WaitGroup
-		for _, tr := range trials {
-			wg.Go(func() {
-				sem <- struct{}{}
-				defer func() { <-sem }()
-				state, err := killCreate(tr.srv, tr.db, tr.poll, tr.table, tr.kind, tr.delay, latest)
-				if err != nil {
-					t.Errorf("create of %s killed %s after %s: %v", tr.table, tr.kind, tr.delay, err)
-					return
-				}
-				err = converge(t, tr.srv, tr.db, tr.table, latest)
-				mu.Lock()
-				defer mu.Unlock()
-				states[tr.kind+"/"+state]++
-				if err != nil {
-					t.Errorf("after a create of %s killed %s after %s, leaving it %s: %v", tr.table, tr.kind, tr.delay, state, err)
-					return
-				}
-				converged++
-			})
-		}
-		wg.Wait()
-		mid := 0
-		for k, n := range states {
-			if stateOf(k) == stateHalfMade {
-				mid += n
-			}
-		}
-		t.Logf("%s: %d kills, %d/%d converged, %d landed mid-migration; by kill point and state: %v",
-			s.Dialect.Name(), len(trials), converged, len(trials), mid, states)
-		if mid == 0 {
-			t.Errorf("no kill of %d left the table half made: the kills missed the migrations", len(trials))
+		for _, l := range reliabilityLayouts(s.Dialect.Name()) {
+			t.Run(l.Name, func(t *testing.T) { createKilled(t, s, db, l, seed, connecting) })
 		}
 	})
+}
+
+// killTrialOf is one create TestCreateKilled kills.
+type killTrialOf struct {
+	kind     string
+	delay    time.Duration
+	srv      dialecttest.Server
+	db, poll *sql.DB
+	table    string
+}
+
+// createKilled is TestCreateKilled for layout l on s: connecting is how
+// long a process takes to connect and read the catalog.
+func createKilled(t *testing.T, s dialecttest.Server, db *sql.DB, l *layouts.Layout, seed uint64, connecting time.Duration) {
+	latest, err := l.Templates.Latest(s.Dialect.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := 5
+	if l != layouts.Cache {
+		runs = 3
+	}
+	whole := medianDuration(t, runs, func() {
+		srv, db := trialServer(t, s, db)
+		table := dialecttest.Table("KillRef")
+		srv.DropAtCleanup(t, db, table)
+		if p := runAtOnce(t, 1, func(int) []string { return withLayout(l, "create", srv.DSN, srv.Schema, table) })[0]; p.code != 0 {
+			t.Fatalf("create: exit %d\n%s", p.code, p.stderr)
+		}
+	})
+	t.Logf("%s: a create of the %s takes %s; a process connects and reads the catalog in %s", s.Dialect.Name(), l.Noun, whole, connecting)
+
+	h := fnv.New64a()
+	h.Write([]byte(s.Dialect.Name()))
+	if l != layouts.Cache {
+		h.Write([]byte(l.Name))
+	}
+	rng := rand.New(rand.NewPCG(seed, h.Sum64()))
+	var trials []killTrialOf
+	for _, k := range killTrials(l, s.Dialect.Name()) {
+		for range k.n {
+			tr := killTrialOf{kind: k.kind, table: dialecttest.Table("Kill")}
+			switch k.kind {
+			case killAnywhere:
+				tr.delay = time.Duration(rng.Int64N(int64(whole) * 6 / 5))
+			case killConnecting:
+				tr.delay = time.Duration(rng.Int64N(int64(connecting)))
+			}
+			tr.srv, tr.db = trialServer(t, s, db)
+			tr.poll = pollDB(t, tr.srv, tr.db)
+			tr.srv.DropAtCleanup(t, tr.db, tr.table)
+			trials = append(trials, tr)
+		}
+	}
+	states, converged := runKills(t, l, trials, latest)
+	mid := 0
+	for k, n := range states {
+		if stateOf(k) == stateHalfMade {
+			mid += n
+		}
+	}
+	t.Logf("%s, %s: %d kills, %d/%d converged, %d landed mid-migration; by kill point and state: %v",
+		s.Dialect.Name(), l.Noun, len(trials), converged, len(trials), mid, states)
+	if mid == 0 {
+		t.Errorf("no kill of %d left the table half made: the kills missed the migrations", len(trials))
+	}
+}
+
+// runKills kills each trial's create, killsAtOnce at a time, and runs
+// the next create; it returns how many left each "kind/state" and how
+// many then converged.
+func runKills(t *testing.T, l *layouts.Layout, trials []killTrialOf, latest uint) (map[string]int, int) {
+	var mu sync.Mutex
+	states := map[string]int{}
+	converged := 0
+	sem := make(chan struct{}, killsAtOnce)
+	var wg sync.WaitGroup
+	for _, tr := range trials {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			state, err := killCreate(tr.srv, tr.db, tr.poll, l, tr.table, tr.kind, tr.delay, latest)
+			if err != nil {
+				t.Errorf("create of %s killed %s after %s: %v", tr.table, tr.kind, tr.delay, err)
+				return
+			}
+			err = converge(t, tr.srv, tr.db, l, tr.table, latest)
+			mu.Lock()
+			defer mu.Unlock()
+			states[tr.kind+"/"+state]++
+			if err != nil {
+				t.Errorf("after a create of %s killed %s after %s, leaving it %s: %v", tr.table, tr.kind, tr.delay, state, err)
+				return
+			}
+			converged++
+		})
+	}
+	wg.Wait()
+	return states, converged
 }
 
 // What a killed create left behind.
@@ -198,8 +240,8 @@ func pollDB(t *testing.T, s dialecttest.Server, db *sql.DB) *sql.DB {
 // killCreate starts a create of table and kills it with SIGKILL after
 // delay, or for killAfterFirst as soon as poll shows the table, and
 // reports the state the create left.
-func killCreate(s dialecttest.Server, db, poll *sql.DB, table, kind string, delay time.Duration, latest uint) (string, error) {
-	c := command(nil, "create", s.DSN, s.Schema, table)
+func killCreate(s dialecttest.Server, db, poll *sql.DB, l *layouts.Layout, table, kind string, delay time.Duration, latest uint) (string, error) {
+	c := command(nil, withLayout(l, "create", s.DSN, s.Schema, table)...)
 	if err := c.Start(); err != nil {
 		return "", err
 	}
@@ -242,11 +284,12 @@ func killCreate(s dialecttest.Server, db, poll *sql.DB, table, kind string, dela
 	if waited != nil {
 		return "", fmt.Errorf("create exited %d before it was killed: %v", c.ProcessState.ExitCode(), waited)
 	}
-	return leftState(s, db, table, latest)
+	return leftState(s, db, l, table, latest)
 }
 
-// leftState reads the state a killed create left table in.
-func leftState(s dialecttest.Server, db *sql.DB, table string, latest uint) (string, error) {
+// leftState reads the state a killed create left table in (a layout
+// without an expiry index, the key ring, is done without one).
+func leftState(s dialecttest.Server, db *sql.DB, l *layouts.Layout, table string, latest uint) (string, error) {
 	n, err := countTables(s, db, table)
 	if err != nil {
 		return "", err
@@ -259,9 +302,9 @@ func leftState(s dialecttest.Server, db *sql.DB, table string, latest uint) (str
 		return "", fmt.Errorf("the version table holds %d rows: %+v", len(rows), rows)
 	}
 	clean := len(rows) == 1 && rows[0] == versionRow{int64(latest), false}
-	indexed := false
-	if n > 0 {
-		info, err := s.Dialect.Inspect(context.Background(), db, s.Dialect.Names(s.Schema, table))
+	indexed := !l.Purges()
+	if n > 0 && l.Purges() {
+		info, err := s.Dialect.Inspect(context.Background(), db, l.NamesIn(s.Dialect, s.Schema, table))
 		if err != nil {
 			return "", err
 		}
@@ -281,13 +324,17 @@ func leftState(s dialecttest.Server, db *sql.DB, table string, latest uint) (str
 }
 
 // converge runs the next plain create of table and verify, and checks the
-// version table directly.
-func converge(t *testing.T, s dialecttest.Server, db *sql.DB, table string, latest uint) error {
-	if r := sessctl(t, nil, "create", s.DSN, s.Schema, table); r.code != 0 {
+// version table directly. The key ring is checked by keyRingOK instead of
+// verify, which does not read a key ring yet.
+func converge(t *testing.T, s dialecttest.Server, db *sql.DB, l *layouts.Layout, table string, latest uint) error {
+	if r := sessctl(t, nil, withLayout(l, "create", s.DSN, s.Schema, table)...); r.code != 0 {
 		return fmt.Errorf("the next create: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
-	r := sessctl(t, nil, "verify", "--strict", s.DSN, s.Schema, table)
-	if r.code != 0 {
+	if l == layouts.Keys {
+		if err := keyRingOK(s, db, table); err != nil {
+			return err
+		}
+	} else if r := sessctl(t, nil, "verify", "--strict", s.DSN, s.Schema, table); r.code != 0 {
 		return fmt.Errorf("verify after the next create: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
 	rows, _, err := readVersionRows(s, db, table)
@@ -296,6 +343,33 @@ func converge(t *testing.T, s dialecttest.Server, db *sql.DB, table string, late
 	}
 	if want := (versionRow{int64(latest), false}); len(rows) != 1 || rows[0] != want {
 		return fmt.Errorf("after the next create the version table holds %+v, want %+v", rows, want)
+	}
+	return nil
+}
+
+// keyRingOK checks table is the key ring EF Core reads: its columns Id,
+// FriendlyName and Xml, its primary key on Id; and a key written as EF
+// Core writes it (the Id left to the database) reads back.
+func keyRingOK(s dialecttest.Server, db *sql.DB, table string) error {
+	d := s.Dialect
+	info, err := d.Inspect(context.Background(), db, layouts.Keys.NamesIn(d, s.Schema, table))
+	if err != nil {
+		return err
+	}
+	var cols []string
+	for _, c := range info.Columns {
+		cols = append(cols, strings.ToLower(c.Name))
+	}
+	if info.Kind != dialects.KindTable || !slices.Equal(cols, []string{"id", "friendlyname", "xml"}) || len(info.PrimaryKey) != 1 || !strings.EqualFold(info.PrimaryKey[0], "Id") {
+		return fmt.Errorf("the key ring is %s with columns %q, primary key %q; want a table (Id, FriendlyName, Xml), primary key Id", info.Kind, cols, info.PrimaryKey)
+	}
+	q := d.Quote
+	if _, err := db.Exec(fmt.Sprintf("INSERT INTO %s (%s, %s) VALUES ('k', '<key/>')", s.Qualified(table), q("FriendlyName"), q("Xml"))); err != nil {
+		return fmt.Errorf("writing a key as EF Core does: %w", err)
+	}
+	var xml string
+	if err := db.QueryRow(fmt.Sprintf("SELECT %s FROM %s WHERE %s = 'k'", q("Xml"), s.Qualified(table), q("FriendlyName"))).Scan(&xml); err != nil || xml != "<key/>" {
+		return fmt.Errorf("reading the key back: %q, %v", xml, err)
 	}
 	return nil
 }

@@ -8,46 +8,56 @@ import (
 
 	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/dialects/dialecttest"
+	"github.com/sessctl/sessctl/layouts"
 )
 
 // TestDropGuard: drop refuses a plain table, a view and a table with the
 // right name but wrong columns without --force, and without --yes touches
-// nothing at all.
+// nothing at all. For the cache table and the key ring (--layout keys).
 func TestDropGuard(t *testing.T) {
 	dialecttest.Each(t, func(t *testing.T, s dialecttest.Server) {
 		t.Parallel()
-		db := s.Open(t)
-		plain, view := dialecttest.Table("Plain"), dialecttest.Table("View")
-		s.DropAtCleanup(t, db, plain)
-		t.Cleanup(func() { db.Exec("DROP VIEW " + s.Qualified(view)) })
-		for _, q := range []string{
-			"CREATE TABLE " + s.Qualified(plain) + " (a int)",
-			"CREATE VIEW " + s.Qualified(view) + " AS SELECT 1 AS a",
-		} {
-			if _, err := db.Exec(q); err != nil {
-				t.Fatal(err)
-			}
-		}
-		r := must(t, 1, "drop", "--yes", s.DSN, s.Schema, plain)
-		if !strings.Contains(r.stderr, "not a cache table") || !strings.Contains(r.stderr, "--force") {
-			t.Errorf("drop of a plain table said %q", r.stderr)
-		}
-		r = must(t, 1, "drop", "--yes", "--force", s.DSN, s.Schema, view)
-		if !strings.Contains(r.stderr, "view") {
-			t.Errorf("drop of a view said %q", r.stderr)
-		}
-		must(t, 2, "drop", "--force", s.DSN, s.Schema, plain)
-		for _, obj := range []string{plain, view} {
-			var n int
-			if err := db.QueryRow("SELECT count(*) FROM " + s.Qualified(obj)).Scan(&n); err != nil {
-				t.Errorf("%s is gone after a refused drop: %v", obj, err)
-			}
-		}
-		must(t, 0, "drop", "--yes", "--force", s.DSN, s.Schema, plain)
-		if _, err := db.Exec("SELECT count(*) FROM " + s.Qualified(plain)); err == nil {
-			t.Errorf("drop --yes --force left the plain table")
+		for _, l := range reliabilityLayouts(s.Dialect.Name()) {
+			t.Run(l.Name, func(t *testing.T) {
+				t.Parallel()
+				dropGuard(t, s, l)
+			})
 		}
 	})
+}
+
+func dropGuard(t *testing.T, s dialecttest.Server, l *layouts.Layout) {
+	db := s.Open(t)
+	plain, view := dialecttest.Table("Plain"), dialecttest.Table("View")
+	s.DropAtCleanup(t, db, plain)
+	t.Cleanup(func() { db.Exec("DROP VIEW " + s.Qualified(view)) })
+	for _, q := range []string{
+		"CREATE TABLE " + s.Qualified(plain) + " (a int)",
+		"CREATE VIEW " + s.Qualified(view) + " AS SELECT 1 AS a",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := must(t, 1, withLayout(l, "drop", "--yes", s.DSN, s.Schema, plain)...)
+	if !strings.Contains(r.stderr, "not a "+l.Noun) || !strings.Contains(r.stderr, "--force") {
+		t.Errorf("drop of a plain table said %q", r.stderr)
+	}
+	r = must(t, 1, withLayout(l, "drop", "--yes", "--force", s.DSN, s.Schema, view)...)
+	if !strings.Contains(r.stderr, "view") {
+		t.Errorf("drop of a view said %q", r.stderr)
+	}
+	must(t, 2, withLayout(l, "drop", "--force", s.DSN, s.Schema, plain)...)
+	for _, obj := range []string{plain, view} {
+		var n int
+		if err := db.QueryRow("SELECT count(*) FROM " + s.Qualified(obj)).Scan(&n); err != nil {
+			t.Errorf("%s is gone after a refused drop: %v", obj, err)
+		}
+	}
+	must(t, 0, withLayout(l, "drop", "--yes", "--force", s.DSN, s.Schema, plain)...)
+	if _, err := db.Exec("SELECT count(*) FROM " + s.Qualified(plain)); err == nil {
+		t.Errorf("drop --yes --force left the plain table")
+	}
 }
 
 // TestDropGuardWrongColumns: a table with the right name but the wrong

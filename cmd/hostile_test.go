@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/sessctl/sessctl/dialects/dialecttest"
+	"github.com/sessctl/sessctl/layouts"
 )
 
 // hostileNamesFile is the corpus of TestHostileNames; its header documents
@@ -178,6 +179,10 @@ const sentinelView = "v"
 // schema and sentinels of its own: the schema names in one, the table
 // names split among the others. Only the workers that make no schemas of
 // their own (schema names; SQLite's one) compare the list of schemas.
+//
+// The key ring (--layout keys) runs every fourth table name, in a worker
+// of its own, on PostgreSQL, MariaDB and SQLite: made and dropped (its
+// purge refused), or refused, as the corpus says of the cache table.
 func TestHostileNames(t *testing.T) {
 	cases := loadHostileNames(t)
 	dialecttest.Each(t, func(t *testing.T, s dialecttest.Server) {
@@ -195,42 +200,33 @@ func TestHostileNames(t *testing.T) {
 			t.Cleanup(func() { conn.Close() })
 			cat.lock(t, conn)
 		}
-		// SQLite has one schema: one worker.
-		workers := map[string][]hostileCase{}
-		tableWorkers, tables := 2, 0
-		for i, c := range cases {
-			switch {
-			case s.Dialect.Name() == "sqlserver" && i%4 != 0 && os.Getenv(hostileAllEnv) == "":
-				// Each command takes a second or two on the TDS
-				// stand-in (its catalog views are slow): CI runs every
-				// fourth name there, to stay within its time;
-				// SESSCTL_TEST_HOSTILE_ALL=1 runs them all.
-				continue
-			case s.Dialect.Name() == "sqlite":
-				workers["all"] = append(workers["all"], c)
-			case c.kind == "schema":
-				workers["schemas"] = append(workers["schemas"], c)
-			default:
-				// In turn, counting the names tried (on SQL Server, every
-				// fourth: their index would put them all in one worker).
-				w := fmt.Sprintf("tables-%d", tables%tableWorkers+1)
-				workers[w] = append(workers[w], c)
-				tables++
-			}
-		}
+		workers := hostileWorkers(cases, s.Dialect.Name())
 		var mu sync.Mutex
-		count := map[string]int{}
+		count, keys := map[string]int{}, map[string]int{}
 		t.Run("workers", func(t *testing.T) {
 			for name, cases := range workers {
 				t.Run(name, func(t *testing.T) {
 					t.Parallel()
-					h := &hostileRun{s: s, db: db, cat: cat, dir: filepath.Dir(s.DSN), global: name != "tables-1" && name != "tables-2",
-						babelfish: s.Babelfish(t, db)}
+					h := &hostileRun{s: s, db: db, cat: cat, dir: filepath.Dir(s.DSN), global: name == "all" || name == "schemas",
+						babelfish: s.Babelfish(t, db), layout: layouts.Cache}
+					if name == keysWorker {
+						h.layout = layouts.Keys
+						if s.Dialect.Name() == "sqlite" {
+							// A file of its own: the other worker watches
+							// every table of its one schema.
+							h.s.DSN = filepath.Join(t.TempDir(), "keys.db")
+							h.db, h.dir = h.s.Open(t), filepath.Dir(h.s.DSN)
+						}
+					}
 					h.setUp(t)
 					for _, c := range cases {
 						got := h.run(t, c)
 						mu.Lock()
-						count[got]++
+						if name == keysWorker {
+							keys[got]++
+						} else {
+							count[got]++
+						}
 						mu.Unlock()
 					}
 				})
@@ -241,15 +237,56 @@ func TestHostileNames(t *testing.T) {
 			tried += n
 		}
 		t.Logf("%s: %d of %d names: %d ok, %d bad, %d refused, %d not tried on Babelfish", s.Dialect.Name(), tried, len(cases), count[outcomeOK], count[outcomeBad], count[outcomeRefused], count[outcomeSkipped])
+		if len(workers[keysWorker]) > 0 {
+			t.Logf("%s, key ring: %d table names: %d ok, %d bad, %d refused", s.Dialect.Name(), len(workers[keysWorker]), keys[outcomeOK], keys[outcomeBad], keys[outcomeRefused])
+		}
 	})
 }
 
+// hostileWorkers splits the cases among TestHostileNames' workers on
+// engine: the schema names in one, the table names in two, every fourth
+// table name in the key ring's (not on SQL Server).
+func hostileWorkers(cases []hostileCase, engine string) map[string][]hostileCase {
+	// SQLite has one schema: one worker.
+	workers := map[string][]hostileCase{}
+	tableWorkers, tables := 2, 0
+	for i, c := range cases {
+		if c.kind == "table" && i%4 == 0 && engine != "sqlserver" {
+			workers[keysWorker] = append(workers[keysWorker], c)
+		}
+		switch {
+		case engine == "sqlserver" && i%4 != 0 && os.Getenv(hostileAllEnv) == "":
+			// Each command takes a second or two on the TDS
+			// stand-in (its catalog views are slow): CI runs every
+			// fourth name there, to stay within its time;
+			// SESSCTL_TEST_HOSTILE_ALL=1 runs them all.
+			continue
+		case engine == "sqlite":
+			workers["all"] = append(workers["all"], c)
+		case c.kind == "schema":
+			workers["schemas"] = append(workers["schemas"], c)
+		default:
+			// In turn, counting the names tried (on SQL Server, every
+			// fourth: their index would put them all in one worker).
+			w := fmt.Sprintf("tables-%d", tables%tableWorkers+1)
+			workers[w] = append(workers[w], c)
+			tables++
+		}
+	}
+	return workers
+}
+
+// keysWorker is TestHostileNames' worker of the key ring.
+const keysWorker = "keys"
+
 // hostileRun is one dialect's run of TestHostileNames.
 type hostileRun struct {
-	s   dialecttest.Server
-	db  *sql.DB
-	cat hostileCatalog
-	dir string // SQLite: the folder of the database file
+	// layout is the layout of the tables it makes.
+	layout *layouts.Layout
+	s      dialecttest.Server
+	db     *sql.DB
+	cat    hostileCatalog
+	dir    string // SQLite: the folder of the database file
 
 	// schema is the test's own schema, other a second one beside it
 	// (none in SQLite).
@@ -306,6 +343,12 @@ func (h *hostileRun) setUp(t *testing.T) {
 		}
 	}
 	h.exec(t, "CREATE VIEW "+d.Quote(h.schema)+"."+d.Quote(sentinelView)+" AS SELECT a FROM "+d.Quote(h.schema)+"."+d.Quote("x"))
+	if d.Name() == "sqlite" && h.layout == layouts.Keys {
+		// The key ring's Id is AUTOINCREMENT: the first such table makes
+		// SQLite's sqlite_sequence, which no drop removes. Made here.
+		h.exec(t, `CREATE TABLE "seq" ("Id" INTEGER PRIMARY KEY AUTOINCREMENT)`)
+		h.exec(t, `DROP TABLE "seq"`)
+	}
 }
 
 // owner is the owner a snapshot names the table schema.table by: as it
@@ -369,17 +412,13 @@ func (h *hostileRun) run(t *testing.T, c hostileCase) string {
 	}
 
 	target := []string{"--", h.s.DSN, schema, table}
-	r := sessctl(t, nil, append(append([]string{"create"}, args...), target...)...)
+	r := sessctl(t, nil, withLayout(h.layout, append(append([]string{"create"}, args...), target...)...)...)
 	got := ""
 	switch r.code {
 	case ExitOK:
 		got = outcomeOK
 		h.checkMade(t, c, schema, table, before, h.cat.snapshot(t, h, watched), whereBefore)
-		for _, cmd := range [][]string{{"verify"}, {"purge"}, {"drop", "--yes"}} {
-			if r := sessctl(t, nil, append(cmd, target...)...); r.code != ExitOK {
-				t.Errorf("%s: %s: exit %d\nstdout: %s\nstderr: %s", c, cmd[0], r.code, r.stdout, r.stderr)
-			}
-		}
+		h.follow(t, c, target, true)
 		if newSchema {
 			if err := h.cat.dropSchema(h, schema, false); err != nil {
 				t.Errorf("%s: the schema is not empty after drop: %v", c, err)
@@ -388,13 +427,9 @@ func (h *hostileRun) run(t *testing.T, c hostileCase) string {
 	case ExitUsage:
 		got = outcomeBad
 		h.checkMessage(t, c, r)
-		for _, cmd := range [][]string{{"verify"}, {"purge"}, {"drop", "--yes"}} {
-			if r := sessctl(t, nil, append(cmd, target...)...); r.code != ExitUsage {
-				t.Errorf("%s: %s of a name create rejected: exit %d, want 2\nstderr: %s", c, cmd[0], r.code, r.stderr)
-			}
-		}
+		h.follow(t, c, target, false)
 	case ExitFailed:
-		if strings.Contains(r.stderr, "not a cache table") {
+		if strings.Contains(r.stderr, "not a "+h.layout.Noun) {
 			got = outcomeRefused
 			h.checkMessage(t, c, r)
 			break
@@ -418,12 +453,59 @@ func (h *hostileRun) run(t *testing.T, c hostileCase) string {
 	return got
 }
 
+// follow runs the commands that follow a create (afterCreate) on target:
+// each exits 0 when create made the table (the key ring's purge: 2,
+// refused), 2 when create rejected the name.
+func (h *hostileRun) follow(t *testing.T, c hostileCase, target []string, made bool) {
+	t.Helper()
+	for _, cmd := range h.afterCreate() {
+		want := ExitUsage
+		if made && (cmd[0] != "purge" || h.layout.Purges()) {
+			want = ExitOK
+		}
+		if r := sessctl(t, nil, withLayout(h.layout, append(cmd, target...)...)...); r.code != want {
+			t.Errorf("%s: %s (create made it: %v): exit %d, want %d\nstdout: %s\nstderr: %s", c, cmd[0], made, r.code, want, r.stdout, r.stderr)
+		}
+	}
+}
+
+// sequencesOf lists the sequences PostgreSQL made for the columns of
+// schema.table (the key ring's identity Id), by the catalog's own names.
+func (h *hostileRun) sequencesOf(t *testing.T, schema, table string) []string {
+	if h.s.Dialect.Name() != "postgres" || h.layout == layouts.Cache {
+		return nil
+	}
+	var seqs []string
+	h.query(t, func(rows *sql.Rows) error {
+		var name string
+		err := rows.Scan(&name)
+		seqs = append(seqs, name)
+		return err
+	}, `SELECT s.relname FROM pg_class s JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass
+		JOIN pg_class t ON d.refobjid = t.oid JOIN pg_namespace n ON t.relnamespace = n.oid
+		WHERE s.relkind = 'S' AND t.relname = $1 AND n.nspname = $2`, table, schema)
+	return seqs
+}
+
+// afterCreate are the commands run on a name after its create: verify,
+// purge and drop --yes; the key ring's purge and drop (verify --layout
+// keys does not read a key ring yet).
+func (h *hostileRun) afterCreate() [][]string {
+	if h.layout != layouts.Cache {
+		return [][]string{{"purge"}, {"drop", "--yes"}}
+	}
+	return [][]string{{"verify"}, {"purge"}, {"drop", "--yes"}}
+}
+
 // checkMade checks that create made exactly the table and its version
 // table in the schema, and nothing else.
 func (h *hostileRun) checkMade(t *testing.T, c hostileCase, schema, table string, before, after map[string]owner, whereBefore [][]string) {
 	t.Helper()
 	n := h.s.Dialect.Names(schema, table)
 	mine := map[owner]bool{h.owner(schema, table): true, h.owner(schema, n.VersionTable): true}
+	for _, seq := range h.sequencesOf(t, schema, table) {
+		mine[h.owner(schema, seq)] = true // the key ring's Id, on PostgreSQL
+	}
 	for e, o := range after {
 		if _, ok := before[e]; !ok && !mine[h.owner(o.schema, o.table)] {
 			t.Errorf("%s: create made %q, which is neither the table nor its version table", c, e)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sessctl/sessctl/dialects/dialecttest"
 	"github.com/sessctl/sessctl/dialects/registry"
+	"github.com/sessctl/sessctl/layouts"
 )
 
 // secret is the distinctive password of the secrets tests: '#' and '&'
@@ -44,16 +45,72 @@ type secretCase struct {
 	// codes are the exit codes each command may end with; by default 1
 	// for every command.
 	codes map[string]int
+	// layout is the table's: nil, the cache table's; layouts.Keys runs
+	// keySecretCommands with --layout keys.
+	layout *layouts.Layout
 }
 
 var secretCommands = []string{"verify", "purge", "drop", "create"}
 
-// exitFor is the exit code c wants of command, 1 unless it says.
+// withKeys is create --with-keys=TABLE of a cache table TABLE+"C", which
+// keySecretCommands run beside the key ring's own (verify --layout keys is
+// not among them yet).
+const withKeys = "create --with-keys"
+
+var keySecretCommands = []string{"purge", "drop", "create", withKeys}
+
+// exitFor is the exit code c wants of command, 1 unless it says; a purge
+// of the key ring is refused (2), and create --with-keys ends as create.
 func (c secretCase) exitFor(command string) int {
+	if command == withKeys {
+		command = "create"
+	}
 	if code, ok := c.codes[command]; ok {
 		return code
 	}
+	if c.layout == layouts.Keys && command == "purge" {
+		return ExitUsage
+	}
 	return ExitFailed
+}
+
+// commands are the command lines c runs.
+func (c secretCase) commands() []string {
+	if c.layout == layouts.Keys {
+		return keySecretCommands
+	}
+	return secretCommands
+}
+
+// keyCases are the key ring's cases: cases' wrong password, permission
+// denied (on ring, a key ring there), missing table and unparsable ones,
+// with --layout keys; and a key ring holding a key, full, in each of
+// cases' forms, whose drop is refused (2).
+func keyCases(cases []secretCase, ring, full string) []secretCase {
+	var out []secretCase
+	for _, c := range cases {
+		c.layout, c.say = layouts.Keys, c.say+"|never deletes a key"
+		codes := map[string]int{}
+		for k, v := range c.codes {
+			if k != "purge" { // refused for the layout, whatever the table
+				codes[k] = v
+			}
+		}
+		c.codes = codes
+		switch c.path {
+		case "wrong password", "does not parse", "unknown setting", "bad port":
+		case "permission denied":
+			c.table = ring
+		case "missing table":
+			out = append(out, secretCase{path: "key ring holding a key", form: c.form, conn: c.conn, schema: c.schema, table: full,
+				dialect: c.dialect, say: "holds 1 row|never deletes a key", codes: map[string]int{"drop": ExitUsage, "create": 0}, layout: layouts.Keys})
+			c.table = dialecttest.Table("NoSuchK")
+		default:
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // runSecretCases runs every command on every case, in text (verbose) and
@@ -64,7 +121,7 @@ func runSecretCases(t *testing.T, cases []secretCase) int {
 	runs := 0
 	for _, c := range cases {
 		for _, output := range []string{"text", "json"} {
-			for _, command := range secretCommands {
+			for _, command := range c.commands() {
 				args := []string{command, "-o", output}
 				if output == "text" {
 					args = append(args, "-v")
@@ -79,11 +136,18 @@ func runSecretCases(t *testing.T, cases []secretCase) int {
 				if c.path == "missing table" {
 					table += "_" + output // create makes it: each output its own
 				}
+				switch {
+				case command == withKeys:
+					args = append([]string{"create", "--with-keys=" + table}, args[1:]...)
+					table += "C"
+				case c.layout != nil:
+					args = append([]string{"--layout", c.layout.Name}, args...)
+				}
 				args = append(args, c.conn, cmpOr(c.schema, "public"), table)
 				r := sessctl(t, nil, args...)
 				runs++
 				out := r.stdout + r.stderr
-				what := fmt.Sprintf("%s, %s form: sessctl %s -o %s", c.path, c.form, command, output)
+				what := fmt.Sprintf("%s, %s form: sessctl %s", c.path, c.form, strings.Join(args[:len(args)-3], " "))
 				for _, f := range secretForms() {
 					if strings.Contains(out, f) {
 						t.Errorf("%s printed the password (as %q):\nstdout: %s\nstderr: %s", what, f, r.stdout, r.stderr)
@@ -167,7 +231,10 @@ func execAll(t *testing.T, db *sql.DB, stmts ...string) {
 // forms, on a private MariaDB; SQL Server's URL and ADO.NET forms only
 // where they fail before a server answers (no SQL Server here); SQLite's
 // file paths, where a password can only sit in a URI parameter or an
-// ADO.NET setting sessctl ignores.
+// ADO.NET setting sessctl ignores. The key ring's commands (keyCases:
+// create, drop of a ring holding a key, purge --layout keys, create
+// --with-keys) run with the distinctive password on the wrong password,
+// permission denied, missing table and unparsable paths, in every form.
 func TestSecretsNeverPrinted(t *testing.T) {
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
@@ -179,6 +246,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 			"CREATE SCHEMA locked",
 			"CREATE TABLE public.notcache (x int)")
 		must(t, 0, "create", p.DSN(), "locked", "SessionData")
+		keyRings(t, p.DSN(), db, "postgres", "locked", "public")
 		forms := []struct {
 			name string
 			conn func(host string, port int, user, db string) string
@@ -242,6 +310,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 			secretCase{path: "bad port", form: "URL", conn: "postgres://u:" + url.PathEscape(secret) + "@h:99999/db", say: "connection string", codes: usageCodes},
 		)
 		t.Logf("%d runs, the password never printed", runSecretCases(t, fill(cases, forms[0].name, forms[1].name, forms[2].name)))
+		t.Logf("%d runs of the key ring's commands, the password never printed", runSecretCases(t, keyCases(cases, "Keys", "KeysFull")))
 	})
 
 	t.Run("mysql", func(t *testing.T) {
@@ -257,6 +326,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 			"GRANT SELECT ON test.notcache TO 'sessctl_nopriv'@'127.0.0.1'",
 			"CREATE DATABASE locked")
 		must(t, 0, "create", p.DSN(), "locked", "SessionData")
+		keyRings(t, p.DSN(), db, "mysql", "locked", "test")
 		forms := []struct {
 			name string
 			conn func(host string, port int, user, db string) string
@@ -318,6 +388,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 			t.Logf("%d runs with a password equal to a name: nothing of sessctl's own masked, the password never printed", runs)
 		})
 		t.Logf("%d runs, the password never printed", runSecretCases(t, fill(cases, forms[0].name, forms[1].name, forms[2].name)))
+		t.Logf("%d runs of the key ring's commands, the password never printed", runSecretCases(t, keyCases(cases, "Keys", "KeysFull")))
 	})
 
 	// SQL Server: only the paths that fail before a server answers.
@@ -346,6 +417,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 			t.Fatal(err)
 		}
 		execAll(t, sdb, "CREATE TABLE notcache (x int)")
+		keyRings(t, good, sdb, "sqlite", "", "main")
 		sdb.Close()
 		garbage := filepath.Join(dir, "garbage.db")
 		if err := os.WriteFile(garbage, []byte(strings.Repeat("not a database ", 512)), 0o600); err != nil {
@@ -378,6 +450,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 			t.Log("unreadable file: not tested, root reads every file")
 		}
 		t.Logf("%d runs, the password never printed", runSecretCases(t, fill(cases, forms[0].name)))
+		t.Logf("%d runs of the key ring's commands, the password never printed", runSecretCases(t, keyCases(cases, "Keys", "KeysFull")))
 
 		// A password in a file: URI equal to the dialect, the schema, the
 		// table, the database file, or a word of sessctl's.
@@ -419,4 +492,18 @@ func fill(cases []secretCase, forms ...string) []secretCase {
 		}
 	}
 	return cases
+}
+
+// keyRings makes, as the administrator (admin, db), the key rings
+// keyCases use: "Keys" in locked (none where locked is ""), and
+// "KeysFull", holding a key, in schema.
+func keyRings(t *testing.T, admin string, db *sql.DB, dialect, locked, schema string) {
+	t.Helper()
+	if locked != "" {
+		must(t, 0, "--layout", "keys", "create", admin, locked, "Keys")
+	}
+	must(t, 0, "--layout", "keys", "create", admin, schema, "KeysFull")
+	d, _ := registry.Lookup(dialect)
+	q := d.Quote
+	execAll(t, db, fmt.Sprintf("INSERT INTO %s.%s (%s, %s) VALUES ('k', '<key/>')", q(schema), q("KeysFull"), q("FriendlyName"), q("Xml")))
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,7 +32,7 @@ func (s Dialect) MigrateDriver(conn *dialects.Conn, n dialects.Names) (database.
 	}
 	// Opened read-only, the version table is refused here, and Denied
 	// says why.
-	drv, err := sqlitemigrate.WithInstance(db, &sqlitemigrate.Config{MigrationsTable: s.Quote(n.VersionTable)})
+	drv, err := versionTableDriver(db, s.Quote(n.VersionTable))
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -48,6 +49,20 @@ func (s Dialect) MigrateDriver(conn *dialects.Conn, n dialects.Names) (database.
 		return drv, nil
 	}
 	return &createLock{Driver: drv, db: db, versionTable: s.Quote(n.VersionTable), path: path, offset: offset | 1<<32}, nil
+}
+
+// versionTableDriver is golang-migrate's driver on db, which makes the
+// version table (versionTableSQL) before any lock is held: a drop run at
+// that moment may remove the table between its CREATE TABLE and its
+// CREATE INDEX, which then fails with "no such table". Made again then,
+// a few times: createLock.Lock makes it once more under the lock.
+func versionTableDriver(db *sql.DB, versionTable string) (database.Driver, error) {
+	for try := 1; ; try++ {
+		drv, err := sqlitemigrate.WithInstance(db, &sqlitemigrate.Config{MigrationsTable: versionTable})
+		if err == nil || try == 5 || !strings.Contains(err.Error(), "no such table") {
+			return drv, err
+		}
+	}
 }
 
 // versionTableSQL is the version table as golang-migrate's sqlite
