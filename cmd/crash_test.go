@@ -324,8 +324,9 @@ func leftState(s dialecttest.Server, db *sql.DB, l *layouts.Layout, table string
 }
 
 // converge runs the next plain create of table and verify, and checks the
-// version table directly. The key ring is checked by keyRingOK instead of
-// verify, which does not read a key ring yet.
+// version table directly. The key ring is checked by keyRingOK (its
+// catalog and an EF Core write and read) and by verify --layout keys, which
+// finds it sound and empty.
 func converge(t *testing.T, s dialecttest.Server, db *sql.DB, l *layouts.Layout, table string, latest uint) error {
 	if r := sessctl(t, nil, withLayout(l, "create", s.DSN, s.Schema, table)...); r.code != 0 {
 		return fmt.Errorf("the next create: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
@@ -333,6 +334,12 @@ func converge(t *testing.T, s dialecttest.Server, db *sql.DB, l *layouts.Layout,
 	if l == layouts.Keys {
 		if err := keyRingOK(s, db, table); err != nil {
 			return err
+		}
+		// The ring is whole and empty: verify finds its shape sound and
+		// no key in it (exit 3, "unusable"), not a broken table.
+		r := sessctl(t, nil, "verify", "--layout", "keys", "-o", "json", s.DSN, s.Schema, table)
+		if r.code != ExitIncompatible || !strings.Contains(r.stdout, `"status": "unusable"`) {
+			return fmt.Errorf("verify --layout keys after the next create: exit %d, want 3 and status unusable (an empty ring)\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 		}
 	} else if r := sessctl(t, nil, "verify", "--strict", s.DSN, s.Schema, table); r.code != 0 {
 		return fmt.Errorf("verify after the next create: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)

@@ -83,9 +83,13 @@ func leastPrivilege(t *testing.T, s dialecttest.Server, l *layouts.Layout) {
 	}
 	dsn, user := leastUser(t, s, db, table, privs)
 	if l == layouts.Keys {
-		// verify --layout keys is not covered here yet (it is being
-		// written); the app's own reads and writes are.
+		// The app's own reads and writes work, and so does verify, which
+		// reads the ring (its two keys, "<key/>", are no usable key:
+		// exit 3, with no refused privilege).
 		appKeys(t, s, db, dsn, table)
+		if r := must(t, 3, withLayout(l, "verify", dsn, s.Schema, table)...); strings.Contains(r.stdout+r.stderr, "permission denied") || !strings.Contains(r.stdout, "key ring") {
+			t.Errorf("verify --layout keys as the app's user said %q %q", r.stdout, r.stderr)
+		}
 		if r := must(t, 2, withLayout(l, "purge", dsn, s.Schema, table)...); !strings.Contains(r.stderr, "never deletes a key") {
 			t.Errorf("purge --layout keys as the app's user said %q", r.stderr)
 		}
