@@ -96,6 +96,9 @@ type PurgeOptions struct {
 	// Abort, when closed after ctx ended, cuts the statement in flight at
 	// once instead of after its grace (see minStopGrace): a second signal.
 	Abort <-chan struct{}
+	// Yield are asked between batches, after Pause, whether to give way
+	// to the database's other users (purge_yield.go).
+	Yield []Yielder
 }
 
 // KeptRows are expired rows a purge reached and left, by cause.
@@ -151,6 +154,9 @@ type PurgeResult struct {
 	CutWhile string `json:"cut_while,omitempty"`
 	// Error says what stopped a failed run.
 	Error string `json:"error,omitempty"`
+	// Yielded is how long the run gave way to others, and why; nil when
+	// it was given no Yielder.
+	Yielded *Yielded `json:"yielded,omitempty"`
 	// Oldest is the oldest expiry left (dry run).
 	Oldest *Expiry `json:"oldest_expiry,omitempty"`
 	// Plan is the database's plan for one batch (dry run).

@@ -65,6 +65,9 @@ func (p *PurgeRun) step(ctx context.Context) (more bool, err error) {
 		case <-time.After(p.opts.Pause):
 		}
 	}
+	if err := p.yield(ctx); err != nil {
+		return false, p.failed(err)
+	}
 	return true, nil
 }
 
