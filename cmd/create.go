@@ -102,7 +102,9 @@ func keysBeside(cache *schema.Table, name string) (*schema.Table, error) {
 		return nil, usagef("--%s goes with the cache table: --%s %s creates the %s itself", flagWithKeys, flagLayout, cache.Layout.Name, cache.Layout.Noun)
 	case name == "":
 		return nil, usagef("--%s= names no table: write --%s for %s, or --%s=TABLE", flagWithKeys, flagWithKeys, defaultKeysTable, flagWithKeys)
-	case name == cache.Names.Table:
+	case strings.EqualFold(name, cache.Names.Table):
+		// The same table on an engine whose names match in any case
+		// (MySQL, SQLite), and a confusing one where they do not.
 		return nil, usagef("--%s=%s names the cache table itself: the key ring needs a table of its own", flagWithKeys, name)
 	}
 	t, err := schema.NewTableOf(cache.Dialect, layouts.Keys, cache.Schema, name)

@@ -37,7 +37,7 @@ const exitCodesHelp = `Exit codes:
   1    the operation failed: connection, permission, SQL error, lock timeout
   2    usage: bad arguments, invalid name, unrecognised or ambiguous connection string, drop without --yes,
        drop of a key ring that holds keys without --force, purge of a key ring (--layout keys),
-       create or drop of a layout sessctl does not make or drop (--layout aspstate, universal)
+       create of a table sessctl does not make (--layout aspstate, universal), drop of aspstate
   3    the table is missing or not compatible: verify found it so (or, with --layout keys, no usable default key),
        or purge refused it (deleting nothing)
   130  interrupted (Ctrl-C / SIGTERM), after finishing the batch in flight; a second signal aborts it`

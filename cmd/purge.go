@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sessctl/sessctl/layouts"
 	"github.com/sessctl/sessctl/schema"
 )
 
@@ -191,8 +192,8 @@ func (a *app) purgeText(tg *target, res *schema.PurgeResult, opts *purgeOptions)
 			a.resultf("each batch would NOT read the expiry index %s; plan for one batch:\n%s", tg.table.Dialect.Quote(res.ExpiryIndex), indent(res.Plan))
 			a.warnf("the database prefers reading the table to the expiry index: normal on a small table; on a large one, refresh its statistics (PostgreSQL: ANALYZE)")
 		default:
-			a.resultf("each batch would NOT read an index: the table has none on \"ExpiresAtTime\"; plan for one batch:\n%s", indent(res.Plan))
-			a.warnf("without an expiry index every batch reads the whole table; `sessctl create` adds the index")
+			a.resultf("each batch would NOT read an index: the table has none on \"%s\"; plan for one batch:\n%s", tg.table.Layout.Expiry, indent(res.Plan))
+			a.warnf("without an expiry index every batch reads the whole table; `sessctl verify%s` gives the statement that adds it", layoutArg(tg.table))
 		}
 		switch {
 		case res.WouldWalk && opts.order == schema.OrderStorage:
@@ -243,4 +244,13 @@ func (a *app) purgeText(tg *target, res *schema.PurgeResult, opts *purgeOptions)
 		a.resultf("left %s that another session holds (an app's open transaction): not waited for; the next run takes them once they are free",
 			plural(*res.Held, "expired row"))
 	}
+}
+
+// layoutArg is " --layout NAME" for a table of a layout other than the
+// cache table's, for commands a message tells the user to run.
+func layoutArg(t *schema.Table) string {
+	if t.Layout == layouts.Cache {
+		return ""
+	}
+	return " --" + flagLayout + " " + t.Layout.Name
 }

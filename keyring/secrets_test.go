@@ -10,8 +10,9 @@ import (
 // TestFindingsNeverEchoSecrets: whatever state a row holding an unencrypted
 // master key is in (well-formed, cut short, corrupted around or inside the
 // secret, in a key that cannot be read), no finding and no part of the
-// report's JSON holds the secret or any long piece of it. (Key ids and
-// element names are quoted on purpose: they are not secrets.)
+// report's JSON holds the secret or any long piece of it. (Key ids and the
+// names of the elements ASP.NET Core writes are quoted on purpose: they are
+// not secrets; any other name is not, as a stray "<" makes a tag of text.)
 func TestFindingsNeverEchoSecrets(t *testing.T) {
 	now := at("2025-06-01T12:00:00Z")
 	const secret = "S3cr3tMasterKeyValue0123456789abcdefGHIJKLmnopQRSTuvwxYZ+/Zm9vYmFy"
@@ -35,6 +36,23 @@ func TestFindingsNeverEchoSecrets(t *testing.T) {
 		"wrong close":           strings.Replace(good, "</value>", "</"+secret+">", 1),
 		"secret outside root":   good + secret,
 		"doctype":               `<!DOCTYPE key [<!ENTITY e "` + secret + `">]>` + good,
+	}
+	// Short pieces of a secret made into names by corruption.
+	for name, x := range map[string]string{
+		"piece as end tag":         strings.Replace(good, "</value>", "</valueLEAKf>", 1),
+		"piece as twice attribute": strings.Replace(good, "<value>", `<value LEAKg="1" LEAKg="2">`, 1),
+		"piece as undeclared attr": strings.Replace(good, "<value>", `<value LEAKh:x="1">`, 1),
+		"piece as stray end tag":   good + "</LEAKi>",
+	} {
+		t.Run(name, func(t *testing.T) {
+			b, err := json.Marshal(Analyze(rows(x, good), now))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(b), "LEAK") {
+				t.Fatalf("the report quotes a name made of the secret: %s", b)
+			}
+		})
 	}
 	for name, x := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -232,10 +232,10 @@ func (tr *treeReader) token(tok xml.Token) error {
 		return tr.start(t)
 	case xml.EndElement:
 		if len(tr.stack) == 0 {
-			return tr.malformed("end tag </%s> without a start tag", rawName(t.Name))
+			return tr.malformed("end tag </%s> without a start tag", shownName(t.Name))
 		}
 		if top := tr.stack[len(tr.stack)-1].raw; top != t.Name {
-			return tr.malformed("end tag </%s> does not close <%s>", rawName(t.Name), rawName(top))
+			return tr.malformed("end tag </%s> does not close <%s>", shownName(t.Name), shownName(top))
 		}
 		tr.stack = tr.stack[:len(tr.stack)-1]
 	case xml.CharData:
@@ -309,7 +309,7 @@ func (tr *treeReader) declarations(t xml.StartElement) (openElement, error) {
 	seen := map[xml.Name]bool{}
 	for _, a := range t.Attr {
 		if seen[a.Name] {
-			return o, tr.malformed("attribute %s appears twice", rawName(a.Name))
+			return o, tr.malformed("attribute %s appears twice", shownName(a.Name))
 		}
 		seen[a.Name] = true
 		switch {
@@ -344,17 +344,40 @@ func (tr *treeReader) attributes(t xml.StartElement) ([]xml.Attr, error) {
 		if a.Name.Space != "" {
 			uri, ok := tr.lookup(a.Name.Space)
 			if !ok {
-				return nil, tr.malformed("prefix %q of attribute %s is not declared", a.Name.Space, rawName(a.Name))
+				return nil, tr.malformed("a prefix of attribute %s is not declared", shownName(a.Name))
 			}
 			name.Space = uri
 		}
 		if resolved[name] {
-			return nil, tr.malformed("attribute {%s}%s appears twice", name.Space, name.Local)
+			return nil, tr.malformed("attribute %s appears twice", shownName(xml.Name{Local: name.Local}))
 		}
 		resolved[name] = true
 		out = append(out, xml.Attr{Name: name, Value: a.Value})
 	}
 	return out, nil
+}
+
+// shownName is n as a message about malformed XML may quote it: a name
+// of the elements and attributes ASP.NET Core writes in a key ring, or "…"
+// for any other, which a corrupted row may have cut out of a secret (an
+// unencrypted master key's text turned into a tag by a stray "<").
+func shownName(n xml.Name) string {
+	if knownNames[n.Local] && (n.Space == "" || knownNames[n.Space]) {
+		return rawName(n)
+	}
+	return "…"
+}
+
+// knownNames are the local names (and prefixes) of a key ring's XML:
+// XmlKeyManager's elements and attributes, the built-in descriptors', and
+// XML Encryption's and DPAPI's wrapping of a secret.
+var knownNames = map[string]bool{
+	"key": true, "id": true, "version": true, "creationDate": true, "activationDate": true, "expirationDate": true,
+	"descriptor": true, "deserializerType": true, "encryption": true, "validation": true, "algorithm": true,
+	"masterKey": true, "value": true, "requiresEncryption": true, "encryptedSecret": true, "decryptorType": true,
+	"encryptedKey": true, "protectionDescriptor": true, "revocation": true, "revocationDate": true, "reason": true,
+	"EncryptedData": true, "EncryptionMethod": true, "KeyInfo": true, "CipherData": true, "CipherValue": true,
+	"X509Data": true, "X509Certificate": true, "Type": true, "Algorithm": true, "xmlns": true, "d": true, "xml": true,
 }
 
 func rawName(n xml.Name) string {

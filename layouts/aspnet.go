@@ -40,7 +40,7 @@ var sessionKey = Column{Name: ColSessionID, Kind: Key, Length: 88}
 var AspState = &Layout{
 	Name:        "aspstate",
 	Description: "classic ASP.NET session state made by aspnet_regsql -ssadd (ASPStateTempSessions)",
-	Noun:        "ASPStateTempSessions table",
+	Noun:        "session state table (ASPStateTempSessions)",
 	Columns: []Column{
 		sessionKey,
 		{Name: ColCreated, Kind: Time},
@@ -75,7 +75,7 @@ var AspState = &Layout{
 var AspNetAsync = &Layout{
 	Name:        "aspnet-async",
 	Description: "the ASP.NET async session state provider's table (Microsoft.AspNet.SessionState.SqlSessionStateProviderAsync, ASPNetSessionState)",
-	Noun:        "ASPNetSessionState table",
+	Noun:        "session state table (ASPNetSessionState)",
 	Columns: []Column{
 		sessionKey,
 		{Name: ColCreated, Kind: Time},
@@ -112,7 +112,7 @@ var AspNetAsync = &Layout{
 var Universal = &Layout{
 	Name:        "universal",
 	Description: "the ASP.NET Universal Providers' session table (System.Web.Providers.DefaultSessionStateProvider, Sessions)",
-	Noun:        "Universal Providers Sessions table",
+	Noun:        "session state table (the Universal Providers' Sessions)",
 	Columns: []Column{
 		sessionKey,
 		{Name: ColCreated, Kind: Time},

@@ -71,6 +71,9 @@ func create(ctx context.Context, db *DB, t *Table, opts CreateOptions) (*CreateR
 	if err := refuseForeign(t, before, "create"); err != nil {
 		return nil, err
 	}
+	if err := refuseKeyless(t, before); err != nil {
+		return nil, err
+	}
 	if err := t.refuseStorage(before); err != nil {
 		return nil, err
 	}

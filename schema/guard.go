@@ -3,6 +3,7 @@ package schema
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/sessctl/sessctl/dialects"
@@ -147,3 +148,20 @@ type notLayoutError struct{ noun string }
 
 func (e *notLayoutError) Error() string { return "not a " + e.noun }
 func (e *notLayoutError) Unwrap() error { return ErrNotCacheTable }
+
+// refuseKeyless fails when the table create would adopt has no primary
+// key on its layout's key: verify would find it incompatible (the
+// provider's writes rely on one row per key), so create does not record
+// it as made.
+func refuseKeyless(t *Table, info *dialects.TableInfo) error {
+	if info.Kind != dialects.KindTable || len(t.Layout.PrimaryKey) == 0 || slices.Equal(info.PrimaryKey, t.Layout.PrimaryKey) {
+		return nil
+	}
+	has := "has no primary key"
+	if len(info.PrimaryKey) > 0 {
+		has = fmt.Sprintf("has its primary key on (%s)", strings.Join(info.PrimaryKey, ", "))
+	}
+	return fmt.Errorf("%w: %s %s, not on (%s): the provider's writes rely on one row per %s, so create will not adopt it; "+
+		"make %s its primary key and run create again (`sessctl verify` shows the table)",
+		t.notLayout(), t, has, t.key(), t.key(), t.key())
+}

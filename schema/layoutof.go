@@ -13,7 +13,10 @@ func (t *Table) checkUnlogged(info *dialects.TableInfo) []Finding {
 		return nil
 	}
 	msg := fmt.Sprintf("%s is %s", t, unloggedRisk)
-	if t.Layout.Unlogged {
+	switch {
+	case t.Logged:
+		msg += "; --logged makes a new table logged, and changes none that is there: ALTER TABLE … SET LOGGED does"
+	case t.Layout.Unlogged:
 		msg += fmt.Sprintf("; it is %s's default (UseWAL = false), and `sessctl create --logged` makes a logged table", t.Layout.Whose(t.Dialect.Name()))
 	}
 	return []Finding{{Severity: SeverityWarning, Object: "table", Message: msg,

@@ -87,7 +87,7 @@ func (t *Table) explainFailure(ctx context.Context, q dialects.Querier, err erro
 		return err
 	}
 	if info.Kind == dialects.KindMissing {
-		return fmt.Errorf("%w: %s; `sessctl create` makes it", ErrTableMissing, t)
+		return fmt.Errorf("%w: %s; `%s` makes it", ErrTableMissing, t, t.command("create"))
 	}
 	if ferr := refuseForeign(t, info, "purge"); ferr != nil {
 		return ferr

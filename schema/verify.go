@@ -148,8 +148,8 @@ func (t *Table) refuse(info *dialects.TableInfo, verb string) error {
 	}
 	if r.Status == StatusMissing {
 		return &refusal{causes: []error{ErrIncompatible, ErrTableMissing}, msg: fmt.Sprintf(
-			"%s refused: %s does not exist, so nothing was deleted; check SCHEMA and TABLE, or run `sessctl create` to make it",
-			verb, t)}
+			"%s refused: %s does not exist, so nothing was deleted; check SCHEMA and TABLE, or run `%s` to make it",
+			verb, t, t.command("create"))}
 	}
 	var problems []string
 	for _, f := range errorsOf(r.Findings) {
@@ -257,12 +257,12 @@ func (t *Table) checkExpiryIndex(info *dialects.TableInfo) []Finding {
 	scan := "every purge and the provider's own cleanup scan the whole table"
 	build, err := t.script(migrations.Index, t.templateData())
 	if err != nil {
-		build = fmt.Sprintf("run `sessctl create` for %s", t)
+		build = fmt.Sprintf("run `%s` for %s", t.command("create"), t)
 	}
 	build = strings.TrimSpace(build)
 	unusable := info.UnusableExpiryIndexes()
 	if len(unusable) == 0 {
-		fix := fmt.Sprintf("run `sessctl create` for %s", t)
+		fix := fmt.Sprintf("run `%s` for %s", t.command("create"), t)
 		if t.Layout.NoCreate != "" {
 			fix = build // sessctl does not make the table; the index is the one statement
 		}
