@@ -27,6 +27,10 @@ type purgeOptions struct {
 	// fixedSize and timed are set when --batch-size and --batch-time
 	// were given.
 	fixedSize, timed bool
+	// --max-load and --critical-load as given, and as checkLoad reads
+	// them on the table's engine.
+	maxLoadFlag, criticalLoadFlag string
+	maxLoad, criticalLoad         int64
 }
 
 func newPurgeCmd(a *app) *cobra.Command {
@@ -81,6 +85,9 @@ is before GETUTCDATE(), less --grace, the provider's Locked ones too.
 			}
 			opts.fixedSize = c.Flags().Changed(flagBatchSize)
 			opts.timed = c.Flags().Changed(flagBatchTime)
+			if err := opts.checkLoad(tg.table.Dialect); err != nil {
+				return err
+			}
 			return runPurge(c.Context(), a, tg, opts)
 		},
 	}
@@ -96,6 +103,9 @@ is before GETUTCDATE(), less --grace, the provider's Locked ones too.
 	addFlagDuration(fs, &opts.pause, flagPause, 0, "sleep this long between batches (default: 0; SQLite: 100ms, so that the app's writers get in)")
 	fs.StringVar(&opts.orderFlag, flagOrder, schema.OrderAuto.String(), "expiry: oldest first, on the expiry index; storage: walk the table in storage order; "+
 		"auto: walk when a fifth of the table has expired")
+	fs.StringVar(&opts.maxLoadFlag, flagMaxLoad, "", "between batches, wait while the database's load signal is above N (N, or SIGNAL=N: "+loadSignals+")")
+	fs.StringVar(&opts.criticalLoadFlag, flagCriticalLoad, "", "stop, after the batch in flight, once the load signal is at or above N, "+
+		"and exit 4 (as --max-load; not SQLite)")
 	return c
 }
 
@@ -132,17 +142,19 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 	}
 	progress := a.progress()
 	run := schema.NewPurge(tg.table, schema.PurgeOptions{
-		BatchSize:   opts.batchSize,
-		BatchTime:   opts.batchTime,
-		Grace:       opts.grace,
-		MaxRows:     opts.maxRows,
-		MaxDuration: opts.maxDuration,
-		Pause:       opts.pause,
-		Order:       opts.order,
-		DryRun:      opts.dryRun,
-		Estimate:    progress != nil,
-		Progress:    progress,
-		Abort:       a.abort,
+		BatchSize:    opts.batchSize,
+		BatchTime:    opts.batchTime,
+		Grace:        opts.grace,
+		MaxRows:      opts.maxRows,
+		MaxDuration:  opts.maxDuration,
+		Pause:        opts.pause,
+		Order:        opts.order,
+		MaxLoad:      opts.maxLoad,
+		CriticalLoad: opts.criticalLoad,
+		DryRun:       opts.dryRun,
+		Estimate:     progress != nil,
+		Progress:     progress,
+		Abort:        a.abort,
 	})
 	for _, w := range run.Warnings {
 		a.warnf("%s", w)
@@ -156,7 +168,7 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 	return a.withDB(ctx, tg.readOnlyIf(opts.dryRun), false, func(ctx context.Context, db *schema.DB) error { // a dry run cannot write
 		res, err := run.Run(ctx, db)
 		// A run that failed after some batches still says what it deleted.
-		if res != nil && (err == nil || res.Batches > 0 || errors.Is(err, schema.ErrInterrupted)) {
+		if res != nil && (err == nil || res.Batches > 0 || errors.Is(err, schema.ErrInterrupted) || errors.Is(err, schema.ErrCriticalLoad)) {
 			if res.Status == schema.PurgeFailed {
 				// Masked before it is encoded: JSON escapes some characters.
 				res.Error = a.redact.errorText(err)
@@ -209,10 +221,19 @@ func (a *app) purgeText(tg *target, res *schema.PurgeResult, opts *purgeOptions)
 	a.resultf("deleted %s from %s in %s, %s (%.0f rows/s, longest batch %dms)",
 		plural(res.Deleted, "expired row"), tg.table, plural(int64(res.Batches), "batch"),
 		res.Elapsed().Round(time.Millisecond), res.RowsPerSecond, res.MaxBatchMS)
+	if y := res.Yielded; y != nil {
+		a.resultf("gave way to the database's other users for %s (%s); last: %s", (time.Duration(y.MS) * time.Millisecond).Round(time.Millisecond),
+			yieldedBy(y), y.Last)
+	}
 	if res.Walked {
 		a.resultf("walked the table in storage order: what expires meanwhile is the next run's")
 	}
 	switch {
+	case res.Status == schema.PurgeStopped:
+		a.resultf("stopped: %s", res.Reason)
+		if res.Remaining != nil {
+			a.resultf("%s left for a run once the load is down", plural(*res.Remaining, "expired row"))
+		}
 	case res.Remaining == nil:
 	case res.Status != schema.PurgeDone:
 		a.resultf("stopped (%s) with %s left", res.Status, plural(*res.Remaining, "expired row"))
