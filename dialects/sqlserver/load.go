@@ -19,14 +19,33 @@ const loadQuery = `SELECT CASE WHEN HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW SERVER S
         WHERE s.is_user_process = 1 AND r.session_id <> @@SPID)
   ELSE -1 END`
 
+// babelfishLoadQuery is loadQuery on Babelfish for PostgreSQL, which has
+// no sys.dm_exec_requests (divergence: "relation does not exist"): each
+// TDS session is a PostgreSQL backend (@@SPID is its pid), and Babelfish
+// lets T-SQL read pg_catalog.pg_stat_activity, so the signal is the same
+// as on PostgreSQL: the client sessions of Babelfish's database that are
+// running a statement, other than the one asking. (A session waiting in
+// WAITFOR DELAY reads as idle there, where SQL Server counts its request.)
+const babelfishLoadQuery = `SELECT COUNT(*) FROM pg_catalog.pg_stat_activity a
+WHERE a.state = 'active' AND a.backend_type = 'client backend' AND a.pid <> @@SPID
+  AND a.datname = (SELECT s.datname FROM pg_catalog.pg_stat_activity s WHERE s.pid = @@SPID)`
+
 // errNoServerState: the login cannot see the other sessions' requests.
 var errNoServerState = errors.New("the login lacks VIEW SERVER STATE, without which it sees no other session's requests: " +
 	"GRANT VIEW SERVER STATE TO it, or purge without --max-load and --critical-load")
 
 // Load counts the user requests running on the server but q's own.
 func (Dialect) Load(ctx context.Context, q dialects.Querier) (int64, error) {
+	bbf, err := isBabelfish(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	query := loadQuery
+	if bbf {
+		query = babelfishLoadQuery
+	}
 	var n int64
-	if err := q.QueryRowContext(ctx, loadQuery).Scan(&n); err != nil {
+	if err := q.QueryRowContext(ctx, query).Scan(&n); err != nil {
 		return 0, err
 	}
 	if n < 0 {
