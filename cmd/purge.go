@@ -56,6 +56,20 @@ from one that is missing or not a compatible cache table. A key ring
 (--layout keys) is never purged (exit 2): ASP.NET Core keeps every key to
 read what it protected.
 
+--max-load N waits between batches (and before the first) while the
+database's load is above N, reading it every 200ms; --critical-load N stops
+the purge once the load is at or above N, after the batch in flight, with
+its report (status "stopped", the load in "reason") and exit 4. The load is
+one number per engine, read on purge's own session between batches, itself
+left out: PostgreSQL active_sessions (the database's client sessions
+running a statement; a role without pg_read_all_stats sees only its own
+roles'), MySQL/MariaDB Threads_running (the whole server's), SQL Server
+active_requests (user requests in sys.dm_exec_requests; needs VIEW SERVER
+STATE). gh-ost's form, --max-load Threads_running=25, is taken too. SQLite,
+with no sessions to count, refuses them (exit 2). The time spent waiting is
+in the report's "yielded" and the progress line. Without them purge does
+not read the load at all.
+
 Classic ASP.NET session state on SQL Server (--layout aspstate, aspnet-async,
 universal) is purged as DeleteExpiredSessions does, where no SQL Server Agent
 runs it (Express, Azure SQL Database): sessions whose Expires (a UTC datetime)
@@ -67,6 +81,8 @@ is before GETUTCDATE(), less --grace, the provider's Locked ones too.
   sessctl purge --dry-run -o json "postgres://app@db/app" public SessionData
   sessctl purge --batch-time 50ms --pause 50ms --max-rows 1000000 public SessionData
   sessctl purge --dialect postgres --script public SessionData
+  sessctl purge --max-load 20 --critical-load 60 "postgres://app@db/app" public SessionData    # gh-ost's throttle
+  sessctl purge --max-load Threads_running=25 "mysql://app@db/app" app SessionData
   sessctl purge --layout microsoft "postgres://app@db/app" public sessiondata
   sessctl purge --layout aspstate "$CONN" dbo ASPStateTempSessions    # every minute, for the Agent job
   sessctl purge --layout aspnet-async "$CONN" dbo ASPNetSessionState`,
