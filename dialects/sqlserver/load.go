@@ -11,10 +11,12 @@ import (
 // for a lock, a latch or the CPU), other than the one asking: the purge's
 // own session, between its batches. Chosen because it is what the app's
 // requests are while they are on the server, and a DMV read costs no lock.
-// Without VIEW SERVER STATE (VIEW SERVER PERFORMANCE STATE on SQL Server
-// 2022) a session sees its own requests only, and the count would always
-// be 0: -1 says so, and Load refuses it rather than never yield.
+// Without VIEW SERVER STATE (on Azure SQL Database, engine edition 5,
+// VIEW DATABASE STATE, and the count is the database's) a session sees its
+// own requests only, and the count would always be 0: -1 says so, and
+// Load refuses it rather than never yield.
 const loadQuery = `SELECT CASE WHEN HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW SERVER STATE') = 1
+    OR (SERVERPROPERTY('EngineEdition') = 5 AND HAS_PERMS_BY_NAME(NULL, 'DATABASE', 'VIEW DATABASE STATE') = 1)
   THEN (SELECT COUNT(*) FROM sys.dm_exec_requests r JOIN sys.dm_exec_sessions s ON s.session_id = r.session_id
         WHERE s.is_user_process = 1 AND r.session_id <> @@SPID)
   ELSE -1 END`
@@ -32,7 +34,7 @@ WHERE a.state = 'active' AND a.backend_type = 'client backend' AND a.pid <> @@SP
 
 // errNoServerState: the login cannot see the other sessions' requests.
 var errNoServerState = errors.New("the login lacks VIEW SERVER STATE, without which it sees no other session's requests: " +
-	"GRANT VIEW SERVER STATE TO it, or purge without --max-load and --critical-load")
+	"GRANT VIEW SERVER STATE TO it (Azure SQL Database: GRANT VIEW DATABASE STATE), or purge without --max-load and --critical-load")
 
 // Load counts the user requests running on the server but q's own.
 func (Dialect) Load(ctx context.Context, q dialects.Querier) (int64, error) {
