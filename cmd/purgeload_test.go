@@ -145,10 +145,17 @@ func TestPurgeMaxLoadWaits(t *testing.T) {
 		table := loadTable(t, s, db, "MaxLoad")
 		release := raiseLoad(t, s, db)
 
-		// --max-duration bounds the wait as it bounds the batches.
+		// --max-duration bounds the wait as it bounds the batches, and
+		// the table is as it was: waiting, purge deleted nothing.
 		m := must(t, 0, "purge", "-o", "json", "--max-load", loadMax, "--max-duration", "500ms", s.DSN, s.Schema, table).json(t)
 		if y, _ := m["yielded"].(map[string]any); m["status"] != schema.PurgeBounded || m["deleted"] != float64(0) || y == nil || y["ms"].(float64) <= 0 {
 			t.Errorf("purge --max-load --max-duration under load: %v; want bounded, nothing deleted, yielded", m)
+		}
+
+		// So does --timeout, as it stops a purge today (exit 1, interrupted).
+		m = must(t, ExitFailed, "purge", "-o", "json", "--max-load", loadMax, "--timeout", "500ms", s.DSN, s.Schema, table).json(t)
+		if y, _ := m["yielded"].(map[string]any); m["status"] != schema.PurgeInterrupted || m["deleted"] != float64(0) || y == nil {
+			t.Errorf("purge --max-load --timeout under load: %v; want interrupted, nothing deleted, yielded", m)
 		}
 
 		done := make(chan result, 1)
