@@ -29,6 +29,7 @@ const (
 	ExitFailed       = 1
 	ExitUsage        = 2
 	ExitIncompatible = 3
+	ExitCriticalLoad = 4
 	ExitInterrupted  = 130
 )
 
@@ -40,6 +41,7 @@ const exitCodesHelp = `Exit codes:
        create of a table sessctl does not make (--layout aspstate, universal), drop of aspstate
   3    the table is missing or not compatible: verify found it so (or, with --layout keys, no usable default key),
        or purge refused it (deleting nothing)
+  4    purge stopped at --critical-load, after the batch in flight (its report says the load it read)
   130  interrupted (Ctrl-C / SIGTERM), after finishing the batch in flight; a second signal aborts it`
 
 // errSignal and errTimeout are why a command's context ended.
@@ -132,10 +134,13 @@ func exitCode(ctx context.Context, err error, started bool) int {
 		errors.Is(err, dialects.ErrConnString),
 		errors.Is(err, dialects.ErrUnknownDialect),
 		errors.Is(err, schema.ErrHoldsRows),
-		errors.Is(err, schema.ErrNotManaged):
+		errors.Is(err, schema.ErrNotManaged),
+		errors.Is(err, schema.ErrNoLoadSignal):
 		return ExitUsage
 	case errors.Is(err, schema.ErrIncompatible):
 		return ExitIncompatible
+	case errors.Is(err, schema.ErrCriticalLoad):
+		return ExitCriticalLoad
 	}
 	return ExitFailed
 }
@@ -227,7 +232,7 @@ func (r *redactor) errorText(err error) string {
 var ownSentinels = []error{
 	dialects.ErrInvalidName, dialects.ErrUnknownDialect, dialects.ErrConnString, dialects.ErrSchemaMissing, dialects.ErrPermission,
 	schema.ErrNotCacheTable, schema.ErrTableMissing, schema.ErrIncompatible, schema.ErrInterrupted, schema.ErrNameTaken,
-	schema.ErrHoldsRows, schema.ErrNotManaged, layouts.ErrUnknownLayout, layouts.ErrWrongEngine,
+	schema.ErrHoldsRows, schema.ErrNotManaged, schema.ErrCriticalLoad, schema.ErrNoLoadSignal, layouts.ErrUnknownLayout, layouts.ErrWrongEngine,
 	errSignal, errTimeout,
 }
 

@@ -3,6 +3,7 @@ package cmd
 import (
 	"cmp"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -67,7 +68,27 @@ func progressLine(r schema.PurgeResult) string {
 		b.WriteString(" rows")
 	}
 	fmt.Fprintf(&b, ", %.0f rows/s, batch %d: %d rows in %dms", r.RowsPerSecond, r.Batches, r.LastBatchRows, r.LastBatch.Milliseconds())
+	if y := r.Yielded; y != nil {
+		fmt.Fprintf(&b, ", yielded %s (%s)", (time.Duration(y.MS) * time.Millisecond).Round(100*time.Millisecond), yieldedBy(y))
+	}
+	if r.Waiting != "" {
+		fmt.Fprintf(&b, "; waiting: %s", r.Waiting)
+	}
 	return b.String()
+}
+
+// yieldedBy says how long a purge gave way for each reason: "load 1.2s,
+// replica lag 300ms", in the order of the reasons' names.
+func yieldedBy(y *schema.Yielded) string {
+	kinds := make([]string, 0, len(y.By))
+	for k := range y.By {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	for i, k := range kinds {
+		kinds[i] = fmt.Sprintf("%s %s", k, (time.Duration(y.By[k]) * time.Millisecond).Round(100*time.Millisecond))
+	}
+	return strings.Join(kinds, ", ")
 }
 
 // endProgress ends the progress line, if one was drawn.

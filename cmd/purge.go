@@ -28,6 +28,10 @@ type purgeOptions struct {
 	// fixedSize and timed are set when --batch-size and --batch-time
 	// were given.
 	fixedSize, timed bool
+	// --max-load and --critical-load as given, and as checkLoad reads
+	// them on the table's engine.
+	maxLoadFlag, criticalLoadFlag string
+	maxLoad, criticalLoad         int64
 }
 
 func newPurgeCmd(a *app) *cobra.Command {
@@ -53,6 +57,20 @@ from one that is missing or not a compatible cache table. A key ring
 (--layout keys) is never purged (exit 2): ASP.NET Core keeps every key to
 read what it protected.
 
+--max-load N waits between batches (and before the first) while the
+database's load is above N, reading it every 200ms; --critical-load N stops
+the purge once the load is at or above N, after the batch in flight, with
+its report (status "stopped", the load in "reason") and exit 4. The load is
+one number per engine, read on purge's own session between batches, itself
+left out: PostgreSQL active_sessions (the database's client sessions
+running a statement; a role without pg_read_all_stats sees only its own
+roles'), MySQL/MariaDB Threads_running (the whole server's), SQL Server
+active_requests (user requests in sys.dm_exec_requests; needs VIEW SERVER
+STATE). gh-ost's form, --max-load Threads_running=25, is taken too. SQLite,
+with no sessions to count, refuses them (exit 2). The time spent waiting is
+in the report's "yielded" and the progress line. Without them purge does
+not read the load at all.
+
 Classic ASP.NET session state on SQL Server (--layout aspstate, aspnet-async,
 universal) is purged as DeleteExpiredSessions does, where no SQL Server Agent
 runs it (Express, Azure SQL Database): sessions whose Expires (a UTC datetime)
@@ -64,6 +82,8 @@ is before GETUTCDATE(), less --grace, the provider's Locked ones too.
   sessctl purge --dry-run -o json "postgres://app@db/app" public SessionData
   sessctl purge --batch-time 50ms --pause 50ms --max-rows 1000000 public SessionData
   sessctl purge --dialect postgres --script public SessionData
+  sessctl purge --max-load 20 --critical-load 60 "postgres://app@db/app" public SessionData    # gh-ost's throttle
+  sessctl purge --max-load Threads_running=25 "mysql://app@db/app" app SessionData
   sessctl purge --layout microsoft "postgres://app@db/app" public sessiondata
   sessctl purge --layout aspstate "$CONN" dbo ASPStateTempSessions    # every minute, for the Agent job
   sessctl purge --layout aspnet-async "$CONN" dbo ASPNetSessionState`,
@@ -82,6 +102,9 @@ is before GETUTCDATE(), less --grace, the provider's Locked ones too.
 			}
 			opts.fixedSize = c.Flags().Changed(flagBatchSize)
 			opts.timed = c.Flags().Changed(flagBatchTime)
+			if err := opts.checkLoad(tg.table.Dialect); err != nil {
+				return err
+			}
 			return runPurge(c.Context(), a, tg, opts)
 		},
 	}
@@ -97,6 +120,9 @@ is before GETUTCDATE(), less --grace, the provider's Locked ones too.
 	addFlagDuration(fs, &opts.pause, flagPause, 0, "sleep this long between batches (default: 0; SQLite: 100ms, so that the app's writers get in)")
 	fs.StringVar(&opts.orderFlag, flagOrder, schema.OrderAuto.String(), "expiry: oldest first, on the expiry index; storage: walk the table in storage order; "+
 		"auto: walk when a fifth of the table has expired")
+	fs.StringVar(&opts.maxLoadFlag, flagMaxLoad, "", "between batches, wait while the database's load signal is above N (N, or SIGNAL=N: "+loadSignals+")")
+	fs.StringVar(&opts.criticalLoadFlag, flagCriticalLoad, "", "stop, after the batch in flight, once the load signal is at or above N, "+
+		"and exit 4 (as --max-load; not SQLite)")
 	return c
 }
 
@@ -133,17 +159,19 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 	}
 	progress := a.progress()
 	run := schema.NewPurge(tg.table, schema.PurgeOptions{
-		BatchSize:   opts.batchSize,
-		BatchTime:   opts.batchTime,
-		Grace:       opts.grace,
-		MaxRows:     opts.maxRows,
-		MaxDuration: opts.maxDuration,
-		Pause:       opts.pause,
-		Order:       opts.order,
-		DryRun:      opts.dryRun,
-		Estimate:    progress != nil,
-		Progress:    progress,
-		Abort:       a.abort,
+		BatchSize:    opts.batchSize,
+		BatchTime:    opts.batchTime,
+		Grace:        opts.grace,
+		MaxRows:      opts.maxRows,
+		MaxDuration:  opts.maxDuration,
+		Pause:        opts.pause,
+		Order:        opts.order,
+		MaxLoad:      opts.maxLoad,
+		CriticalLoad: opts.criticalLoad,
+		DryRun:       opts.dryRun,
+		Estimate:     progress != nil,
+		Progress:     progress,
+		Abort:        a.abort,
 	})
 	for _, w := range run.Warnings {
 		a.warnf("%s", w)
@@ -157,7 +185,7 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 	return a.withDB(ctx, tg.readOnlyIf(opts.dryRun), false, func(ctx context.Context, db *schema.DB) error { // a dry run cannot write
 		res, err := run.Run(ctx, db)
 		// A run that failed after some batches still says what it deleted.
-		if res != nil && (err == nil || res.Batches > 0 || errors.Is(err, schema.ErrInterrupted)) {
+		if res != nil && (err == nil || res.Batches > 0 || errors.Is(err, schema.ErrInterrupted) || errors.Is(err, schema.ErrCriticalLoad)) {
 			if res.Status == schema.PurgeFailed {
 				// Masked before it is encoded: JSON escapes some characters.
 				res.Error = a.redact.errorText(err)
@@ -210,10 +238,19 @@ func (a *app) purgeText(tg *target, res *schema.PurgeResult, opts *purgeOptions)
 	a.resultf("deleted %s from %s in %s, %s (%.0f rows/s, longest batch %dms)",
 		plural(res.Deleted, "expired row"), tg.table, plural(int64(res.Batches), "batch"),
 		res.Elapsed().Round(time.Millisecond), res.RowsPerSecond, res.MaxBatchMS)
+	if y := res.Yielded; y != nil {
+		a.resultf("gave way to the database's other users for %s (%s); last: %s", (time.Duration(y.MS) * time.Millisecond).Round(time.Millisecond),
+			yieldedBy(y), y.Last)
+	}
 	if res.Walked {
 		a.resultf("walked the table in storage order: what expires meanwhile is the next run's")
 	}
 	switch {
+	case res.Status == schema.PurgeStopped:
+		a.resultf("stopped: %s", res.Reason)
+		if res.Remaining != nil {
+			a.resultf("%s left for a run once the load is down", plural(*res.Remaining, "expired row"))
+		}
 	case res.Remaining == nil:
 	case res.Status != schema.PurgeDone:
 		a.resultf("stopped (%s) with %s left", res.Status, plural(*res.Remaining, "expired row"))

@@ -197,6 +197,13 @@ func TestProgressLine(t *testing.T) {
 	if got, want := progressLine(r), "deleted 2500 of ~10000 expired rows, ~7500 left (~15s), 500 rows/s, batch 3: 1200 rows in 98ms"; got != want {
 		t.Errorf("progress with a count:\n got %q\nwant %q", got, want)
 	}
+	r.Expired = nil
+	r.Yielded = &schema.Yielded{MS: 1450, By: map[string]int64{"load": 1250, "replica lag": 200}}
+	r.Waiting = "active_sessions 7 > --max-load 4"
+	if got, want := progressLine(r), "deleted 2500 rows, 500 rows/s, batch 3: 1200 rows in 98ms, yielded 1.5s (load 1.3s, replica lag 200ms); "+
+		"waiting: active_sessions 7 > --max-load 4"; got != want {
+		t.Errorf("progress while yielding:\n got %q\nwant %q", got, want)
+	}
 }
 
 // TestPurgeRefusesForeignTable: purge of a table that is not a cache table

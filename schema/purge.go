@@ -19,6 +19,7 @@ const (
 	PurgeSkipped     = "skipped"     // another purge of the table holds the lock
 	PurgeDryRun      = "dry_run"     // counted, deleted nothing
 	PurgeFailed      = "failed"      // an error stopped it after a batch
+	PurgeStopped     = "stopped"     // --critical-load stopped it after a batch (or before the first)
 )
 
 // Order is the order a purge deletes in: OrderAuto (the zero value),
@@ -96,9 +97,16 @@ type PurgeOptions struct {
 	// Abort, when closed after ctx ended, cuts the statement in flight at
 	// once instead of after its grace (see minStopGrace): a second signal.
 	Abort <-chan struct{}
-	// Yield are asked between batches, after Pause, whether to give way
-	// to the database's other users (purge_yield.go).
+	// Yield are asked between batches, after Pause, and before the
+	// first, whether to give way to the database's other users
+	// (purge_yield.go).
 	Yield []Yielder
+	// MaxLoad and CriticalLoad are gh-ost's --max-load and
+	// --critical-load on the dialect's load signal (dialects.LoadReader;
+	// purge_load.go), 0 for none: above MaxLoad, the purge waits between
+	// batches until the signal is back at or under it; at CriticalLoad or
+	// above, it stops, with an error wrapping ErrCriticalLoad.
+	MaxLoad, CriticalLoad int64
 }
 
 // KeptRows are expired rows a purge reached and left, by cause.
@@ -154,8 +162,11 @@ type PurgeResult struct {
 	CutWhile string `json:"cut_while,omitempty"`
 	// Error says what stopped a failed run.
 	Error string `json:"error,omitempty"`
+	// Reason says what stopped a stopped run: the load, as read, and the
+	// --critical-load it reached.
+	Reason string `json:"reason,omitempty"`
 	// Yielded is how long the run gave way to others, and why; nil when
-	// it was given no Yielder.
+	// it never did.
 	Yielded *Yielded `json:"yielded,omitempty"`
 	// Oldest is the oldest expiry left (dry run).
 	Oldest *Expiry `json:"oldest_expiry,omitempty"`
@@ -182,6 +193,9 @@ type PurgeResult struct {
 	LastBatchRows int64         `json:"-"`
 	LastBatch     time.Duration `json:"-"`
 	Expired       *int64        `json:"-"`
+	// Waiting, for progress, is what the run is waiting for, while it
+	// gives way (Yielder's reason); "" between the waits.
+	Waiting string `json:"-"`
 
 	elapsed, maxBatch time.Duration
 }
@@ -254,6 +268,9 @@ type PurgeRun struct {
 	short time.Time
 	skip  int64
 	iso   *isolation // once a foreign key refused a batch
+
+	yielders []Yielder // opts.Yield, after the load's, if any
+	stopped  error     // what stopped the run, when a Yielder did
 }
 
 // NewPurge settles how t is to be purged with opts.
@@ -277,6 +294,9 @@ func (p *PurgeRun) Run(ctx context.Context, db *DB) (*PurgeResult, error) {
 	if !t.Layout.Purges() {
 		// Before anything is sent: its rows never expire (the key ring).
 		return nil, fmt.Errorf("%w: purge does not apply to %s, a %s: its rows never expire; %s", ErrHoldsRows, t, t.Layout.Noun, t.Layout.Kept)
+	}
+	if _, err := newLoadYielder(t.Dialect, nil, p.opts); err != nil {
+		return nil, err // before anything is sent
 	}
 	res, err := p.run(ctx, db)
 	return res, t.denied(ctx, db, "purge", err)
@@ -307,14 +327,13 @@ func (p *PurgeRun) run(ctx context.Context, db *DB) (*PurgeResult, error) {
 		}
 	}
 	p.decide()
-	for {
-		more, err := p.step(ctx)
-		if err != nil {
-			return p.res, err
-		}
-		if !more {
-			break
-		}
+	// A purge started while the app is busy waits before its first batch.
+	more, err := p.giveWay(ctx)
+	for err == nil && more {
+		more, err = p.step(ctx)
+	}
+	if err != nil {
+		return p.res, err
 	}
 	return p.finish(ctx)
 }
@@ -341,6 +360,16 @@ func (p *PurgeRun) setup(ctx context.Context, db *DB) (end func(), ok bool, err 
 		return nil, false, err
 	}
 	p.conn, p.info, p.t = conn, info, p.t.shaped(info)
+	load, err := newLoadYielder(p.t.Dialect, conn, p.opts)
+	if err != nil { // checked in Run already
+		_ = unlock()
+		conn.Close()
+		return nil, false, err
+	}
+	if load != nil {
+		p.yielders = append(p.yielders, load)
+	}
+	p.yielders = append(p.yielders, p.opts.Yield...)
 
 	// Statements run on when ctx ends, so that the batch in flight
 	// finishes; one that waits is cut after a grace (see minStopGrace).
@@ -399,8 +428,11 @@ func (p *PurgeRun) finish(ctx context.Context) (*PurgeResult, error) {
 		t.countKept(count, p.conn, p.opts, res, since)
 	}
 	res.tally(p.start)
-	if res.Status == PurgeInterrupted {
+	switch res.Status {
+	case PurgeInterrupted:
 		return res, p.cut.end(res, t, p.start, nil)
+	case PurgeStopped:
+		return res, fmt.Errorf("purge of %s stopped after %d batches: %w", t, res.Batches, p.stopped)
 	}
 	return res, nil
 }

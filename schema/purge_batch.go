@@ -65,10 +65,7 @@ func (p *PurgeRun) step(ctx context.Context) (more bool, err error) {
 		case <-time.After(p.opts.Pause):
 		}
 	}
-	if err := p.yield(ctx); err != nil {
-		return false, p.failed(err)
-	}
-	return true, nil
+	return p.giveWay(ctx)
 }
 
 // limit is the most rows the next batch may delete; ok is false when a

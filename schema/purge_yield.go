@@ -34,21 +34,57 @@ type Yielded struct {
 	Last string `json:"last,omitempty"`
 }
 
+// giveWay asks the Yielders, as yield does, whether to go on: more is
+// false when one found the load critical (the run is then stopped, and
+// finish says so), err set when one failed.
+func (p *PurgeRun) giveWay(ctx context.Context) (more bool, err error) {
+	err = p.yield(ctx)
+	switch {
+	case errors.Is(err, ErrCriticalLoad):
+		p.res.Status, p.res.Reason, p.stopped = PurgeStopped, err.Error(), err
+		return false, nil
+	case err != nil:
+		return false, p.failed(err)
+	}
+	return true, nil
+}
+
 // yield asks every Yielder in turn, and waits as long as the first that
-// asks to, then asks again, until none does or ctx ends. kind names each
-// Yielder's reasons in the report.
+// asks to, then asks again, until none does, ctx ends (the next step
+// reports the run interrupted) or --max-duration passes (the next step
+// finds it bounded). Each wait is told to Progress, with what it waits for.
+//
+// The Yielders read on the statements' context, not ctx: a read that a
+// signal cancelled would, on MySQL, drop the purge's connection, and with
+// it the counts its report ends with.
 func (p *PurgeRun) yield(ctx context.Context) error {
-	for _, y := range p.opts.Yield {
+	defer func() { p.res.Waiting = "" }()
+	for _, y := range p.yielders {
 		for {
-			wait, why, err := y.Yield(ctx)
+			wait, why, err := y.Yield(p.stmt)
+			if ctx.Err() != nil || p.cut.cause() != nil {
+				return nil
+			}
 			if err != nil || wait <= 0 {
 				return err
 			}
-			p.res.noteYield(yieldKind(y), why, wait)
+			if p.opts.MaxDuration > 0 {
+				left := time.Until(p.start.Add(p.opts.MaxDuration))
+				if left <= 0 {
+					return nil
+				}
+				wait = min(wait, left)
+			}
+			p.res.Waiting = why
+			t0 := time.Now()
 			select {
 			case <-ctx.Done():
-				return nil
 			case <-time.After(wait):
+			}
+			p.res.noteYield(yieldKind(y), why, time.Since(t0))
+			if p.opts.Progress != nil {
+				p.res.tally(p.start)
+				p.opts.Progress(*p.res)
 			}
 		}
 	}

@@ -62,6 +62,7 @@ func Run(t *testing.T, d dialects.Dialect) {
 		{"EngineNamer", is[dialects.EngineNamer](d), c.engineNamer},
 		{"Limiter", is[dialects.Limiter](d), c.limiter},
 		{"Separator", is[dialects.Separator](d), c.separator},
+		{"LoadReader", is[dialects.LoadReader](d), c.loadReader},
 	}
 	for _, o := range optional {
 		if o.ok {
