@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sessctl/sessctl/layouts"
 	"github.com/sessctl/sessctl/schema"
@@ -108,7 +109,12 @@ is before GETUTCDATE(), less --grace, the provider's Locked ones too.
 			return runPurge(c.Context(), a, tg, opts)
 		},
 	}
-	fs := c.Flags()
+	addPurgeFlags(c.Flags(), opts)
+	return c
+}
+
+// addPurgeFlags adds purge's own flags to fs, bound to opts.
+func addPurgeFlags(fs *pflag.FlagSet, opts *purgeOptions) {
 	addFlagScript(fs, &opts.script)
 	fs.IntVar(&opts.batchSize, flagBatchSize, 0, "fix the rows each batch deletes at most, instead of sizing batches by --batch-time; "+
 		"batches then keep to expiry order unless --order storage (default: sized; a script uses "+strconv.Itoa(schema.DefaultBatchSize)+")")
@@ -123,7 +129,6 @@ is before GETUTCDATE(), less --grace, the provider's Locked ones too.
 	fs.StringVar(&opts.maxLoadFlag, flagMaxLoad, "", "between batches, wait while the database's load signal is above N (N, or SIGNAL=N: "+loadSignals+")")
 	fs.StringVar(&opts.criticalLoadFlag, flagCriticalLoad, "", "stop, after the batch in flight, once the load signal is at or above N, "+
 		"and exit 4 (as --max-load; not SQLite)")
-	return c
 }
 
 // check checks the options, and reads --order into order.
