@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,173 +27,247 @@ import (
 // works and purge, which deletes, is refused like create and drop. SQL
 // Server: a login, and a user for it in the database with the same grants
 // as in PostgreSQL (sp_getapplock needs none).
+//
+// The other layouts on their engine alike: --layout microsoft on
+// PostgreSQL, made by sessctl, its role granted SELECT, INSERT, UPDATE and
+// DELETE on the table and nothing on the version table; --layout
+// aspstate on SQL Server, made by aspnet_regsql's DDL (no version table),
+// its login granted only SELECT and DELETE on the table, all verify and
+// purge need (sessctl neither creates nor drops that table).
 func TestLeastPrivilege(t *testing.T) {
 	dialecttest.Each(t, func(t *testing.T, s dialecttest.Server) {
 		t.Parallel()
-		d := s.Dialect
-		db := s.Open(t)
-		table, other := dialecttest.Table("Priv"), dialecttest.Table("PrivNew")
-		s.DropAtCleanup(t, db, table)
-		s.DropAtCleanup(t, db, other)
-		must(t, 0, "create", s.DSN, s.Schema, table)
-		s.Seed(t, db, table, "old", 5, 10, -time.Hour)
-		s.Seed(t, db, table, "live", 2, 10, time.Hour)
-		n := d.Names(s.Schema, table)
-		user := strings.ToLower(dialecttest.Table("sessctl_app"))
-		var dsn string
-		switch d.Name() {
-		case "postgres":
-			role := d.Quote(user)
-			for _, q := range []string{
-				"CREATE ROLE " + role + " LOGIN",
-				"GRANT USAGE ON SCHEMA " + d.Quote(s.Schema) + " TO " + role,
-				"GRANT SELECT, INSERT, UPDATE, DELETE ON " + s.Qualified(table) + " TO " + role,
-				"GRANT SELECT ON " + s.Qualified(n.VersionTable) + " TO " + role,
-			} {
-				if _, err := db.Exec(q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-				if strings.HasPrefix(q, "CREATE") {
-					t.Cleanup(func() {
-						db.Exec("DROP OWNED BY " + role)
-						if _, err := db.Exec("DROP ROLE " + role); err != nil {
-							t.Errorf("dropping role %s: %v", role, err)
-						}
-					})
-				}
-			}
-			u, err := url.Parse(s.DSN)
-			if err != nil {
-				t.Skipf("the PostgreSQL test DSN is not a URL, which this test needs to log in as another role: %v", err)
-			}
-			u.User = url.User(user)
-			dsn = u.String()
-		case "mysql":
-			const pw = "Pw-least-privilege-1"
-			account := "'" + user + "'@'%'"
-			if _, err := db.Exec("CREATE USER " + account + " IDENTIFIED BY '" + pw + "'"); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				if _, err := db.Exec("DROP USER " + account); err != nil {
-					t.Errorf("dropping user %s: %v", account, err)
-				}
-			})
-			for _, q := range []string{
-				"GRANT SELECT, INSERT, UPDATE, DELETE ON " + s.Qualified(table) + " TO " + account,
-				"GRANT SELECT ON " + s.Qualified(n.VersionTable) + " TO " + account,
-			} {
-				if _, err := db.Exec(q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-			}
-			cfg, err := gomysql.ParseDSN(s.DSN)
-			if err != nil {
-				t.Skipf("the MySQL test DSN is not a go-sql-driver DSN, which this test needs to log in as another user: %v", err)
-			}
-			cfg.User, cfg.Passwd = user, pw
-			dsn = cfg.FormatDSN()
-			user = "`" + user + "`@`%`" // as the message quotes it: identifiers, as MySQL also reads accounts
-		case "sqlite":
-			dsn = "file:" + s.DSN + "?mode=ro"
-			user = "read-only"
-		case "sqlserver":
-			const pw = "Pw-least-privilege-1"
-			login := d.Quote(user)
-			for _, q := range []string{
-				"CREATE LOGIN " + login + " WITH PASSWORD = " + dialecttest.QuoteLiteral(d, pw),
-				"CREATE USER " + login + " FOR LOGIN " + login,
-				"GRANT SELECT, INSERT, UPDATE, DELETE ON " + s.Qualified(table) + " TO " + login,
-				"GRANT SELECT ON " + s.Qualified(n.VersionTable) + " TO " + login,
-			} {
-				if _, err := db.Exec(q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-				switch {
-				case strings.HasPrefix(q, "CREATE LOGIN"):
-					t.Cleanup(func() { dropLogin(t, db, login) })
-				case strings.HasPrefix(q, "CREATE USER"):
-					t.Cleanup(func() {
-						// Babelfish keeps a user with grants (a PostgreSQL role
-						// that owns privileges): revoke them first.
-						for _, o := range []string{s.Qualified(table), s.Qualified(n.VersionTable)} {
-							db.Exec("REVOKE ALL ON " + o + " FROM " + login)
-						}
-						if _, err := db.Exec("DROP USER " + login); err != nil {
-							t.Errorf("dropping user %s: %v", login, err)
-						}
-					})
-				}
-			}
-			u, err := url.Parse(s.DSN)
-			if err != nil {
-				t.Skipf("the SQL Server test DSN is not a sqlserver:// URL, which this test needs to log in as another user: %v", err)
-			}
-			u.User = url.UserPassword(user, pw)
-			dsn = u.String()
-		default:
-			t.Fatalf("no least-privilege user for %s in this test", d.Name())
-		}
-
-		if r := must(t, 0, "verify", dsn, s.Schema, table); !strings.Contains(r.stdout, "ok") {
-			t.Errorf("verify as the app's user said %q", r.stdout)
-		}
-		if d.Name() == "sqlite" {
-			// Purge deletes: a read-only file refuses it, saying so.
-			r := must(t, 1, "purge", dsn, s.Schema, table)
-			if !strings.Contains(r.stderr, "permission denied") || !strings.Contains(r.stderr, "mode=ro") {
-				t.Errorf("purge of a read-only file said %q", r.stderr)
-			}
-			if old := s.Count(t, db, table, "old"); old != 5 {
-				t.Errorf("a refused purge left %d of 5 expired rows", old)
-			}
-		} else {
-			r := must(t, 0, "purge", "-o", "json", dsn, s.Schema, table)
-			if m := r.json(t); m["deleted"] != float64(5) {
-				t.Errorf("purge as the app's user: %s", r.stdout)
-			}
-			if old, live := s.Count(t, db, table, "old"), s.Count(t, db, table, "live"); old != 0 || live != 2 {
-				t.Errorf("after purge as the app's user: %d expired and %d live rows, want 0 and 2", old, live)
+		for _, p := range privLayouts {
+			if p.engine == s.Dialect.Name() {
+				t.Run(p.name, func(t *testing.T) {
+					t.Parallel()
+					leastPrivilege(t, s, p)
+				})
 			}
 		}
-
-		for _, args := range [][]string{
-			{"create", dsn, s.Schema, other},
-			{"drop", "--yes", dsn, s.Schema, table},
-		} {
-			r := must(t, 1, args...)
-			msg := strings.TrimPrefix(strings.TrimSpace(r.stderr), "sessctl: ")
-			if !strings.HasPrefix(msg, "permission denied: ") || !strings.Contains(msg, args[0]) || strings.Contains(msg, "\n") {
-				t.Errorf("%s as the app's user said %q, want one line beginning \"permission denied: \" that says it may not %s", args[0], r.stderr, args[0])
-			}
-			if d.Name() != "sqlite" && (!strings.Contains(msg, user) || !strings.Contains(msg, "GRANT") && !strings.Contains(msg, "OWNER TO")) {
-				t.Errorf("%s as the app's user said %q, want it to name %s and the GRANT (or ALTER … OWNER) it lacks", args[0], r.stderr, user)
-			}
-			if d.Name() == "sqlite" && !strings.Contains(msg, "mode=ro") {
-				t.Errorf("%s of a read-only file said %q, want it to name mode=ro", args[0], r.stderr)
-			}
-		}
-		if live := s.Count(t, db, table, "live"); live != 2 {
-			t.Errorf("the refused drop left %d live rows, want 2", live)
-		}
-		if d.Name() != "sqlite" {
-			// Making the schema is refused too, naming that grant.
-			newSchema := dialecttest.Table("privschema")
-			r := must(t, 1, "create", "--create-schema", dsn, newSchema, other)
-			if msg := r.stderr; !strings.Contains(msg, "permission denied: ") || !strings.Contains(msg, "may not create schema") &&
-				!strings.Contains(msg, "may not create database") || !strings.Contains(msg, "CREATE") {
-				t.Errorf("create --create-schema as the app's user said %q, want it to say it may not create the schema and what to grant", msg)
-			}
-		}
-		if info, err := d.Inspect(t.Context(), db, d.Names(s.Schema, other)); err != nil || info.Kind != "missing" || info.VersionTable {
-			t.Errorf("the refused create left something: %+v, %v", info, err)
-		}
-		if d.Name() == "sqlite" {
-			if _, err := os.Stat(s.DSN); err != nil {
-				t.Error(err)
-			}
-		}
+		leastPrivilege(t, s, privLayout{grants: "SELECT, INSERT, UPDATE, DELETE", version: true})
 	})
+}
+
+// privLayout is a layout TestLeastPrivilege runs on.
+type privLayout struct {
+	name, engine string // --layout ("" the cache table) and its one engine
+	grants       string // the privileges on the table the app's user has
+	version      bool   // and SELECT on the version table
+	// unmanaged: sessctl creates and drops no such table, for anyone
+	// (aspnet_regsql does: TestClassicSessionCreateDrop), so only verify
+	// and purge are run.
+	unmanaged bool
+}
+
+// privLayouts are the layouts but the cache table TestLeastPrivilege runs on.
+var privLayouts = []privLayout{
+	{name: "microsoft", engine: "postgres", grants: "SELECT, INSERT, UPDATE, DELETE"},
+	{name: "aspstate", engine: "sqlserver", grants: "SELECT, DELETE", unmanaged: true},
+}
+
+// flags are the --layout flags of p's commands.
+func (p privLayout) flags() []string {
+	if p.name == "" {
+		return nil
+	}
+	return []string{"--layout", p.name}
+}
+
+// table makes p's table, with 5 expired rows (old…) and 2 live (live…),
+// and returns its name and how to count its rows by prefix.
+func (p privLayout) table(t *testing.T, s dialecttest.Server, db *sql.DB) (string, func(prefix string) int64) {
+	t.Helper()
+	switch p.name {
+	case "aspstate":
+		table := classicTable(t, s, db, p.name)
+		seedSessions(t, s, db, p.name, table, "old", 5, -60, false)
+		seedSessions(t, s, db, p.name, table, "live", 2, 60, false)
+		return table, func(prefix string) int64 { return countSessions(t, s, db, table, prefix) }
+	}
+	rl := cacheRace
+	table := dialecttest.Table("Priv")
+	if p.name == "microsoft" {
+		rl, table = raceLayouts[0], strings.ToLower(table)
+	}
+	s.DropAtCleanup(t, db, table)
+	must(t, 0, append(append([]string{"create"}, p.flags()...), s.DSN, s.Schema, table)...)
+	rl.seed(t, s, db, table, "old", 5, -time.Hour)
+	rl.seed(t, s, db, table, "live", 2, time.Hour)
+	return table, func(prefix string) int64 { return rl.count(t, s, db, table, prefix) }
+}
+
+func leastPrivilege(t *testing.T, s dialecttest.Server, p privLayout) {
+	d := s.Dialect
+	db := s.Open(t)
+	table, count := p.table(t, s, db)
+	other := strings.ToLower(dialecttest.Table("PrivNew"))
+	s.DropAtCleanup(t, db, other)
+	n := d.Names(s.Schema, table)
+	grants := []string{"GRANT " + p.grants + " ON " + s.Qualified(table) + " TO %s"}
+	if p.version {
+		grants = append(grants, "GRANT SELECT ON "+s.Qualified(n.VersionTable)+" TO %s")
+	}
+	user := strings.ToLower(dialecttest.Table("sessctl_app"))
+	var dsn string
+	switch d.Name() {
+	case "postgres":
+		role := d.Quote(user)
+		for _, q := range []string{
+			"CREATE ROLE " + role + " LOGIN",
+			"GRANT USAGE ON SCHEMA " + d.Quote(s.Schema) + " TO " + role,
+		} {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			if strings.HasPrefix(q, "CREATE") {
+				t.Cleanup(func() {
+					db.Exec("DROP OWNED BY " + role)
+					if _, err := db.Exec("DROP ROLE " + role); err != nil {
+						t.Errorf("dropping role %s: %v", role, err)
+					}
+				})
+			}
+		}
+		grantTo(t, db, grants, role)
+		u, err := url.Parse(s.DSN)
+		if err != nil {
+			t.Skipf("the PostgreSQL test DSN is not a URL, which this test needs to log in as another role: %v", err)
+		}
+		u.User = url.User(user)
+		dsn = u.String()
+	case "mysql":
+		const pw = "Pw-least-privilege-1"
+		account := "'" + user + "'@'%'"
+		if _, err := db.Exec("CREATE USER " + account + " IDENTIFIED BY '" + pw + "'"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if _, err := db.Exec("DROP USER " + account); err != nil {
+				t.Errorf("dropping user %s: %v", account, err)
+			}
+		})
+		grantTo(t, db, grants, account)
+		cfg, err := gomysql.ParseDSN(s.DSN)
+		if err != nil {
+			t.Skipf("the MySQL test DSN is not a go-sql-driver DSN, which this test needs to log in as another user: %v", err)
+		}
+		cfg.User, cfg.Passwd = user, pw
+		dsn = cfg.FormatDSN()
+		user = "`" + user + "`@`%`" // as the message quotes it: identifiers, as MySQL also reads accounts
+	case "sqlite":
+		dsn = "file:" + s.DSN + "?mode=ro"
+		user = "read-only"
+	case "sqlserver":
+		const pw = "Pw-least-privilege-1"
+		login := d.Quote(user)
+		for _, q := range []string{
+			"CREATE LOGIN " + login + " WITH PASSWORD = " + dialecttest.QuoteLiteral(d, pw),
+			"CREATE USER " + login + " FOR LOGIN " + login,
+		} {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			switch {
+			case strings.HasPrefix(q, "CREATE LOGIN"):
+				t.Cleanup(func() { dropLogin(t, db, login) })
+			case strings.HasPrefix(q, "CREATE USER"):
+				t.Cleanup(func() {
+					// Babelfish keeps a user with grants (a PostgreSQL role
+					// that owns privileges): revoke them first.
+					for _, o := range []string{s.Qualified(table), s.Qualified(n.VersionTable)} {
+						db.Exec("REVOKE ALL ON " + o + " FROM " + login)
+					}
+					if _, err := db.Exec("DROP USER " + login); err != nil {
+						t.Errorf("dropping user %s: %v", login, err)
+					}
+				})
+			}
+		}
+		grantTo(t, db, grants, login)
+		u, err := url.Parse(s.DSN)
+		if err != nil {
+			t.Skipf("the SQL Server test DSN is not a sqlserver:// URL, which this test needs to log in as another user: %v", err)
+		}
+		u.User = url.UserPassword(user, pw)
+		dsn = u.String()
+	default:
+		t.Fatalf("no least-privilege user for %s in this test", d.Name())
+	}
+
+	lf := p.flags()
+	if r := must(t, 0, slices.Concat([]string{"verify"}, lf, []string{dsn, s.Schema, table})...); !strings.Contains(r.stdout, "ok") {
+		t.Errorf("verify as the app's user said %q", r.stdout)
+	}
+	if d.Name() == "sqlite" {
+		// Purge deletes: a read-only file refuses it, saying so.
+		r := must(t, 1, slices.Concat([]string{"purge"}, lf, []string{dsn, s.Schema, table})...)
+		if !strings.Contains(r.stderr, "permission denied") || !strings.Contains(r.stderr, "mode=ro") {
+			t.Errorf("purge of a read-only file said %q", r.stderr)
+		}
+		if old := count("old"); old != 5 {
+			t.Errorf("a refused purge left %d of 5 expired rows", old)
+		}
+	} else {
+		r := must(t, 0, slices.Concat([]string{"purge", "-o", "json"}, lf, []string{dsn, s.Schema, table})...)
+		if m := r.json(t); m["deleted"] != float64(5) {
+			t.Errorf("purge as the app's user: %s", r.stdout)
+		}
+		if old, live := count("old"), count("live"); old != 0 || live != 2 {
+			t.Errorf("after purge as the app's user: %d expired and %d live rows, want 0 and 2", old, live)
+		}
+	}
+
+	if p.unmanaged {
+		return
+	}
+	for _, args := range [][]string{
+		slices.Concat([]string{"create"}, lf, []string{dsn, s.Schema, other}),
+		slices.Concat([]string{"drop", "--yes"}, lf, []string{dsn, s.Schema, table}),
+	} {
+		r := must(t, 1, args...)
+		msg := strings.TrimPrefix(strings.TrimSpace(r.stderr), "sessctl: ")
+		if !strings.HasPrefix(msg, "permission denied: ") || !strings.Contains(msg, args[0]) || strings.Contains(msg, "\n") {
+			t.Errorf("%s as the app's user said %q, want one line beginning \"permission denied: \" that says it may not %s", args[0], r.stderr, args[0])
+		}
+		if d.Name() != "sqlite" && (!strings.Contains(msg, user) || !strings.Contains(msg, "GRANT") && !strings.Contains(msg, "OWNER TO")) {
+			t.Errorf("%s as the app's user said %q, want it to name %s and the GRANT (or ALTER … OWNER) it lacks", args[0], r.stderr, user)
+		}
+		if d.Name() == "sqlite" && !strings.Contains(msg, "mode=ro") {
+			t.Errorf("%s of a read-only file said %q, want it to name mode=ro", args[0], r.stderr)
+		}
+	}
+	if live := count("live"); live != 2 {
+		t.Errorf("the refused drop left %d live rows, want 2", live)
+	}
+	if d.Name() != "sqlite" {
+		// Making the schema is refused too, naming that grant.
+		newSchema := dialecttest.Table("privschema")
+		r := must(t, 1, slices.Concat([]string{"create", "--create-schema"}, lf, []string{dsn, newSchema, other})...)
+		if msg := r.stderr; !strings.Contains(msg, "permission denied: ") || !strings.Contains(msg, "may not create schema") &&
+			!strings.Contains(msg, "may not create database") || !strings.Contains(msg, "CREATE") {
+			t.Errorf("create --create-schema as the app's user said %q, want it to say it may not create the schema and what to grant", msg)
+		}
+	}
+	if info, err := d.Inspect(t.Context(), db, d.Names(s.Schema, other)); err != nil || info.Kind != "missing" || info.VersionTable {
+		t.Errorf("the refused create left something: %+v, %v", info, err)
+	}
+	if d.Name() == "sqlite" {
+		if _, err := os.Stat(s.DSN); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// grantTo runs each of grants, "%s" the grantee.
+func grantTo(t *testing.T, db *sql.DB, grants []string, grantee string) {
+	t.Helper()
+	for _, g := range grants {
+		q := fmt.Sprintf(g, grantee)
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
 }
 
 // TestGrantAdviceIsEnough: the GRANT a permission message names is enough.
