@@ -277,7 +277,8 @@ func grantTo(t *testing.T, db *sql.DB, grants []string, grantee string) {
 // refusal without any) fails the test. PostgreSQL: a role with LOGIN only,
 // in a schema of the test's own; MySQL: a user with no privileges (its
 // connection names no database, which it could not use); SQLite: the file
-// opened read-only, and the advice taken literally (no mode=ro).
+// opened read-only, and the advice taken literally (no mode=ro). On
+// PostgreSQL, --layout microsoft too.
 func TestGrantAdviceIsEnough(t *testing.T) {
 	dialecttest.Each(t, func(t *testing.T, s dialecttest.Server) {
 		if s.Dialect.Name() == "sqlserver" {
@@ -286,13 +287,21 @@ func TestGrantAdviceIsEnough(t *testing.T) {
 		for _, op := range [][]string{{"create"}, {"create", "--create-schema"}, {"verify"}, {"purge"}, {"purge", "--dry-run"}, {"drop", "--yes"}} {
 			t.Run(strings.Join(op, " "), func(t *testing.T) {
 				t.Parallel()
-				adviceLoop(t, s, op)
+				adviceLoop(t, s, cacheRace, op)
 			})
+			for _, l := range raceLayouts {
+				if l.engine == s.Dialect.Name() && l.name == "microsoft" {
+					t.Run(l.name+" "+strings.Join(op, " "), func(t *testing.T) {
+						t.Parallel()
+						adviceLoop(t, s, l, op)
+					})
+				}
+			}
 		}
 	})
 }
 
-func adviceLoop(t *testing.T, s dialecttest.Server, op []string) {
+func adviceLoop(t *testing.T, s dialecttest.Server, l raceLayout, op []string) {
 	d := s.Dialect
 	db := s.Open(t)
 	schema := s.Schema
@@ -353,21 +362,24 @@ func adviceLoop(t *testing.T, s dialecttest.Server, op []string) {
 		})
 	}
 	table := dialecttest.Table("Advice")
+	if l.name != "" {
+		table = strings.ToLower(table) // as the microsoft layout folds it
+	}
 	admin := s
 	admin.Schema = schema
 	if len(op) == 1 || op[1] != "--create-schema" {
 		admin.DropAtCleanup(t, db, table)
 	}
 	if op[0] != "create" {
-		must(t, 0, "create", s.DSN, schema, table)
-		admin.Seed(t, db, table, "old", 20, 10, -time.Hour)
-		admin.Seed(t, db, table, "live", 5, 10, time.Hour)
+		must(t, 0, slices.Concat([]string{"create"}, l.flags(), []string{s.DSN, schema, table})...)
+		l.seed(t, admin, db, table, "old", 20, -time.Hour)
+		l.seed(t, admin, db, table, "live", 5, time.Hour)
 	} else if d.Name() == "sqlite" {
 		must(t, 0, "create", s.DSN, schema, dialecttest.Table("Other")) // the file exists
 	}
 
 	seen := map[string]bool{}
-	args := append(append([]string{}, op...), dsn, schema, table)
+	args := slices.Concat(op, l.flags(), []string{dsn, schema, table})
 	for round := 1; ; round++ {
 		r := sessctl(t, nil, args...)
 		if r.code == 0 {
@@ -403,7 +415,7 @@ func adviceLoop(t *testing.T, s dialecttest.Server, op []string) {
 		if len(op) > 1 {
 			want = 20 // a dry run
 		}
-		if n := admin.Count(t, db, table, "old"); n != want {
+		if n := l.count(t, admin, db, table, "old"); n != want {
 			t.Errorf("%d expired rows left after %s, want %d", n, strings.Join(op, " "), want)
 		}
 	case "create", "drop":
