@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/golang-migrate/migrate/v4/database"
 
@@ -211,3 +212,41 @@ func (e *deniedError) Unwrap() []error { return []error{dialects.ErrPermission, 
 
 // quoted quotes a derived or column name for messages.
 func (t *Table) quoted(name string) string { return t.Dialect.Quote(name) }
+
+// makeIt says how to make the missing table: the layout's create, or,
+// for a layout sessctl does not make, what does.
+func (t *Table) makeIt() string {
+	if t.Layout.NoCreate != "" {
+		return "make it as its provider does: " + t.Layout.NoCreate
+	}
+	return fmt.Sprintf("run `%s` to make it", t.command("create"))
+}
+
+func (t *Table) command(verb string) string {
+	if t.Layout == layouts.Cache {
+		return "sessctl " + verb
+	}
+	return "sessctl " + verb + " --layout " + t.Layout.Name
+}
+
+// roundingOf is the most a time is moved when rounded to digits
+// fractional-second digits: half of the last digit's unit.
+func roundingOf(digits int) time.Duration {
+	d := 500 * time.Millisecond
+	for range digits {
+		d /= 10
+	}
+	return d
+}
+
+func typeString(typ string, length int) string {
+	switch {
+	case typ == "":
+		return "of no declared type"
+	case length == -1:
+		return typ + "(max)"
+	case length > 0:
+		return fmt.Sprintf("%s(%d)", typ, length)
+	}
+	return typ
+}

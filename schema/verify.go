@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/layouts"
@@ -149,8 +148,8 @@ func (t *Table) refuse(info *dialects.TableInfo, verb string) error {
 	}
 	if r.Status == StatusMissing {
 		return &refusal{causes: []error{ErrIncompatible, ErrTableMissing}, msg: fmt.Sprintf(
-			"%s refused: %s does not exist, so nothing was deleted; check SCHEMA and TABLE, or run `sessctl create` to make it",
-			verb, t)}
+			"%s refused: %s does not exist, so nothing was deleted; check SCHEMA and TABLE, or %s",
+			verb, t, t.makeIt())}
 	}
 	var problems []string
 	for _, f := range errorsOf(r.Findings) {
@@ -185,7 +184,11 @@ func (t *Table) check(info *dialects.TableInfo, latest uint) []Finding {
 	create := fmt.Sprintf("run `%s` for %s", t.command("create"), t)
 	switch info.Kind {
 	case dialects.KindMissing:
-		add(SeverityError, "table", create, "%s does not exist%s", t, t.elsewhere())
+		fix := create
+		if t.Layout.NoCreate != "" {
+			fix = t.Layout.NoCreate // sessctl does not make it: what does
+		}
+		add(SeverityError, "table", fix, "%s does not exist%s", t, t.elsewhere())
 		if info.VersionTable {
 			add(SeverityWarning, "version "+t.quoted(t.VersionTable),
 				fmt.Sprintf("%s makes the table again; `%s --yes --if-exists` removes the version table", create, t.command("drop")),
@@ -479,39 +482,10 @@ func (t *Table) fixHint(sql string) string {
 
 // command is the sessctl command that does verb to a table of t's layout,
 // as a fix names it: --layout for any layout but the cache table.
-func (t *Table) command(verb string) string {
-	if t.Layout == layouts.Cache {
-		return "sessctl " + verb
-	}
-	return "sessctl " + verb + " --layout " + t.Layout.Name
-}
-
 func (t *Table) columnDefinitions() []string {
 	var out []string
 	for _, c := range t.columns() {
 		out = append(out, c.Definition)
 	}
 	return out
-}
-
-// roundingOf is the most a time is moved when rounded to digits
-// fractional-second digits: half of the last digit's unit.
-func roundingOf(digits int) time.Duration {
-	d := 500 * time.Millisecond
-	for range digits {
-		d /= 10
-	}
-	return d
-}
-
-func typeString(typ string, length int) string {
-	switch {
-	case typ == "":
-		return "of no declared type"
-	case length == -1:
-		return typ + "(max)"
-	case length > 0:
-		return fmt.Sprintf("%s(%d)", typ, length)
-	}
-	return typ
 }
