@@ -43,7 +43,10 @@ type secretCase struct {
 	say string
 	// codes are the exit codes each command may end with; by default 1
 	// for every command.
-	codes map[string]int
+	codes  map[string]int
+	layout string // --layout, if any
+	// commands are the commands run, by default secretCommands.
+	commands []string
 }
 
 var secretCommands = []string{"verify", "purge", "drop", "create"}
@@ -64,8 +67,15 @@ func runSecretCases(t *testing.T, cases []secretCase) int {
 	runs := 0
 	for _, c := range cases {
 		for _, output := range []string{"text", "json"} {
-			for _, command := range secretCommands {
+			commands := c.commands
+			if commands == nil {
+				commands = secretCommands
+			}
+			for _, command := range commands {
 				args := []string{command, "-o", output}
+				if c.layout != "" {
+					args = append(args, "--layout", c.layout)
+				}
 				if output == "text" {
 					args = append(args, "-v")
 				}
@@ -83,7 +93,7 @@ func runSecretCases(t *testing.T, cases []secretCase) int {
 				r := sessctl(t, nil, args...)
 				runs++
 				out := r.stdout + r.stderr
-				what := fmt.Sprintf("%s, %s form: sessctl %s -o %s", c.path, c.form, command, output)
+				what := fmt.Sprintf("%s, %s form: sessctl %s -o %s", c.path, c.form, strings.Join(args[:len(args)-3], " "), output)
 				for _, f := range secretForms() {
 					if strings.Contains(out, f) {
 						t.Errorf("%s printed the password (as %q):\nstdout: %s\nstderr: %s", what, f, r.stdout, r.stderr)
@@ -179,6 +189,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 			"CREATE SCHEMA locked",
 			"CREATE TABLE public.notcache (x int)")
 		must(t, 0, "create", p.DSN(), "locked", "SessionData")
+		must(t, 0, "create", "--layout", "microsoft", p.DSN(), "locked", "mscache")
 		forms := []struct {
 			name string
 			conn func(host string, port int, user, db string) string
@@ -236,6 +247,17 @@ func TestSecretsNeverPrinted(t *testing.T) {
 			}, setPassword, conn("cachedb"), badConn)
 			t.Logf("%d runs with a password equal to a name: nothing of sessctl's own masked, the password never printed", runs)
 		})
+		// --layout microsoft, in the URL form: the paths where the server
+		// answers about its table.
+		ms := forms[0].conn
+		cases = append(cases,
+			secretCase{path: "wrong password", form: "URL", layout: "microsoft", conn: ms("127.0.0.1", p.Port(), "sessctl_other", "postgres"), table: "mscache",
+				say: "password authentication failed"},
+			secretCase{path: "permission denied", form: "URL", layout: "microsoft", conn: ms("127.0.0.1", p.Port(), "sessctl_nopriv", "postgres"), schema: "locked",
+				table: "mscache", say: "permission denied", codes: map[string]int{"verify": 0}},
+			secretCase{path: "not its table", form: "URL", layout: "microsoft", conn: ms("127.0.0.1", p.Port(), "postgres", "postgres"), table: "notcache",
+				say: "not a Microsoft.Extensions.Caching.Postgres table|is missing|does not exist", codes: map[string]int{"verify": ExitIncompatible, "purge": ExitIncompatible}},
+		)
 		cases = append(cases,
 			secretCase{path: "does not parse", form: "URL", conn: "postgres://u:" + secret + "@[bad", say: "connection string", codes: usageCodes},
 			secretCase{path: "unknown setting", form: "Npgsql", conn: "Host=h;Password=" + secret + ";Frobnicate=1", say: "connection string", codes: usageCodes},
@@ -329,8 +351,50 @@ func TestSecretsNeverPrinted(t *testing.T) {
 			{path: "refused port", form: "ADO.NET Server", conn: fmt.Sprintf("Server=tcp:127.0.0.1,%d;Database=test;User Id=sa;Password=%s;Connect Timeout=5", refused, secret), schema: "dbo", say: "refused"},
 			{path: "unknown host", form: "ADO.NET Data Source", conn: "Data Source=nonexistent.invalid;Initial Catalog=test;User ID=sa;Password=" + secret + ";Connect Timeout=5", schema: "dbo", say: "nonexistent.invalid"},
 			{path: "unknown setting", form: "ADO.NET Server", conn: "Server=h;Database=test;User Id=sa;Password=" + secret + ";Encrypt=perhaps", schema: "dbo", say: "encrypt", codes: usageCodes},
+			{path: "refused port", form: "ADO.NET Server", layout: "aspstate", conn: fmt.Sprintf("Server=tcp:127.0.0.1,%d;Database=test;User Id=sa;Password=%s;Connect Timeout=5", refused, secret),
+				schema: "dbo", table: "ASPStateTempSessions", say: "refused"},
 		}
 		t.Logf("%d runs, the password never printed", runSecretCases(t, fill(cases, "-")))
+	})
+
+	// The TDS server, --layout aspstate on aspnet_regsql's table: a wrong
+	// password, and a login with the password and no grant on the table,
+	// which SQL Server (and Babelfish) hides from it.
+	// A sample (verify and purge, which are what run on that table): each
+	// run there takes a second.
+	t.Run("sqlserver", func(t *testing.T) {
+		t.Parallel()
+		s := dialecttest.Get(t, "sqlserver")
+		db := s.Open(t)
+		table := classicTable(t, s, db, "aspstate")
+		login := s.Dialect.Quote(strings.ToLower(dialecttest.Table("sessctl_pw")))
+		execAll(t, db, "CREATE LOGIN "+login+" WITH PASSWORD = "+dialecttest.QuoteLiteral(s.Dialect, secret))
+		t.Cleanup(func() { dropLogin(t, db, login) })
+		execAll(t, db, "CREATE USER "+login+" FOR LOGIN "+login)
+		t.Cleanup(func() {
+			if _, err := db.Exec("DROP USER " + login); err != nil {
+				t.Errorf("dropping user %s: %v", login, err)
+			}
+		})
+		u, err := url.Parse(s.DSN)
+		if err != nil {
+			t.Skipf("the SQL Server test DSN is not a sqlserver:// URL, which this test needs to log in as another user: %v", err)
+		}
+		conn := func(user string) string {
+			v := *u
+			v.User = url.UserPassword(user, secret)
+			return v.String()
+		}
+		both := []string{"verify", "purge"}
+		cases := []secretCase{
+			{path: "wrong password", form: "URL", layout: "aspstate", conn: conn(u.User.Username()), schema: s.Schema, table: table,
+				say: "login failed|password", commands: both},
+			// SQL Server shows a login no table it has no permission on:
+			// to it, the table does not exist.
+			{path: "no grant on the table", form: "URL", layout: "aspstate", conn: conn(strings.Trim(login, "[]")), schema: s.Schema, table: table,
+				say: "does not exist", commands: both, codes: map[string]int{"verify": ExitIncompatible, "purge": ExitIncompatible}},
+		}
+		t.Logf("%d runs, the password never printed", runSecretCases(t, cases))
 	})
 
 	// SQLite has no password; a secret can only sit in a file: URI
