@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sessctl/sessctl/dialects/dialecttest"
+	"github.com/sessctl/sessctl/layouts"
 	"github.com/sessctl/sessctl/migrations"
 )
 
@@ -32,10 +33,7 @@ const (
 
 // killTrials is how many creates TestCreateKilled kills per dialect, at
 // each kill point, each on a table of its own.
-var killTrials = []struct {
-	kind string
-	n    int
-}{{killAnywhere, 30}, {killConnecting, 5}, {killAfterFirst, 5}}
+var killTrials = []killTrial{{killAnywhere, 30}, {killConnecting, 5}, {killAfterFirst, 5}}
 
 // killsAtOnce is how many trials run at once per dialect.
 const killsAtOnce = 2
@@ -47,7 +45,9 @@ const killsAtOnce = 2
 // drawn from a seeded RNG (logged; crashSeedEnv repeats them) across the
 // time a normal create takes, as measured first, and the test counts how
 // many kills left the table half made, so that they are known to have hit
-// the middle.
+// the middle. The other layouts sessctl makes, on their engine, with fewer
+// kills: --layout microsoft on PostgreSQL (8), aspnet-async on the TDS
+// server (3).
 func TestCreateKilled(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	if v := os.Getenv(crashSeedEnv); v != "" {
@@ -59,96 +59,157 @@ func TestCreateKilled(t *testing.T) {
 	t.Logf("kill points from seed %d (%s=%d repeats them)", seed, crashSeedEnv, seed)
 	dialecttest.Each(t, func(t *testing.T, s dialecttest.Server) {
 		t.Parallel()
-		db := s.Open(t)
-		latest, err := migrations.Latest(s.Dialect.Name())
-		if err != nil {
-			t.Fatal(err)
-		}
-		whole := medianDuration(t, 5, func() {
-			srv, db := trialServer(t, s, db)
-			table := dialecttest.Table("KillRef")
-			srv.DropAtCleanup(t, db, table)
-			if p := runAtOnce(t, 1, func(int) []string { return []string{"create", srv.DSN, srv.Schema, table} })[0]; p.code != 0 {
-				t.Fatalf("create: exit %d\n%s", p.code, p.stderr)
+		for _, k := range killLayouts {
+			if k.layout.In(s.Dialect.Name()) {
+				t.Run(k.layout.Name, func(t *testing.T) {
+					t.Parallel()
+					createKilled(t, s, seed, k)
+				})
 			}
-		})
-		connecting := medianDuration(t, 5, func() {
-			runAtOnce(t, 1, func(int) []string { return []string{"verify", s.DSN, s.Schema, dialecttest.Table("KillNone")} })
-		})
-		t.Logf("%s: a create takes %s; a process connects and reads the catalog in %s", s.Dialect.Name(), whole, connecting)
+		}
+		trials := slices.Clone(killTrials)
+		if s.Dialect.Name() == "sqlserver" {
+			// A create takes seconds on the TDS stand-in (its catalog
+			// views are slow): a quarter of the kills keeps CI within
+			// its time.
+			for i := range trials {
+				trials[i].n = max(2, trials[i].n/4)
+			}
+		}
+		createKilled(t, s, seed, killLayout{layout: layouts.Cache, trials: trials, measure: 5})
+	})
+}
 
-		h := fnv.New64a()
-		h.Write([]byte(s.Dialect.Name()))
-		rng := rand.New(rand.NewPCG(seed, h.Sum64()))
-		type trial struct {
-			kind     string
-			delay    time.Duration
-			srv      dialecttest.Server
-			db, poll *sql.DB
-			table    string
-		}
-		var trials []trial
-		for _, k := range killTrials {
-			n := k.n
-			if s.Dialect.Name() == "sqlserver" {
-				// A create takes seconds on the TDS stand-in (its
-				// catalog views are slow): a quarter of the kills keeps
-				// CI within its time.
-				n = max(2, n/4)
-			}
-			for range n {
-				tr := trial{kind: k.kind, table: dialecttest.Table("Kill")}
-				switch k.kind {
-				case killAnywhere:
-					tr.delay = time.Duration(rng.Int64N(int64(whole) * 6 / 5))
-				case killConnecting:
-					tr.delay = time.Duration(rng.Int64N(int64(connecting)))
-				}
-				tr.srv, tr.db = trialServer(t, s, db)
-				tr.poll = pollDB(t, tr.srv, tr.db)
-				tr.srv.DropAtCleanup(t, tr.db, tr.table)
-				trials = append(trials, tr)
-			}
-		}
+// killLayout is a layout TestCreateKilled kills creates of, the kills at
+// each kill point, and how many runs each time measured is the median of.
+type killLayout struct {
+	layout  *layouts.Layout
+	trials  []killTrial
+	measure int
+}
 
-		var mu sync.Mutex
-		states := map[string]int{}
-		converged := 0
-		sem := make(chan struct{}, killsAtOnce)
-		var wg sync.WaitGroup
-		for _, tr := range trials {
-			wg.Go(func() {
-				sem <- struct{}{}
-				defer func() { <-sem }()
-				state, err := killCreate(tr.srv, tr.db, tr.poll, tr.table, tr.kind, tr.delay, latest)
-				if err != nil {
-					t.Errorf("create of %s killed %s after %s: %v", tr.table, tr.kind, tr.delay, err)
-					return
-				}
-				err = converge(t, tr.srv, tr.db, tr.table, latest)
-				mu.Lock()
-				defer mu.Unlock()
-				states[tr.kind+"/"+state]++
-				if err != nil {
-					t.Errorf("after a create of %s killed %s after %s, leaving it %s: %v", tr.table, tr.kind, tr.delay, state, err)
-					return
-				}
-				converged++
-			})
-		}
-		wg.Wait()
-		mid := 0
-		for k, n := range states {
-			if stateOf(k) == stateHalfMade {
-				mid += n
+// killTrial is how many creates are killed at a kill point.
+type killTrial struct {
+	kind string
+	n    int
+}
+
+// killLayouts are the layouts but the cache table TestCreateKilled runs on,
+// each on the engines it has (one).
+var killLayouts = []killLayout{
+	{layout: layouts.Microsoft, trials: []killTrial{{killAnywhere, 6}, {killConnecting, 1}, {killAfterFirst, 1}}, measure: 3},
+	// A create takes seconds on the TDS server: the fewest kills that
+	// still land mid-migration, and one run measured.
+	{layout: layouts.AspNetAsync, trials: []killTrial{{killAnywhere, 2}, {killAfterFirst, 1}}, measure: 1},
+}
+
+// name is a table name of its own beginning with prefix, lower case but for
+// the cache table (the microsoft layout folds names).
+func (k killLayout) name(prefix string) string {
+	if k.layout == layouts.Cache {
+		return dialecttest.Table(prefix)
+	}
+	return strings.ToLower(dialecttest.Table(prefix))
+}
+
+func createKilled(t *testing.T, s dialecttest.Server, seed uint64, k killLayout) {
+	db := s.Open(t)
+	latest, err := k.layout.Templates.Latest(s.Dialect.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, connecting := measureCreate(t, s, db, k)
+	t.Logf("%s: a create takes %s; a process connects and reads the catalog in %s", strings.Join(append([]string{s.Dialect.Name()}, layoutFlags(k.layout)...), " "), whole, connecting)
+
+	h := fnv.New64a()
+	h.Write([]byte(s.Dialect.Name()))
+	rng := rand.New(rand.NewPCG(seed, h.Sum64()))
+	type trial struct {
+		kind     string
+		delay    time.Duration
+		srv      dialecttest.Server
+		db, poll *sql.DB
+		table    string
+	}
+	var trials []trial
+	for _, kt := range k.trials {
+		for range kt.n {
+			tr := trial{kind: kt.kind, table: k.name("Kill")}
+			switch kt.kind {
+			case killAnywhere:
+				tr.delay = time.Duration(rng.Int64N(int64(whole) * 6 / 5))
+			case killConnecting:
+				tr.delay = time.Duration(rng.Int64N(int64(connecting)))
 			}
+			tr.srv, tr.db = trialServer(t, s, db)
+			tr.poll = pollDB(t, tr.srv, tr.db)
+			tr.srv.DropAtCleanup(t, tr.db, tr.table)
+			trials = append(trials, tr)
 		}
-		t.Logf("%s: %d kills, %d/%d converged, %d landed mid-migration; by kill point and state: %v",
-			s.Dialect.Name(), len(trials), converged, len(trials), mid, states)
-		if mid == 0 {
-			t.Errorf("no kill of %d left the table half made: the kills missed the migrations", len(trials))
+	}
+
+	var mu sync.Mutex
+	states := map[string]int{}
+	converged := 0
+	sem := make(chan struct{}, killsAtOnce)
+	var wg sync.WaitGroup
+	for _, tr := range trials {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			state, err := killCreate(tr.srv, tr.db, tr.poll, k.layout, tr.table, tr.kind, tr.delay, latest)
+			if err != nil {
+				t.Errorf("create of %s killed %s after %s: %v", tr.table, tr.kind, tr.delay, err)
+				return
+			}
+			err = converge(t, tr.srv, tr.db, k.layout, tr.table, latest)
+			mu.Lock()
+			defer mu.Unlock()
+			states[tr.kind+"/"+state]++
+			if err != nil {
+				t.Errorf("after a create of %s killed %s after %s, leaving it %s: %v", tr.table, tr.kind, tr.delay, state, err)
+				return
+			}
+			converged++
+		})
+	}
+	wg.Wait()
+	mid := 0
+	for k, n := range states {
+		if stateOf(k) == stateHalfMade {
+			mid += n
+		}
+	}
+	t.Logf("%s: %d kills, %d/%d converged, %d landed mid-migration; by kill point and state: %v",
+		strings.Join(append([]string{s.Dialect.Name()}, layoutFlags(k.layout)...), " "), len(trials), converged, len(trials), mid, states)
+	if mid == 0 {
+		t.Errorf("no kill of %d left the table half made: the kills missed the migrations", len(trials))
+	}
+}
+
+// measureCreate measures the median time a create of k's layout takes,
+// and, if k kills any while connecting, the time a process takes to
+// connect and read the catalog.
+func measureCreate(t *testing.T, s dialecttest.Server, db *sql.DB, k killLayout) (whole, connecting time.Duration) {
+	t.Helper()
+	whole = medianDuration(t, k.measure, func() {
+		srv, db := trialServer(t, s, db)
+		table := k.name("KillRef")
+		srv.DropAtCleanup(t, db, table)
+		if p := runAtOnce(t, 1, func(int) []string {
+			return slices.Concat([]string{"create"}, layoutFlags(k.layout), []string{srv.DSN, srv.Schema, table})
+		})[0]; p.code != 0 {
+			t.Fatalf("create: exit %d\n%s", p.code, p.stderr)
 		}
 	})
+	if slices.ContainsFunc(k.trials, func(tr killTrial) bool { return tr.kind == killConnecting }) {
+		connecting = medianDuration(t, k.measure, func() {
+			runAtOnce(t, 1, func(int) []string {
+				return slices.Concat([]string{"verify"}, layoutFlags(k.layout), []string{s.DSN, s.Schema, k.name("KillNone")})
+			})
+		})
+	}
+	return whole, connecting
 }
 
 // What a killed create left behind.
@@ -198,8 +259,8 @@ func pollDB(t *testing.T, s dialecttest.Server, db *sql.DB) *sql.DB {
 // killCreate starts a create of table and kills it with SIGKILL after
 // delay, or for killAfterFirst as soon as poll shows the table, and
 // reports the state the create left.
-func killCreate(s dialecttest.Server, db, poll *sql.DB, table, kind string, delay time.Duration, latest uint) (string, error) {
-	c := command(nil, "create", s.DSN, s.Schema, table)
+func killCreate(s dialecttest.Server, db, poll *sql.DB, l *layouts.Layout, table, kind string, delay time.Duration, latest uint) (string, error) {
+	c := command(nil, slices.Concat([]string{"create"}, layoutFlags(l), []string{s.DSN, s.Schema, table})...)
 	if err := c.Start(); err != nil {
 		return "", err
 	}
@@ -242,11 +303,19 @@ func killCreate(s dialecttest.Server, db, poll *sql.DB, table, kind string, dela
 	if waited != nil {
 		return "", fmt.Errorf("create exited %d before it was killed: %v", c.ProcessState.ExitCode(), waited)
 	}
-	return leftState(s, db, table, latest)
+	return leftState(s, db, l, table, latest)
+}
+
+// layoutFlags are the --layout flags of commands on a table of l.
+func layoutFlags(l *layouts.Layout) []string {
+	if l == layouts.Cache {
+		return nil
+	}
+	return []string{"--layout", l.Name}
 }
 
 // leftState reads the state a killed create left table in.
-func leftState(s dialecttest.Server, db *sql.DB, table string, latest uint) (string, error) {
+func leftState(s dialecttest.Server, db *sql.DB, l *layouts.Layout, table string, latest uint) (string, error) {
 	n, err := countTables(s, db, table)
 	if err != nil {
 		return "", err
@@ -261,7 +330,7 @@ func leftState(s dialecttest.Server, db *sql.DB, table string, latest uint) (str
 	clean := len(rows) == 1 && rows[0] == versionRow{int64(latest), false}
 	indexed := false
 	if n > 0 {
-		info, err := s.Dialect.Inspect(context.Background(), db, s.Dialect.Names(s.Schema, table))
+		info, err := s.Dialect.Inspect(context.Background(), db, l.NamesIn(s.Dialect, s.Schema, table))
 		if err != nil {
 			return "", err
 		}
@@ -280,13 +349,18 @@ func leftState(s dialecttest.Server, db *sql.DB, table string, latest uint) (str
 	return stateUntouched, nil
 }
 
-// converge runs the next plain create of table and verify, and checks the
-// version table directly.
-func converge(t *testing.T, s dialecttest.Server, db *sql.DB, table string, latest uint) error {
-	if r := sessctl(t, nil, "create", s.DSN, s.Schema, table); r.code != 0 {
+// converge runs the next plain create of table and verify (--strict but
+// for a layout verify always warns of: microsoft's UNLOGGED table), and
+// checks the version table directly, and that the table is all made.
+func converge(t *testing.T, s dialecttest.Server, db *sql.DB, l *layouts.Layout, table string, latest uint) error {
+	if r := sessctl(t, nil, slices.Concat([]string{"create"}, layoutFlags(l), []string{s.DSN, s.Schema, table})...); r.code != 0 {
 		return fmt.Errorf("the next create: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
-	r := sessctl(t, nil, "verify", "--strict", s.DSN, s.Schema, table)
+	verify := []string{"verify", "--strict"}
+	if l.Unlogged {
+		verify = verify[:1]
+	}
+	r := sessctl(t, nil, slices.Concat(verify, layoutFlags(l), []string{s.DSN, s.Schema, table})...)
 	if r.code != 0 {
 		return fmt.Errorf("verify after the next create: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
@@ -296,6 +370,9 @@ func converge(t *testing.T, s dialecttest.Server, db *sql.DB, table string, late
 	}
 	if want := (versionRow{int64(latest), false}); len(rows) != 1 || rows[0] != want {
 		return fmt.Errorf("after the next create the version table holds %+v, want %+v", rows, want)
+	}
+	if state, err := leftState(s, db, l, table, latest); err != nil || state != stateDone {
+		return fmt.Errorf("after the next create the table is %s (%v), want %s", state, err, stateDone)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -267,9 +268,9 @@ func raceClientsAndPurge(t *testing.T, s dialecttest.Server, l raceLayout, purge
 		edge += len(rc.edge)
 		revived += rc.revived
 	}
-	t.Logf("%s%s: %d refreshes by %d clients during %d purges (%s) that deleted %d rows: %d of %d rows kept live to the end, "+
+	t.Logf("%s: %d refreshes by %d clients during %d purges (%s) that deleted %d rows: %d of %d rows kept live to the end, "+
 		"%d lost; %d rows on the edge (refreshed in their last second), %d refreshes revived an expired row; %d rows let go late",
-		s.Dialect.Name(), l.flags(), ops.Load(), raceClients, purges, purgeFlags, deleted, kept, raceClients*raceRowsPerClient, lost.Load(), edge, revived, late)
+		strings.Join(append([]string{s.Dialect.Name()}, l.flags()...), " "), ops.Load(), raceClients, purges, purgeFlags, deleted, kept, raceClients*raceRowsPerClient, lost.Load(), edge, revived, late)
 	if deleted == 0 || edge == 0 || revived == 0 || kept < raceRowsPerClient {
 		t.Errorf("no race: the purges deleted %d rows, %d rows were refreshed at the edge, %d refreshes revived an expired row, "+
 			"%d rows were kept live to the end; the test needs them all", deleted, edge, revived, kept)
