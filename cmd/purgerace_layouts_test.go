@@ -32,6 +32,9 @@ type raceLayout struct {
 	// SQL that takes it), insert (Id, ms ahead), exists and expiryNow
 	// (Id), count (LIKE pattern).
 	seedSQL, slideSQL, insertSQL, existsSQL, countSQL, expiryNowSQL string
+	// holdSQL holds row Id in the transaction it runs in, and returns its
+	// Id (TestPurgeSkipsHeldRows).
+	holdSQL string
 }
 
 // raceLayouts are the layouts other than the cache table that
@@ -47,6 +50,7 @@ var raceLayouts = []raceLayout{{
 	existsSQL:    `SELECT count(*) FROM %[1]s WHERE id = $1`,
 	countSQL:     `SELECT count(*) FROM %[1]s WHERE id LIKE $1`,
 	expiryNowSQL: `SELECT expiresattime::text, now()::text FROM %[1]s WHERE id = $1`,
+	holdSQL:      `SELECT id FROM %[1]s WHERE id = $1 FOR UPDATE`,
 }, {
 	// ASP.NET's async SQL session state provider: it slides a session by
 	// its Timeout in minutes from GETUTCDATE(), whether expired or not
