@@ -17,8 +17,11 @@ type raceLayout struct {
 	name   string // --layout; "" is the cache table
 	engine string // the one engine it applies to; "" every engine
 	ops    int    // refreshes the clients make at the least
-	// backlog is how many expired rows the first purge chews through.
-	backlog int
+	// backlog is how many expired rows the first purge chews through,
+	// abandoned how many expire nobody refreshes every 100 ms (by
+	// default 10): few enough for the purges to keep up with, so that
+	// they come to the clients' rows while those are expired.
+	backlog, abandoned int
 	// slide is the refresh's fixed slide (the classic provider's Timeout,
 	// in minutes); 0, each refresh slides by 0.5–1.5 s. With a fixed one,
 	// a client does not spin, refreshing its rows over and over: it comes
@@ -56,7 +59,7 @@ var raceLayouts = []raceLayout{{
 	// its Timeout in minutes from GETUTCDATE(), whether expired or not
 	// (UPDATE … SET Expires = DATEADD(minute, Timeout, @now) WHERE
 	// SessionId = @id), into a datetime.
-	name: "aspnet-async", engine: "sqlserver", ops: raceClients * raceRowsPerClient, backlog: 20,
+	name: "aspnet-async", engine: "sqlserver", ops: raceClients * raceRowsPerClient, backlog: 20, abandoned: 1,
 	slide: time.Minute, precision: 2 * time.Millisecond,
 	seedSQL: `INSERT INTO %[1]s (SessionId, Created, Expires, LockDate, LockDateLocal, LockCookie, Timeout, Locked, SessionItemLong, Flags)
 		SELECT @p1 + CAST(g.i AS nvarchar(20)), GETUTCDATE(), DATEADD(millisecond, @p3, GETUTCDATE()), GETUTCDATE(), GETDATE(), 1, 1, 0, 0x00, 0
