@@ -358,3 +358,26 @@ func TestClassicSessionCreateDrop(t *testing.T) {
 	must(t, 0, "drop", "--yes", "--layout", "aspnet-async", s.DSN, s.Schema, table)
 	must(t, 3, "verify", "--layout", "aspnet-async", s.DSN, s.Schema, table)
 }
+
+// TestMissingTableAdvice: verify and purge of a missing table say how to
+// make it for the layout asked for: `sessctl create --layout microsoft`,
+// not the cache table's create, and, for aspstate, which sessctl does not
+// make, aspnet_regsql, not a create that refuses.
+func TestMissingTableAdvice(t *testing.T) {
+	for _, c := range []struct{ engine, layout, want, not string }{
+		{"postgres", "microsoft", "`sessctl create --layout microsoft`", "`sessctl create`"},
+		{"sqlserver", "aspstate", "aspnet_regsql.exe -S SERVER -E -ssadd", "sessctl create"},
+	} {
+		t.Run(c.layout, func(t *testing.T) {
+			t.Parallel()
+			s := dialecttest.Get(t, c.engine)
+			table := strings.ToLower(dialecttest.Table("nosuch"))
+			for _, verb := range []string{"verify", "purge"} {
+				r := must(t, ExitIncompatible, verb, "--layout", c.layout, s.DSN, s.Schema, table)
+				if out := r.stdout + r.stderr; !strings.Contains(out, c.want) || strings.Contains(out, c.not) {
+					t.Errorf("%s --layout %s of a missing table said:\n%s\nwant %s, not %s", verb, c.layout, out, c.want, c.not)
+				}
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -296,7 +297,9 @@ func analyzeTable(t *testing.T, s dialecttest.Server, db *sql.DB, table string) 
 // order, in batches of every size, it deletes every other expired row,
 // keeps the held ones and the live ones, ends, and reports the held rows
 // in JSON ("held") and in a line of text. On MariaDB it used to wait 50 s
-// (innodb_lock_wait_timeout) and fail with nothing deleted.
+// (innodb_lock_wait_timeout) and fail with nothing deleted. On PostgreSQL,
+// --layout microsoft too, walking and in expiry order. (The classic ASP.NET
+// layouts: TestClassicSessionPurgeSkipsHeld.)
 func TestPurgeSkipsHeldRows(t *testing.T) {
 	for _, name := range []string{"postgres", "mysql", "sqlserver"} {
 		t.Run(name, func(t *testing.T) {
@@ -312,57 +315,76 @@ func TestPurgeSkipsHeldRows(t *testing.T) {
 			} {
 				t.Run(run.name, func(t *testing.T) {
 					t.Parallel()
-					db := s.Open(t)
-					table := dialecttest.Table("Held")
-					s.DropAtCleanup(t, db, table)
-					must(t, 0, "create", s.DSN, s.Schema, table)
-					const expired, live = 3000, 100
-					s.Seed(t, db, table, "old", expired, 50, -time.Hour)
-					s.Seed(t, db, table, "live", live, 50, time.Hour)
-					// The oldest rows are the first a batch in expiry order
-					// meets; held rows all over the table, and a live one.
-					heldIDs := []string{"old1", "old2", "old1500", "old2999", "live7"}
-					tx, err := db.Begin()
-					if err != nil {
-						t.Fatal(err)
-					}
-					defer tx.Rollback()
-					for _, id := range heldIDs {
-						var got string
-						if err := tx.QueryRow(fmt.Sprintf(holdQuery(t, s, db), s.Qualified(table)), id).Scan(&got); err != nil {
-							t.Fatalf("holding %s: %v", id, err)
-						}
-					}
-					const heldExpired = 4
-					args := append(append([]string{"purge", "-o", "json", "--timeout", "40s"}, run.flags...), s.DSN, s.Schema, table)
-					m := must(t, 0, args...).json(t)
-					if m["status"] != "done" || m["deleted"] != float64(expired-heldExpired) || m["held"] != float64(heldExpired) {
-						t.Errorf("%s: %v; want done, %d deleted (all but the %d held), held %d",
-							strings.Join(args, " "), m, expired-heldExpired, heldExpired, heldExpired)
-					}
-					// While they are held, a rerun deletes nothing, waits for
-					// nothing, and says so.
-					r := must(t, 0, append(append([]string{"purge", "--timeout", "40s"}, run.flags...), s.DSN, s.Schema, table)...)
-					if !strings.Contains(r.stdout, "deleted 0 expired rows") ||
-						!strings.Contains(r.stdout, fmt.Sprintf("left %d expired rows that another session holds", heldExpired)) {
-						t.Errorf("a rerun while the rows are held said %q", r.stdout)
-					}
-					if n := s.Count(t, db, table, "old"); n != heldExpired {
-						t.Errorf("%d expired rows left, want the %d held", n, heldExpired)
-					}
-					if err := tx.Rollback(); err != nil {
-						t.Fatal(err)
-					}
-					// Free again, they go.
-					m = must(t, 0, append(append([]string{"purge", "-o", "json"}, run.flags...), s.DSN, s.Schema, table)...).json(t)
-					if m["deleted"] != float64(heldExpired) || m["held"] != float64(0) {
-						t.Errorf("once the rows were free: %v, want %d deleted, held 0", m, heldExpired)
-					}
-					if n := s.Count(t, db, table, "live"); n != live {
-						t.Errorf("%d live rows left, want %d", n, live)
-					}
+					purgeSkipsHeld(t, s, cacheRace, run.flags)
 				})
+				for _, l := range raceLayouts {
+					if l.engine == name && l.holdSQL != "" && (run.name == "storage" || run.name == "expiry") {
+						t.Run(l.name+"/"+run.name, func(t *testing.T) {
+							t.Parallel()
+							purgeSkipsHeld(t, s, l, run.flags)
+						})
+					}
+				}
 			}
 		})
+	}
+}
+
+// purgeSkipsHeld is one run of TestPurgeSkipsHeldRows on a table of
+// layout l, purged with flags.
+func purgeSkipsHeld(t *testing.T, s dialecttest.Server, l raceLayout, flags []string) {
+	db := s.Open(t)
+	table := dialecttest.Table("held")
+	s.DropAtCleanup(t, db, table)
+	must(t, 0, slices.Concat([]string{"create"}, l.flags(), []string{s.DSN, s.Schema, table})...)
+	const expired, live = 3000, 100
+	l.seed(t, s, db, table, "old", expired, -time.Hour)
+	l.seed(t, s, db, table, "live", live, time.Hour)
+	hold := holdQuery(t, s, db)
+	if l.name != "" {
+		hold = l.holdSQL
+	}
+	// The oldest rows are the first a batch in expiry order
+	// meets; held rows all over the table, and a live one.
+	heldIDs := []string{"old1", "old2", "old1500", "old2999", "live7"}
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	for _, id := range heldIDs {
+		var got string
+		if err := tx.QueryRow(fmt.Sprintf(hold, s.Qualified(table)), id).Scan(&got); err != nil {
+			t.Fatalf("holding %s: %v", id, err)
+		}
+	}
+	const heldExpired = 4
+	flags = slices.Concat(l.flags(), flags)
+	args := append(append([]string{"purge", "-o", "json", "--timeout", "40s"}, flags...), s.DSN, s.Schema, table)
+	m := must(t, 0, args...).json(t)
+	if m["status"] != "done" || m["deleted"] != float64(expired-heldExpired) || m["held"] != float64(heldExpired) {
+		t.Errorf("%s: %v; want done, %d deleted (all but the %d held), held %d",
+			strings.Join(args, " "), m, expired-heldExpired, heldExpired, heldExpired)
+	}
+	// While they are held, a rerun deletes nothing, waits for
+	// nothing, and says so.
+	r := must(t, 0, append(append([]string{"purge", "--timeout", "40s"}, flags...), s.DSN, s.Schema, table)...)
+	if !strings.Contains(r.stdout, "deleted 0 expired rows") ||
+		!strings.Contains(r.stdout, fmt.Sprintf("left %d expired rows that another session holds", heldExpired)) {
+		t.Errorf("a rerun while the rows are held said %q", r.stdout)
+	}
+	if n := l.count(t, s, db, table, "old"); n != heldExpired {
+		t.Errorf("%d expired rows left, want the %d held", n, heldExpired)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	// Free again, they go.
+	m = must(t, 0, append(append([]string{"purge", "-o", "json"}, flags...), s.DSN, s.Schema, table)...).json(t)
+	if m["deleted"] != float64(heldExpired) || m["held"] != float64(0) {
+		t.Errorf("once the rows were free: %v, want %d deleted, held 0", m, heldExpired)
+	}
+	if n := l.count(t, s, db, table, "live"); n != live {
+		t.Errorf("%d live rows left, want %d", n, live)
 	}
 }

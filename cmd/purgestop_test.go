@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -212,6 +213,8 @@ func awaitThat(t *testing.T, what string, cond func() bool) {
 // statement may run on 20 s after a signal; a second signal cuts it at
 // once, and the first says on a terminal that it would. Once the lock is
 // gone a purge deletes every expired row: the cut left the table as it was.
+// On PostgreSQL, --layout microsoft too, behind a LOCK TABLE, stopped by
+// SIGINT and by --timeout.
 func TestPurgeStopsWhileWaiting(t *testing.T) {
 	dialecttest.Each(t, func(t *testing.T, s dialecttest.Server) {
 		if s.Dialect.Name() == "sqlserver" {
@@ -231,21 +234,32 @@ func TestPurgeStopsWhileWaiting(t *testing.T) {
 					if s.Dialect.Name() != "sqlite" {
 						t.Parallel() // each SQLite test has a file of its own, but the machine has two cores
 					}
-					purgeStopsWhileWaiting(t, s, kind, stop)
+					purgeStopsWhileWaiting(t, s, cacheRace, kind, stop)
+				})
+			}
+		}
+		for _, l := range raceLayouts {
+			if l.engine != s.Dialect.Name() || l.name != "microsoft" {
+				continue
+			}
+			for _, stop := range []string{"SIGINT", "timeout"} {
+				t.Run(l.name+"/lock-table/"+stop, func(t *testing.T) {
+					t.Parallel()
+					purgeStopsWhileWaiting(t, s, l, "lock-table", stop)
 				})
 			}
 		}
 	})
 }
 
-func purgeStopsWhileWaiting(t *testing.T, s dialecttest.Server, kind, stop string) {
+func purgeStopsWhileWaiting(t *testing.T, s dialecttest.Server, l raceLayout, kind, stop string) {
 	db := s.Open(t)
-	table := dialecttest.Table("Wait")
+	table := dialecttest.Table("wait")
 	s.DropAtCleanup(t, db, table)
-	must(t, 0, "create", s.DSN, s.Schema, table)
+	must(t, 0, slices.Concat([]string{"create"}, l.flags(), []string{s.DSN, s.Schema, table})...)
 	const expired, live = 500, 20
-	s.Seed(t, db, table, "old", expired, 20, -time.Hour)
-	s.Seed(t, db, table, "live", live, 20, time.Hour)
+	l.seed(t, s, db, table, "old", expired, -time.Hour)
+	l.seed(t, s, db, table, "live", live, time.Hour)
 	b := block(t, s, db, table, kind)
 	released := false
 	defer func() {
@@ -254,7 +268,7 @@ func purgeStopsWhileWaiting(t *testing.T, s dialecttest.Server, kind, stop strin
 		}
 	}()
 
-	args := []string{"purge", "-o", "json"}
+	args := append([]string{"purge", "-o", "json"}, l.flags()...)
 	switch stop {
 	case "timeout":
 		args = append(args, "--timeout", "3s")
@@ -355,14 +369,14 @@ func purgeStopsWhileWaiting(t *testing.T, s dialecttest.Server, kind, stop strin
 
 	b.release()
 	released = true
-	if n := s.Count(t, db, table, "old"); n != expired {
+	if n := l.count(t, s, db, table, "old"); n != expired {
 		t.Errorf("%s: %d of %d expired rows left after the cut purge, which reported deleting none", stop, n, expired)
 	}
-	r := must(t, 0, "purge", "-o", "json", s.DSN, s.Schema, table).json(t)
+	r := must(t, 0, slices.Concat([]string{"purge", "-o", "json"}, l.flags(), []string{s.DSN, s.Schema, table})...).json(t)
 	if r["status"] != "done" || r["deleted"] != float64(expired) {
 		t.Errorf("%s: the purge after the lock went: %v, want done with %d deleted", stop, r, expired)
 	}
-	if n := s.Count(t, db, table, "live"); n != live {
+	if n := l.count(t, s, db, table, "live"); n != live {
 		t.Errorf("%s: %d of %d live rows left", stop, n, live)
 	}
 }

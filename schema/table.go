@@ -211,3 +211,19 @@ func (e *deniedError) Unwrap() []error { return []error{dialects.ErrPermission, 
 
 // quoted quotes a derived or column name for messages.
 func (t *Table) quoted(name string) string { return t.Dialect.Quote(name) }
+
+// makeIt says how to make the missing table: the layout's create, or,
+// for a layout sessctl does not make, what does.
+func (t *Table) makeIt() string {
+	if t.Layout.NoCreate != "" {
+		return "make it as its provider does: " + t.Layout.NoCreate
+	}
+	return fmt.Sprintf("run `%s` to make it", t.command("create"))
+}
+
+func (t *Table) command(verb string) string {
+	if t.Layout == layouts.Cache {
+		return "sessctl " + verb
+	}
+	return "sessctl " + verb + " --layout " + t.Layout.Name
+}

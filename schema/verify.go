@@ -148,8 +148,8 @@ func (t *Table) refuse(info *dialects.TableInfo, verb string) error {
 	}
 	if r.Status == StatusMissing {
 		return &refusal{causes: []error{ErrIncompatible, ErrTableMissing}, msg: fmt.Sprintf(
-			"%s refused: %s does not exist, so nothing was deleted; check SCHEMA and TABLE, or run `%s` to make it",
-			verb, t, t.command("create"))}
+			"%s refused: %s does not exist, so nothing was deleted; check SCHEMA and TABLE, or %s",
+			verb, t, t.makeIt())}
 	}
 	var problems []string
 	for _, f := range errorsOf(r.Findings) {
@@ -184,7 +184,11 @@ func (t *Table) check(info *dialects.TableInfo, latest uint) []Finding {
 	create := fmt.Sprintf("run `%s` for %s", t.command("create"), t)
 	switch info.Kind {
 	case dialects.KindMissing:
-		add(SeverityError, "table", create, "%s does not exist%s", t, t.elsewhere())
+		fix := create
+		if t.Layout.NoCreate != "" {
+			fix = t.Layout.NoCreate // sessctl does not make it: what does
+		}
+		add(SeverityError, "table", fix, "%s does not exist%s", t, t.elsewhere())
 		if info.VersionTable {
 			add(SeverityWarning, "version "+t.quoted(t.VersionTable),
 				fmt.Sprintf("%s makes the table again; `%s --yes --if-exists` removes the version table", create, t.command("drop")),
@@ -376,13 +380,6 @@ func (t *Table) fixHint(sql string) string {
 
 // command is the sessctl command that does verb to a table of t's layout,
 // as a fix names it: --layout for any layout but the cache table.
-func (t *Table) command(verb string) string {
-	if t.Layout == layouts.Cache {
-		return "sessctl " + verb
-	}
-	return "sessctl " + verb + " --layout " + t.Layout.Name
-}
-
 func (t *Table) columnDefinitions() []string {
 	var out []string
 	for _, c := range t.columns() {
