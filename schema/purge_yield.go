@@ -34,15 +34,27 @@ type Yielded struct {
 	Last string `json:"last,omitempty"`
 }
 
-// yield asks every Yielder in turn, and waits as long as the first that
-// asks to, then asks again, until none does or ctx ends. kind names each
-// Yielder's reasons in the report.
+// yield asks every Yielder in turn, and waits as long as each asks to,
+// then asks it again, until it does not, before the next; until ctx ends,
+// or --max-duration is up (a wait ends there: the run is bounded, not
+// stuck behind a stopped replica). kind names each Yielder's reasons in
+// the report.
 func (p *PurgeRun) yield(ctx context.Context) error {
 	for _, y := range p.opts.Yield {
 		for {
 			wait, why, err := y.Yield(ctx)
-			if err != nil || wait <= 0 {
+			if err != nil {
 				return err
+			}
+			if wait <= 0 {
+				break
+			}
+			if p.opts.MaxDuration > 0 {
+				left := p.opts.MaxDuration - time.Since(p.start)
+				if left <= 0 {
+					return nil
+				}
+				wait = min(wait, left)
 			}
 			p.res.noteYield(yieldKind(y), why, wait)
 			select {
