@@ -27,6 +27,7 @@ type purgeOptions struct {
 	// fixedSize and timed are set when --batch-size and --batch-time
 	// were given.
 	fixedSize, timed bool
+	replica          replicaOptions
 }
 
 func newPurgeCmd(a *app) *cobra.Command {
@@ -81,6 +82,7 @@ is before GETUTCDATE(), less --grace, the provider's Locked ones too.
 			}
 			opts.fixedSize = c.Flags().Changed(flagBatchSize)
 			opts.timed = c.Flags().Changed(flagBatchTime)
+			opts.replica.lagSet = c.Flags().Changed(flagMaxLag)
 			return runPurge(c.Context(), a, tg, opts)
 		},
 	}
@@ -96,6 +98,7 @@ is before GETUTCDATE(), less --grace, the provider's Locked ones too.
 	addFlagDuration(fs, &opts.pause, flagPause, 0, "sleep this long between batches (default: 0; SQLite: 100ms, so that the app's writers get in)")
 	fs.StringVar(&opts.orderFlag, flagOrder, schema.OrderAuto.String(), "expiry: oldest first, on the expiry index; storage: walk the table in storage order; "+
 		"auto: walk when a fifth of the table has expired")
+	addReplicaFlags(fs, &opts.replica)
 	return c
 }
 
@@ -119,7 +122,7 @@ func (o *purgeOptions) check() error {
 		return usagef("--%s must be 0 (no limit) or more", flagMaxRows)
 	}
 	o.order = order
-	return nil
+	return o.replica.check(o.script)
 }
 
 func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error {
@@ -129,6 +132,15 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 	if opts.script {
 		a.script(schema.PurgeScript(tg.table, opts.grace, cmp.Or(opts.batchSize, schema.DefaultBatchSize)))
 		return nil
+	}
+	var yield []schema.Yielder
+	if !opts.dryRun { // a dry run deletes nothing, and waits for no replica
+		ys, closeReplicas, err := a.replicas(ctx, tg, &opts.replica)
+		defer closeReplicas()
+		if err != nil {
+			return err
+		}
+		yield = ys
 	}
 	progress := a.progress()
 	run := schema.NewPurge(tg.table, schema.PurgeOptions{
@@ -143,6 +155,7 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 		Estimate:    progress != nil,
 		Progress:    progress,
 		Abort:       a.abort,
+		Yield:       yield,
 	})
 	for _, w := range run.Warnings {
 		a.warnf("%s", w)

@@ -2,8 +2,13 @@ package dialects
 
 import (
 	"context"
+	"errors"
 	"time"
 )
+
+// ErrNotReplica: the database a replica's connection string reaches is no
+// read replica (a primary, a server that replicates nothing).
+var ErrNotReplica = errors.New("not a read replica")
 
 // LagReader is a dialect that can read, on a read replica, how far behind
 // its primary the replica is: purge --replica waits between batches while
@@ -11,7 +16,8 @@ import (
 // behind (pt-archiver's --check-slave-lag).
 type LagReader interface {
 	// ReplicaLag reads q, a session on the replica, and says how far
-	// behind it is. An error says q is no replica, or could not be read.
+	// behind it is. An error wrapping ErrNotReplica says q is no replica;
+	// any other, that it could not be read.
 	ReplicaLag(ctx context.Context, q Querier) (Lag, error)
 }
 

@@ -52,7 +52,7 @@ func (Dialect) ReplicaLag(ctx context.Context, q dialects.Querier) (dialects.Lag
 		return dialects.Lag{}, err
 	}
 	if n == 0 {
-		return dialects.Lag{}, fmt.Errorf("it is not a replica (SHOW REPLICA STATUS is empty): --replica takes a read replica's connection string")
+		return dialects.Lag{}, fmt.Errorf("%w (SHOW REPLICA STATUS is empty): --replica takes a read replica's connection string", dialects.ErrNotReplica)
 	}
 	return lag, nil
 }

@@ -33,7 +33,7 @@ func (Dialect) ReplicaLag(ctx context.Context, q dialects.Querier) (dialects.Lag
 	}
 	switch {
 	case !standby:
-		return dialects.Lag{}, fmt.Errorf("it is not a standby (pg_is_in_recovery() is false): --replica takes a read replica's connection string")
+		return dialects.Lag{}, fmt.Errorf("%w (pg_is_in_recovery() is false): --replica takes a read replica's connection string", dialects.ErrNotReplica)
 	case caughtUp:
 		return dialects.Lag{}, nil
 	case !behind.Valid:

@@ -33,11 +33,11 @@ func (Dialect) ReplicaLag(ctx context.Context, q dialects.Querier) (dialects.Lag
 	err := q.QueryRowContext(ctx, lagQuery).Scan(&primary, &suspended, &state, &behind)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return dialects.Lag{}, fmt.Errorf("its database is in no availability group (sys.dm_hadr_database_replica_states has no row for it): --replica takes a secondary replica's connection string")
+		return dialects.Lag{}, fmt.Errorf("%w (its database is in no availability group: sys.dm_hadr_database_replica_states has no row for it): --replica takes a secondary replica's connection string", dialects.ErrNotReplica)
 	case err != nil:
 		return dialects.Lag{}, err
 	case primary:
-		return dialects.Lag{}, fmt.Errorf("it is the primary replica: --replica takes a secondary replica's connection string")
+		return dialects.Lag{}, fmt.Errorf("%w (it is the primary replica): --replica takes a secondary replica's connection string", dialects.ErrNotReplica)
 	case suspended || state == "NOT SYNCHRONIZING" || !behind.Valid:
 		return dialects.Lag{Stopped: true, Why: fmt.Sprintf("data movement is %s (suspended: %v; ALTER DATABASE … SET HADR RESUME resumes it)", state, suspended)}, nil
 	}
