@@ -67,6 +67,9 @@ func progressLine(r schema.PurgeResult) string {
 		b.WriteString(" rows")
 	}
 	fmt.Fprintf(&b, ", %.0f rows/s, batch %d: %d rows in %dms", r.RowsPerSecond, r.Batches, r.LastBatchRows, r.LastBatch.Milliseconds())
+	if y := r.Yielded; y != nil {
+		fmt.Fprintf(&b, "; yielded %s, last: %s", (time.Duration(y.MS) * time.Millisecond).Round(100*time.Millisecond), y.Last)
+	}
 	return b.String()
 }
 

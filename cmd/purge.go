@@ -252,6 +252,7 @@ func (a *app) purgeText(tg *target, res *schema.PurgeResult, opts *purgeOptions)
 		a.resultf("stopped (%s): a statement still running after the grace a batch has once told to stop (a second, or twice --batch-time) "+
 			"was cut, its batch rolled back", res.Status)
 	}
+	a.yieldedText(res)
 	if res.Held != nil && *res.Held > 0 {
 		a.resultf("left %s that another session holds (an app's open transaction): not waited for; the next run takes them once they are free",
 			plural(*res.Held, "expired row"))

@@ -6,6 +6,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -103,4 +105,20 @@ func (a *app) openReplica(ctx context.Context, d dialects.Dialect, raw string) (
 		return nil, db, fmt.Errorf("connecting to replica %s: %w", conn.Display, err)
 	}
 	return conn, db, nil
+}
+
+// yieldedText says, in the text report, how long purge gave way to
+// others, by kind, and the last reason it was given.
+func (a *app) yieldedText(res *schema.PurgeResult) {
+	y := res.Yielded
+	if y == nil || y.MS == 0 {
+		return
+	}
+	kinds := make([]string, 0, len(y.By))
+	for k, ms := range y.By {
+		kinds = append(kinds, fmt.Sprintf("%s %s", (time.Duration(ms)*time.Millisecond).Round(time.Millisecond), k))
+	}
+	sort.Strings(kinds)
+	a.resultf("waited %s between batches (%s); last: %s", (time.Duration(y.MS) * time.Millisecond).Round(time.Millisecond),
+		strings.Join(kinds, ", "), y.Last)
 }

@@ -159,6 +159,19 @@ func TestPurgeWaitsForMariaDBReplica(t *testing.T) {
 	if _, err := rdb.Exec("STOP SLAVE SQL_THREAD"); err != nil {
 		t.Fatal(err)
 	}
+	replica := fmt.Sprintf("lagreader:%s@tcp(127.0.0.1:%d)/test", faultPassword, r.Port())
+
+	// Stopped for good: --max-duration ends the wait, and the run, bounded,
+	// the text report saying why it waited.
+	bounded := dialecttest.Table("Bounded")
+	must(t, 0, "create", s.DSN, s.Schema, bounded)
+	s.Seed(t, db, bounded, "old", 2000, 20, -time.Hour)
+	out := must(t, 0, "purge", "--batch-size", "1000", "--max-duration", "2s", "--replica", replica, s.DSN, s.Schema, bounded).stdout
+	if n := s.Count(t, db, bounded, "old"); n != 1000 || !strings.Contains(out, "replica lag") || !strings.Contains(out, "replication is stopped") {
+		t.Errorf("purge --max-duration with the replica stopped: %d of 2000 expired rows left (want 1000: one batch), report:\n%s", n, out)
+	}
+	t.Logf("purge --max-duration 2s, replica stopped:\n%s", out)
+
 	readAfter := func(since time.Time) bool {
 		var n int
 		err := rdb.QueryRow(`SELECT count(*) FROM information_schema.PROCESSLIST WHERE USER = 'lagreader'
@@ -173,7 +186,6 @@ func TestPurgeWaitsForMariaDBReplica(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	replica := fmt.Sprintf("lagreader:%s@tcp(127.0.0.1:%d)/test", faultPassword, r.Port())
 	replicaPurge(t, s, db, replica, nil, release, readAfter, "replication is stopped")
 }
 

@@ -57,6 +57,10 @@ func (p *PurgeRun) yield(ctx context.Context) error {
 				wait = min(wait, left)
 			}
 			p.res.noteYield(yieldKind(y), why, wait)
+			if p.opts.Progress != nil { // the line says why it stands still
+				p.res.tally(p.start)
+				p.opts.Progress(*p.res)
+			}
 			select {
 			case <-ctx.Done():
 				return nil

@@ -40,7 +40,7 @@ func (Dialect) ReplicaLag(ctx context.Context, q dialects.Querier) (dialects.Lag
 		behind := statusField(st, "Seconds_Behind_Source", "Seconds_Behind_Master")
 		if !behind.Valid {
 			lag.Stopped = true
-			lag.Why = fmt.Sprintf("replication is stopped (I/O thread running: %s, SQL thread running: %s; START REPLICA starts it)",
+			lag.Why = fmt.Sprintf("replication is stopped (I/O thread running: %s, SQL thread running: %s; START REPLICA or START SLAVE starts it)",
 				statusField(st, "Replica_IO_Running", "Slave_IO_Running").String, statusField(st, "Replica_SQL_Running", "Slave_SQL_Running").String)
 			continue
 		}
