@@ -53,6 +53,15 @@ from one that is missing or not a compatible cache table. A key ring
 (--layout keys) is never purged (exit 2): ASP.NET Core keeps every key to
 read what it protected.
 
+With --replica CONN (repeatable: a read replica of the same engine, written
+as CONN is), purge waits between batches while a replica lags over --max-lag
+(1s), or while its replication is stopped (up to --max-duration), so that a
+purge never makes a read replica fall behind; the report says how long it
+waited and why. It reads the replica: a PostgreSQL standby's replay, MySQL's
+and MariaDB's SHOW REPLICA STATUS (grant REPLICATION CLIENT, MariaDB: SLAVE
+MONITOR), an availability group's secondary on SQL Server
+(sys.dm_hadr_database_replica_states: VIEW SERVER STATE).
+
 Classic ASP.NET session state on SQL Server (--layout aspstate, aspnet-async,
 universal) is purged as DeleteExpiredSessions does, where no SQL Server Agent
 runs it (Express, Azure SQL Database): sessions whose Expires (a UTC datetime)
@@ -64,6 +73,7 @@ is before GETUTCDATE(), less --grace, the provider's Locked ones too.
   sessctl purge --dry-run -o json "postgres://app@db/app" public SessionData
   sessctl purge --batch-time 50ms --pause 50ms --max-rows 1000000 public SessionData
   sessctl purge --dialect postgres --script public SessionData
+  sessctl purge --replica "postgres://app@db-replica/app" --max-lag 2s "postgres://app@db/app" public SessionData
   sessctl purge --layout microsoft "postgres://app@db/app" public sessiondata
   sessctl purge --layout aspstate "$CONN" dbo ASPStateTempSessions    # every minute, for the Agent job
   sessctl purge --layout aspnet-async "$CONN" dbo ASPNetSessionState`,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/dialects/dialecttest"
+	"github.com/sessctl/sessctl/schema"
 )
 
 // replicaReport is what the replica tests read of purge's JSON report.
@@ -207,5 +208,24 @@ func TestPurgeReplicaUsage(t *testing.T) {
 		if r.code != ExitUsage || !strings.Contains(r.stderr, c.want) {
 			t.Errorf("purge %s: exit %d, want 2 saying %q\n%s", strings.Join(c.args, " "), r.code, c.want, r.stderr)
 		}
+	}
+	// A replica that does not answer fails the run before its first
+	// batch, naming it without its password.
+	const pw = "Replica#pw-9Zx"
+	r := sessctl(t, nil, "purge", "--replica", "postgres://u:"+pw+"@127.0.0.1:1/db?connect_timeout=2", "postgres://u@127.0.0.1:1/db", "public", "t")
+	if r.code != ExitFailed || !strings.Contains(r.stderr, "connecting to replica") || strings.Contains(r.stderr+r.stdout, pw) {
+		t.Errorf("purge --replica that does not answer: exit %d, want 1 saying which replica, no password\n%s", r.code, r.stderr)
+	}
+	t.Logf("%s", r.stderr)
+}
+
+// TestProgressLineYielded: while purge waits, its progress line says for
+// how long in all and the last reason.
+func TestProgressLineYielded(t *testing.T) {
+	r := schema.PurgeResult{Deleted: 1000, Batches: 1, RowsPerSecond: 500, LastBatchRows: 1000, LastBatch: 9 * time.Millisecond,
+		Yielded: &schema.Yielded{MS: 2340, By: map[string]int64{"replica lag": 2340}, Last: "replica db2 lags 1.5s, over --max-lag 1s"}}
+	want := "deleted 1000 rows, 500 rows/s, batch 1: 1000 rows in 9ms; yielded 2.3s, last: replica db2 lags 1.5s, over --max-lag 1s"
+	if got := progressLine(r); got != want {
+		t.Errorf("progress while yielding:\n got %q\nwant %q", got, want)
 	}
 }
