@@ -229,3 +229,16 @@ func TestProgressLineYielded(t *testing.T) {
 		t.Errorf("progress while yielding:\n got %q\nwant %q", got, want)
 	}
 }
+
+// TestPurgeReplicaSQLServer: the availability-group query runs on the
+// server (Babelfish has sys.dm_hadr_database_replica_states, always
+// empty), and a --replica whose database is in no availability group is
+// refused with exit 2 before any batch. A real secondary replica needs
+// SQL Server itself: not tested here.
+func TestPurgeReplicaSQLServer(t *testing.T) {
+	s := dialecttest.Get(t, "sqlserver")
+	r := sessctl(t, nil, "purge", "--replica", s.DSN, s.DSN, s.Schema, dialecttest.Table("NoReplica"))
+	if r.code != ExitUsage || !strings.Contains(r.stderr, "in no availability group") {
+		t.Errorf("--replica of a database in no availability group: exit %d, want 2 saying so\n%s", r.code, r.stderr)
+	}
+}

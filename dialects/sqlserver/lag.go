@@ -24,8 +24,8 @@ FROM sys.dm_hadr_database_replica_states
 WHERE database_id = DB_ID() AND is_local = 1`
 
 // ReplicaLag implements dialects.LagReader, on the secondary replica q.
-// Babelfish has no availability groups and no such view: there the query
-// fails, and purge says --replica does not apply.
+// Babelfish has the view, always empty (it has no availability groups):
+// there every --replica reads as in no availability group.
 func (Dialect) ReplicaLag(ctx context.Context, q dialects.Querier) (dialects.Lag, error) {
 	var primary, suspended bool
 	var state string
