@@ -33,14 +33,11 @@ type purgeOptions struct {
 	// them on the table's engine.
 	maxLoadFlag, criticalLoadFlag string
 	maxLoad, criticalLoad         int64
+	replica                       replicaOptions
 }
 
-func newPurgeCmd(a *app) *cobra.Command {
-	opts := &purgeOptions{}
-	c := &cobra.Command{
-		Use:   "purge [CONN] SCHEMA TABLE",
-		Short: "Delete expired rows in short batches, without blocking the app",
-		Long: `Delete the rows that expired (by the database's clock) in short batches, each
+// purgeLong is purge's help, before its exit codes.
+const purgeLong = `Delete the rows that expired (by the database's clock) in short batches, each
 its own transaction, on the expiry index, until none is left or a bound is
 reached. Each batch is sized from the last one's time to take about
 --batch-time (100ms), under a ceiling per database; --batch-size fixes the
@@ -72,12 +69,28 @@ with no sessions to count, refuses them (exit 2). The time spent waiting is
 in the report's "yielded" and the progress line. Without them purge does
 not read the load at all.
 
+With --replica CONN (repeatable: a read replica of the same engine, written
+as CONN is), purge waits between batches while a replica lags over --max-lag
+(1s), or while its replication is stopped (up to --max-duration), so that a
+purge never makes a read replica fall behind; the report says how long it
+waited and why. It reads the replica: a PostgreSQL standby's replay, MySQL's
+and MariaDB's SHOW REPLICA STATUS (grant REPLICATION CLIENT, MariaDB: SLAVE
+MONITOR), an availability group's secondary on SQL Server
+(sys.dm_hadr_database_replica_states: VIEW SERVER STATE).
+
 Classic ASP.NET session state on SQL Server (--layout aspstate, aspnet-async,
 universal) is purged as DeleteExpiredSessions does, where no SQL Server Agent
 runs it (Express, Azure SQL Database): sessions whose Expires (a UTC datetime)
 is before GETUTCDATE(), less --grace, the provider's Locked ones too.
 
-` + exitCodesHelp,
+`
+
+func newPurgeCmd(a *app) *cobra.Command {
+	opts := &purgeOptions{}
+	c := &cobra.Command{
+		Use:   "purge [CONN] SCHEMA TABLE",
+		Short: "Delete expired rows in short batches, without blocking the app",
+		Long:  purgeLong + exitCodesHelp,
 		Example: `  sessctl purge app.db main SessionData
   sessctl purge --grace 5m --max-duration 2m public SessionData    # CONN from $SESSCTL_CONNECTION
   sessctl purge --dry-run -o json "postgres://app@db/app" public SessionData
@@ -85,6 +98,7 @@ is before GETUTCDATE(), less --grace, the provider's Locked ones too.
   sessctl purge --dialect postgres --script public SessionData
   sessctl purge --max-load 20 --critical-load 60 "postgres://app@db/app" public SessionData    # gh-ost's throttle
   sessctl purge --max-load Threads_running=25 "mysql://app@db/app" app SessionData
+  sessctl purge --replica "postgres://app@db-replica/app" --max-lag 2s "postgres://app@db/app" public SessionData
   sessctl purge --layout microsoft "postgres://app@db/app" public sessiondata
   sessctl purge --layout aspstate "$CONN" dbo ASPStateTempSessions    # every minute, for the Agent job
   sessctl purge --layout aspnet-async "$CONN" dbo ASPNetSessionState`,
@@ -106,6 +120,7 @@ is before GETUTCDATE(), less --grace, the provider's Locked ones too.
 			if err := opts.checkLoad(tg.table.Dialect); err != nil {
 				return err
 			}
+			opts.replica.lagSet = c.Flags().Changed(flagMaxLag)
 			return runPurge(c.Context(), a, tg, opts)
 		},
 	}
@@ -129,6 +144,7 @@ func addPurgeFlags(fs *pflag.FlagSet, opts *purgeOptions) {
 	fs.StringVar(&opts.maxLoadFlag, flagMaxLoad, "", "between batches, wait while the database's load signal is above N (N, or SIGNAL=N: "+loadSignals+")")
 	fs.StringVar(&opts.criticalLoadFlag, flagCriticalLoad, "", "stop, after the batch in flight, once the load signal is at or above N, "+
 		"and exit 4 (as --max-load; not SQLite)")
+	addReplicaFlags(fs, &opts.replica)
 }
 
 // check checks the options, and reads --order into order.
@@ -151,7 +167,7 @@ func (o *purgeOptions) check() error {
 		return usagef("--%s must be 0 (no limit) or more", flagMaxRows)
 	}
 	o.order = order
-	return nil
+	return o.replica.check(o.script)
 }
 
 func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error {
@@ -161,6 +177,15 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 	if opts.script {
 		a.script(schema.PurgeScript(tg.table, opts.grace, cmp.Or(opts.batchSize, schema.DefaultBatchSize)))
 		return nil
+	}
+	var yield []schema.Yielder
+	if !opts.dryRun { // a dry run deletes nothing, and waits for no replica
+		ys, closeReplicas, err := a.replicas(ctx, tg, &opts.replica)
+		defer closeReplicas()
+		if err != nil {
+			return err
+		}
+		yield = ys
 	}
 	progress := a.progress()
 	run := schema.NewPurge(tg.table, schema.PurgeOptions{
@@ -177,6 +202,7 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 		Estimate:     progress != nil,
 		Progress:     progress,
 		Abort:        a.abort,
+		Yield:        yield,
 	})
 	for _, w := range run.Warnings {
 		a.warnf("%s", w)
@@ -213,31 +239,7 @@ func (a *app) purgeText(tg *target, res *schema.PurgeResult, opts *purgeOptions)
 		a.resultf("skipped: another purge of %s holds its lock", tg.table)
 		return
 	case schema.PurgeDryRun:
-		oldest := ""
-		if res.Oldest != nil {
-			oldest = fmt.Sprintf("; the oldest expired at %s", res.Oldest)
-		}
-		a.resultf("%s of %s expired and would be deleted%s", plural(*res.Remaining, "row"), tg.table, oldest)
-		switch {
-		case *res.PlanUsesIndex:
-			a.resultf("each batch reads the expiry index %s; plan for one batch:\n%s", tg.table.Dialect.Quote(res.ExpiryIndex), indent(res.Plan))
-		case res.ExpiryIndex != "":
-			a.resultf("each batch would NOT read the expiry index %s; plan for one batch:\n%s", tg.table.Dialect.Quote(res.ExpiryIndex), indent(res.Plan))
-			a.warnf("the database prefers reading the table to the expiry index: normal on a small table; on a large one, refresh its statistics (PostgreSQL: ANALYZE)")
-		default:
-			a.resultf("each batch would NOT read an index: the table has none on \"%s\"; plan for one batch:\n%s", tg.table.Layout.Expiry, indent(res.Plan))
-			a.warnf("without an expiry index every batch reads the whole table; `sessctl verify%s` gives the statement that adds it", layoutArg(tg.table))
-		}
-		switch {
-		case res.WouldWalk && opts.order == schema.OrderStorage:
-			a.resultf("purge would walk the table in storage order (--order storage)")
-		case res.WouldWalk:
-			a.resultf("so much has expired that purge would walk the table in storage order instead (--order)")
-		case opts.fixedSize && opts.order == schema.OrderAuto:
-			a.resultf("purge would delete in expiry order, oldest first: with --%s it walks the table only with --order storage", flagBatchSize)
-		default:
-			a.resultf("purge would delete in expiry order, oldest first (--order)")
-		}
+		a.dryRunText(tg, res, opts)
 		return
 	}
 	a.resultf("deleted %s from %s in %s, %s (%.0f rows/s, longest batch %dms)",
@@ -285,6 +287,36 @@ func (a *app) purgeText(tg *target, res *schema.PurgeResult, opts *purgeOptions)
 	if res.Held != nil && *res.Held > 0 {
 		a.resultf("left %s that another session holds (an app's open transaction): not waited for; the next run takes them once they are free",
 			plural(*res.Held, "expired row"))
+	}
+}
+
+// dryRunText is a dry run's report: what would be deleted, the plan, and
+// in which order.
+func (a *app) dryRunText(tg *target, res *schema.PurgeResult, opts *purgeOptions) {
+	oldest := ""
+	if res.Oldest != nil {
+		oldest = fmt.Sprintf("; the oldest expired at %s", res.Oldest)
+	}
+	a.resultf("%s of %s expired and would be deleted%s", plural(*res.Remaining, "row"), tg.table, oldest)
+	switch {
+	case *res.PlanUsesIndex:
+		a.resultf("each batch reads the expiry index %s; plan for one batch:\n%s", tg.table.Dialect.Quote(res.ExpiryIndex), indent(res.Plan))
+	case res.ExpiryIndex != "":
+		a.resultf("each batch would NOT read the expiry index %s; plan for one batch:\n%s", tg.table.Dialect.Quote(res.ExpiryIndex), indent(res.Plan))
+		a.warnf("the database prefers reading the table to the expiry index: normal on a small table; on a large one, refresh its statistics (PostgreSQL: ANALYZE)")
+	default:
+		a.resultf("each batch would NOT read an index: the table has none on \"%s\"; plan for one batch:\n%s", tg.table.Layout.Expiry, indent(res.Plan))
+		a.warnf("without an expiry index every batch reads the whole table; `sessctl verify%s` gives the statement that adds it", layoutArg(tg.table))
+	}
+	switch {
+	case res.WouldWalk && opts.order == schema.OrderStorage:
+		a.resultf("purge would walk the table in storage order (--order storage)")
+	case res.WouldWalk:
+		a.resultf("so much has expired that purge would walk the table in storage order instead (--order)")
+	case opts.fixedSize && opts.order == schema.OrderAuto:
+		a.resultf("purge would delete in expiry order, oldest first: with --%s it walks the table only with --order storage", flagBatchSize)
+	default:
+		a.resultf("purge would delete in expiry order, oldest first (--order)")
 	}
 }
 

@@ -65,8 +65,11 @@ func (p *PurgeRun) yield(ctx context.Context) error {
 			if ctx.Err() != nil || p.cut.cause() != nil {
 				return nil
 			}
-			if err != nil || wait <= 0 {
+			if err != nil {
 				return err
+			}
+			if wait <= 0 {
+				break // this one says go on: ask the next
 			}
 			if p.opts.MaxDuration > 0 {
 				left := time.Until(p.start.Add(p.opts.MaxDuration))
@@ -76,6 +79,10 @@ func (p *PurgeRun) yield(ctx context.Context) error {
 				wait = min(wait, left)
 			}
 			p.res.Waiting = why
+			if p.opts.Progress != nil { // the line says why it stands still
+				p.res.tally(p.start)
+				p.opts.Progress(*p.res)
+			}
 			t0 := time.Now()
 			select {
 			case <-ctx.Done():

@@ -100,6 +100,14 @@ func StartPostgres(t testing.TB, opts PostgresOptions) *Private {
 	if out, err := p.command(initdb...).CombinedOutput(); err != nil {
 		unavailable(t, "postgres", "initdb: %v\n%s", err, out)
 	}
+	p.setPostgres(bin, data, opts.Password)
+	p.Start(t)
+	return p
+}
+
+// setPostgres sets how p's PostgreSQL server, of folder data, is started
+// and reached.
+func (p *Private) setPostgres(bin, data, password string) {
 	p.argv = []string{filepath.Join(bin, "postgres"), "-D", data,
 		"-c", "listen_addresses=127.0.0.1", "-c", "port=" + strconv.Itoa(p.port),
 		"-c", "unix_socket_directories=" + p.dir, "-c", "fsync=off", "-c", "synchronous_commit=off",
@@ -107,14 +115,12 @@ func StartPostgres(t testing.TB, opts PostgresOptions) *Private {
 		"-c", "logging_collector=off", "-c", "log_min_messages=warning"}
 	u := &url.URL{Scheme: "postgres", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(p.port)), Path: "/postgres"}
 	u.User = url.User("postgres")
-	if opts.Password != "" {
-		u.User = url.UserPassword("postgres", opts.Password)
+	if password != "" {
+		u.User = url.UserPassword("postgres", password)
 	}
 	p.dsn = u.String() + "?connect_timeout=10"
 	p.admin = fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres", p.dir, p.port)
 	p.schema = "public"
-	p.Start(t)
-	return p
 }
 
 // postgresBin is the bin folder of the newest PostgreSQL installed, or "".
@@ -135,6 +141,12 @@ func postgresBin() string {
 // pool and no binary log. root has no password, on TCP and the socket;
 // its database test is empty.
 func StartMariaDB(t testing.TB) *Private {
+	t.Helper()
+	return startMariaDB(t)
+}
+
+// startMariaDB is StartMariaDB, the server started with extra options too.
+func startMariaDB(t testing.TB, extra ...string) *Private {
 	t.Helper()
 	SkipUnselected(t, "mysql")
 	install, err := exec.LookPath("mariadb-install-db")
@@ -166,6 +178,7 @@ func StartMariaDB(t testing.TB) *Private {
 		"--skip-name-resolve", "--pid-file=" + filepath.Join(p.dir, "mysqld.pid"),
 		"--innodb-buffer-pool-size=16M", "--innodb-log-file-size=16M", "--innodb-flush-log-at-trx-commit=0",
 		"--innodb-doublewrite=0", "--performance-schema=OFF", "--max-connections=60", "--log-error=" + filepath.Join(p.dir, "error.log")}
+	p.argv = append(p.argv, extra...)
 	p.dsn = fmt.Sprintf("root:@tcp(127.0.0.1:%d)/test", p.port)
 	p.admin = fmt.Sprintf("root:@unix(%s)/mysql", sock)
 	p.schema = "test"

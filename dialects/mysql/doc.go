@@ -21,4 +21,5 @@
 //     held.go: the rows another session holds; walk.go: the walk in
 //     primary key order; referenced.go: deleting by Id, to pass over the
 //     rows a foreign key references, and what a waiting session waits for.
+//   - lag.go: how far a replica lags (purge --replica).
 package mysql

@@ -18,6 +18,7 @@
 //   - purge.go: the purge lock and its batches in expiry order;
 //     walk.go: batches in storage order (ctid ranges);
 //     partitioned.go: both for a partitioned table.
+//   - lag.go: how far a standby lags (purge --replica).
 //   - lock.go: the create lock a drop takes, and what a session waits for.
 //
 // sessctl names every table with its schema, and every session starts

@@ -20,4 +20,6 @@
 //     (Purger).
 //   - lock.go: the create lock golang-migrate's driver takes.
 //   - referenced.go: rows a foreign key keeps, and deletes by Id.
+//   - lag.go: how far an availability group's secondary lags (purge
+//     --replica).
 package sqlserver

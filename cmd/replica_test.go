@@ -1,0 +1,246 @@
+package cmd
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessctl/sessctl/dialects"
+	"github.com/sessctl/sessctl/dialects/dialecttest"
+	"github.com/sessctl/sessctl/schema"
+)
+
+// replicaReport is what the replica tests read of purge's JSON report.
+type replicaReport struct {
+	Status  string
+	Deleted int64
+	Yielded *struct {
+		MS   int64
+		By   map[string]int64
+		Last string
+	}
+}
+
+// lagOf reads the replica db's lag as purge does.
+func lagOf(t *testing.T, s dialecttest.Server, db *sql.DB) dialects.Lag {
+	t.Helper()
+	lag, err := s.Dialect.(dialects.LagReader).ReplicaLag(context.Background(), db)
+	if err != nil {
+		t.Fatalf("reading the replica's lag: %v", err)
+	}
+	return lag
+}
+
+// replicaPurge runs the part the replica tests share: with the replica
+// held back, a purge of expired rows (3 batches) reads the replica's lag
+// before its first batch, and waits, deleting nothing, until release lets
+// the replica go on (readAfter says when purge has read the replica's lag
+// since a time);
+// then it finishes, every live row kept, and its report says it waited
+// for the replica and why (whyHas).
+func replicaPurge(t *testing.T, s dialecttest.Server, db *sql.DB, replica string, extra []string,
+	release func(), readAfter func(time.Time) bool, whyHas string) {
+	t.Helper()
+	const expired, live, batch = 3000, 100, 1000
+	table := dialecttest.Table("Replica")
+	must(t, 0, "create", s.DSN, s.Schema, table)
+	s.Seed(t, db, table, "old", expired, 20, -time.Hour)
+	s.Seed(t, db, table, "live", live, 20, time.Hour)
+
+	args := append([]string{"purge", "-o", "json", "--batch-size", strconv.Itoa(batch), "--replica", replica}, extra...)
+	since := time.Now()
+	bg := startSessctl(t, append(args, s.DSN, s.Schema, table)...)
+	waitFor(t, bg, "purge reading the replica's lag", func() bool { return readAfter(since) })
+	since = time.Now()
+	waitFor(t, bg, "purge reading the replica's lag again", func() bool { return readAfter(since) })
+	if n := s.Count(t, db, table, "old"); n != expired {
+		t.Fatalf("purge deleted while the replica was held back: %d of %d expired rows left", n, expired)
+	}
+	release()
+	if code := bg.wait(t); code != 0 {
+		t.Fatalf("purge: exit %d\nstdout: %s\nstderr: %s", code, bg.out.String(), bg.errb.String())
+	}
+	for _, out := range []string{bg.out.String(), bg.errb.String()} {
+		if strings.Contains(out, faultPassword) {
+			t.Errorf("purge's output has the replica's password:\n%s", out)
+		}
+	}
+	var rep replicaReport
+	if err := json.Unmarshal(bg.out.Bytes(), &rep); err != nil {
+		t.Fatalf("no JSON report: %v\n%s", err, bg.out.String())
+	}
+	if rep.Status != "done" || rep.Deleted != expired || rep.Yielded == nil || rep.Yielded.By["replica lag"] <= 0 ||
+		!strings.Contains(rep.Yielded.Last, whyHas) {
+		t.Errorf("report %s: want done, %d deleted, time yielded to \"replica lag\", the last reason saying %q", bg.out.String(), expired, whyHas)
+	}
+	if n := s.Count(t, db, table, "live"); n != live {
+		t.Errorf("%d of %d live rows left", n, live)
+	}
+	if n := s.Count(t, db, table, "old"); n != 0 {
+		t.Errorf("%d expired rows left", n)
+	}
+	t.Logf("purge waited for the replica: %s", bg.out.String())
+}
+
+// TestPurgeWaitsForPostgresStandby: a private primary and its streaming
+// hot standby; the standby's replay paused while the primary writes, so
+// that it lags for real. purge --replica STANDBY --max-lag waits before its
+// first batch until replay resumes, then finishes.
+func TestPurgeWaitsForPostgresStandby(t *testing.T) {
+	opts := dialecttest.PostgresOptions{Password: faultPassword}
+	p := dialecttest.StartPostgres(t, opts)
+	standby := dialecttest.StartPostgresStandby(t, p, opts)
+	s, db, sdb := p.Server(), p.Admin(t), standby.Admin(t)
+	// A transaction replayed first: a standby that has replayed none since
+	// it started cannot tell how far behind it is (it reads as stopped).
+	if _, err := db.Exec("CREATE TABLE public.lagmark (n int)"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, nil, "the standby replaying", func() bool {
+		var ok bool
+		return sdb.QueryRow("SELECT to_regclass('public.lagmark') IS NOT NULL").Scan(&ok) == nil && ok
+	})
+	const maxLag = 100 * time.Millisecond
+	for _, q := range []string{"SELECT pg_wal_replay_pause()", "INSERT INTO public.lagmark VALUES (1)"} {
+		conn := sdb
+		if strings.HasPrefix(q, "INSERT") {
+			conn = db
+		}
+		if _, err := conn.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, nil, "the standby lagging", func() bool { return lagOf(t, s, sdb).Behind > maxLag })
+	readAfter := func(since time.Time) bool {
+		var n int
+		err := sdb.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE client_addr IS NOT NULL
+			AND query LIKE 'SELECT pg_is_in_recovery()%' AND query_start > $1`, since).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	}
+	release := func() {
+		if _, err := sdb.Exec("SELECT pg_wal_replay_resume()"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	replicaPurge(t, s, db, standby.DSN(), []string{"--max-lag", maxLag.String()}, release, readAfter, "over --max-lag 100ms")
+
+	// The primary is no standby: refused before any batch, exit 2.
+	r := sessctl(t, nil, "purge", "--replica", p.DSN(), s.DSN, s.Schema, "lagmark")
+	if r.code != ExitUsage || !strings.Contains(r.stderr, "not a read replica") {
+		t.Errorf("--replica naming the primary: exit %d, want 2 saying it is not a read replica\n%s", r.code, r.stderr)
+	}
+}
+
+// TestPurgeWaitsForMariaDBReplica: a private MariaDB primary and its
+// replica, whose SQL thread is stopped (Seconds_Behind_Master NULL:
+// replication stopped). purge --replica REPLICA (the default --max-lag)
+// waits before its first batch until the replica replicates again, then
+// finishes.
+func TestPurgeWaitsForMariaDBReplica(t *testing.T) {
+	p := dialecttest.StartMariaDBPrimary(t)
+	r := dialecttest.StartMariaDBReplica(t, p)
+	s, db, rdb := p.Server(), p.Admin(t), r.Admin(t)
+	for _, q := range []string{
+		"CREATE USER 'lagreader'@'127.0.0.1' IDENTIFIED BY '" + faultPassword + "'",
+		"GRANT SLAVE MONITOR ON *.* TO 'lagreader'@'127.0.0.1'",
+		"GRANT SELECT ON test.* TO 'lagreader'@'127.0.0.1'",
+	} {
+		if _, err := rdb.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	waitFor(t, nil, "the replica caught up", func() bool { l := lagOf(t, s, rdb); return !l.Stopped && l.Behind == 0 })
+	if _, err := rdb.Exec("STOP SLAVE SQL_THREAD"); err != nil {
+		t.Fatal(err)
+	}
+	replica := fmt.Sprintf("lagreader:%s@tcp(127.0.0.1:%d)/test", faultPassword, r.Port())
+
+	// Stopped for good: --max-duration ends the wait, and the run, bounded,
+	// the text report saying why it waited.
+	bounded := dialecttest.Table("Bounded")
+	must(t, 0, "create", s.DSN, s.Schema, bounded)
+	s.Seed(t, db, bounded, "old", 2000, 20, -time.Hour)
+	out := must(t, 0, "purge", "--batch-size", "1000", "--max-duration", "2s", "--replica", replica, s.DSN, s.Schema, bounded).stdout
+	if n := s.Count(t, db, bounded, "old"); n != 2000 || !strings.Contains(out, "replica lag") || !strings.Contains(out, "replication is stopped") {
+		t.Errorf("purge --max-duration with the replica stopped: %d of 2000 expired rows left (want all: no batch), report:\n%s", n, out)
+	}
+	t.Logf("purge --max-duration 2s, replica stopped:\n%s", out)
+
+	readAfter := func(since time.Time) bool {
+		var n int
+		err := rdb.QueryRow(`SELECT count(*) FROM information_schema.PROCESSLIST WHERE USER = 'lagreader'
+			AND COMMAND = 'Sleep' AND TIME_MS < ?`, time.Since(since).Milliseconds()).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	}
+	release := func() {
+		if _, err := rdb.Exec("START SLAVE SQL_THREAD"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	replicaPurge(t, s, db, replica, nil, release, readAfter, "replication is stopped")
+}
+
+// TestPurgeReplicaUsage: --max-lag without --replica, --replica with
+// --script, a replica of another engine, and SQLite, which has none, are
+// refused with exit 2, before any database is read.
+func TestPurgeReplicaUsage(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "app.db")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--max-lag", "2s", "postgres://u@127.0.0.1:1/db", "public", "t"}, "--max-lag needs --replica"},
+		{[]string{"--script", "--replica", "postgres://u@127.0.0.1:1/db", "postgres://u@127.0.0.1:1/db", "public", "t"}, "cannot be used together"},
+		{[]string{"--replica", "postgres://u@127.0.0.1:1/db", "--max-lag", "0s", "postgres://u@127.0.0.1:1/db", "public", "t"}, "positive duration"},
+		{[]string{"--replica", "postgres://u@127.0.0.1:1/db", file, "main", "t"}, "does not apply to sqlite"},
+	} {
+		r := sessctl(t, nil, append([]string{"purge"}, c.args...)...)
+		if r.code != ExitUsage || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("purge %s: exit %d, want 2 saying %q\n%s", strings.Join(c.args, " "), r.code, c.want, r.stderr)
+		}
+	}
+	// A replica that does not answer fails the run before its first
+	// batch, naming it without its password.
+	const pw = "Replica#pw-9Zx"
+	r := sessctl(t, nil, "purge", "--replica", "postgres://u:"+pw+"@127.0.0.1:1/db?connect_timeout=2", "postgres://u@127.0.0.1:1/db", "public", "t")
+	if r.code != ExitFailed || !strings.Contains(r.stderr, "connecting to replica") || strings.Contains(r.stderr+r.stdout, pw) {
+		t.Errorf("purge --replica that does not answer: exit %d, want 1 saying which replica, no password\n%s", r.code, r.stderr)
+	}
+	t.Logf("%s", r.stderr)
+}
+
+// TestProgressLineYielded: the progress line says how long purge has
+// yielded in all, by reason (while it waits, TestProgressLine: for what).
+func TestProgressLineYielded(t *testing.T) {
+	r := schema.PurgeResult{Deleted: 1000, Batches: 1, RowsPerSecond: 500, LastBatchRows: 1000, LastBatch: 9 * time.Millisecond,
+		Yielded: &schema.Yielded{MS: 2340, By: map[string]int64{"replica lag": 2340}, Last: "replica db2 lags 1.5s, over --max-lag 1s"}}
+	want := "deleted 1000 rows, 500 rows/s, batch 1: 1000 rows in 9ms, yielded 2.3s (replica lag 2.3s)"
+	if got := progressLine(r); got != want {
+		t.Errorf("progress while yielding:\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestPurgeReplicaSQLServer: the availability-group query runs on the
+// server (Babelfish has sys.dm_hadr_database_replica_states, always
+// empty), and a --replica whose database is in no availability group is
+// refused with exit 2 before any batch. A real secondary replica needs
+// SQL Server itself: not tested here.
+func TestPurgeReplicaSQLServer(t *testing.T) {
+	s := dialecttest.Get(t, "sqlserver")
+	r := sessctl(t, nil, "purge", "--replica", s.DSN, s.DSN, s.Schema, dialecttest.Table("NoReplica"))
+	if r.code != ExitUsage || !strings.Contains(r.stderr, "in no availability group") {
+		t.Errorf("--replica of a database in no availability group: exit %d, want 2 saying so\n%s", r.code, r.stderr)
+	}
+}
