@@ -62,7 +62,26 @@ LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.
 WHERE x.indrelid = $1 AND k.ord <= x.indnkeyatts
 ORDER BY ic.relname, k.ord`
 
-func (p Dialect) Inspect(ctx context.Context, q dialects.Querier, n dialects.Names) (*dialects.TableInfo, error) {
+// Inspect reads the catalog in several statements, not in one snapshot: a
+// table or version table another session drops between two of them (a
+// drop racing a create's first look) is read again from the start, a few
+// times, so that the caller sees it there or gone, never half of each.
+func (p Dialect) Inspect(ctx context.Context, q dialects.Querier, n dialects.Names) (info *dialects.TableInfo, err error) {
+	for range 3 {
+		info, err = p.inspect(ctx, q, n)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != undefinedTable {
+			break
+		}
+	}
+	return info, err
+}
+
+// undefinedTable is SQLSTATE 42P01: a relation named in a statement is not
+// there (dropped since the catalog was read).
+const undefinedTable = "42P01"
+
+func (p Dialect) inspect(ctx context.Context, q dialects.Querier, n dialects.Names) (*dialects.TableInfo, error) {
 	info, err := p.InspectTable(ctx, q, n)
 	if err != nil {
 		return nil, err
