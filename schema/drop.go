@@ -3,6 +3,7 @@ package schema
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/migrations"
@@ -149,7 +150,7 @@ func runDrop(ctx context.Context, q dialects.Querier, t *Table, force bool) erro
 	// The script stopped half way: its transaction or its table locks
 	// must not stay on the connection. What fails here is harmless.
 	_, _ = q.ExecContext(ctx, dropCleanup[t.Dialect.Name()])
-	if name == migrations.Drop && t.Layout.Kept != "" {
+	if name == migrations.Drop && t.Layout.Kept != "" && strings.Contains(err.Error(), dropGuardSays[t.Dialect.Name()]) {
 		if kerr := refuseKept(ctx, q, t); kerr != nil {
 			return kerr
 		}
@@ -164,6 +165,17 @@ var dropCleanup = map[string]string{
 	"sqlite":    "ROLLBACK",
 	"mysql":     "UNLOCK TABLES",
 	"sqlserver": "IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION",
+}
+
+// dropGuardSays is, per engine, what the error of the key ring's drop.sql
+// says when its check refuses: its own message where the engine can raise
+// one, the error the check provokes where it cannot (MySQL outside a
+// stored program, SQLite).
+var dropGuardSays = map[string]string{
+	"postgres":  "the key ring holds keys",
+	"sqlserver": "the key ring holds keys",
+	"mysql":     "Subquery returns more than 1 row",
+	"sqlite":    "malformed JSON",
 }
 
 // refuseKept, after the drop script's check refused t, says why: t's
