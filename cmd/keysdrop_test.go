@@ -100,3 +100,22 @@ func emptyRing(t *testing.T, s dialecttest.Server, db *sql.DB, table string) {
 		t.Fatal(err)
 	}
 }
+
+// TestKeysDropWithoutVersionTable: a key ring without a version table (EF
+// Core's migrations made it) drops when empty, its check and all.
+func TestKeysDropWithoutVersionTable(t *testing.T) {
+	dialecttest.Each(t, func(t *testing.T, s dialecttest.Server) {
+		t.Parallel()
+		db := s.Open(t)
+		table := dialecttest.Table("KeysNoVer")
+		s.DropAtCleanup(t, db, table)
+		must(t, 0, "--layout", "keys", "create", s.DSN, s.Schema, table)
+		if _, err := db.Exec("DROP TABLE " + s.Qualified(table+"_migrations")); err != nil {
+			t.Fatal(err)
+		}
+		must(t, 0, "--layout", "keys", "drop", "--yes", s.DSN, s.Schema, table)
+		if n := tablesLike(t, s, db, table); n != 0 {
+			t.Errorf("drop left %d tables", n)
+		}
+	})
+}
