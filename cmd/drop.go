@@ -32,7 +32,11 @@ aspnet_regsql -ssremove removes them together.
 With --layout keys it drops the Data Protection key ring, whose columns
 must be a key ring's; a key ring that holds keys is never dropped without
 --force (exit 2): without its keys, every cookie and session the app
-protected with them is unreadable. Back its rows up first.
+protected with them is unreadable. Back its rows up first. The check and
+the drop are one step (one transaction; MySQL: under LOCK TABLES), so a
+key an app commits meanwhile is not lost; the --script checks too, and
+stops on a ring that holds keys (run it with psql -v ON_ERROR_STOP=1,
+sqlite3 -bail, or the mysql client, which stops at the first error).
 
 ` + exitCodesHelp,
 		Example: `  sessctl drop --yes app.db main SessionData

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"database/sql"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -66,6 +67,14 @@ func TestIdempotentScriptRecordsVersion(t *testing.T) {
 // sqlcmd: batch by batch, split at GO).
 func runScript(t *testing.T, s dialecttest.Server, db *sql.DB, script string) {
 	t.Helper()
+	if err := scriptErr(t, s, db, script); err != nil {
+		t.Fatalf("%v\nthe script:\n%s", err, script)
+	}
+}
+
+// scriptErr runs a --script as runScript does, and returns its error.
+func scriptErr(t *testing.T, s dialecttest.Server, db *sql.DB, script string) error {
+	t.Helper()
 	var c *exec.Cmd
 	switch s.Dialect.Name() {
 	case "postgres":
@@ -88,26 +97,27 @@ func runScript(t *testing.T, s dialecttest.Server, db *sql.DB, script string) {
 		}
 		t.Logf("sqlite3 is not installed: running the script through database/sql")
 		if _, err := db.Exec(script); err != nil {
-			t.Fatalf("running the script: %v\n%s", err, script)
+			return fmt.Errorf("running the script: %w", err)
 		}
-		return
+		return nil
 	case "sqlserver":
 		for _, batch := range strings.Split(script, "\nGO\n") {
 			if strings.TrimSpace(batch) == "" {
 				continue
 			}
 			if _, err := db.Exec(batch); err != nil {
-				t.Fatalf("running a batch of the script: %v\n%s", err, batch)
+				return fmt.Errorf("running a batch of the script: %w\n%s", err, batch)
 			}
 		}
-		return
+		return nil
 	default:
 		t.Fatalf("no way to run a script on %s", s.Dialect.Name())
 	}
 	c.Stdin = strings.NewReader(script)
 	if out, err := c.CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s\nthe script:\n%s", filepath.Base(c.Path), err, out, script)
+		return fmt.Errorf("%s: %w\n%s", filepath.Base(c.Path), err, out)
 	}
+	return nil
 }
 
 // client is the path of the engine's command-line client, which the

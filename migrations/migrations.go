@@ -7,6 +7,8 @@
 //	create.sql       the plain DDL that `create --script` prints
 //	drop.sql         what `drop` runs and `drop --script` prints
 //	drop_version.sql what `drop` runs when only the version table is left
+//	drop_force.sql   the key ring only: drop.sql without its emptiness check,
+//	                 what `drop --force` runs
 //	index.sql        the one statement that makes the expiry index, which
 //	                 verify gives as the fix for a missing or unusable one
 //	                 (only in a set that has one: not the key ring's)
@@ -72,8 +74,11 @@ const (
 	Create      = "create.sql"
 	Drop        = "drop.sql"
 	DropVersion = "drop_version.sql"
-	Index       = "index.sql"
-	Version     = "version.sql"
+	// DropForce is the unguarded drop of a set whose drop.sql refuses a
+	// table that holds rows (the key ring): what drop --force runs.
+	DropForce = "drop_force.sql"
+	Index     = "index.sql"
+	Version   = "version.sql"
 )
 
 // ErrNoTemplates: the dialect has no folder here.

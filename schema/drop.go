@@ -3,6 +3,7 @@ package schema
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/sessctl/sessctl/dialects"
 	"github.com/sessctl/sessctl/migrations"
@@ -105,17 +106,8 @@ func dropLocked(ctx context.Context, db *DB, q dialects.Querier, t *Table, opts 
 		}
 		res.Forced = true
 	}
-	if !opts.Force {
-		if err := refuseKept(ctx, q, t); err != nil {
-			return nil, err
-		}
-	}
-	script, err := DropScript(t)
-	if err != nil {
+	if err := runDrop(ctx, q, t, opts.Force); err != nil {
 		return nil, err
-	}
-	if _, err := q.ExecContext(ctx, script); err != nil {
-		return nil, fmt.Errorf("dropping %s: %w", t, err)
 	}
 	if d, ok := t.Dialect.(dialects.Dropper); ok && q == dialects.Querier(db) {
 		_ = d.Dropped(ctx, db, t.Names) // what it leaves is harmless
@@ -138,17 +130,61 @@ func dropVersionTable(ctx context.Context, db dialects.Querier, t *Table, res *D
 	return res, nil
 }
 
-// refuseKept fails when t's layout keeps its rows (the key ring) and t
-// holds any: dropping it loses what the app cannot make again.
-func refuseKept(ctx context.Context, q dialects.Querier, t *Table) error {
-	if t.Layout.Kept == "" {
+// runDrop runs the drop script on q. A layout that keeps its rows (the
+// key ring) has its check in the script itself, in the drop's transaction
+// (or, on MySQL, under its table locks), so that no row an app commits
+// meanwhile is lost; force runs the script without it (DropForce).
+func runDrop(ctx context.Context, q dialects.Querier, t *Table, force bool) error {
+	name := migrations.Drop
+	if force && t.Layout.Kept != "" {
+		name = migrations.DropForce
+	}
+	script, err := t.script(name, t.templateData())
+	if err != nil {
+		return err
+	}
+	_, err = q.ExecContext(ctx, script)
+	if err == nil {
 		return nil
 	}
-	var n int64
-	if err := q.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+t.templateData()["Table"]).Scan(&n); err != nil {
-		return fmt.Errorf("counting the rows of %s before dropping it: %w", t, err)
+	// The script stopped half way: its transaction or its table locks
+	// must not stay on the connection. What fails here is harmless.
+	_, _ = q.ExecContext(ctx, dropCleanup[t.Dialect.Name()])
+	if name == migrations.Drop && t.Layout.Kept != "" && strings.Contains(err.Error(), dropGuardSays[t.Dialect.Name()]) {
+		if kerr := refuseKept(ctx, q, t); kerr != nil {
+			return kerr
+		}
 	}
-	if n == 0 {
+	return fmt.Errorf("dropping %s: %w", t, err)
+}
+
+// dropCleanup ends, per engine, what a drop script that failed half way
+// left open on its connection.
+var dropCleanup = map[string]string{
+	"postgres":  "ROLLBACK",
+	"sqlite":    "ROLLBACK",
+	"mysql":     "UNLOCK TABLES",
+	"sqlserver": "IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION",
+}
+
+// dropGuardSays is, per engine, what the error of the key ring's drop.sql
+// says when its check refuses: its own message where the engine can raise
+// one, the error the check provokes where it cannot (MySQL outside a
+// stored program, SQLite).
+var dropGuardSays = map[string]string{
+	"postgres":  "the key ring holds keys",
+	"sqlserver": "the key ring holds keys",
+	"mysql":     "Subquery returns more than 1 row",
+	"sqlite":    "malformed JSON",
+}
+
+// refuseKept, after the drop script's check refused t, says why: t's
+// layout keeps its rows (the key ring) and t holds some, and dropping it
+// loses what the app cannot make again. It returns nil if t holds none
+// (the script failed for another reason).
+func refuseKept(ctx context.Context, q dialects.Querier, t *Table) error {
+	var n int64
+	if err := q.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+t.templateData()["Table"]).Scan(&n); err != nil || n == 0 {
 		return nil
 	}
 	rows := "rows"

@@ -1,0 +1,4 @@
+BEGIN;
+DROP TABLE {{.Table}};
+DROP TABLE IF EXISTS {{.VersionTable}};
+COMMIT;

@@ -1,0 +1,6 @@
+SET XACT_ABORT ON;
+BEGIN TRANSACTION;
+DROP TABLE {{.Table}};
+IF OBJECT_ID({{.VersionTableLiteral}}, N'U') IS NOT NULL
+    DROP TABLE {{.VersionTable}};
+COMMIT TRANSACTION;
