@@ -148,8 +148,12 @@ func runDrop(ctx context.Context, q dialects.Querier, t *Table, force bool) erro
 		return nil
 	}
 	// The script stopped half way: its transaction or its table locks
-	// must not stay on the connection. What fails here is harmless.
-	_, _ = q.ExecContext(ctx, dropCleanup[t.Dialect.Name()])
+	// must not stay on the connection, even when a signal or --timeout
+	// stopped it (hence a context of its own). What fails here is
+	// harmless.
+	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), minStopGrace*5)
+	_, _ = q.ExecContext(cleanup, dropCleanup[t.Dialect.Name()])
+	cancel()
 	if name == migrations.Drop && t.Layout.Kept != "" && strings.Contains(err.Error(), dropGuardSays[t.Dialect.Name()]) {
 		if kerr := refuseKept(ctx, q, t); kerr != nil {
 			return kerr

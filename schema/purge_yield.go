@@ -59,43 +59,60 @@ func (p *PurgeRun) giveWay(ctx context.Context) (more bool, err error) {
 // it the counts its report ends with.
 func (p *PurgeRun) yield(ctx context.Context) error {
 	defer func() { p.res.Waiting = "" }()
-	for _, y := range p.yielders {
-		for {
-			wait, why, err := y.Yield(p.stmt)
-			if ctx.Err() != nil || p.cut.cause() != nil {
-				return nil
-			}
-			if err != nil {
+	// After any wait every Yielder is asked again, from the first: the
+	// load may have risen while a replica caught up.
+	for waited := true; waited; {
+		waited = false
+		for _, y := range p.yielders {
+			w, done, err := p.yieldTo(ctx, y)
+			if err != nil || done {
 				return err
 			}
-			if wait <= 0 {
-				break // this one says go on: ask the next
-			}
-			if p.opts.MaxDuration > 0 {
-				left := time.Until(p.start.Add(p.opts.MaxDuration))
-				if left <= 0 {
-					return nil
-				}
-				wait = min(wait, left)
-			}
-			p.res.Waiting = why
-			if p.opts.Progress != nil { // the line says why it stands still
-				p.res.tally(p.start)
-				p.opts.Progress(*p.res)
-			}
-			t0 := time.Now()
-			select {
-			case <-ctx.Done():
-			case <-time.After(wait):
-			}
-			p.res.noteYield(yieldKind(y), why, time.Since(t0))
-			if p.opts.Progress != nil {
-				p.res.tally(p.start)
-				p.opts.Progress(*p.res)
-			}
+			waited = waited || w
 		}
 	}
 	return nil
+}
+
+// yieldTo waits for y until it says go on; waited says whether it made
+// purge wait, done that the run is to end its waiting here (ctx ended, a
+// cut, --max-duration passed).
+func (p *PurgeRun) yieldTo(ctx context.Context, y Yielder) (waited, done bool, err error) {
+	for {
+		wait, why, err := y.Yield(p.stmt)
+		if ctx.Err() != nil || p.cut.cause() != nil {
+			return waited, true, nil
+		}
+		if err != nil {
+			return waited, true, err
+		}
+		if wait <= 0 {
+			return waited, false, nil
+		}
+		if p.opts.MaxDuration > 0 {
+			left := time.Until(p.start.Add(p.opts.MaxDuration))
+			if left <= 0 {
+				return waited, true, nil
+			}
+			wait = min(wait, left)
+		}
+		p.res.Waiting = why
+		if p.opts.Progress != nil { // the line says why it stands still
+			p.res.tally(p.start)
+			p.opts.Progress(*p.res)
+		}
+		t0 := time.Now()
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		waited = true
+		p.res.noteYield(yieldKind(y), why, time.Since(t0))
+		if p.opts.Progress != nil {
+			p.res.tally(p.start)
+			p.opts.Progress(*p.res)
+		}
+	}
 }
 
 // Kinded is a Yielder that names the kind of its reasons.

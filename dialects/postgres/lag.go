@@ -34,17 +34,18 @@ func (Dialect) ReplicaLag(ctx context.Context, q dialects.Querier) (dialects.Lag
 	switch {
 	case !standby:
 		return dialects.Lag{}, fmt.Errorf("%w (pg_is_in_recovery() is false): --replica takes a read replica's connection string", dialects.ErrNotReplica)
+	case !receiving:
+		// Replay may have caught up with all it received, and the
+		// primary gone on without it: how far behind is unknown.
+		return dialects.Lag{Stopped: true, Why: "it receives no WAL (no WAL receiver runs): it is cut off from the primary"}, nil
 	case caughtUp:
 		return dialects.Lag{}, nil
 	case !behind.Valid:
 		return dialects.Lag{Stopped: true, Why: "it has replayed no transaction since it started"}, nil
 	}
 	lag := dialects.Lag{Behind: max(time.Duration(behind.Float64*float64(time.Second)), 0)}
-	switch {
-	case paused:
+	if paused {
 		lag.Why = "its replay is paused (pg_wal_replay_resume() resumes it)"
-	case !receiving:
-		lag.Why = "it receives no WAL (no WAL receiver runs)"
 	}
 	return lag, nil
 }
