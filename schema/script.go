@@ -16,7 +16,13 @@ func DropScript(t *Table) (string, error) {
 	if err := t.refuseVerb("drop", t.Layout.NoDrop); err != nil {
 		return "", err
 	}
-	return t.script(migrations.Drop, t.templateData())
+	sql, err := t.script(migrations.Drop, t.templateData())
+	if err == nil && t.Layout.Kept != "" && t.Dialect.Name() == "sqlite" {
+		// The guard fails a statement, and the sqlite3 shell goes on
+		// past a failed one unless told not to: the DROP would follow.
+		sql = ".bail on\n" + sql
+	}
+	return sql, err
 }
 
 // CreateScript is the DDL that makes the table: plain, as `dotnet

@@ -1,3 +1,4 @@
+.bail on
 -- The check and the drop in one transaction, taken for writing first: no
 -- app can add a key between them. A ring that holds a key fails the check
 -- (json() of what is no JSON), and nothing is dropped. The sqlite3 shell
