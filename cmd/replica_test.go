@@ -107,14 +107,18 @@ func TestPurgeWaitsForPostgresStandby(t *testing.T) {
 		return sdb.QueryRow("SELECT to_regclass('public.lagmark') IS NOT NULL").Scan(&ok) == nil && ok
 	})
 	const maxLag = 100 * time.Millisecond
-	for _, q := range []string{"SELECT pg_wal_replay_pause()", "INSERT INTO public.lagmark VALUES (1)"} {
-		conn := sdb
-		if strings.HasPrefix(q, "INSERT") {
-			conn = db
-		}
-		if _, err := conn.Exec(q); err != nil {
-			t.Fatal(err)
-		}
+	// A pause is only asked for: replay stops at its next record. Wait
+	// until it has, or the insert below may be replayed yet, the standby
+	// caught up again by the time purge reads it.
+	if _, err := sdb.Exec("SELECT pg_wal_replay_pause()"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, nil, "replay paused", func() bool {
+		var state string
+		return sdb.QueryRow("SELECT pg_get_wal_replay_pause_state()").Scan(&state) == nil && state == "paused"
+	})
+	if _, err := db.Exec("INSERT INTO public.lagmark VALUES (1)"); err != nil {
+		t.Fatal(err)
 	}
 	waitFor(t, nil, "the standby lagging", func() bool { return lagOf(t, s, sdb).Behind > maxLag })
 	readAfter := func(since time.Time) bool {
