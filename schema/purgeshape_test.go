@@ -258,15 +258,21 @@ func TestPurgeCountsWhatIsLeft(t *testing.T) {
 					s.Seed(t, db, table, "late", 5, 10, 0) // expiring now: after the walk began
 				}
 			}})
-		if err != nil || res.Status != schema.PurgeDone || !res.Walked || res.Deleted != 500 || left(res) != 5 {
-			t.Errorf("walk while 5 rows expired: %+v, %v; want 500 deleted and 5 left", res, err)
+		// The late rows are behind the walk (MySQL walks by primary key,
+		// and "late…" sorts first) or ahead of it; the batches on the
+		// expiry index that end a walk may take them, if they have expired
+		// by then: whether they have is the machine's speed. What is left
+		// is counted, and the next run takes it.
+		lateLeft := 505 - res.Deleted
+		if err != nil || res.Status != schema.PurgeDone || !res.Walked || res.Deleted < 500 || lateLeft > 5 || left(res) != lateLeft {
+			t.Errorf("walk while 5 rows expired: %+v, %v; want 500 to 505 deleted, and what is left of the 5 counted", res, err)
 		}
-		if old, left := countPrefix(t, s, db, table, "old", 10), s.Count(t, db, table, "late"); old != 0 || left != 5 {
-			t.Errorf("after the walk %d expired rows and %d of the 5 late ones are left", old, left)
+		if old, late := countPrefix(t, s, db, table, "old", 10), s.Count(t, db, table, "late"); old != 0 || int64(late) != lateLeft {
+			t.Errorf("after the walk %d expired rows and %d of the 5 late ones are left, want 0 and %d", old, late, lateLeft)
 		}
 		res, err = schema.Purge(ctx, connect(t, s, false), tb, schema.PurgeOptions{})
-		if err != nil || res.Deleted != 5 || left(res) != 0 {
-			t.Errorf("the next purge: %+v, %v; want the 5 late rows deleted, none left", res, err)
+		if err != nil || res.Deleted != lateLeft || left(res) != 0 {
+			t.Errorf("the next purge: %+v, %v; want the %d late rows left deleted, none left", res, err, lateLeft)
 		}
 
 		if s.Dialect.Name() != "postgres" {
