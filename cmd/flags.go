@@ -32,6 +32,7 @@ const (
 	flagMaxRows      = "max-rows"
 	flagMaxDuration  = "max-duration"
 	flagPause        = "pause"
+	flagPace         = "pace"
 	flagOrder        = "order"
 )
 

@@ -26,9 +26,11 @@ type purgeOptions struct {
 	pause       time.Duration
 	orderFlag   string       // --order as given
 	order       schema.Order // as check reads orderFlag
-	// fixedSize and timed are set when --batch-size and --batch-time
-	// were given.
-	fixedSize, timed bool
+	// fixedSize, timed, paused and paceSet are set when --batch-size,
+	// --batch-time, --pause and --pace were given.
+	fixedSize, timed, paused, paceSet bool
+	paceFlag                          string        // --pace as given
+	pace                              schema.Pacing // as check reads paceFlag
 	// --max-load and --critical-load as given, and as checkLoad reads
 	// them on the table's engine.
 	maxLoadFlag, criticalLoadFlag string
@@ -117,6 +119,8 @@ func newPurgeCmd(a *app) *cobra.Command {
 			}
 			opts.fixedSize = c.Flags().Changed(flagBatchSize)
 			opts.timed = c.Flags().Changed(flagBatchTime)
+			opts.paused = c.Flags().Changed(flagPause)
+			opts.paceSet = c.Flags().Changed(flagPace)
 			if err := opts.checkLoad(tg.table.Dialect); err != nil {
 				return err
 			}
@@ -138,7 +142,11 @@ func addPurgeFlags(fs *pflag.FlagSet, opts *purgeOptions) {
 	fs.BoolVar(&opts.dryRun, flagDryRun, false, "count the expired rows and show the plan; delete nothing")
 	fs.Int64Var(&opts.maxRows, flagMaxRows, 0, "stop after deleting this many rows (0: no limit)")
 	addFlagDuration(fs, &opts.maxDuration, flagMaxDuration, 0, "stop starting batches after this long (0: no limit)")
-	addFlagDuration(fs, &opts.pause, flagPause, 0, "sleep this long between batches (default: 0; SQLite: 100ms, so that the app's writers get in)")
+	addFlagDuration(fs, &opts.pause, flagPause, 0, "sleep this long between batches (a fixed pace, as --pace off; with --pace off, "+
+		"the default is 0, and on SQLite 100ms, so that the app's writers get in)")
+	fs.StringVar(&opts.paceFlag, flagPace, schema.PaceAuto.String(), "auto: set the pause between batches, and their length, from how the database is doing "+
+		"for its other users (back to back when nobody else uses it); off: --batch-time and --pause as they are. "+
+		"--batch-size, --batch-time or --pause given: off")
 	fs.StringVar(&opts.orderFlag, flagOrder, schema.OrderAuto.String(), "expiry: oldest first, on the expiry index; storage: walk the table in storage order; "+
 		"auto: walk when a fifth of the table has expired")
 	fs.StringVar(&opts.maxLoadFlag, flagMaxLoad, "", "between batches, wait while the database's load signal is above N (N, or SIGNAL=N: "+loadSignals+")")
@@ -150,7 +158,13 @@ func addPurgeFlags(fs *pflag.FlagSet, opts *purgeOptions) {
 // check checks the options, and reads --order into order.
 func (o *purgeOptions) check() error {
 	order, orderErr := schema.ParseOrder(o.orderFlag)
+	pace, paceErr := schema.ParsePacing(o.paceFlag)
+	fixedPace := o.fixedSize || o.timed || o.paused
 	switch {
+	case paceErr != nil:
+		return usagef("--%s %v", flagPace, paceErr)
+	case o.paceSet && pace == schema.PaceAuto && fixedPace:
+		return usagef("--%s auto cannot be used with --%s, --%s or --%s: they fix the pace pacing would set", flagPace, flagBatchSize, flagBatchTime, flagPause)
 	case o.dryRun && o.script:
 		return usagef("--%s and --%s cannot be used together: a script is printed, not run; --%s counts on the database", flagDryRun, flagScript, flagDryRun)
 	case o.fixedSize && o.timed:
@@ -166,7 +180,10 @@ func (o *purgeOptions) check() error {
 	case o.maxRows < 0:
 		return usagef("--%s must be 0 (no limit) or more", flagMaxRows)
 	}
-	o.order = order
+	o.order, o.pace = order, pace
+	if fixedPace {
+		o.pace = schema.PaceOff
+	}
 	return o.replica.check(o.script)
 }
 
@@ -195,6 +212,7 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 		MaxRows:      opts.maxRows,
 		MaxDuration:  opts.maxDuration,
 		Pause:        opts.pause,
+		Pace:         opts.pace,
 		Order:        opts.order,
 		MaxLoad:      opts.maxLoad,
 		CriticalLoad: opts.criticalLoad,
@@ -215,6 +233,11 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 	// or, when a statement waits for a lock, by cutting it after a grace.
 	return a.withDB(ctx, tg.readOnlyIf(opts.dryRun), false, func(ctx context.Context, db *schema.DB) error { // a dry run cannot write
 		res, err := run.Run(ctx, db)
+		if res != nil { // what the run changed as it ran: pacing given up
+			for _, w := range res.Warnings[min(len(run.Warnings), len(res.Warnings)):] {
+				a.warnf("%s", w)
+			}
+		}
 		// A run that failed after some batches still says what it deleted.
 		if res != nil && (err == nil || res.Batches > 0 || errors.Is(err, schema.ErrInterrupted) || errors.Is(err, schema.ErrCriticalLoad)) {
 			if res.Status == schema.PurgeFailed {

@@ -14,3 +14,13 @@ type LoadReader interface {
 	// spell it: "active_sessions", "Threads_running", "active_requests".
 	LoadSignal() string
 }
+
+// A CommitCounter is the pacing signal of an engine with no sessions to
+// count (SQLite): a number that changes whenever another connection
+// commits to the database, so that a purge can tell whether the app wrote
+// between two of its batches, and so waited for them.
+type CommitCounter interface {
+	// Commits reads the number on q, the purge's own connection. Only its
+	// changes mean anything: it is not a count.
+	Commits(ctx context.Context, q Querier) (int64, error)
+}

@@ -107,6 +107,10 @@ type PurgeOptions struct {
 	// batches until the signal is back at or under it; at CriticalLoad or
 	// above, it stops, with an error wrapping ErrCriticalLoad.
 	MaxLoad, CriticalLoad int64
+	// Pace is PaceAuto (the zero value: the run sets its own duty cycle
+	// from how the database is doing for its other users, purge_pace.go;
+	// Pause is then not slept) or PaceOff (BatchTime and Pause, as given).
+	Pace Pacing
 }
 
 // KeptRows are expired rows a purge reached and left, by cause.
@@ -269,14 +273,17 @@ type PurgeRun struct {
 	skip  int64
 	iso   *isolation // once a foreign key refused a batch
 
-	yielders []Yielder // opts.Yield, after the load's, if any
-	stopped  error     // what stopped the run, when a Yielder did
+	yielders []Yielder     // opts.Yield, after the load's, if any
+	stopped  error         // what stopped the run, when a Yielder did
+	pace     pacer         // nil: a fixed pace
+	full     time.Duration // the batch time asked for, which pacing may cut
 }
 
 // NewPurge settles how t is to be purged with opts.
 func NewPurge(t *Table, opts PurgeOptions) *PurgeRun {
 	p := &PurgeRun{t: t, opts: opts, ceiling: dialects.LimitsOf(t.Dialect).MaxBatch,
 		size: opts.BatchSize, adaptive: opts.BatchSize <= 0, target: cmp.Or(opts.BatchTime, DefaultBatchTime)}
+	p.full = p.target
 	switch {
 	case p.adaptive:
 		p.size = firstBatchSize(p.ceiling)
@@ -370,6 +377,7 @@ func (p *PurgeRun) setup(ctx context.Context, db *DB) (end func(), ok bool, err 
 		p.yielders = append(p.yielders, load)
 	}
 	p.yielders = append(p.yielders, p.opts.Yield...)
+	p.pace = p.newPacer(db.DB)
 
 	// Statements run on when ctx ends, so that the batch in flight
 	// finishes; one that waits is cut after a grace (see minStopGrace).
@@ -380,6 +388,9 @@ func (p *PurgeRun) setup(ctx context.Context, db *DB) (end func(), ok bool, err 
 	p.cut = p.t.newCutter(ctx, db.DB, conn, deadline, stopGrace(p.target), p.opts.Abort)
 	p.stmt = p.cut.run
 	return func() {
+		if p.pace != nil {
+			p.pace.close()
+		}
 		p.cut.stop()
 		// Closing the connection releases the lock too, where unlock
 		// could not (all engines but SQLite, whose unlock cannot fail

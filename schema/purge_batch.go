@@ -28,8 +28,10 @@ func (p *PurgeRun) step(ctx context.Context) (more bool, err error) {
 	}
 	t0 := time.Now()
 	walking := p.w.on
+	p.batching(true)
 	n, left, err := p.batch(t0, limit)
 	took := time.Since(t0)
+	p.batching(false)
 	if walking && errors.Is(err, dialects.ErrCannotWalk) {
 		p.w.on = false // on in expiry order, from where the walk began
 		return true, nil
@@ -59,12 +61,7 @@ func (p *PurgeRun) step(ctx context.Context) (more bool, err error) {
 	if res.Status == PurgeDone || res.Cut {
 		return false, nil
 	}
-	if p.opts.Pause > 0 {
-		select {
-		case <-ctx.Done():
-		case <-time.After(p.opts.Pause):
-		}
-	}
+	p.pauseAfterBatch(ctx)
 	return p.giveWay(ctx)
 }
 

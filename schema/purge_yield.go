@@ -30,8 +30,10 @@ type Yielded struct {
 	// By maps each reason a Yielder gave (its kind, "load" or "replica
 	// lag") to the milliseconds spent waiting for it.
 	By map[string]int64 `json:"by"`
-	// Last is the last reason given, in full.
-	Last string `json:"last,omitempty"`
+	// Why maps each kind to the last reason it gave, in full; Last is
+	// the last reason of all.
+	Why  map[string]string `json:"why"`
+	Last string            `json:"last,omitempty"`
 }
 
 // giveWay asks the Yielders, as yield does, whether to go on: more is
@@ -127,8 +129,9 @@ func yieldKind(y Yielder) string {
 
 func (r *PurgeResult) noteYield(kind, why string, d time.Duration) {
 	if r.Yielded == nil {
-		r.Yielded = &Yielded{By: map[string]int64{}}
+		r.Yielded = &Yielded{By: map[string]int64{}, Why: map[string]string{}}
 	}
+	r.Yielded.Why[kind] = why
 	r.Yielded.MS += d.Milliseconds()
 	r.Yielded.By[kind] += d.Milliseconds()
 	r.Yielded.Last = why

@@ -43,7 +43,8 @@ func TestPurgeAsksEveryYielder(t *testing.T) {
 
 		first := &askedYielder{kind: "first"}
 		second := &askedYielder{kind: "second", wait: time.Millisecond, waits: 2}
-		res, err := schema.Purge(ctx, connect(t, s, false), tb, schema.PurgeOptions{BatchSize: 10, Yield: []schema.Yielder{first, second}})
+		res, err := schema.Purge(ctx, connect(t, s, false), tb, schema.PurgeOptions{BatchSize: 10, Pace: schema.PaceOff,
+			Yield: []schema.Yielder{first, second}})
 		if err != nil || res.Status != schema.PurgeDone || res.Deleted != 30 || first.asked == 0 || second.asked != first.asked+2 ||
 			res.Yielded == nil || res.Yielded.By["second"] < 2 || res.Yielded.Last != "second says wait" {
 			t.Errorf("two Yielders: %+v (yielded %+v), %v; first asked %d times, second %d", res, res.Yielded, err, first.asked, second.asked)
