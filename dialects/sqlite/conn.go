@@ -6,12 +6,12 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/sessctl/sessctl/dialects"
 	_ "modernc.org/sqlite"
@@ -257,8 +257,10 @@ func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
 		return nil, explainOpen(err, c.path)
 	}
 	// SQLite opens a WAL file's -shm and -wal at the first read: read the
-	// schema now, so that a failure to is explained.
-	if q, ok := conn.(driver.QueryerContext); ok && isWAL(c.path) {
+	// schema now, so that a failure to is explained. (Whatever the file's
+	// mode: to tell, sessctl would read its header itself, and see
+	// isWAL.)
+	if q, ok := conn.(driver.QueryerContext); ok {
 		rows, err := q.QueryContext(ctx, `SELECT count(*) FROM sqlite_master`, nil)
 		if err == nil {
 			err = rows.Close()
@@ -306,18 +308,42 @@ func explainOpen(err error, path string) error {
 }
 
 // isWAL reports whether the database file at path is in WAL mode: its
-// header's file format versions (bytes 18 and 19) are 2.
+// header says so. It is read on a descriptor opened once and never
+// closed: a process's POSIX locks on a file go when it closes any of its
+// descriptors of the file, which would drop the locks every SQLite
+// connection of the process holds (SQLite keeps its own descriptors open
+// while it does), and another process could then take the write lock
+// while a batch of this one's runs, and roll back its journal as a crashed
+// writer's. Only for explaining a failure to open (explainOpen): one
+// descriptor a file, for the life of the process.
 func isWAL(path string) bool {
-	f, err := os.Open(path)
+	f, err := headerFile(path)
 	if err != nil {
 		return false
 	}
-	defer f.Close()
 	var h [20]byte
-	if _, err := io.ReadFull(f, h[:]); err != nil {
+	if _, err := f.ReadAt(h[:], 0); err != nil {
 		return false
 	}
 	return string(h[:16]) == "SQLite format 3\x00" && h[18] == 2 && h[19] == 2
+}
+
+var headerFiles sync.Map // path → *os.File, never closed (see isWAL)
+
+func headerFile(path string) (*os.File, error) {
+	if f, ok := headerFiles.Load(path); ok {
+		return f.(*os.File), nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := headerFiles.LoadOrStore(path, f); loaded {
+		// Another goroutine stored one first: keep this one open too,
+		// as closing it would drop the locks.
+		return prev.(*os.File), nil
+	}
+	return f, nil
 }
 
 var _ dialects.ADOForm = Dialect{}
