@@ -301,7 +301,7 @@ func trimLog(t *testing.T, dialect string, primary *sql.DB) {
 	}
 }
 
-// newLagProbe reads PostgreSQL's WAL positions (the primary's current
+// newLagProbe reads PostgreSQL's WAL positions (the primary's flushed
 // one, the standby's replay), and the primary's pg_stat_replication
 // replay_lag; or MariaDB's binary log positions (SHOW MASTER STATUS on
 // the primary, Relay_Master_Log_File and Exec_Master_Log_Pos of SHOW
@@ -313,7 +313,12 @@ func newLagProbe(dialect string, primary, replica *sql.DB) lagProbe {
 		return lagProbe{
 			primary: func(ctx context.Context) (position, error) {
 				var p position
-				err := primary.QueryRowContext(ctx, `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint`).Scan(&p.off)
+				// The flushed position, not pg_current_wal_lsn()'s written
+				// one: the walsender sends only what is flushed, and every
+				// commit is flushed (synchronous_commit on), but a record
+				// no commit follows (a page pruned by a read) waits for the
+				// WAL writer, up to 0.6 s, with nothing for a reader to see.
+				err := primary.QueryRowContext(ctx, `SELECT pg_wal_lsn_diff(pg_current_wal_flush_lsn(), '0/0')::bigint`).Scan(&p.off)
 				return p, err
 			},
 			replica: func(ctx context.Context) (position, time.Duration, bool, error) {
@@ -390,7 +395,7 @@ func showStatus(ctx context.Context, db *sql.DB, q string) (map[string]sql.NullS
 func seconds(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
 
 func (rr *replicaResult) markdown(w func(string, ...any)) {
-	what, pos, native := "streaming hot standby", "the primary's `pg_current_wal_lsn()` was read until the standby's `pg_last_wal_replay_lsn()` reached it",
+	what, pos, native := "streaming hot standby", "the primary's `pg_current_wal_flush_lsn()` was read until the standby's `pg_last_wal_replay_lsn()` reached it",
 		"`pg_stat_replication.replay_lag` on the primary"
 	if rr.dialect == "mysql" {
 		what, pos, native = "replica (binary log, ROW format)",
