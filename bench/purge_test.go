@@ -35,6 +35,13 @@ const (
 	// to time beside this one there.
 	nothingEnv = "SESSCTL_BENCH_NOTHING"
 	beforeEnv  = "SESSCTL_BENCH_BEFORE"
+	// Issue 14's phases (phases_test.go): onlyEnv lists those to run
+	// alone (idle, tuned, replica); tunedEnv holds the flags of a
+	// hand-tuned purge under load, tunedEnv_<ENGINE> one engine's;
+	// replicaEnv 1 adds the replica lag phase.
+	onlyEnv    = "SESSCTL_BENCH_ONLY"
+	tunedEnv   = "SESSCTL_BENCH_TUNED"
+	replicaEnv = "SESSCTL_BENCH_REPLICA"
 )
 
 const (
@@ -59,8 +66,11 @@ func TestPurgeBenchmark(t *testing.T) {
 		}
 		rows = n
 	}
+	ph := selectPhases(t)
 	bin := buildSessctl(t)
+	hasPace := knowsFlag(t, bin, "pace")
 	var report strings.Builder
+	var results []*result
 	fmt.Fprintf(&report, "Machine: %s. Go %s, %s/%s. %d rows per copy, values of 200-2,000 random bytes, half expired.\n",
 		machine(), strings.TrimPrefix(runtime.Version(), "go"), runtime.GOOS, runtime.GOARCH, rows)
 	if a := os.Getenv(argsEnv); a != "" {
@@ -71,10 +81,12 @@ func TestPurgeBenchmark(t *testing.T) {
 		if !ok {
 			t.Skipf("no benchmark SQL for %s: add it to engines", s.Dialect.Name())
 		}
-		b := &bench{t: t, s: s, e: e, bin: bin, rows: rows, db: s.Open(t)}
+		b := &bench{t: t, s: s, e: e, bin: bin, rows: rows, db: s.Open(t), ph: ph, hasPace: hasPace}
 		r := b.run()
 		report.WriteString(r.markdown())
+		results = append(results, r)
 	})
+	report.WriteString(summary(results))
 	fmt.Println(report.String())
 	if out := os.Getenv(outEnv); out != "" {
 		if err := os.WriteFile(out, []byte(report.String()), 0o644); err != nil {
@@ -123,6 +135,9 @@ type bench struct {
 	bin  string
 	rows int
 	db   *sql.DB
+	ph   phases
+	// hasPace: the binary has purge --pace (issue 14's pacing).
+	hasPace bool
 }
 
 // result is one server's figures.
@@ -149,6 +164,15 @@ type result struct {
 
 	rss10k, rss100k, rss1M    int64
 	rows10k, rows100k, rows1M int64
+
+	// Issue 14's phases: nil or zero where they did not run.
+	idleRun         *idleResult
+	tunedFlags      string
+	tuned           purgeRun
+	replica         *replicaResult
+	replicaSkipped  string // why the replica phase did not run
+	firstComparison bool   // the idle load, purge and DELETE under load ran
+	onlyPhases      string // SESSCTL_BENCH_ONLY, when set
 }
 
 // timing is the median, mean and fastest of repeated runs. (On a machine
@@ -180,8 +204,22 @@ func (b *bench) logf(format string, args ...any) {
 }
 
 func (b *bench) run() *result {
+	r := &result{dialect: b.s.Dialect.Name(), version: b.serverVersion(), onlyPhases: os.Getenv(onlyEnv)}
+	if !b.ph.only || b.tunedFlags() != "" {
+		if done := b.existing(r); done {
+			return r
+		}
+	}
+	b.newPhases(r)
+	return r
+}
+
+// existing runs the phases from before issue 14, as SESSCTL_BENCH_QUICK
+// and SESSCTL_BENCH_NOTHING choose them (with SESSCTL_BENCH_ONLY, the
+// first comparison only, which the tuned phase is set beside, and its
+// table). done: nothing more is to run.
+func (b *bench) existing(r *result) (done bool) {
 	ctx := context.Background()
-	r := &result{dialect: b.s.Dialect.Name(), version: b.serverVersion()}
 	a, c, x, m := dialecttest.Table("BenchA"), dialecttest.Table("BenchB"), dialecttest.Table("BenchX"), dialecttest.Table("BenchMem")
 	for _, table := range []string{a, c, x, m} {
 		b.s.DropAtCleanup(b.t, b.db, table)
@@ -193,13 +231,22 @@ func (b *bench) run() *result {
 	t0 := time.Now()
 	live := b.seed(qa, b.rows, 200, 2000, 0.5)
 	b.logf("seeded in %s; copying", time.Since(t0).Round(time.Second))
-	quick := os.Getenv(quickEnv) == "1"
+	quick := os.Getenv(quickEnv) == "1" || b.ph.only
 	copies := []string{qc, qx}
 	switch {
 	case os.Getenv(nothingEnv) == "1":
 		copies = nil
 	case quick:
 		copies = copies[:1]
+	}
+	// The tuned phase's copy: made with the others, so that it is
+	// identical to them, and run beside the first comparison.
+	var tt string
+	if b.tunedFlags() != "" {
+		tt = dialecttest.Table("BenchT")
+		b.s.DropAtCleanup(b.t, b.db, tt)
+		b.sessctl(nil, "create", b.s.DSN, b.s.Schema, tt)
+		copies = append(copies, b.s.Qualified(tt))
 	}
 	for _, to := range copies {
 		if _, err := b.db.ExecContext(ctx, `INSERT INTO `+to+` SELECT * FROM `+qa); err != nil {
@@ -211,7 +258,8 @@ func (b *bench) run() *result {
 	}
 	ea, la := b.census(qa)
 	if os.Getenv(nothingEnv) == "1" {
-		return b.nothingOnly(r, a, ea, la)
+		b.nothingOnly(r, a, ea, la)
+		return true
 	}
 	for _, q := range copies {
 		if e, l := b.census(q); e != ea || l != la || ea == 0 {
@@ -248,13 +296,24 @@ func (b *bench) run() *result {
 	})
 	r.deleteLeft, _ = b.census(qc)
 	b.logf("DELETE: %d rows in %s", r.deleteRows, r.deleteTook)
+	r.firstComparison = true
+	b.drop(c) // what is left of it is no longer needed
+
+	if tt != "" {
+		r.tunedFlags = b.tunedFlags()
+		b.logf("sessctl purge %s under load", r.tunedFlags)
+		r.tuned = b.purgeUnderLoadOnly(tt, live, 5, strings.Fields(r.tunedFlags)...)
+		b.logf("purge %s: %+v in %s", r.tunedFlags, r.tuned.report, r.tuned.wall)
+		b.drop(tt)
+	}
 
 	if quick {
-		return r
+		return os.Getenv(quickEnv) == "1"
 	}
 	b.logf("sessctl purge --order expiry under load")
 	r.expiryOrder = b.purgeUnderLoad(x, live, 4, "--order", "expiry")
 	b.logf("purge --order expiry: %+v in %s", r.expiryOrder.report, r.expiryOrder.wall)
+	b.drop(x)
 
 	b.logf("nothing to do after the purge")
 	_, r.nothingAfter, _, _, r.firstAfter, _ = b.startup(a)
@@ -265,14 +324,16 @@ func (b *bench) run() *result {
 	r.rows10k, r.rss10k = b.purgeRSS(m, "--max-rows", "10000")
 	r.rows100k, r.rss100k = b.purgeRSS(m, "--max-rows", "100000")
 	r.rows1M, r.rss1M = b.purgeRSS(m)
-	return r
+	b.drop(a)
+	b.drop(m)
+	return false
 }
 
 // nothingOnly is the nothing-to-do part alone, on table (qualified) of
 // expired and live rows: purges with nothing due, the plan and the reads
 // of one, then purges of the table once purged; each beside
 // SESSCTL_BENCH_BEFORE's binary when it is set.
-func (b *bench) nothingOnly(r *result, table string, expired, live int64) *result {
+func (b *bench) nothingOnly(r *result, table string, expired, live int64) {
 	r.nothingOnly, r.expired, r.live = true, expired, live
 	b.logf("nothing to do: %d runs", startRuns)
 	r.version1, r.nothing, r.roundTrip, r.connectRT, _, r.before = b.startup(table, "--grace", "48h")
@@ -281,7 +342,6 @@ func (b *bench) nothingOnly(r *result, table string, expired, live int64) *resul
 	b.sessctl(nil, "purge", "-q", b.s.DSN, b.s.Schema, table)
 	b.logf("nothing to do after the purge")
 	_, r.nothingAfter, _, _, r.firstAfter, r.beforeAfter = b.startup(table)
-	return r
 }
 
 // purgeRun is one timed sessctl purge under the clients' load.
@@ -296,11 +356,17 @@ type purgeRun struct {
 // purgeUnderLoad runs sessctl purge on table, with flags and those of
 // SESSCTL_BENCH_ARGS, while the clients use its live rows.
 func (b *bench) purgeUnderLoad(table string, live []string, seed uint64, flags ...string) purgeRun {
+	return b.purgeUnderLoadOnly(table, live, seed, append(flags, strings.Fields(os.Getenv(argsEnv))...)...)
+}
+
+// purgeUnderLoadOnly is purgeUnderLoad with flags alone, without
+// SESSCTL_BENCH_ARGS's.
+func (b *bench) purgeUnderLoadOnly(table string, live []string, seed uint64, flags ...string) purgeRun {
 	var p purgeRun
 	var stdout []byte
 	b.quiesce()
 	p.load = during(b.db, b.e, b.s.Qualified(table), live, seed, func() {
-		args := append(append([]string{"purge", "-o", "json"}, flags...), strings.Fields(os.Getenv(argsEnv))...)
+		args := append([]string{"purge", "-o", "json"}, flags...)
 		stdout, p.wall, p.rss = b.sessctl(nil, append(args, b.s.DSN, b.s.Schema, table)...)
 	})
 	if err := json.Unmarshal(stdout, &p.report); err != nil {

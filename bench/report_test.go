@@ -39,6 +39,18 @@ func (r *result) markdown() string {
 		r.nothingMarkdown(w)
 		return b.String()
 	}
+	if r.firstComparison {
+		r.existingMarkdown(w)
+	} else {
+		w("Only issue 14's phases (%s=%s).", onlyEnv, r.onlyPhases)
+	}
+	r.newMarkdown(w)
+	return b.String()
+}
+
+// existingMarkdown writes the sections of the phases from before issue
+// 14: the first comparison, and unless it ran alone, the rest.
+func (r *result) existingMarkdown(w func(string, ...any)) {
 	w("%d expired and %d live rows in each copy. Client load: %d clients × %d requests/s.\n",
 		r.expired, r.live, clients, engines[r.dialect].rate)
 
@@ -97,7 +109,7 @@ func (r *result) markdown() string {
 	}
 	w("")
 	if quick {
-		return b.String()
+		return
 	}
 
 	r.nothingMarkdown(w)
@@ -114,7 +126,6 @@ func (r *result) markdown() string {
 	w("")
 	w("%d / %d rows: **%.2f** (goal ≤ %.2f: %s); %d / %d rows: %.2f.", r.rows1M, r.rows10k, mr, goalMemory, met(mr <= goalMemory),
 		r.rows1M, r.rows100k, float64(r.rss1M)/float64(r.rss100k))
-	return b.String()
 }
 
 // nothingMarkdown writes the nothing-to-do part: a purge's whole process
