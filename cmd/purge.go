@@ -178,14 +178,16 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 		a.script(schema.PurgeScript(tg.table, opts.grace, cmp.Or(opts.batchSize, schema.DefaultBatchSize)))
 		return nil
 	}
-	var yield []schema.Yielder
-	if !opts.dryRun { // a dry run deletes nothing, and waits for no replica
-		ys, closeReplicas, err := a.replicas(ctx, tg, &opts.replica)
-		defer closeReplicas()
-		if err != nil {
-			return err
-		}
-		yield = ys
+	// A dry run reads each replica once, and waits for none.
+	yield, replicas, closeReplicas, err := a.replicas(ctx, tg, &opts.replica)
+	defer closeReplicas()
+	if err != nil {
+		return err
+	}
+	if opts.dryRun {
+		yield = nil
+	} else {
+		replicas = nil // read before the first batch: only a dry run reports it
 	}
 	progress := a.progress()
 	run := schema.NewPurge(tg.table, schema.PurgeOptions{
@@ -224,7 +226,7 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 			res.Plan = a.redact.redact(res.Plan) // the database's words
 			res.Kept.ForeignKey = a.redact.redact(res.Kept.ForeignKey)
 			a.endProgress()
-			a.printResult(res, func() { a.purgeText(tg, res, opts) })
+			a.printResult(purgeReport{res, replicas}, func() { a.purgeText(tg, res, opts); a.replicasText(replicas, opts.replica.maxLag) })
 		}
 		if cause := context.Cause(ctx); errors.Is(err, schema.ErrInterrupted) && errors.Is(cause, errTimeout) {
 			return fmt.Errorf("purge of %s stopped: %w", tg.table, cause)

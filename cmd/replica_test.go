@@ -248,3 +248,148 @@ func TestPurgeReplicaSQLServer(t *testing.T) {
 		t.Errorf("--replica of a database in no availability group: exit %d, want 2 saying so\n%s", r.code, r.stderr)
 	}
 }
+
+// text is all the terminal has been written so far.
+func (p *ptyOutput) text() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.buf.String()
+}
+
+// standbyReplaying waits until standby has replayed the primary's
+// lagmark table (made here): a standby that has replayed no transaction
+// since it started cannot tell how far behind it is.
+func standbyReplaying(t *testing.T, db *sql.DB, standbys ...*sql.DB) {
+	t.Helper()
+	if _, err := db.Exec("CREATE TABLE IF NOT EXISTS public.lagmark (n int)"); err != nil {
+		t.Fatal(err)
+	}
+	for _, sdb := range standbys {
+		waitFor(t, nil, "the standby replaying", func() bool {
+			var ok bool
+			return sdb.QueryRow("SELECT to_regclass('public.lagmark') IS NOT NULL").Scan(&ok) == nil && ok
+		})
+	}
+}
+
+// pauseReplay pauses sdb's replay and writes on the primary db, until the
+// standby lags over maxLag for real.
+func pauseReplay(t *testing.T, s dialecttest.Server, db, sdb *sql.DB, maxLag time.Duration) {
+	t.Helper()
+	if _, err := sdb.Exec("SELECT pg_wal_replay_pause()"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, nil, "replay paused", func() bool {
+		var state string
+		return sdb.QueryRow("SELECT pg_get_wal_replay_pause_state()").Scan(&state) == nil && state == "paused"
+	})
+	if _, err := db.Exec("INSERT INTO public.lagmark VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, nil, "the standby lagging", func() bool { return lagOf(t, s, sdb).Behind > maxLag })
+}
+
+// TestPurgeWaitsOutPostgresStandbyThatHangs: a private primary and its
+// streaming standby, which lags (replay paused) and holds the purge
+// before its first batch, then hangs (its server frozen with SIGSTOP).
+// Its lag read is cut by its own bound, and purge waits, the lag unknown:
+//
+//   - with --max-duration, the run ends bounded, nothing deleted, its JSON
+//     report's yielded under "replica lag", the last reason naming the
+//     standby (without its password) and the read that did not answer;
+//   - on a terminal, the progress line says so; once the standby answers
+//     again, and catches up, purge goes on and finishes.
+//
+// Before lag reads had a bound of their own, purge stood still on the
+// read until --max-duration cut it, and said only that the standby
+// lagged. Last, a purge whose --replica hangs from the start fails before
+// its first batch, exit 1, within the string's own connect_timeout.
+func TestPurgeWaitsOutPostgresStandbyThatHangs(t *testing.T) {
+	opts := dialecttest.PostgresOptions{Password: faultPassword}
+	p := dialecttest.StartPostgres(t, opts)
+	standby := dialecttest.StartPostgresStandby(t, p, opts)
+	s, db, sdb := p.Server(), p.Admin(t), standby.Admin(t)
+	standbyReplaying(t, db, sdb)
+
+	// One batch (500 expired rows, batches of 1000).
+	const expired, live = 500, 50
+	table := dialecttest.Table("Hangs")
+	must(t, 0, "create", s.DSN, s.Schema, table)
+	s.Seed(t, db, table, "old", expired, 20, -time.Hour)
+	s.Seed(t, db, table, "live", live, 20, time.Hour)
+	const maxLag = 100 * time.Millisecond
+	// Over by more than a second: purge reads it once a second, and it is
+	// frozen long before the next read.
+	pauseReplay(t, s, db, sdb, maxLag+1500*time.Millisecond)
+	readAfter := func(since time.Time) bool {
+		var n int
+		err := sdb.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE client_addr IS NOT NULL
+			AND query LIKE 'SELECT pg_is_in_recovery()%' AND query_start > $1`, since).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	}
+	args := []string{"purge", "--batch-size", "1000", "--max-lag", maxLag.String(), "--replica", standby.DSN(), s.DSN, s.Schema, table}
+	noPassword := func(outs ...string) {
+		t.Helper()
+		for _, out := range outs {
+			if strings.Contains(out, faultPassword) {
+				t.Errorf("purge's output has the standby's password:\n%s", out)
+			}
+		}
+	}
+
+	since := time.Now()
+	bg := startSessctl(t, append([]string{"purge", "-o", "json", "--max-duration", "15s"}, args[1:]...)...)
+	waitFor(t, bg, "purge reading the standby's lag", func() bool { return readAfter(since) })
+	standby.Freeze(t)
+	if code := bg.wait(t); code != 0 {
+		t.Fatalf("purge --max-duration: exit %d\nstdout: %s\nstderr: %s", code, bg.out.String(), bg.errb.String())
+	}
+	noPassword(bg.out.String(), bg.errb.String())
+	var rep replicaReport
+	if err := json.Unmarshal(bg.out.Bytes(), &rep); err != nil {
+		t.Fatalf("no JSON report: %v\n%s", err, bg.out.String())
+	}
+	port := "127.0.0.1:" + strconv.Itoa(standby.Port())
+	if rep.Status != "bounded" || rep.Deleted != 0 || rep.Yielded == nil || rep.Yielded.By["replica lag"] <= 0 ||
+		!strings.Contains(rep.Yielded.Last, port) || !strings.Contains(rep.Yielded.Last, "lag unknown: the replica did not answer") {
+		t.Errorf("report %s: want bounded, none deleted, time yielded to \"replica lag\", the last reason naming the standby (%s) and its unanswered read",
+			bg.out.String(), port)
+	}
+	t.Logf("purge --max-duration, the standby frozen: %s", bg.out.String())
+	standby.Thaw(t)
+
+	tty := newPTY(t)
+	bg = startSessctlTo(t, tty, args...)
+	tty.waitFor(t, "over --max-lag 100ms")
+	standby.Freeze(t)
+	tty.waitFor(t, "lag unknown")
+	if n := s.Count(t, db, table, "old"); n != expired {
+		t.Fatalf("purge deleted while the standby did not answer: %d of %d expired rows left", n, expired)
+	}
+	standby.Thaw(t)
+	if _, err := sdb.Exec("SELECT pg_wal_replay_resume()"); err != nil {
+		t.Fatal(err)
+	}
+	if code := bg.wait(t); code != 0 {
+		t.Fatalf("purge: exit %d\nstdout: %s\nterminal: %s", code, bg.out.String(), tty.text())
+	}
+	noPassword(bg.out.String(), tty.text())
+	if n := s.Count(t, db, table, "old"); n != 0 {
+		t.Errorf("%d expired rows left", n)
+	}
+	if n := s.Count(t, db, table, "live"); n != live {
+		t.Errorf("%d of %d live rows left", n, live)
+	}
+	t.Logf("purge waited out the standby that hung:\n%s\nterminal: %q", bg.out.String(), tty.text())
+
+	standby.Freeze(t)
+	r := sessctl(t, nil, "purge", "--replica", strings.Replace(standby.DSN(), "connect_timeout=10", "connect_timeout=2", 1), s.DSN, s.Schema, table)
+	if r.code != ExitFailed || !strings.Contains(r.stderr, "connecting to replica") {
+		t.Errorf("purge --replica that hangs from the start: exit %d, want 1 naming the replica\n%s", r.code, r.stderr)
+	}
+	noPassword(r.stdout, r.stderr)
+	t.Logf("%s", r.stderr)
+}
