@@ -321,6 +321,10 @@ func TestPurgeWaitsOutPostgresStandbyThatHangs(t *testing.T) {
 	// Over by more than a second: purge reads it once a second, and it is
 	// frozen long before the next read.
 	pauseReplay(t, s, db, sdb, maxLag+1500*time.Millisecond)
+	st, text := dryRunReplica(t, s, standby.DSN(), []string{"--max-lag", maxLag.String()}, table)
+	if st.Stopped || !st.WouldWait || st.LagMS <= maxLag.Milliseconds() || !strings.Contains(text, "over --max-lag 100ms: purge would wait") {
+		t.Errorf("dry run with the standby lagging: want its lag, over --max-lag, waited for: %+v\n%s", st, text)
+	}
 	readAfter := func(since time.Time) bool {
 		var n int
 		err := sdb.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE client_addr IS NOT NULL
@@ -392,4 +396,161 @@ func TestPurgeWaitsOutPostgresStandbyThatHangs(t *testing.T) {
 	}
 	noPassword(r.stdout, r.stderr)
 	t.Logf("%s", r.stderr)
+}
+
+// dryRunReport is what the replica tests read of a dry run's JSON report.
+type dryRunReport struct {
+	Status    string
+	Remaining *int64
+	Replicas  []replicaState
+}
+
+// replicaState is a replica in a dry run's report.
+type replicaState struct {
+	Name      string
+	LagMS     int64 `json:"lag_ms"`
+	Stopped   bool
+	Why       string
+	WouldWait bool `json:"would_wait"`
+}
+
+// dryRunReplica runs purge --dry-run with the replica, once in JSON and
+// once in text, and returns what it says of the replica: it must read it
+// without waiting, and delete nothing.
+func dryRunReplica(t *testing.T, s dialecttest.Server, replica string, extra []string, table string) (replicaState, string) {
+	t.Helper()
+	args := append(append([]string{"purge", "--dry-run", "--replica", replica}, extra...), s.DSN, s.Schema, table)
+	r := must(t, 0, append([]string{"-o", "json"}, args...)...)
+	var rep dryRunReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("no JSON report: %v\n%s", err, r.stdout)
+	}
+	if rep.Status != "dry_run" || len(rep.Replicas) != 1 || strings.Contains(r.stdout+r.stderr, faultPassword) {
+		t.Fatalf("purge --dry-run --replica: want a dry run's report with the replica, masked:\n%s\n%s", r.stdout, r.stderr)
+	}
+	text := must(t, 0, args...)
+	if strings.Contains(text.stdout+text.stderr, faultPassword) {
+		t.Errorf("purge --dry-run's text has the replica's password:\n%s", text.stdout)
+	}
+	return rep.Replicas[0], text.stdout
+}
+
+// TestPurgeWaitsOutMariaDBReplicaThatFails: a private MariaDB primary and
+// its replica, whose SQL thread is stopped, holding the purge before its
+// first batch. Then the replica refuses the lag read (the reader's SLAVE
+// MONITOR revoked, its session killed): purge waits, the lag unknown,
+// reading again; once the replica replicates, caught up, and lets the
+// reader read again, purge goes on and finishes, its JSON report's last
+// reason naming the replica (without its password) and the error. Before,
+// the first read that failed failed the purge (exit 1).
+//
+// First, a dry run reads the stopped replica once and reports it, text
+// and JSON, without waiting.
+func TestPurgeWaitsOutMariaDBReplicaThatFails(t *testing.T) {
+	p := dialecttest.StartMariaDBPrimary(t)
+	r := dialecttest.StartMariaDBReplica(t, p)
+	s, db, rdb := p.Server(), p.Admin(t), r.Admin(t)
+	for _, q := range []string{
+		"CREATE USER 'lagreader'@'127.0.0.1' IDENTIFIED BY '" + faultPassword + "'",
+		"GRANT SLAVE MONITOR ON *.* TO 'lagreader'@'127.0.0.1'",
+	} {
+		if _, err := rdb.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	const expired, live = 500, 50
+	table := dialecttest.Table("Fails")
+	must(t, 0, "create", s.DSN, s.Schema, table)
+	s.Seed(t, db, table, "old", expired, 20, -time.Hour)
+	s.Seed(t, db, table, "live", live, 20, time.Hour)
+	caughtUp := func() bool { l := lagOf(t, s, rdb); return !l.Stopped && l.Behind == 0 }
+	waitFor(t, nil, "the replica caught up", caughtUp)
+	if _, err := rdb.Exec("STOP SLAVE SQL_THREAD"); err != nil {
+		t.Fatal(err)
+	}
+	replica := fmt.Sprintf("lagreader:%s@tcp(127.0.0.1:%d)/", faultPassword, r.Port())
+	port := fmt.Sprintf("127.0.0.1:%d", r.Port())
+
+	st, text := dryRunReplica(t, s, replica, nil, table)
+	if !st.Stopped || !st.WouldWait || !strings.Contains(st.Why, "replication is stopped") || !strings.Contains(st.Name, port) ||
+		!strings.Contains(text, "purge would wait until it replicates again") {
+		t.Errorf("dry run with the replica stopped: want it stopped, waited for, named: %+v\n%s", st, text)
+	}
+	if n := s.Count(t, db, table, "old"); n != expired {
+		t.Fatalf("the dry run deleted: %d of %d expired rows left", n, expired)
+	}
+	t.Logf("dry run: %+v\n%s", st, text)
+
+	readAfter := func(since time.Time) bool {
+		var n int
+		err := rdb.QueryRow(`SELECT count(*) FROM information_schema.PROCESSLIST WHERE USER = 'lagreader'
+			AND COMMAND = 'Sleep' AND TIME_MS < ?`, time.Since(since).Milliseconds()).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	}
+	// The reader's sessions end, so that the next one has its grants as
+	// they are now.
+	kill := func() {
+		rows, err := rdb.Query("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = 'lagreader'")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		for _, id := range ids {
+			_, _ = rdb.Exec(fmt.Sprintf("KILL %d", id)) // it may have ended
+		}
+	}
+
+	since := time.Now()
+	bg := startSessctl(t, "purge", "-o", "json", "--batch-size", "1000", "--replica", replica, s.DSN, s.Schema, table)
+	waitFor(t, bg, "purge reading the replica's lag", func() bool { return readAfter(since) })
+	if _, err := rdb.Exec("REVOKE SLAVE MONITOR ON *.* FROM 'lagreader'@'127.0.0.1'"); err != nil {
+		t.Fatal(err)
+	}
+	kill()
+	for range 2 { // a read refused, then another: purge waits and reads again
+		since = time.Now()
+		waitFor(t, bg, "purge reading the replica's lag again, refused", func() bool { return readAfter(since) })
+	}
+	if n := s.Count(t, db, table, "old"); n != expired {
+		t.Fatalf("purge deleted while the replica's lag was unknown: %d of %d expired rows left", n, expired)
+	}
+	if _, err := rdb.Exec("START SLAVE SQL_THREAD"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, bg, "the replica caught up", caughtUp)
+	if _, err := rdb.Exec("GRANT SLAVE MONITOR ON *.* TO 'lagreader'@'127.0.0.1'"); err != nil {
+		t.Fatal(err)
+	}
+	kill()
+	if code := bg.wait(t); code != 0 {
+		t.Fatalf("purge: exit %d\nstdout: %s\nstderr: %s", code, bg.out.String(), bg.errb.String())
+	}
+	if strings.Contains(bg.out.String()+bg.errb.String(), faultPassword) {
+		t.Errorf("purge's output has the replica's password:\n%s\n%s", bg.out.String(), bg.errb.String())
+	}
+	var rep replicaReport
+	if err := json.Unmarshal(bg.out.Bytes(), &rep); err != nil {
+		t.Fatalf("no JSON report: %v\n%s", err, bg.out.String())
+	}
+	if rep.Status != "done" || rep.Deleted != expired || rep.Yielded == nil || rep.Yielded.By["replica lag"] <= 0 ||
+		!strings.Contains(rep.Yielded.Last, port) || !strings.Contains(rep.Yielded.Last, "lag unknown") ||
+		!strings.Contains(rep.Yielded.Last, "SLAVE MONITOR") {
+		t.Errorf("report %s: want done, %d deleted, time yielded to \"replica lag\", the last reason naming the replica (%s) and its error",
+			bg.out.String(), expired, port)
+	}
+	if n := s.Count(t, db, table, "live"); n != live {
+		t.Errorf("%d of %d live rows left", n, live)
+	}
+	t.Logf("purge waited out the replica that failed: %s", bg.out.String())
 }

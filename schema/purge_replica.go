@@ -99,7 +99,7 @@ func (r *ReplicaLag) Yield(ctx context.Context) (time.Duration, string, error) {
 	case ctx.Err() != nil:
 		return 0, "", nil // the run ends; the step says why
 	case err != nil:
-		return maxLagPoll, fmt.Sprintf("replica %s: lag unknown: %s; waiting until it answers", r.Name, r.mask(oneLine(err.Error()))), nil
+		return maxLagPoll, fmt.Sprintf("replica %s: lag unknown: %s; waiting until its lag can be read", r.Name, r.mask(oneLine(err.Error()))), nil
 	}
 	return r.wait(lag)
 }
