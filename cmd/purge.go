@@ -73,10 +73,14 @@ With --replica CONN (repeatable: a read replica of the same engine, written
 as CONN is), purge waits between batches while a replica lags over --max-lag
 (1s), or while its replication is stopped (up to --max-duration), so that a
 purge never makes a read replica fall behind; the report says how long it
-waited and why. It reads the replica: a PostgreSQL standby's replay, MySQL's
-and MariaDB's SHOW REPLICA STATUS (grant REPLICATION CLIENT, MariaDB: SLAVE
-MONITOR), an availability group's secondary on SQL Server
-(sys.dm_hadr_database_replica_states: VIEW SERVER STATE).
+waited and why. Each read is bounded (5s, after connecting within the
+string's connect timeout); once the purge has begun, one that fails or
+times out is lag unknown: purge waits, reading it again every second.
+--dry-run reads each replica once and says how far it lags. It reads the
+replica: a PostgreSQL standby's replay, MySQL's and MariaDB's SHOW REPLICA
+STATUS (grant REPLICATION CLIENT, MariaDB: SLAVE MONITOR), an availability
+group's secondary on SQL Server (sys.dm_hadr_database_replica_states: VIEW
+SERVER STATE).
 
 Classic ASP.NET session state on SQL Server (--layout aspstate, aspnet-async,
 universal) is purged as DeleteExpiredSessions does, where no SQL Server Agent
