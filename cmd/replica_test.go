@@ -1,13 +1,18 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/url"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -553,4 +558,120 @@ func TestPurgeWaitsOutMariaDBReplicaThatFails(t *testing.T) {
 		t.Errorf("%d of %d live rows left", n, live)
 	}
 	t.Logf("purge waited out the replica that failed: %s", bg.out.String())
+}
+
+// holdingProxy forwards TCP connections to target, until the client sends
+// a packet holding marker: from then on that connection forwards nothing
+// either way, and stays open, as one to a server that stopped answering.
+// Its address is "127.0.0.1:PORT".
+func holdingProxy(t *testing.T, target, marker string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, c, s)
+			mu.Unlock()
+			held := make(chan struct{})
+			go func() { // client to server, up to the marker
+				b := make([]byte, 64<<10)
+				for {
+					n, err := c.Read(b)
+					if n > 0 && bytes.Contains(b[:n], []byte(marker)) {
+						close(held)
+						return
+					}
+					if n > 0 {
+						if _, err := s.Write(b[:n]); err != nil {
+							return
+						}
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+			go func() { // server to client, until held
+				b := make([]byte, 64<<10)
+				for {
+					n, err := s.Read(b)
+					select {
+					case <-held:
+						return
+					default:
+					}
+					if n > 0 {
+						if _, err := c.Write(b[:n]); err != nil {
+							return
+						}
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestPurgeReplicaCheckBounded: a --replica whose lag read hangs (a
+// proxy that lets the connection and its ping through, then holds the
+// lag query) fails the run before its first batch, exit 1, naming the
+// replica and saying it did not answer, within the read's own bound, not
+// --timeout's. The server behind the proxy need be no replica: the query
+// never reaches it.
+func TestPurgeReplicaCheckBounded(t *testing.T) {
+	hostPort := regexp.MustCompile(`(\d+\.\d+\.\d+\.\d+|localhost):\d+`)
+	for _, c := range []struct{ engine, marker string }{
+		{"postgres", "pg_is_in_recovery"},
+		{"mysql", "SHOW REPLICA STATUS"},
+	} {
+		t.Run(c.engine, func(t *testing.T) {
+			s := dialecttest.Get(t, c.engine)
+			target := hostPort.FindString(s.DSN)
+			if target == "" {
+				t.Skipf("no host:port in the %s test server's DSN", c.engine)
+			}
+			proxy := holdingProxy(t, target, c.marker)
+			replica := strings.Replace(s.DSN, target, proxy, 1)
+			if c.engine == "postgres" { // the proxy must read the query
+				if u, err := url.Parse(replica); err == nil && u.Scheme != "" {
+					q := u.Query()
+					q.Set("sslmode", "disable")
+					u.RawQuery = q.Encode()
+					replica = u.String()
+				} else {
+					replica += " sslmode=disable"
+				}
+			}
+			r := sessctl(t, nil, "purge", "--timeout", "20s", "--replica", replica, s.DSN, s.Schema, dialecttest.Table("Bounded"))
+			if r.code != ExitFailed || !strings.Contains(r.stderr, "replica") || !strings.Contains(r.stderr, "did not answer") {
+				t.Errorf("purge --replica whose lag read hangs: exit %d, want 1 saying the replica did not answer\n%s", r.code, r.stderr)
+			}
+			t.Logf("%s", r.stderr)
+		})
+	}
 }
