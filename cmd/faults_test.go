@@ -78,8 +78,18 @@ type background struct {
 
 func startSessctl(t *testing.T, args ...string) *background {
 	t.Helper()
+	return startSessctlTo(t, nil, args...)
+}
+
+// startSessctlTo starts sessctl as startSessctl does, its stderr written
+// to tty (a terminal, for its progress) when tty is not nil.
+func startSessctlTo(t *testing.T, tty *ptyOutput, args ...string) *background {
+	t.Helper()
 	b := &background{cmd: command(nil, args...), done: make(chan struct{}), description: strings.Join(args[:1], " ")}
 	b.cmd.Stdout, b.cmd.Stderr = &b.out, &b.errb
+	if tty != nil {
+		b.cmd.Stderr = tty.slave
+	}
 	if err := b.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -75,10 +75,14 @@ With --replica CONN (repeatable: a read replica of the same engine, written
 as CONN is), purge waits between batches while a replica lags over --max-lag
 (1s), or while its replication is stopped (up to --max-duration), so that a
 purge never makes a read replica fall behind; the report says how long it
-waited and why. It reads the replica: a PostgreSQL standby's replay, MySQL's
-and MariaDB's SHOW REPLICA STATUS (grant REPLICATION CLIENT, MariaDB: SLAVE
-MONITOR), an availability group's secondary on SQL Server
-(sys.dm_hadr_database_replica_states: VIEW SERVER STATE).
+waited and why. Each read is bounded (5s, after connecting within the
+string's connect timeout); once the purge has begun, one that fails or
+times out is lag unknown: purge waits, reading it again every second.
+--dry-run reads each replica once and says how far it lags. It reads the
+replica: a PostgreSQL standby's replay, MySQL's and MariaDB's SHOW REPLICA
+STATUS (grant REPLICATION CLIENT, MariaDB: SLAVE MONITOR), an availability
+group's secondary on SQL Server (sys.dm_hadr_database_replica_states: VIEW
+SERVER STATE).
 
 Classic ASP.NET session state on SQL Server (--layout aspstate, aspnet-async,
 universal) is purged as DeleteExpiredSessions does, where no SQL Server Agent
@@ -195,14 +199,16 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 		a.script(schema.PurgeScript(tg.table, opts.grace, cmp.Or(opts.batchSize, schema.DefaultBatchSize)))
 		return nil
 	}
-	var yield []schema.Yielder
-	if !opts.dryRun { // a dry run deletes nothing, and waits for no replica
-		ys, closeReplicas, err := a.replicas(ctx, tg, &opts.replica)
-		defer closeReplicas()
-		if err != nil {
-			return err
-		}
-		yield = ys
+	// A dry run reads each replica once, and waits for none.
+	yield, replicas, closeReplicas, err := a.replicas(ctx, tg, &opts.replica)
+	defer closeReplicas()
+	if err != nil {
+		return err
+	}
+	if opts.dryRun {
+		yield = nil
+	} else {
+		replicas = nil // read before the first batch: only a dry run reports it
 	}
 	progress := a.progress()
 	run := schema.NewPurge(tg.table, schema.PurgeOptions{
@@ -247,7 +253,7 @@ func runPurge(ctx context.Context, a *app, tg *target, opts *purgeOptions) error
 			res.Plan = a.redact.redact(res.Plan) // the database's words
 			res.Kept.ForeignKey = a.redact.redact(res.Kept.ForeignKey)
 			a.endProgress()
-			a.printResult(res, func() { a.purgeText(tg, res, opts) })
+			a.printResult(purgeReport{res, replicas}, func() { a.purgeText(tg, res, opts); a.replicasText(replicas, opts.replica.maxLag) })
 		}
 		if cause := context.Cause(ctx); errors.Is(err, schema.ErrInterrupted) && errors.Is(cause, errTimeout) {
 			return fmt.Errorf("purge of %s stopped: %w", tg.table, cause)

@@ -46,9 +46,10 @@ func (o *replicaOptions) check(script bool) error {
 }
 
 // replicas opens every --replica, of the engine of the purged table, and
-// reads its lag once: a string that is no replica's stops the purge
-// before its first batch. close closes them all, whatever failed.
-func (a *app) replicas(ctx context.Context, tg *target, o *replicaOptions) (ys []schema.Yielder, close func(), err error) {
+// reads its lag once (states, what was read, for a dry run's report): a
+// string that is no replica's, or one that cannot be read, stops the
+// purge before its first batch. close closes them all, whatever failed.
+func (a *app) replicas(ctx context.Context, tg *target, o *replicaOptions) (ys []schema.Yielder, states []schema.ReplicaState, close func(), err error) {
 	var dbs []*sql.DB
 	close = func() {
 		for _, db := range dbs {
@@ -58,7 +59,7 @@ func (a *app) replicas(ctx context.Context, tg *target, o *replicaOptions) (ys [
 	d := tg.table.Dialect
 	reader, ok := d.(dialects.LagReader)
 	if len(o.conns) > 0 && !ok {
-		return nil, close, usagef("--%s does not apply to %s: it has no replicas sessctl can read the lag of", flagReplica, d.Name())
+		return nil, nil, close, usagef("--%s does not apply to %s: it has no replicas sessctl can read the lag of", flagReplica, d.Name())
 	}
 	for _, raw := range o.conns {
 		r, db, err := a.openReplica(ctx, d, raw)
@@ -66,17 +67,18 @@ func (a *app) replicas(ctx context.Context, tg *target, o *replicaOptions) (ys [
 			dbs = append(dbs, db)
 		}
 		if err != nil {
-			return nil, close, err
+			return nil, nil, close, err
 		}
-		y := &schema.ReplicaLag{Name: r.Display, DB: db, Reader: reader, Max: o.maxLag}
-		if err := y.CheckReplica(ctx); errors.Is(err, dialects.ErrNotReplica) {
-			return nil, close, usageError{err}
+		y := schema.NewReplicaLag(r, db, reader, o.maxLag, a.redact.redact)
+		st, err := y.CheckReplica(ctx)
+		if errors.Is(err, dialects.ErrNotReplica) {
+			return nil, nil, close, usageError{err}
 		} else if err != nil {
-			return nil, close, err
+			return nil, nil, close, err
 		}
-		ys = append(ys, y)
+		ys, states = append(ys, y), append(states, st)
 	}
-	return ys, close, nil
+	return ys, states, close, nil
 }
 
 // openReplica reads raw as CONN is read, its secrets masked from then on,
@@ -103,4 +105,27 @@ func (a *app) openReplica(ctx context.Context, d dialects.Dialect, raw string) (
 		return nil, db, fmt.Errorf("connecting to replica %s: %w", conn.Display, err)
 	}
 	return conn, db, nil
+}
+
+// purgeReport is purge's JSON report: the run's, and, for a dry run, each
+// replica's lag as read once.
+type purgeReport struct {
+	*schema.PurgeResult
+	Replicas []schema.ReplicaState `json:"replicas,omitempty"`
+}
+
+// replicasText says, for a dry run, how far each replica lags, and whether
+// a purge would wait for it.
+func (a *app) replicasText(states []schema.ReplicaState, maxLag time.Duration) {
+	for _, st := range states {
+		lag := time.Duration(st.LagMS) * time.Millisecond
+		switch {
+		case st.Stopped:
+			a.resultf("replica %s: %s: purge would wait until it replicates again", st.Name, st.Why)
+		case st.WouldWait:
+			a.resultf("replica %s lags %s, over --%s %s: purge would wait", st.Name, lag, flagMaxLag, maxLag)
+		default:
+			a.resultf("replica %s lags %s, within --%s %s: purge would go on", st.Name, lag, flagMaxLag, maxLag)
+		}
+	}
 }

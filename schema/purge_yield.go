@@ -81,6 +81,9 @@ func (p *PurgeRun) yield(ctx context.Context) error {
 // cut, --max-duration passed).
 func (p *PurgeRun) yieldTo(ctx context.Context, y Yielder) (waited, done bool, err error) {
 	for {
+		// A read that took long (a replica that stopped answering, cut
+		// by its own bound) is time yielded too.
+		t0 := time.Now()
 		wait, why, err := y.Yield(p.stmt)
 		if ctx.Err() != nil || p.cut.cause() != nil {
 			return waited, true, nil
@@ -103,7 +106,6 @@ func (p *PurgeRun) yieldTo(ctx context.Context, y Yielder) (waited, done bool, e
 			p.res.tally(p.start)
 			p.opts.Progress(*p.res)
 		}
-		t0 := time.Now()
 		select {
 		case <-ctx.Done():
 		case <-time.After(wait):

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -392,4 +393,69 @@ func (p *Private) stop(t testing.TB, sig syscall.Signal) {
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 		<-p.done
 	}
+}
+
+// Freeze stops every process of the server (SIGSTOP to it and all it
+// started: PostgreSQL's backends are process groups of their own), as a
+// host that hangs would: its connections stay open, the kernel still
+// accepts new ones, and nothing answers until Thaw. The server is thawed
+// at cleanup, so that it can be stopped.
+func (p *Private) Freeze(t testing.TB) {
+	t.Helper()
+	p.signalAll(t, syscall.SIGSTOP)
+	t.Cleanup(func() { p.Thaw(t) })
+}
+
+// Thaw lets a frozen server go on (SIGCONT); a server not frozen is left
+// as it is.
+func (p *Private) Thaw(t testing.TB) {
+	t.Helper()
+	p.signalAll(t, syscall.SIGCONT)
+}
+
+// signalAll sends sig to the server's process group, then to every
+// process descended from it (the server stopped first forks none).
+func (p *Private) signalAll(t testing.TB, sig syscall.Signal) {
+	t.Helper()
+	if p.cmd == nil {
+		return
+	}
+	pid := p.cmd.Process.Pid
+	if err := syscall.Kill(-pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		t.Fatalf("%s to the private %s server: %v", sig, p.dialect.Name(), err)
+	}
+	for _, child := range descendants(pid) {
+		_ = syscall.Kill(child, sig) // one may have ended meanwhile
+	}
+}
+
+// descendants are the processes under pid, as /proc lists them now.
+func descendants(pid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	parent := map[int]int{}
+	for _, e := range entries {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid …: comm may hold spaces and parentheses.
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) > 1 {
+			parent[n], _ = strconv.Atoi(f[1])
+		}
+	}
+	var out []int
+	for queue := []int{pid}; len(queue) > 0; queue = queue[1:] {
+		for n, pp := range parent {
+			if pp == queue[0] {
+				out = append(out, n)
+				queue = append(queue, n)
+			}
+		}
+	}
+	return out
 }
