@@ -363,7 +363,7 @@ func TestPurgeWaitsOutPostgresStandbyThatHangs(t *testing.T) {
 	}
 	port := "127.0.0.1:" + strconv.Itoa(standby.Port())
 	if rep.Status != "bounded" || rep.Deleted != 0 || rep.Yielded == nil || rep.Yielded.By["replica lag"] <= 0 ||
-		!strings.Contains(rep.Yielded.Last, port) || !strings.Contains(rep.Yielded.Last, "lag unknown: the replica did not answer") {
+		!strings.Contains(rep.Yielded.Why["replica lag"], port) || !strings.Contains(rep.Yielded.Why["replica lag"], "lag unknown: the replica did not answer") {
 		t.Errorf("report %s: want bounded, none deleted, time yielded to \"replica lag\", the last reason naming the standby (%s) and its unanswered read",
 			bg.out.String(), port)
 	}
@@ -549,8 +549,8 @@ func TestPurgeWaitsOutMariaDBReplicaThatFails(t *testing.T) {
 		t.Fatalf("no JSON report: %v\n%s", err, bg.out.String())
 	}
 	if rep.Status != "done" || rep.Deleted != expired || rep.Yielded == nil || rep.Yielded.By["replica lag"] <= 0 ||
-		!strings.Contains(rep.Yielded.Last, port) || !strings.Contains(rep.Yielded.Last, "lag unknown") ||
-		!strings.Contains(rep.Yielded.Last, "SLAVE MONITOR") {
+		!strings.Contains(rep.Yielded.Why["replica lag"], port) || !strings.Contains(rep.Yielded.Why["replica lag"], "lag unknown") ||
+		!strings.Contains(rep.Yielded.Why["replica lag"], "SLAVE MONITOR") {
 		t.Errorf("report %s: want done, %d deleted, time yielded to \"replica lag\", the last reason naming the replica (%s) and its error",
 			bg.out.String(), expired, port)
 	}
