@@ -26,7 +26,7 @@ type replicaReport struct {
 	Status  string
 	Deleted int64
 	Yielded *struct {
-		MS   int64
+		MS  int64
 		By  map[string]int64
 		Why map[string]string
 	}

@@ -26,6 +26,7 @@ func (p *PurgeRun) step(ctx context.Context) (more bool, err error) {
 		res.Status = PurgeBounded
 		return false, nil
 	}
+	p.readyForBatch()
 	t0 := time.Now()
 	walking := p.w.on
 	p.batching(true)

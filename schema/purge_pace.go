@@ -53,6 +53,10 @@ const KindPace = "pace"
 // A pacer sets a purge's duty cycle as it runs: after each batch, how long
 // the next one is to take and how long to pause before it, and why.
 type pacer interface {
+	// ready is called before a batch is timed: what it waits for is the
+	// app's, and must not count as the batch's time (or the batches
+	// that follow would be sized down to nothing).
+	ready(ctx context.Context)
 	// batching marks a batch in flight (on) or over.
 	batching(on bool)
 	// next takes in the batch that just ended.
@@ -131,6 +135,10 @@ func (s sampleSum) mean() float64 {
 }
 
 func (s *sessionPacer) batching(on bool) { s.inBatch.Store(on) }
+
+// ready waits for nothing: a server's batch waits only for the rows it
+// deletes, which the app rarely holds.
+func (*sessionPacer) ready(context.Context) {}
 
 // start opens the sampler's connection and starts it.
 func (s *sessionPacer) start(ctx context.Context) error {
@@ -262,6 +270,26 @@ type commitPacer struct {
 
 func (*commitPacer) batching(bool) {}
 
+// ready waits for the write lock, while the app's writers hold it, and
+// lets it go (BEGIN IMMEDIATE, ROLLBACK): the batch then takes it at once,
+// before the writers' busy handlers try again, so that its time is the
+// time it holds the lock, which is what the app waits for, not the time it
+// waited for the app. (Without it, in step with 8 writers, batches sized
+// by their time shrank to a row each.) Best effort: a batch that still
+// has to wait just counts it.
+func (c *commitPacer) ready(ctx context.Context) {
+	if !c.shared() {
+		return
+	}
+	if _, err := c.q.ExecContext(ctx, "BEGIN IMMEDIATE"); err == nil {
+		_, _ = c.q.ExecContext(ctx, "ROLLBACK")
+	}
+}
+
+func (c *commitPacer) shared() bool {
+	return !c.lastSeen.IsZero() && time.Since(c.lastSeen) <= sharedHold
+}
+
 func (c *commitPacer) next(ctx context.Context, full time.Duration) (time.Duration, time.Duration, string, error) {
 	v, err := c.c.Commits(ctx, c.q)
 	if err != nil {
@@ -271,7 +299,7 @@ func (c *commitPacer) next(ctx context.Context, full time.Duration) (time.Durati
 		c.lastSeen = time.Now()
 	}
 	c.last, c.read = v, true
-	if c.lastSeen.IsZero() || time.Since(c.lastSeen) > sharedHold {
+	if !c.shared() {
 		return full, soloGap, "a gap between batches for the app's writers to get in: none seen yet", nil
 	}
 	return min(full, sharedBatch), sharedPause, fmt.Sprintf("another connection committed %s ago: %s batches, %s apart",
@@ -279,6 +307,14 @@ func (c *commitPacer) next(ctx context.Context, full time.Duration) (time.Durati
 }
 
 func (*commitPacer) close() {}
+
+// readyForBatch lets the pacer wait for what the batch must not be timed
+// with.
+func (p *PurgeRun) readyForBatch() {
+	if p.pace != nil {
+		p.pace.ready(p.stmt)
+	}
+}
 
 func (p *PurgeRun) batching(on bool) {
 	if p.pace != nil {
