@@ -57,6 +57,17 @@ from one that is missing or not a compatible cache table. A key ring
 (--layout keys) is never purged (exit 2): ASP.NET Core keeps every key to
 read what it protected.
 
+Purge paces itself (--pace auto, the default): between batches it reads
+how the database is doing for its other users and sets the next batch's
+length and the pause before it, back to back when nobody else is there,
+shorter batches and longer pauses while the app is busy, so that the app's
+latency stays near what it was before. On a server the signal is the app's
+busy sessions during batches against without (the --max-load signal,
+sampled on a connection of purge's own); on SQLite, other connections'
+commits (PRAGMA data_version). The time paused is in the report's
+"yielded" ("pace"). --pace off, --batch-size, --batch-time or --pause give a
+fixed pace instead.
+
 --max-load N waits between batches (and before the first) while the
 database's load is above N, reading it every 200ms; --critical-load N stops
 the purge once the load is at or above N, after the batch in flight, with
@@ -103,6 +114,7 @@ func newPurgeCmd(a *app) *cobra.Command {
   sessctl purge --batch-time 50ms --pause 50ms --max-rows 1000000 public SessionData
   sessctl purge --dialect postgres --script public SessionData
   sessctl purge --max-load 20 --critical-load 60 "postgres://app@db/app" public SessionData    # gh-ost's throttle
+  sessctl purge --pace off "$CONN" dbo SessionData    # a fixed pace: --batch-time, --pause
   sessctl purge --max-load Threads_running=25 "mysql://app@db/app" app SessionData
   sessctl purge --replica "postgres://app@db-replica/app" --max-lag 2s "postgres://app@db/app" public SessionData
   sessctl purge --layout microsoft "postgres://app@db/app" public sessiondata
