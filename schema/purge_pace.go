@@ -108,7 +108,7 @@ const (
 	paceSample   = 5 * time.Millisecond
 	paceBaseline = 100 * time.Millisecond // sampled before the second batch
 	paceSlowdown = 1.05
-	pacedBatch = 50 * time.Millisecond
+	pacedBatch   = 50 * time.Millisecond
 	// minDuty bounds how far pacing slows a purge: a tenth of the time,
 	// at the least, goes to batches (the most a pause is 9 batches), so
 	// that a backlog still clears while the app stays busy (measured on
