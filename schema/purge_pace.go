@@ -88,7 +88,7 @@ func (p *PurgeRun) newPacer(db *sql.DB) pacer {
 // arrive at their own rate whatever the purge does, so by Little's law the
 // sessions busy at any moment are that rate times the time a request
 // takes: their count during batches against their count without one (the
-// baseline, taken before the second batch and kept up in the pauses) is
+// baseline, taken before the second batch and lowered by the pauses) is
 // how much slower the app runs while a batch does, with no probe of our
 // own to add load and no guess at the app's statements. On an idle
 // database both are 0: batches run back to back. The baseline follows the
