@@ -3,7 +3,6 @@ package schema_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -40,25 +39,22 @@ func TestPurgePacesItself(t *testing.T) {
 		}
 
 		if sqlite {
-			// The app: another connection committing as fast as it gets in.
+			// The app: another connection that commits after each batch
+			// (Progress is called between batches, the write lock free).
 			s.Seed(t, db, table, "old2", 600, 10, -time.Hour)
 			app := s.Open(t)
-			stop, wg := make(chan struct{}), sync.WaitGroup{}
-			wg.Go(func() {
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					_, _ = app.Exec(`UPDATE ` + s.Qualified(table) + ` SET "SlidingExpirationInSeconds" = "SlidingExpirationInSeconds" WHERE "Id" = 'none'`)
-					_, _ = app.Exec(`CREATE TABLE IF NOT EXISTS app_` + table + ` (x); DELETE FROM app_` + table + `; INSERT INTO app_` + table + ` VALUES (1)`)
-					time.Sleep(time.Millisecond)
+			if _, err := app.Exec(`CREATE TABLE app_` + table + ` (x)`); err != nil {
+				t.Fatal(err)
+			}
+			var appErr error
+			res, err = schema.Purge(ctx, connect(t, s, false), tb, schema.PurgeOptions{BatchSize: 100, Progress: func(schema.PurgeResult) {
+				if _, err := app.Exec(`INSERT INTO app_` + table + ` VALUES (1)`); err != nil && appErr == nil {
+					appErr = err
 				}
-			})
-			res, err = schema.Purge(ctx, connect(t, s, false), tb, schema.PurgeOptions{BatchSize: 100})
-			close(stop)
-			wg.Wait()
+			}})
+			if appErr != nil {
+				t.Fatalf("the app's commit: %v", appErr)
+			}
 			if why := res.Yielded.Why[schema.KindPace]; err != nil || res.Deleted != 600 || !strings.Contains(why, "another connection committed") {
 				t.Errorf("SQLite, the app writing: %+v, %v; the pace's reason %q, want the app's commits", res, err, why)
 			}
