@@ -352,6 +352,11 @@ func TestPurgeWaitsOutPostgresStandbyThatHangs(t *testing.T) {
 	since := time.Now()
 	bg := startSessctl(t, append([]string{"purge", "-o", "json", "--max-duration", "15s"}, args[1:]...)...)
 	waitFor(t, bg, "purge reading the standby's lag", func() bool { return readAfter(since) })
+	// That read may be the check before the first batch, whose failure
+	// fails the run: freeze the standby once a read of the run's own has
+	// begun, after it.
+	first := time.Now()
+	waitFor(t, bg, "purge reading the standby's lag again", func() bool { return readAfter(first) })
 	standby.Freeze(t)
 	if code := bg.wait(t); code != 0 {
 		t.Fatalf("purge --max-duration: exit %d\nstdout: %s\nstderr: %s", code, bg.out.String(), bg.errb.String())
